@@ -1,0 +1,18 @@
+package core
+
+// Codec turns a Packet into one datagram and back. It knows nothing of keys,
+// sessions or reliability. Implementations must be safe for concurrent use.
+type Codec interface {
+	// Name is the name the codec is registered and configured under.
+	Name() string
+	// Append appends the encoding of p to dst and returns the extended slice.
+	Append(dst []byte, p *Packet) ([]byte, error)
+	// Decode parses one datagram. It must reject, with an error that says why,
+	// anything that is not a well-formed packet: wrong field types, negative or
+	// fractional sequence numbers, bad payload encoding, unknown packet types.
+	// The returned Packet must not alias b.
+	Decode(b []byte) (*Packet, error)
+}
+
+// Codecs maps codec names to implementations ("json", "protobuf").
+var Codecs = NewRegistry[Codec]("codec")

@@ -1,0 +1,77 @@
+package core
+
+import (
+	"errors"
+	"time"
+)
+
+// Reliability is a reliability layer: how one direction of a session numbers,
+// acknowledges and retransmits its DATA packets. Its Senders and Receivers are
+// plain state machines that never start goroutines or read the clock; the
+// engine drives them, which makes them testable step by step.
+type Reliability interface {
+	// Name is the name the layer is registered and configured under.
+	Name() string
+	// NewSender returns the sending side of one direction of a session.
+	NewSender(cfg ReliabilityConfig) Sender
+	// NewReceiver returns the receiving side of one direction of a session.
+	NewReceiver(cfg ReliabilityConfig) Receiver
+}
+
+// ReliabilityConfig tunes a reliability layer.
+type ReliabilityConfig struct {
+	// RTO is the retransmission timeout. The seed waits 2 s.
+	RTO time.Duration
+	// MaxRetries is how many times a DATA is sent again before the sender gives
+	// up on it. The seed retries 5 times.
+	MaxRetries int
+	// Queue bounds the messages waiting to be sent.
+	Queue int
+}
+
+// ErrQueueFull is returned by Sender.Push when the send queue is full.
+var ErrQueueFull = errors.New("send queue full")
+
+// Sender is the sending side of one direction of a session.
+type Sender interface {
+	// Push queues a message and returns its sequence number. build is called
+	// once, at once, with that number, to produce the datagram (sealed and
+	// encoded); the Sender keeps the datagram for retransmission and hands ref
+	// back when the message is acknowledged or given up on.
+	Push(build func(seq uint64) ([]byte, error), ref any) (uint64, error)
+	// Ack processes an acknowledgement and returns the refs of the messages it
+	// newly acknowledges.
+	Ack(ack uint64, now time.Time) (acked []any)
+	// Poll returns the datagrams due to be sent at now, the refs of the messages
+	// given up on, and when Poll wants to be called again (zero when nothing
+	// is pending).
+	Poll(now time.Time) (send [][]byte, failed []any, next time.Time)
+	// Pending is the number of messages queued or unacknowledged.
+	Pending() int
+}
+
+// Arrival classifies an arriving sequence number.
+type Arrival uint8
+
+const (
+	// ArrivalNew is the sequence number the receiver is waiting for: open it,
+	// and if it is authentic, Accept it and acknowledge it.
+	ArrivalNew Arrival = iota
+	// ArrivalDuplicate was delivered already; its ACK was lost. Acknowledge it
+	// again, deliver nothing.
+	ArrivalDuplicate
+	// ArrivalOutOfOrder cannot be taken now. Drop it without acknowledging it.
+	ArrivalOutOfOrder
+)
+
+// Receiver is the receiving side of one direction of a session.
+type Receiver interface {
+	// Classify says what to do with a DATA carrying seq, before it is opened.
+	Classify(seq uint64) Arrival
+	// Accept records that the message with seq was authentic and handed on,
+	// after which its ACK may be sent.
+	Accept(seq uint64)
+}
+
+// Reliabilities maps reliability layer names to implementations ("stop-and-wait").
+var Reliabilities = NewRegistry[Reliability]("reliability")
