@@ -45,9 +45,21 @@ type Sender interface {
 	// Poll returns the datagrams due to be sent at now, the refs of the messages
 	// given up on, and when Poll wants to be called again (zero when nothing
 	// is pending).
-	Poll(now time.Time) (send [][]byte, failed []any, next time.Time)
+	Poll(now time.Time) (send []Transmission, failed []any, next time.Time)
 	// Pending is the number of messages queued or unacknowledged.
 	Pending() int
+	// Drain removes every message queued or unacknowledged and returns their
+	// refs in order, for a session that ends before they are delivered.
+	Drain() []any
+}
+
+// Transmission is one datagram a Sender wants sent.
+type Transmission struct {
+	Datagram []byte
+	Ref      any
+	// Attempt counts the transmissions of this message: 1 is the first, more
+	// are retransmissions, which the engines log as the seed does.
+	Attempt int
 }
 
 // Arrival classifies an arriving sequence number.

@@ -14,6 +14,9 @@ type Suite interface {
 	// Respond answers a client's hello (a KEY_REQ payload) with the reply
 	// (the KEY_REP payload) and the server's side of the new session.
 	Respond(rand io.Reader, hello []byte) (reply []byte, keys SessionKeys, err error)
+	// Overhead is how many bytes a session's Seal adds to n bytes of plaintext,
+	// so that engines can tell, before a session exists, what fits in a datagram.
+	Overhead(n int) int
 }
 
 // Initiator is the client's side of a handshake in progress.
@@ -40,8 +43,6 @@ type SessionKeys interface {
 	// the engine remembers to refuse replays where the suite does not bind the
 	// header. It returns nil where the suite binds the header itself.
 	Tag(sealed []byte) []byte
-	// Overhead is how many bytes Seal adds to a plaintext of length n.
-	Overhead(n int) int
 }
 
 // Suites maps suite names to implementations.

@@ -1,0 +1,170 @@
+// Package stopwait is the seed's reliability layer: one DATA in flight at a
+// time, sent again after a timeout (the seed: 2 s), given up on after a number
+// of retries (the seed: 5), and a receiver that takes only the next sequence
+// number. It is udpchat's default, and the only layer a seed peer speaks.
+package stopwait
+
+import (
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// Name is the name the layer is registered under.
+const Name = "stop-and-wait"
+
+// Defaults from the seed.
+const (
+	DefaultRTO        = 2 * time.Second
+	DefaultMaxRetries = 5
+	DefaultQueue      = 64
+)
+
+func init() { core.Reliabilities.Register(Name, Layer{}) }
+
+// Layer builds stop-and-wait senders and receivers.
+type Layer struct{}
+
+var _ core.Reliability = Layer{}
+
+// Name returns "stop-and-wait".
+func (Layer) Name() string { return Name }
+
+// NewSender returns a sender with cfg's timeout, retries and queue bound; zero
+// values take the seed's defaults.
+func (Layer) NewSender(cfg core.ReliabilityConfig) core.Sender {
+	if cfg.RTO <= 0 {
+		cfg.RTO = DefaultRTO
+	}
+	if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	return &Sender{cfg: cfg}
+}
+
+// NewReceiver returns a receiver that expects sequence number 0 first.
+func (Layer) NewReceiver(core.ReliabilityConfig) core.Receiver { return &Receiver{} }
+
+type item struct {
+	seq      uint64
+	datagram []byte
+	ref      any
+}
+
+// Sender keeps one message in flight and the rest in a bounded queue.
+type Sender struct {
+	cfg      core.ReliabilityConfig
+	next     uint64
+	queue    []item
+	inflight *item
+	sentAt   time.Time
+	tries    int // transmissions of the message in flight
+}
+
+var _ core.Sender = (*Sender)(nil)
+
+// Push implements core.Sender.
+func (s *Sender) Push(build func(seq uint64) ([]byte, error), ref any) (uint64, error) {
+	if s.Pending() >= s.cfg.Queue {
+		return 0, core.ErrQueueFull
+	}
+	seq := s.next
+	dg, err := build(seq)
+	if err != nil {
+		return 0, err
+	}
+	s.next++
+	s.queue = append(s.queue, item{seq: seq, datagram: dg, ref: ref})
+	return seq, nil
+}
+
+// Ack implements core.Sender. Only the message in flight can be acknowledged;
+// a stale or forged ack_seq changes nothing.
+func (s *Sender) Ack(ack uint64, _ time.Time) []any {
+	if s.inflight == nil || s.inflight.seq != ack {
+		return nil
+	}
+	ref := s.inflight.ref
+	s.inflight = nil
+	return []any{ref}
+}
+
+// Poll implements core.Sender.
+func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, next time.Time) {
+	for {
+		if s.inflight == nil {
+			if len(s.queue) == 0 {
+				return send, failed, time.Time{}
+			}
+			it := s.queue[0]
+			s.queue[0] = item{}
+			s.queue = s.queue[1:]
+			s.inflight, s.sentAt, s.tries = &it, now, 1
+			return append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1}), failed, now.Add(s.cfg.RTO)
+		}
+		deadline := s.sentAt.Add(s.cfg.RTO)
+		if now.Before(deadline) {
+			return send, failed, deadline
+		}
+		if s.tries > s.cfg.MaxRetries {
+			failed = append(failed, s.inflight.ref)
+			s.inflight = nil
+			continue
+		}
+		s.sentAt = now
+		s.tries++
+		return append(send, core.Transmission{Datagram: s.inflight.datagram, Ref: s.inflight.ref, Attempt: s.tries}), failed, now.Add(s.cfg.RTO)
+	}
+}
+
+// Pending implements core.Sender.
+func (s *Sender) Pending() int {
+	n := len(s.queue)
+	if s.inflight != nil {
+		n++
+	}
+	return n
+}
+
+// Receiver takes sequence numbers strictly in order from 0.
+type Receiver struct {
+	expected uint64
+}
+
+var _ core.Receiver = (*Receiver)(nil)
+
+// Classify implements core.Receiver.
+func (r *Receiver) Classify(seq uint64) core.Arrival {
+	switch {
+	case seq == r.expected:
+		return core.ArrivalNew
+	case seq < r.expected:
+		return core.ArrivalDuplicate
+	default:
+		return core.ArrivalOutOfOrder
+	}
+}
+
+// Accept implements core.Receiver.
+func (r *Receiver) Accept(seq uint64) {
+	if seq == r.expected {
+		r.expected++
+	}
+}
+
+// Drain implements core.Sender.
+func (s *Sender) Drain() []any {
+	var refs []any
+	if s.inflight != nil {
+		refs = append(refs, s.inflight.ref)
+		s.inflight = nil
+	}
+	for _, it := range s.queue {
+		refs = append(refs, it.ref)
+	}
+	s.queue = nil
+	return refs
+}
