@@ -1,0 +1,206 @@
+// Package chattest starts a udpchat server and clients in one call, for
+// tests: over real UDP on 127.0.0.1 by default, over any core.Network, and
+// with faults injected on every transport if asked. It also offers a raw
+// client that speaks the seed's bytes one packet at a time, to drive the
+// server where a well-behaved client never would.
+package chattest
+
+import (
+	"context"
+	"crypto/rsa"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/udpchat/udpchat/cipher/seed"
+	jsoncodec "github.com/udpchat/udpchat/codec/json"
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/stopwait"
+	"github.com/udpchat/udpchat/transport/fault"
+	"github.com/udpchat/udpchat/transport/udp"
+)
+
+// Timeout bounds every wait in this package: long enough for a loaded CI
+// machine running with -race, short enough that a hang fails the test.
+const Timeout = 30 * time.Second
+
+// Loopback is where servers listen: 127.0.0.1 on a free port.
+var Loopback = netip.MustParseAddrPort("127.0.0.1:0")
+
+// Options shape a Room. The zero value is the seed's protocol over UDP.
+type Options struct {
+	Network core.Network // default: UDP
+	// Faults, if set, wraps the server's transport: Send faults hit every
+	// datagram to the clients, Receive faults every datagram from them.
+	Faults *fault.Config
+	// Reliability tunes both sides; zero fields take short test timers.
+	Reliability core.ReliabilityConfig
+	Server      func(*core.ServerConfig) // last word on the server's config
+	Client      func(*core.ClientConfig) // last word on each client's config
+	Logger      *slog.Logger             // default: the test log
+}
+
+// Room is a running server and the clients that joined it.
+type Room struct {
+	t      testing.TB
+	opts   Options
+	Server *core.Server
+	Addr   netip.AddrPort
+	Faults *fault.Transport // the server's, when Options.Faults is set
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	nextID int
+}
+
+// Start starts a server and stops it, and every client, when the test ends.
+func Start(t testing.TB, opts Options) *Room {
+	t.Helper()
+	if opts.Network == nil {
+		opts.Network = udp.Network{}
+	}
+	if opts.Reliability.RTO == 0 {
+		opts.Reliability.RTO = 200 * time.Millisecond
+	}
+	if opts.Reliability.MaxRetries == 0 {
+		opts.Reliability.MaxRetries = 5
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	tr, err := opts.Network.Listen(Loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Room{t: t, opts: opts, Addr: tr.LocalAddr()}
+	if opts.Faults != nil {
+		r.Faults = fault.Wrap(tr, *opts.Faults)
+		tr = r.Faults
+	}
+	cfg := core.ServerConfig{
+		Transport:         tr,
+		Codec:             jsoncodec.Codec{},
+		Suite:             seed.Suite{},
+		Reliability:       stopwait.Layer{},
+		ReliabilityConfig: opts.Reliability,
+		Env:               core.Env{Logger: opts.Logger.With("side", "server")},
+	}
+	if opts.Server != nil {
+		opts.Server(&cfg)
+	}
+	r.Server, err = core.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.wg.Go(func() {
+		if err := r.Server.Serve(r.ctx); err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	t.Cleanup(r.Close)
+	return r
+}
+
+// Close stops the server and every client and waits for them to end.
+func (r *Room) Close() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// Join starts a client and waits until it is connected.
+func (r *Room) Join() *Client {
+	r.t.Helper()
+	c := r.Dial()
+	c.WaitState(core.StateConnected)
+	return c
+}
+
+// Dial starts a client without waiting for its handshake.
+func (r *Room) Dial() *Client {
+	r.t.Helper()
+	tr, err := r.opts.Network.Listen(Loopback)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	local := tr.LocalAddr()
+	r.nextID++
+	cfg := core.ClientConfig{
+		Transport:         tr,
+		Server:            r.Addr,
+		Codec:             jsoncodec.Codec{},
+		Suite:             seed.Suite{},
+		Reliability:       stopwait.Layer{},
+		ReliabilityConfig: r.opts.Reliability,
+		HandshakeRTO:      r.opts.Reliability.RTO,
+		HandshakeRetries:  8,
+		NewInitiator:      Keys.Initiators(r.nextID),
+		Env:               core.Env{Logger: r.opts.Logger.With("side", fmt.Sprintf("client%d", r.nextID))},
+	}
+	if r.opts.Client != nil {
+		r.opts.Client(&cfg)
+	}
+	cc, err := core.NewClient(cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	c := &Client{Client: cc, t: r.t, Addr: local, Name: local.String(), changed: make(chan struct{})}
+	ctx, cancel := context.WithCancel(r.ctx)
+	c.cancel = cancel
+	c.done = make(chan struct{})
+	r.wg.Go(func() {
+		defer close(c.done)
+		c.runErr = cc.Run(ctx)
+	})
+	r.wg.Go(func() { c.collect(ctx) })
+	return c
+}
+
+// KeyPool hands out RSA keys generated once per test binary, so that tests
+// do not spend their time in key generation. Successive handshakes of one
+// client get different keys, as a new session needs.
+type KeyPool struct {
+	once sync.Once
+	keys []*rsa.PrivateKey
+}
+
+// Keys is the shared pool.
+var Keys KeyPool
+
+// Key returns the i-th key of the pool, modulo its size.
+func (p *KeyPool) Key(i int) *rsa.PrivateKey {
+	p.once.Do(func() {
+		for range 3 {
+			k, err := rsa.GenerateKey(randReader{}, 2048)
+			if err != nil {
+				panic(err)
+			}
+			p.keys = append(p.keys, k)
+		}
+	})
+	return p.keys[i%len(p.keys)]
+}
+
+// Initiators returns a NewInitiator function for client n.
+func (p *KeyPool) Initiators(n int) func() (core.Initiator, error) {
+	var mu sync.Mutex
+	next := n
+	return func() (core.Initiator, error) {
+		mu.Lock()
+		k := p.Key(next)
+		next++
+		mu.Unlock()
+		return seed.NewInitiatorFromKey(k)
+	}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p[:len(p)-1]))
+	return len(p), nil
+}

@@ -1,0 +1,165 @@
+package chattest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+type randReader struct{}
+
+func (randReader) Read(p []byte) (int, error) { return rand.Read(p) }
+
+// Client is a running core.Client whose events are recorded for the test.
+type Client struct {
+	*core.Client
+	t    testing.TB
+	Addr netip.AddrPort // the client's own address
+	Name string         // how the server names it to others in version 1
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	runErr error
+
+	mu        sync.Mutex
+	changed   chan struct{} // closed and replaced on every event
+	messages  []core.Message
+	delivered map[uint64]bool
+	failed    map[uint64]error
+	states    []core.ConnState
+}
+
+func (c *Client) collect(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e := <-c.Events():
+			c.mu.Lock()
+			switch e := e.(type) {
+			case core.MessageEvent:
+				c.messages = append(c.messages, e.Message)
+			case core.DeliveredEvent:
+				if c.delivered == nil {
+					c.delivered = map[uint64]bool{}
+				}
+				c.delivered[e.ID] = true
+			case core.FailedEvent:
+				if c.failed == nil {
+					c.failed = map[uint64]error{}
+				}
+				c.failed[e.ID] = e.Err
+			case core.StateEvent:
+				c.states = append(c.states, e.State)
+			}
+			close(c.changed)
+			c.changed = make(chan struct{})
+			c.mu.Unlock()
+		}
+	}
+}
+
+// waitFor waits until cond, called with c.mu held, is true.
+func (c *Client) waitFor(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.NewTimer(Timeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		ok, ch := cond(), c.changed
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-c.done:
+			c.mu.Lock()
+			ok = cond()
+			c.mu.Unlock()
+			if !ok {
+				c.t.Fatalf("%s: client %s ended (%v) before %s", c.t.Name(), c.Name, c.runErr, what)
+			}
+			return
+		case <-deadline.C:
+			c.t.Fatalf("client %s: timed out after %v waiting for %s", c.Name, Timeout, what)
+		}
+	}
+}
+
+// Say sends text and returns its ID.
+func (c *Client) Say(text string) uint64 {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	id, err := c.Send(ctx, text)
+	if err != nil {
+		c.t.Fatalf("client %s: send: %v", c.Name, err)
+	}
+	return id
+}
+
+// WaitState waits until the client has reported state s.
+func (c *Client) WaitState(s core.ConnState) {
+	c.t.Helper()
+	c.waitFor("state "+s.String(), func() bool { return slices.Contains(c.states, s) })
+}
+
+// WaitMessages waits until the client has received n messages and returns them.
+func (c *Client) WaitMessages(n int) []core.Message {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("%d messages", n), func() bool { return len(c.messages) >= n })
+	return c.Messages()
+}
+
+// Messages returns the messages received so far.
+func (c *Client) Messages() []core.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.messages)
+}
+
+// WaitSettled waits until every id has been delivered or failed, and returns
+// the failures.
+func (c *Client) WaitSettled(ids ...uint64) map[uint64]error {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("%d messages settled", len(ids)), func() bool {
+		for _, id := range ids {
+			if !c.delivered[id] && c.failed[id] == nil {
+				return false
+			}
+		}
+		return true
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	failed := map[uint64]error{}
+	for _, id := range ids {
+		if err := c.failed[id]; err != nil {
+			failed[id] = err
+		}
+	}
+	return failed
+}
+
+// WaitDelivered waits until every id has been acknowledged, and fails the
+// test if any was given up on.
+func (c *Client) WaitDelivered(ids ...uint64) {
+	c.t.Helper()
+	if failed := c.WaitSettled(ids...); len(failed) > 0 {
+		c.t.Fatalf("client %s: messages failed: %v", c.Name, failed)
+	}
+}
+
+// Stop stops the client and waits for it to end.
+func (c *Client) Stop() {
+	c.cancel()
+	<-c.done
+}

@@ -1,0 +1,96 @@
+package core_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/chattest"
+)
+
+// TestEndToEnd: one server, three clients over real UDP on loopback. Every
+// client's messages reach every other client exactly once, in order, as
+// "<sender> text", and every sender gets its ACKs.
+func TestEndToEnd(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	clients := []*chattest.Client{room.Join(), room.Join(), room.Join()}
+	texts := []string{"hello, world", "héllo 世界 🌍", "", strings.Repeat("x", 2500), "last"}
+
+	for _, c := range clients {
+		var ids []uint64
+		for _, text := range texts {
+			ids = append(ids, c.Say(c.Name+": "+text))
+		}
+		c.WaitDelivered(ids...)
+	}
+	for i, c := range clients {
+		var want []string
+		for j, other := range clients {
+			if i == j {
+				continue
+			}
+			for _, text := range texts {
+				want = append(want, fmt.Sprintf("<%s> %s: %s", other.Name, other.Name, text))
+			}
+		}
+		got := v1Lines(c.WaitMessages(len(want)))
+		if !equalLines(got, want) {
+			t.Errorf("client %d received\n%s\nwant\n%s", i, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if st := room.Server.Stats(); st.Accepted != uint64(len(clients)*len(texts)) || st.Sessions != len(clients) {
+		t.Errorf("server stats %+v: want %d accepted in %d sessions", st, len(clients)*len(texts), len(clients))
+	}
+}
+
+// TestBackToBack: the seed relayed only 1 to 4 of 100 messages sent the
+// moment each ACK arrived, because its ACK raced the advance of the expected
+// seq. Here all 100 are relayed, in order.
+func TestBackToBack(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	sender, receiver := room.Join(), room.Join()
+	var ids []uint64
+	var want []string
+	for i := range 100 {
+		text := fmt.Sprintf("message %d", i)
+		ids = append(ids, sender.Say(text))
+		want = append(want, "<"+sender.Name+"> "+text)
+	}
+	sender.WaitDelivered(ids...)
+	got := v1Lines(receiver.WaitMessages(100))
+	if !equalLines(got, want) {
+		t.Fatalf("received %d messages, not the 100 sent, in order:\n%s", len(got), strings.Join(got, "\n"))
+	}
+}
+
+// TestClientRefusesTooLong: the client refuses, at once and with a clear
+// error, a text whose broadcast could not fit in a datagram.
+func TestClientRefusesTooLong(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	c := room.Join()
+	_, err := c.Send(t.Context(), strings.Repeat("x", c.MaxText()+1))
+	if err == nil || !strings.Contains(err.Error(), "message too long") {
+		t.Fatalf("Send of %d bytes: %v, want message too long", c.MaxText()+1, err)
+	}
+	c.WaitDelivered(c.Say(strings.Repeat("y", c.MaxText())))
+}
+
+func v1Lines(ms []core.Message) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.V1Text())
+	}
+	return out
+}
+
+func equalLines(a, b []string) bool {
+	return strings.Join(a, "\x00") == strings.Join(b, "\x00") && len(a) == len(b)
+}
+
+func mustB64(b []byte) []byte {
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(b)))
+	base64.StdEncoding.Encode(out, b)
+	return out
+}

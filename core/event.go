@@ -1,0 +1,52 @@
+package core
+
+import "fmt"
+
+// ConnState is where a client stands with its server.
+type ConnState uint8
+
+// Client connection states.
+const (
+	StateHandshaking ConnState = iota // KEY_REQ sent, waiting for KEY_REP
+	StateConnected                    // keys agreed; messages flow
+	StateFailed                       // the server did not answer; the client gave up
+)
+
+func (s ConnState) String() string {
+	switch s {
+	case StateHandshaking:
+		return "handshaking"
+	case StateConnected:
+		return "connected"
+	case StateFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("ConnState(%d)", uint8(s))
+}
+
+// Event is what a Client reports: one of MessageEvent, DeliveredEvent,
+// FailedEvent, StateEvent.
+type Event interface{ isEvent() }
+
+// MessageEvent is a message received from the server.
+type MessageEvent struct{ Message Message }
+
+// DeliveredEvent says the server accepted the message Send numbered ID.
+type DeliveredEvent struct{ ID uint64 }
+
+// FailedEvent says the message Send numbered ID was given up on.
+type FailedEvent struct {
+	ID  uint64
+	Err error
+}
+
+// StateEvent reports a change of connection state.
+type StateEvent struct {
+	State ConnState
+	Err   error // why, for StateFailed
+}
+
+func (MessageEvent) isEvent()   {}
+func (DeliveredEvent) isEvent() {}
+func (FailedEvent) isEvent()    {}
+func (StateEvent) isEvent()     {}

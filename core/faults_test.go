@@ -1,0 +1,113 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/chattest"
+	"github.com/udpchat/udpchat/transport/fault"
+)
+
+// recorder is a handler that remembers, in order, every message the server
+// accepted from each sender.
+type recorder struct {
+	mu  sync.Mutex
+	got map[string][]string
+}
+
+func (r *recorder) texts(from string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got[from])
+}
+
+func (r *recorder) middleware(next core.Handler) core.Handler {
+	return core.HandlerFunc(func(ctx context.Context, m *core.Message) error {
+		r.mu.Lock()
+		if r.got == nil {
+			r.got = map[string][]string{}
+		}
+		r.got[m.From] = append(r.got[m.From], m.Text)
+		r.mu.Unlock()
+		return next.HandleMessage(ctx, m)
+	})
+}
+
+// TestLossyNetwork: with 30% loss, 5% duplication and reordering both ways,
+// every message reaches the server exactly once and in order, or its sender
+// is told it failed; nothing is delivered twice, anywhere.
+func TestLossyNetwork(t *testing.T) {
+	faults := fault.Faults{Loss: 0.30, Duplicate: 0.05, Reorder: 0.05}
+	var rec recorder
+	room := chattest.Start(t, chattest.Options{
+		Faults:      &fault.Config{Seed: 42, Send: faults, Receive: faults},
+		Reliability: core.ReliabilityConfig{RTO: 60 * time.Millisecond, MaxRetries: 5},
+		Server:      func(cfg *core.ServerConfig) { cfg.Handlers = append(cfg.Handlers, rec.middleware) },
+	})
+	const perClient = 30
+	clients := []*chattest.Client{room.Join(), room.Join(), room.Join()}
+	sent := make([][]string, len(clients))
+	failed := make([]map[uint64]error, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		var ids []uint64
+		for j := range perClient {
+			text := fmt.Sprintf("%s #%d", c.Name, j)
+			sent[i] = append(sent[i], text)
+			ids = append(ids, c.Say(text))
+		}
+		wg.Go(func() { failed[i] = c.WaitSettled(ids...) })
+	}
+	wg.Wait()
+
+	totalFailed := 0
+	for i, c := range clients {
+		got := rec.texts(c.Name)
+		// What the server accepted is what the client sent, in order, less
+		// some of what the client was told failed (a failure can also be a
+		// delivery whose every ACK was lost).
+		if !isSubsequence(got, sent[i]) {
+			t.Errorf("client %d: server accepted %q\nout of order or duplicated; sent %q", i, got, sent[i])
+		}
+		for j, text := range sent[i] {
+			if failed[i][uint64(j+1)] == nil && !slices.Contains(got, text) {
+				t.Errorf("client %d: %q was acknowledged but never accepted", i, text)
+			}
+		}
+		if len(got) < len(sent[i])-len(failed[i]) {
+			t.Errorf("client %d: %d accepted, %d sent, %d failed", i, len(got), len(sent[i]), len(failed[i]))
+		}
+		totalFailed += len(failed[i])
+		// Version 1 broadcasts are best effort, but never duplicated or reordered.
+		var fromOthers = map[string][]string{}
+		for _, m := range c.Messages() {
+			fromOthers[m.From] = append(fromOthers[m.From], m.Text)
+		}
+		for from, texts := range fromOthers {
+			if accepted := rec.texts(from); !isSubsequence(texts, accepted) {
+				t.Errorf("client %d received from %s %q: not a subsequence of %q", i, from, texts, accepted)
+			}
+		}
+	}
+	st := room.Faults.Stats()
+	t.Logf("server transport faults: %+v; messages failed: %d of %d", st, totalFailed, len(clients)*perClient)
+	if st.Receive.Dropped == 0 || st.Send.Dropped == 0 || st.Receive.Duplicated == 0 {
+		t.Fatal("the fault injector injected nothing: the test tested nothing")
+	}
+}
+
+// isSubsequence reports whether sub is got by deleting items of seq.
+func isSubsequence(sub, seq []string) bool {
+	i := 0
+	for _, s := range seq {
+		if i < len(sub) && sub[i] == s {
+			i++
+		}
+	}
+	return i == len(sub)
+}
