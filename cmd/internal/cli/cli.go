@@ -1,0 +1,97 @@
+// Package cli is what udpchat's commands share: the flags every command takes,
+// loading the configuration through them, and the exit codes.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/udpchat/udpchat/core/config"
+)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitFail  = 1 // something went wrong at run time, or in the configuration
+	ExitUsage = 2 // the command line was wrong
+)
+
+// commonFlags set options every command has.
+var commonFlags = []config.Flag{
+	{Name: "log-level", Key: "log.level", Usage: "log level: debug, info, warn or error"},
+	{Name: "codec", Key: "codec", Usage: "wire codec"},
+	{Name: "suite", Key: "suite", Usage: "cipher suite"},
+	{Name: "reliability", Key: "reliability.name", Usage: "reliability layer"},
+}
+
+// Command describes a command's command line.
+type Command struct {
+	Name     string
+	Synopsis string // the usage line after the name
+	About    string // one paragraph
+	Flags    []config.Flag
+}
+
+// ErrHelp is returned by Parse after printing usage for --help.
+var ErrHelp = errors.New("help requested")
+
+// UsageError is a command line that could not be parsed.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Parse parses args, loads the configuration they point to, and returns it
+// with the positional arguments. It returns ErrHelp, a *UsageError, or a
+// configuration error; Exit turns each into the right message and code.
+func (c *Command) Parse(args, environ []string, stderr io.Writer) (config.Config, []string, error) {
+	fs := pflag.NewFlagSet(c.Name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	path := fs.String("config", "", "YAML configuration `FILE`")
+	flags := append(append([]config.Flag(nil), c.Flags...), commonFlags...)
+	for _, f := range flags {
+		if f.Bool {
+			fs.Bool(f.Name, false, f.Usage)
+		} else {
+			fs.String(f.Name, "", f.Usage)
+		}
+	}
+	usage := func() {
+		fmt.Fprintf(stderr, "usage: %s %s\n\n%s\n\nflags:\n%s\nEvery option can also be set in the configuration file or as an %s environment variable; see config.example.yaml.\n",
+			c.Name, c.Synopsis, c.About, fs.FlagUsages(), config.EnvPrefix)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			usage()
+			return config.Config{}, nil, ErrHelp
+		}
+		return config.Config{}, nil, &UsageError{err}
+	}
+	cfg, err := config.Load(*path, environ, fs, flags)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+// Exit reports err on stderr, in one line, and returns the exit code for it.
+func (c *Command) Exit(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, ErrHelp):
+		return ExitOK
+	}
+	var ue *UsageError
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", c.Name, msg, c.Name)
+		return ExitUsage
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", c.Name, msg)
+	return ExitFail
+}

@@ -1,0 +1,223 @@
+// Command udpchat is the udpchat client. It speaks the seed protocol to any
+// udpchat or seed server. For now it runs in plain line mode: each line read
+// from standard input is sent as a message, each message received is printed
+// as "<sender> text", and notices go to standard error.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/udpchat/udpchat/cmd/internal/cli"
+	"github.com/udpchat/udpchat/cmd/internal/standard"
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/config"
+)
+
+var command = cli.Command{
+	Name:     "udpchat",
+	Synopsis: "[--config FILE] [--plain] [--nick NAME] HOST:PORT   (or HOST PORT)",
+	About: "Connects to a udpchat server and chats. In plain mode each line of standard input is sent,\n" +
+		"each message received is printed as \"<sender> text\", notices go to standard error, and at the\n" +
+		"end of input the client waits for every message to be acknowledged: it exits 0 if all were\n" +
+		"delivered and 1 otherwise. Logs go to client.log.",
+	Flags: []config.Flag{
+		{Name: "plain", Key: "client.plain", Bool: true, Usage: "plain line mode (the only mode for now)"},
+		{Name: "nick", Key: "client.nick", Usage: "nickname `NAME` (protocol version 2)"},
+		{Name: "log-file", Key: "client.log_file", Usage: "log to `FILE` (- for standard error)"},
+	},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole program, minus the process: tests call it.
+func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	standard.Register()
+	cfg, rest, err := command.Parse(args, environ, stderr)
+	if err != nil {
+		return command.Exit(err, stderr)
+	}
+	server, err := serverArg(rest)
+	if err != nil {
+		return command.Exit(err, stderr)
+	}
+	logw, closeLog, err := openLog(cfg.Client.LogFile, stderr)
+	if err != nil {
+		return command.Exit(err, stderr)
+	}
+	defer closeLog()
+	delivered, err := chat(ctx, cfg, server, cfg.Log.NewLogger(logw), stdin, stdout, stderr)
+	if err == nil && !delivered {
+		return cli.ExitFail
+	}
+	return command.Exit(err, stderr)
+}
+
+// serverArg takes HOST:PORT, or HOST PORT as the seed's client does.
+func serverArg(args []string) (netip.AddrPort, error) {
+	var hostport string
+	switch len(args) {
+	case 1:
+		hostport = args[0]
+	case 2:
+		hostport = net.JoinHostPort(args[0], args[1])
+	default:
+		return netip.AddrPort{}, &cli.UsageError{Err: errors.New("want the server as HOST:PORT or HOST PORT")}
+	}
+	addr, err := config.ResolveUDP(hostport)
+	if err != nil {
+		return netip.AddrPort{}, &cli.UsageError{Err: fmt.Errorf("server address: %w", err)}
+	}
+	return addr, nil
+}
+
+func openLog(path string, stderr io.Writer) (io.Writer, func(), error) {
+	if path == "-" {
+		return stderr, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client.log_file: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// chat runs the plain line mode. It reports whether every line read was
+// delivered.
+func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *slog.Logger,
+	stdin io.Reader, stdout, stderr io.Writer) (bool, error) {
+	layers, err := cfg.Layers()
+	if err != nil {
+		return false, err
+	}
+	local := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if server.Addr().Is6() {
+		local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	}
+	t, err := layers.Network.Listen(local)
+	if err != nil {
+		return false, err
+	}
+	client, err := core.NewClient(core.ClientConfig{
+		Transport:         t,
+		Server:            server,
+		Codec:             layers.Codec,
+		Suite:             layers.Suite,
+		Reliability:       layers.Reliability,
+		ReliabilityConfig: cfg.ReliabilityConfig(),
+		HandshakeRTO:      cfg.Client.HandshakeRTO,
+		HandshakeRetries:  cfg.Client.HandshakeRetries,
+		Env:               core.Env{Logger: log},
+	})
+	if err != nil {
+		t.Close()
+		return false, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- client.Run(ctx) }()
+
+	// Lines are read and sent by their own goroutine, so that reading
+	// standard input never holds up printing what arrives.
+	type sent struct {
+		id  uint64
+		err error
+	}
+	sends := make(chan sent)
+	go func() {
+		defer close(sends)
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+		for sc.Scan() {
+			id, err := client.Send(ctx, strings.TrimSuffix(sc.Text(), "\r"))
+			select {
+			case sends <- sent{id, err}:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			select {
+			case sends <- sent{err: fmt.Errorf("reading input: %w", err)}:
+			case <-ctx.Done():
+			}
+		}
+	}()
+
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	pending := make(map[uint64]bool) // sent, not yet settled
+	settled := make(map[uint64]bool) // settled before Send returned its id
+	allOK, eof := true, false
+	for !eof || len(pending) > 0 {
+		select {
+		case s, ok := <-sends:
+			if !ok {
+				eof, sends = true, nil
+				continue
+			}
+			if s.err != nil {
+				allOK = false
+				fmt.Fprintf(stderr, "udpchat: not sent: %v\n", s.err)
+				continue
+			}
+			if !settled[s.id] {
+				pending[s.id] = true
+			}
+			delete(settled, s.id)
+		case e := <-client.Events():
+			switch e := e.(type) {
+			case core.MessageEvent:
+				if e.Message.Kind == core.KindChat {
+					fmt.Fprintln(out, e.Message.V1Text())
+					out.Flush()
+				} else {
+					fmt.Fprintf(stderr, "udpchat: %s: %s\n", e.Message.From, e.Message.Text)
+				}
+			case core.DeliveredEvent:
+				if !pending[e.ID] {
+					settled[e.ID] = true
+				}
+				delete(pending, e.ID)
+			case core.FailedEvent:
+				allOK = false
+				fmt.Fprintf(stderr, "udpchat: message %d not delivered: %v\n", e.ID, e.Err)
+				if !pending[e.ID] {
+					settled[e.ID] = true
+				}
+				delete(pending, e.ID)
+			case core.StateEvent:
+				fmt.Fprintf(stderr, "udpchat: %s %s\n", e.State, server)
+			}
+		case err := <-runErr:
+			if err != nil {
+				return false, err
+			}
+			return allOK && len(pending) == 0, nil
+		}
+	}
+	cancel()
+	// Drain events until Run ends, so that it never waits on us.
+	for {
+		select {
+		case <-client.Events():
+		case err := <-runErr:
+			return allOK, err
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/udpchat/udpchat/core/chattest"
+)
+
+// TestPlainPipe: `printf 'hi\n' | udpchat --plain HOST:PORT` is a complete
+// program: it sends the lines, waits for their ACKs and exits 0; the other
+// clients see the lines as "<sender> text"; what arrives meanwhile is printed.
+func TestPlainPipe(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	listener := room.Join()
+	logFile := filepath.Join(t.TempDir(), "client.log")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--plain", "--log-file", logFile, room.Addr.String()},
+		nil, strings.NewReader("hi\nthere 🌍\n"), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	msgs := listener.WaitMessages(2)
+	if msgs[0].Text != "hi" || msgs[1].Text != "there 🌍" {
+		t.Fatalf("listener got %+v", msgs)
+	}
+}
+
+// TestPlainReceives: messages from others are printed on standard output,
+// one line each, and the seed's HOST PORT form of the address works.
+func TestPlainReceives(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	talker := room.Join()
+	pr, pw := newPipe()
+	out := &syncBuffer{}
+	done := make(chan int)
+	go func() {
+		done <- run(context.Background(), []string{"--log-file", "-", room.Addr.Addr().String(), itoa(room.Addr.Port())},
+			nil, pr, out, &syncBuffer{})
+	}()
+	// Once the client has joined, what the talker says reaches it.
+	deadline := chattest.Timeout
+	waitFor(t, deadline, func() bool { return room.Server.Stats().Sessions == 2 })
+	talker.WaitDelivered(talker.Say("hello plain"))
+	waitFor(t, deadline, func() bool { return strings.Contains(out.String(), "<"+talker.Name+"> hello plain\n") })
+	pw.Close()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestPlainNoServer: with nobody answering, the client gives up on the
+// handshake and exits 1, saying why.
+func TestPlainNoServer(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"--log-file", "-", "127.0.0.1:9"},
+		[]string{"UDPCHAT_CLIENT_HANDSHAKE_RTO=20ms", "UDPCHAT_CLIENT_HANDSHAKE_RETRIES=2"},
+		strings.NewReader("anyone?\n"), &bytes.Buffer{}, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "no answer from server") {
+		t.Fatalf("exit %d, stderr %q; want 1 and no answer from server", code, stderr.String())
+	}
+}
+
+// TestClientUsage: --help exits 0; a missing or bad server address exits 2.
+func TestClientUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--help"}, 0, "usage: udpchat [--config FILE] [--plain] [--nick NAME] HOST:PORT"},
+		{nil, 2, "want the server as HOST:PORT or HOST PORT"},
+		{[]string{"127.0.0.1"}, 2, "server address"},
+		{[]string{"a", "b", "c"}, 2, "HOST:PORT"},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		if code := run(context.Background(), tt.args, nil, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("udpchat %v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
+		}
+	}
+}
