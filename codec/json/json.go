@@ -1,8 +1,9 @@
-// Package json implements the "json" codec: the seed's wire format, protocol
-// version 1 (docs/PROTOCOL.md, "Version 1: the seed protocol"; the project's
-// contract in PROTOCOL.md "Codecs" and "Hostile input").
+// Package json implements the "json" codec: the seed's wire format of
+// protocol version 1, byte for byte, and the fields protocol version 2 adds
+// to it (docs/PROTOCOL.md; the project's contract in PROTOCOL.md "Version 2",
+// "Codecs" and "Hostile input").
 //
-// A datagram is one UTF-8 JSON object:
+// A datagram is one UTF-8 JSON object. Version 1, as the seed sends it:
 //
 //	{"type": "KEY_REQ", "payload": "<base64>"}
 //	{"type": "KEY_REP", "payload": "<base64>"}
@@ -10,15 +11,38 @@
 //	{"type": "DATA", "payload": "<base64>"}             server broadcast
 //	{"type": "ACK", "ack_seq": 3}
 //
+// Version 2 adds the types PING, PONG and BYE and the fields "v", "sid",
+// "nick", "suites", "suite", "server_key" and "sig"; a version 1 peer ignores
+// unknown fields, which is how the versions are told apart:
+//
+//	{"type": "KEY_REQ", "v": 2, "nick": "alice", "suites": ["x25519-chacha20-poly1305", "rsa-aes-cbc-hmac"], "payload": "<base64>"}
+//	{"type": "KEY_REP", "v": 2, "sid": 81985529216486895, "nick": "alice", "suite": "x25519-chacha20-poly1305", "server_key": "<base64>", "sig": "<base64>", "payload": "<base64>"}
+//	{"type": "DATA", "sid": 81985529216486895, "seq": 4, "payload": "<base64>"}
+//	{"type": "PING", "sid": 81985529216486895, "payload": "<base64>"}
+//
+// The inner message of version 2 (core.MessageCodec), the plaintext of a
+// DATA between version 2 peers, is a JSON object too; see AppendMessage.
+//
 // # Encoding
 //
 // The seed builds its datagrams with Python's json.dumps, whose default
 // separators are ", " and ": ". Append reproduces those bytes exactly, field
 // for field, so that a packet decoded from a seed peer re-encodes to the very
-// bytes the seed sent. Field order is type, seq (if HasSeq), ack_seq (if
-// HasAckSeq), payload. KEY_REQ, KEY_REP and DATA always carry "payload", even
-// when it is empty; an ACK carries one only if its Payload is non-empty. The
-// payload is standard base64 with padding.
+// bytes the seed sent, and writes the version 2 fields in the same style.
+// Field order is: type, v (if Version is not 0), sid (if Session is not 0),
+// seq (if HasSeq), ack_seq (if HasAckSeq), nick, suites, suite, server_key,
+// sig (each if not empty), payload. A packet without version 2 fields is
+// therefore encoded exactly as version 1 encodes it. KEY_REQ, KEY_REP and
+// DATA always carry "payload", even when it is empty; ACK, PING, PONG and BYE
+// carry one only if their Payload is not empty. Byte fields (payload,
+// server_key, sig) are standard base64 with padding; "sid" is a JSON integer,
+// as Python writes any int. Strings (nick, suites, suite) escape '"', '\\'
+// and the control characters (as \u00XX) and carry the rest as raw UTF-8,
+// where json.dumps would write non-ASCII as \uXXXX: no seed peer ever sees
+// these fields, so there are no seed bytes to match. Append refuses a packet
+// that Decode would refuse (a nick that is too long or not UTF-8, too many
+// suites, …), so that the error is the sender's, not a silent drop at the
+// receiver.
 //
 // # Decoding
 //
@@ -26,38 +50,45 @@
 //
 //   - the datagram must be valid UTF-8 and exactly one JSON object, with
 //     nothing but whitespace after it;
-//   - "type" must be a string naming KEY_REQ, KEY_REP, DATA or ACK;
-//   - "seq" and "ack_seq", when present, must be JSON integers in [0, 2^64-1]
-//     written without sign, fraction or exponent: 1.0, 1e3, -0, "1", null and
-//     the like are refused (the seed echoed whatever it got; we do not);
-//   - "payload" must be a string holding standard base64 with padding and zero
-//     padding bits (base64.StdEncoding.Strict); line breaks, which Go's
-//     decoder would otherwise skip, are refused;
+//   - "type" must be a string naming KEY_REQ, KEY_REP, DATA, ACK, PING, PONG
+//     or BYE;
+//   - "seq", "ack_seq" and "sid", when present, must be JSON integers in
+//     [0, 2^64-1] written without sign, fraction or exponent: 1.0, 1e3, -0,
+//     "1", null and the like are refused (the seed echoed whatever it got; we
+//     do not); "v" likewise, in [0, 255];
+//   - "payload", "server_key" and "sig" must be strings holding standard
+//     base64 with padding and zero padding bits (base64.StdEncoding.Strict);
+//     line breaks, which Go's decoder would otherwise skip, are refused;
+//     server_key and sig decode to at most 256 bytes;
+//   - "nick" and "suite" must be strings of at most 64 bytes, "suites" an
+//     array of at most 16 such strings; a \u escape of half a UTF-16
+//     surrogate pair is refused, as it is no character;
 //   - KEY_REQ, KEY_REP and DATA must have a payload; a DATA without seq is
-//     accepted, because server broadcasts have none; whether a seq is required
-//     is the engine's decision, not the codec's;
-//   - unknown fields are ignored, whatever their value, because version 2
-//     adds fields that a version 1 peer must skip;
-//   - a known field (type, seq, ack_seq, payload) that appears twice is
-//     refused. Python and encoding/json keep the last value, other parsers keep
-//     the first; a packet that means different things to different parsers is
-//     a gift to an attacker, and no seed peer ever sends one.
+//     accepted, because server broadcasts have none; whether a seq, a sid or
+//     any version 2 field is required is the engine's decision, not the
+//     codec's;
+//   - unknown fields are ignored, whatever their value, so that a later
+//     version can add fields as version 2 did;
+//   - a known field that appears twice is refused, before any value is
+//     judged, so the verdict does not depend on which copy is bad. Python
+//     and encoding/json keep the last value, other parsers keep the first; a
+//     packet that means different things to different parsers is a gift to
+//     an attacker, and no seed peer ever sends one.
 //
 // Field names and strings are compared after JSON unescaping, as Python does,
 // so "\u0073eq" is "seq"; names are case-sensitive, unlike encoding/json's
-// struct matching. Length limits belong to the transport (core.MaxDatagram),
-// not to the codec.
+// struct matching. The length of a datagram is the transport's business
+// (core.MaxDatagram); the codec bounds only the fields that a hostile peer
+// could otherwise make the receiver keep or loop over.
 package json
 
 import (
 	"bytes"
 	"encoding/base64"
-	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/udpchat/udpchat/core"
@@ -66,8 +97,8 @@ import (
 // Name is the name the codec is registered and configured under.
 const Name = "json"
 
-// Codec is the JSON codec of protocol version 1. The zero value is ready to
-// use; it holds no state, so it is safe for concurrent use.
+// Codec is the JSON codec of protocol versions 1 and 2. The zero value is
+// ready to use; it holds no state, so it is safe for concurrent use.
 type Codec struct{}
 
 var _ core.Codec = Codec{}
@@ -76,6 +107,22 @@ func init() {
 	core.Codecs.Register(Name, Codec{})
 }
 
+// Bounds on the version 2 fields. They are the codec's, not the engine's
+// (which is stricter: core.MaxNick), so that no decoded packet can hold more
+// than a hostile peer should be able to make the receiver keep.
+const (
+	// maxName bounds "nick" and each suite name, in bytes: room for any
+	// nickname the engine accepts (core.MaxNick is 16) even in multi-byte
+	// UTF-8, and for any suite name.
+	maxName = 64
+	// maxSuites bounds the "suites" offer, which the server walks against
+	// its own list: the project has two suites; 16 leaves room to grow.
+	maxSuites = 16
+	// maxKeyBytes bounds "server_key" and "sig", decoded: an Ed25519 key is
+	// 32 bytes and its signature 64; 256 leaves room for another scheme.
+	maxKeyBytes = 256
+)
+
 // b64 is strict so that every accepted payload has exactly one encoding:
 // decode then re-encode gives back the bytes the peer sent.
 var b64 = base64.StdEncoding.Strict()
@@ -83,24 +130,37 @@ var b64 = base64.StdEncoding.Strict()
 // Name returns "json".
 func (Codec) Name() string { return Name }
 
-// Append appends the seed's encoding of p to dst. It is written by hand rather
-// than with encoding/json because the bytes must match json.dumps exactly
-// (separators, field order) and because it runs once per datagram sent.
+// needsPayload reports whether a packet of type t always carries "payload":
+// the handshake and DATA do in version 1, where the seed requires it. The
+// others carry one only when they have one (a version 2 ACK, PING, PONG or
+// BYE is sealed, so it has one; a version 1 ACK never does).
+func needsPayload(t core.PacketType) bool {
+	return t == core.TypeKeyReq || t == core.TypeKeyRep || t == core.TypeData
+}
+
+// Append appends the encoding of p to dst; see the package documentation for
+// the form. It is written by hand rather than with encoding/json because the
+// bytes must match json.dumps exactly (separators, field order) and because
+// it runs once per datagram sent. On error dst is returned unchanged.
 func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	if p == nil {
 		return dst, errors.New("codec/json: cannot encode a nil packet")
 	}
-	var name string
 	switch p.Type {
-	case core.TypeKeyReq, core.TypeKeyRep, core.TypeData, core.TypeAck:
-		name = p.Type.String()
+	case core.TypeKeyReq, core.TypeKeyRep, core.TypeData, core.TypeAck,
+		core.TypePing, core.TypePong, core.TypeBye:
 	default:
 		return dst, fmt.Errorf("codec/json: cannot encode packet type %v", p.Type)
 	}
-	withPayload := len(p.Payload) > 0 || p.Type != core.TypeAck
+	if err := checkV2(p); err != nil {
+		return dst, err
+	}
+	name := p.Type.String()
+	withPayload := len(p.Payload) > 0 || needsPayload(p.Type)
 
-	// Grow once: the header is at most ~60 bytes plus two 20-digit numbers.
-	n := 64 + len(name)
+	// Grow once: the version 1 header is at most ~60 bytes plus two 20-digit
+	// numbers; the version 2 fields add their own length.
+	n := 64 + len(name) + v2Len(p)
 	if withPayload {
 		n += base64.StdEncoding.EncodedLen(len(p.Payload))
 	}
@@ -109,6 +169,14 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	dst = append(dst, `{"type": "`...)
 	dst = append(dst, name...)
 	dst = append(dst, '"')
+	if p.Version != 0 {
+		dst = append(dst, `, "v": `...)
+		dst = strconv.AppendUint(dst, uint64(p.Version), 10)
+	}
+	if p.Session != 0 {
+		dst = append(dst, `, "sid": `...)
+		dst = strconv.AppendUint(dst, p.Session, 10)
+	}
 	if p.HasSeq {
 		dst = append(dst, `, "seq": `...)
 		dst = strconv.AppendUint(dst, p.Seq, 10)
@@ -116,6 +184,34 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	if p.HasAckSeq {
 		dst = append(dst, `, "ack_seq": `...)
 		dst = strconv.AppendUint(dst, p.AckSeq, 10)
+	}
+	if p.Nick != "" {
+		dst = append(dst, `, "nick": `...)
+		dst = appendString(dst, p.Nick)
+	}
+	if len(p.Suites) > 0 {
+		dst = append(dst, `, "suites": [`...)
+		for i, s := range p.Suites {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = appendString(dst, s)
+		}
+		dst = append(dst, ']')
+	}
+	if p.Suite != "" {
+		dst = append(dst, `, "suite": `...)
+		dst = appendString(dst, p.Suite)
+	}
+	if len(p.ServerKey) > 0 {
+		dst = append(dst, `, "server_key": "`...)
+		dst = base64.StdEncoding.AppendEncode(dst, p.ServerKey)
+		dst = append(dst, '"')
+	}
+	if len(p.Sig) > 0 {
+		dst = append(dst, `, "sig": "`...)
+		dst = base64.StdEncoding.AppendEncode(dst, p.Sig)
+		dst = append(dst, '"')
 	}
 	if withPayload {
 		dst = append(dst, `, "payload": "`...)
@@ -126,158 +222,166 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	return dst, nil
 }
 
-// Field bits, to notice a known field given twice.
+// checkV2 refuses the version 2 fields that Decode would refuse, before
+// anything is written.
+func checkV2(p *core.Packet) error {
+	if err := checkName("nick", -1, p.Nick); err != nil {
+		return err
+	}
+	if len(p.Suites) > maxSuites {
+		return fmt.Errorf("codec/json: cannot encode %d suites, at most %d", len(p.Suites), maxSuites)
+	}
+	for i, s := range p.Suites {
+		if err := checkName("suites", i, s); err != nil {
+			return err
+		}
+	}
+	if err := checkName("suite", -1, p.Suite); err != nil {
+		return err
+	}
+	if len(p.ServerKey) > maxKeyBytes {
+		return fmt.Errorf(`codec/json: cannot encode a "server_key" of %d bytes, at most %d`, len(p.ServerKey), maxKeyBytes)
+	}
+	if len(p.Sig) > maxKeyBytes {
+		return fmt.Errorf(`codec/json: cannot encode a "sig" of %d bytes, at most %d`, len(p.Sig), maxKeyBytes)
+	}
+	return nil
+}
+
+// checkName refuses a name (nick, suite) the decoder would refuse.
+func checkName(field string, idx int, s string) error {
+	if len(s) > maxName {
+		return fmt.Errorf("codec/json: cannot encode %s of %d bytes, at most %d", fieldName(field, idx), len(s), maxName)
+	}
+	return checkText(field, idx, s)
+}
+
+// checkText refuses a string that is not UTF-8: JSON cannot carry it, and
+// replacing the bad bytes would change what the sender said.
+func checkText(field string, idx int, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("codec/json: cannot encode %s: not valid UTF-8", fieldName(field, idx))
+	}
+	return nil
+}
+
+// v2Len estimates the bytes the version 2 fields of p take, for growing the
+// buffer once; it is 0 for a version 1 packet. Escapes in the strings (6
+// bytes for a control character) are rare and left to append.
+func v2Len(p *core.Packet) int {
+	n := 0
+	if p.Version != 0 || p.Session != 0 {
+		n += 40 // `, "v": 255, "sid": 18446744073709551615`
+	}
+	if p.Nick != "" {
+		n += 12 + len(p.Nick)
+	}
+	if len(p.Suites) > 0 {
+		n += 14
+		for _, s := range p.Suites {
+			n += 4 + len(s)
+		}
+	}
+	if p.Suite != "" {
+		n += 13 + len(p.Suite)
+	}
+	if len(p.ServerKey) > 0 {
+		n += 18 + base64.StdEncoding.EncodedLen(len(p.ServerKey))
+	}
+	if len(p.Sig) > 0 {
+		n += 11 + base64.StdEncoding.EncodedLen(len(p.Sig))
+	}
+	return n
+}
+
+// The known fields of a packet, in the order Decode reads their values.
 const (
-	seenType = 1 << iota
-	seenSeq
-	seenAckSeq
-	seenPayload
+	fType = iota
+	fVersion
+	fSession
+	fSeq
+	fAckSeq
+	fNick
+	fSuites
+	fSuite
+	fServerKey
+	fSig
+	fPayload
+	nPacketFields
 )
 
+var packetFields = [nPacketFields]string{
+	fType: "type", fVersion: "v", fSession: "sid", fSeq: "seq", fAckSeq: "ack_seq",
+	fNick: "nick", fSuites: "suites", fSuite: "suite", fServerKey: "server_key", fSig: "sig",
+	fPayload: "payload",
+}
+
 // Decode parses one datagram; see the package documentation for what it
-// accepts. The returned packet owns its payload: it never aliases b.
-//
-// Syntax is checked first, in full, by encoding/json (json.Valid allocates
-// nothing); the field walk that follows can then rely on well-formed input and
-// stays a simple, allocation-free scan. It still checks its bounds, so that a
-// disagreement with json.Valid would be an error, never a panic.
+// accepts. The returned packet owns its payload and strings: it never
+// aliases b.
 func (Codec) Decode(b []byte) (*core.Packet, error) {
-	if len(b) == 0 {
-		return nil, errors.New("codec/json: empty datagram")
+	var vals [nPacketFields][]byte
+	if err := collect(b, "datagram", packetFields[:], vals[:]); err != nil {
+		return nil, err
 	}
-	if !stdjson.Valid(b) {
-		return nil, syntaxError(b)
-	}
-	// encoding/json lets invalid UTF-8 through (it substitutes U+FFFD), but
-	// the protocol says UTF-8, and a Python peer decoding the bytes fails.
-	if !utf8.Valid(b) {
-		return nil, errors.New("codec/json: datagram is not valid UTF-8")
-	}
-
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return nil, fmt.Errorf("codec/json: datagram is not a JSON object but %s", kindOf(b, i))
-	}
-	i++
-
-	var (
-		p       core.Packet
-		seen    int
-		typeOK  bool
-		payload []byte // nil until a payload field is seen
-	)
-	for {
-		i = skipWS(b, i)
-		if i < len(b) && b[i] == '}' {
-			break
+	var p core.Packet
+	for f, val := range vals {
+		if val == nil {
+			continue
 		}
-		// Key.
-		ks := i
-		ke, esc := stringEnd(b, ks)
-		if ke < 0 {
-			return nil, errMalformed
-		}
-		key := b[ks+1 : ke-1]
-		if esc {
-			s, err := unquote(b[ks:ke])
-			if err != nil {
-				return nil, err
-			}
-			key = s
-		}
-		i = skipWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return nil, errMalformed
-		}
-		// Value.
-		vs := skipWS(b, i+1)
-		ve := skipValue(b, vs)
-		if ve < 0 {
-			return nil, errMalformed
-		}
-		val := b[vs:ve]
-
-		var bit int
-		switch string(key) {
-		case "type":
-			bit = seenType
-		case "seq":
-			bit = seenSeq
-		case "ack_seq":
-			bit = seenAckSeq
-		case "payload":
-			bit = seenPayload
-		}
-		if bit != 0 {
-			if seen&bit != 0 {
-				return nil, fmt.Errorf("codec/json: duplicate %q field", key)
-			}
-			seen |= bit
-		}
-		var err error
-		switch bit {
-		case seenType:
+		var (
+			err error
+			v   uint64
+		)
+		switch f {
+		case fType:
 			p.Type, err = parseType(val)
-			typeOK = err == nil
-		case seenSeq:
+		case fVersion:
+			v, err = parseUintMax("v", val, 255)
+			p.Version = uint8(v)
+		case fSession:
+			p.Session, err = parseUint("sid", val)
+		case fSeq:
 			p.Seq, err = parseUint("seq", val)
 			p.HasSeq = true
-		case seenAckSeq:
+		case fAckSeq:
 			p.AckSeq, err = parseUint("ack_seq", val)
 			p.HasAckSeq = true
-		case seenPayload:
-			payload, err = parsePayload(val)
+		case fNick:
+			p.Nick, err = parseString("nick", val, maxName)
+		case fSuites:
+			p.Suites, err = parseStrings("suites", val, maxSuites, maxName)
+		case fSuite:
+			p.Suite, err = parseString("suite", val, maxName)
+		case fServerKey:
+			p.ServerKey, err = parseKeyBytes("server_key", val)
+		case fSig:
+			p.Sig, err = parseKeyBytes("sig", val)
+		case fPayload:
+			// Non-nil even when empty: present and empty is legal.
+			p.Payload, err = parseBase64("payload", val, -1)
 		}
 		if err != nil {
 			return nil, err
 		}
-
-		i = skipWS(b, ve)
-		if i < len(b) && b[i] == ',' {
-			i++
-			continue
-		}
-		if i < len(b) && b[i] == '}' {
-			break
-		}
-		return nil, errMalformed
 	}
-
-	if !typeOK {
+	if vals[fType] == nil {
 		return nil, errors.New(`codec/json: missing "type" field`)
 	}
-	if payload == nil && p.Type != core.TypeAck {
+	if vals[fPayload] == nil && needsPayload(p.Type) {
 		return nil, fmt.Errorf(`codec/json: %v without "payload" field`, p.Type)
 	}
-	p.Payload = payload
 	return &p, nil
 }
 
-// errMalformed means the field walk met something json.Valid had accepted but
-// the walk did not expect. It should never happen; it exists so that it
-// cannot turn into an index panic.
-var errMalformed = errors.New("codec/json: malformed JSON object")
-
-// syntaxError explains why b is not JSON, in encoding/json's words. It is
-// only called on the error path, so the second parse costs nothing normally.
-func syntaxError(b []byte) error {
-	err := stdjson.Unmarshal(b, new(struct{}))
-	var se *stdjson.SyntaxError
-	if errors.As(err, &se) {
-		// encoding/json has no error value for running out of input; its
-		// message is the only sign, the same in v1 and under jsonv2.
-		if strings.HasPrefix(se.Error(), "unexpected end of JSON input") {
-			return fmt.Errorf("codec/json: truncated JSON: %w", err)
-		}
-		// No offset in the message: encoding/json counts it differently
-		// with GOEXPERIMENT=jsonv2, and the message names the character.
-		return fmt.Errorf("codec/json: not valid JSON: %w", err)
+// parseKeyBytes reads "server_key" or "sig". Empty is the same as absent
+// (nil), as the encoder writes no field for it.
+func parseKeyBytes(field string, val []byte) ([]byte, error) {
+	b, err := parseBase64(field, val, maxKeyBytes)
+	if len(b) == 0 {
+		b = nil
 	}
-	if err == nil {
-		// json.Valid and Unmarshal disagree; say so rather than pass it.
-		err = errors.New("rejected by json.Valid")
-	}
-	return fmt.Errorf("codec/json: not valid JSON: %w", err)
+	return b, err
 }
 
 // parseType maps the raw JSON value of "type" to a packet type.
@@ -302,177 +406,12 @@ func parseType(val []byte) (core.PacketType, error) {
 		return core.TypeData, nil
 	case "ACK":
 		return core.TypeAck, nil
+	case "PING":
+		return core.TypePing, nil
+	case "PONG":
+		return core.TypePong, nil
+	case "BYE":
+		return core.TypeBye, nil
 	}
 	return core.TypeInvalid, fmt.Errorf(`codec/json: unknown packet type %s`, quoteShort(s))
-}
-
-// parseUint reads a sequence number: a JSON number made of digits only. JSON
-// forbids leading zeros and json.Valid has checked that, so "0" is the only
-// number that starts with 0.
-func parseUint(field string, val []byte) (uint64, error) {
-	if len(val) == 0 {
-		return 0, errMalformed
-	}
-	c := val[0]
-	if c == '-' {
-		return 0, fmt.Errorf("codec/json: %q must be a non-negative integer, got negative %s", field, quoteShort(val))
-	}
-	if c < '0' || c > '9' {
-		return 0, fmt.Errorf("codec/json: %q must be a non-negative integer, got %s", field, kindOf(val, 0))
-	}
-	if bytes.ContainsAny(val, ".eE") {
-		// Python reads 1.0 and 1e3 as floats; the seed would echo them back.
-		return 0, fmt.Errorf("codec/json: %q must be an integer, got %s (fraction or exponent)", field, quoteShort(val))
-	}
-	n, err := strconv.ParseUint(string(val), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("codec/json: %q out of range for uint64: %s", field, quoteShort(val))
-	}
-	return n, nil
-}
-
-// parsePayload decodes the base64 string value of "payload" into a fresh
-// slice (non-nil, even when empty, so that the caller can tell it was there).
-func parsePayload(val []byte) ([]byte, error) {
-	if len(val) == 0 || val[0] != '"' {
-		return nil, fmt.Errorf(`codec/json: "payload" must be a base64 string, got %s`, kindOf(val, 0))
-	}
-	s := val[1 : len(val)-1]
-	if bytes.IndexByte(s, '\\') >= 0 {
-		// No base64 character needs escaping, but JSON allows it (\/ is
-		// common), and Python unescapes before decoding: do the same.
-		u, err := unquote(val)
-		if err != nil {
-			return nil, err
-		}
-		s = u
-	}
-	// Raw control characters are not valid JSON, so line breaks can only have
-	// come from escapes; Go's base64 decoder would silently skip them.
-	if bytes.ContainsAny(s, "\r\n") {
-		return nil, errors.New(`codec/json: "payload" contains a line break, not valid base64 here`)
-	}
-	out := make([]byte, b64.DecodedLen(len(s)))
-	n, err := b64.Decode(out, s)
-	if err != nil {
-		return nil, fmt.Errorf(`codec/json: "payload" is not valid padded standard base64: %w`, err)
-	}
-	return out[:n], nil
-}
-
-// unquote decodes a JSON string literal that contains escapes. It is the slow
-// path (it allocates), taken only for escaped keys and values, which no seed
-// peer produces.
-func unquote(lit []byte) ([]byte, error) {
-	var s string
-	if err := stdjson.Unmarshal(lit, &s); err != nil {
-		return nil, fmt.Errorf("codec/json: bad string: %w", err)
-	}
-	return []byte(s), nil
-}
-
-// quoteShort quotes s for an error message, cut to a length a log can bear:
-// the bytes come from whoever sent the datagram.
-func quoteShort(s []byte) string {
-	const max = 32
-	if len(s) > max {
-		return strconv.Quote(string(s[:max])) + "…"
-	}
-	return strconv.Quote(string(s))
-}
-
-// kindOf names the kind of the JSON value starting at b[i], for messages.
-func kindOf(b []byte, i int) string {
-	if i >= len(b) {
-		return "nothing"
-	}
-	switch c := b[i]; {
-	case c == '{':
-		return "an object"
-	case c == '[':
-		return "an array"
-	case c == '"':
-		return "a string"
-	case c == 't' || c == 'f':
-		return "a boolean"
-	case c == 'n':
-		return "null"
-	case c == '-' || c >= '0' && c <= '9':
-		return "a number"
-	}
-	return "something else"
-}
-
-// isWS reports whether c is JSON whitespace.
-func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// skipWS returns the index of the first non-whitespace byte at or after i.
-func skipWS(b []byte, i int) int {
-	for i < len(b) && isWS(b[i]) {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the string literal that starts at
-// b[i], and whether it contains escapes; -1 if there is none. Skipping two
-// bytes at a backslash is enough: no escape sequence contains a quote after
-// its first character.
-func stringEnd(b []byte, i int) (end int, escaped bool) {
-	if i >= len(b) || b[i] != '"' {
-		return -1, false
-	}
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			return j + 1, escaped
-		}
-	}
-	return -1, false
-}
-
-// skipValue returns the index just past the JSON value starting at b[i], or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		end, _ := stringEnd(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				end, _ := stringEnd(b, i)
-				if end < 0 {
-					return -1
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return -1
-	}
-	// A number or a literal (true, false, null): runs to the next delimiter.
-	j := i
-	for j < len(b) && !isWS(b[j]) && b[j] != ',' && b[j] != '}' && b[j] != ']' {
-		j++
-	}
-	if j == i {
-		return -1
-	}
-	return j
 }
