@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/udpchat/udpchat/cipher/seed"
@@ -89,7 +90,8 @@ func FuzzSealOpen(f *testing.F) {
 }
 
 // FuzzRespond: a hostile hello never panics, and Respond either refuses it or
-// returns a reply sized for a key it accepted, with working keys.
+// returns a reply sized for a key it accepted, with working keys, the same way
+// in both protocol versions.
 func FuzzRespond(f *testing.F) {
 	v, priv := loadVectors(f)
 	in, err := seed.NewInitiatorFromKey(priv)
@@ -105,20 +107,133 @@ func FuzzRespond(f *testing.F) {
 	f.Add([]byte("garbage"))
 	var s seed.Suite
 	f.Fuzz(func(t *testing.T, hello []byte) {
-		reply, keys, err := s.Respond(rand.Reader, hello)
+		accepted := 0
+		for _, hs := range []core.Handshake{v1, {Version: 2, SessionID: 0x0123456789abcdef}} {
+			reply, keys, err := s.Respond(rand.Reader, hello, hs)
+			if err != nil {
+				if reply != nil || keys != nil {
+					t.Fatal("reply or keys alongside an error")
+				}
+				continue
+			}
+			accepted++
+			if len(reply) < 256 || len(reply) > 1024 || keys == nil {
+				t.Fatalf("v%d accepted: reply of %d bytes, keys %v", hs.Version, len(reply), keys)
+			}
+			// The vector key's hello must give a reply the vector key can
+			// open; in v1 however spelled, in v2 only byte for byte, since
+			// v2 binds the hello as sent.
+			if hs.Version == 2 && !bytes.Equal(hello, in.Hello()) {
+				continue
+			}
+			if client, err := in.Finish(reply, hs); err == nil {
+				checkSameKey(t, client, keys)
+			}
+		}
+		if accepted == 1 {
+			t.Fatal("v1 and v2 disagree on whether to accept the hello")
+		}
+	})
+}
+
+// FuzzOpenV2: the client's v2 Open of any payload under any ad never panics,
+// fails only with ErrAuth, and accepts only what the server sealed under that
+// very ad: the same payload under another ad, or reflected to the server,
+// fails.
+func FuzzOpenV2(f *testing.F) {
+	v, _ := loadVectors(f)
+	ss := newSession(f, keyK(), v2(sidA))
+	ads := [][]byte{
+		nil,
+		dataAD(sidA, 0),
+		dataAD(sidA, 1),
+		dataAD(sidB, 0),
+		(&core.Packet{Type: core.TypePong, Session: sidA}).AD(),
+	}
+	for i, ad := range ads {
+		for _, pt := range []string{"", "hello", "sixteen bytes!!!", strings.Repeat("x", 100)} {
+			sealed, err := ss.server.Seal(nil, []byte(pt), ad)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(sealed, ad)
+			f.Add(sealed, ads[(i+1)%len(ads)]) // another header
+			f.Add(sealed[:len(sealed)-1], ad)
+			reflected, err := ss.client.Seal(nil, []byte(pt), ad)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(reflected, ad)
+		}
+	}
+	for _, m := range v.Messages {
+		f.Add(mustB64(f, m.Payload), dataAD(sidA, 0))
+	}
+	var s seed.Suite
+	f.Fuzz(func(t *testing.T, sealed, ad []byte) {
+		origSealed, origAD := bytes.Clone(sealed), bytes.Clone(ad)
+		pt, err := ss.client.Open(nil, sealed, ad)
+		if !bytes.Equal(sealed, origSealed) || !bytes.Equal(ad, origAD) {
+			t.Fatal("Open modified its input")
+		}
 		if err != nil {
-			if reply != nil || keys != nil {
-				t.Fatal("reply or keys alongside an error")
+			if !errors.Is(err, core.ErrAuth) {
+				t.Fatalf("Open failed without ErrAuth: %v", err)
+			}
+			if pt != nil {
+				t.Fatal("Open returned plaintext alongside an error")
 			}
 			return
 		}
-		if len(reply) < 256 || len(reply) > 1024 || keys == nil {
-			t.Fatalf("accepted: reply of %d bytes, keys %v", len(reply), keys)
+		if len(sealed) != len(pt)+s.Overhead(len(pt)) {
+			t.Fatalf("accepted %d bytes for %d of plaintext", len(sealed), len(pt))
 		}
-		// The vector key's hello, however spelled, must give a reply the
-		// vector key can open.
-		if client, err := in.Finish(reply); err == nil {
-			checkSameKey(t, client, keys)
+		if tag := ss.client.Tag(sealed); tag != nil {
+			t.Fatalf("Tag = %x, want nil in v2", tag)
+		}
+		if _, err := ss.client.Open(nil, sealed, append(bytes.Clone(ad), 0)); err == nil {
+			t.Fatal("opened under ad and under ad||0")
+		}
+		if _, err := ss.server.Open(nil, sealed, ad); err == nil {
+			t.Fatal("the server opened what the client opens")
+		}
+		resealed, err := ss.server.Seal(nil, pt, ad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ss.client.Open(nil, resealed, ad)
+		if err != nil || !bytes.Equal(again, pt) {
+			t.Fatalf("re-seal: Open = %q, %v; want %q", again, err, pt)
+		}
+	})
+}
+
+// FuzzSealOpenV2: any plaintext under any ad round-trips client to server,
+// and flipping any one bit of the sealing or of the ad is caught.
+func FuzzSealOpenV2(f *testing.F) {
+	f.Add([]byte(""), []byte(nil), uint16(0))
+	f.Add([]byte("hello, world"), dataAD(sidA, 3), uint16(300))
+	f.Add(bytes.Repeat([]byte{16}, 16), dataAD(sidB, 1<<40), uint16(1000))
+	ss := newSession(f, nil, v2(sidA))
+	f.Fuzz(func(t *testing.T, pt, ad []byte, bit uint16) {
+		sealed, err := ss.client.Seal(nil, pt, ad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ss.server.Open(nil, sealed, ad)
+		if err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("Open = %q, %v; want %q", got, err, pt)
+		}
+		ad = bytes.Clone(ad)
+		i := int(bit) % ((len(sealed) + len(ad)) * 8)
+		if i < len(sealed)*8 {
+			sealed[i/8] ^= 1 << (i % 8)
+		} else {
+			i -= len(sealed) * 8
+			ad[i/8] ^= 1 << (i % 8)
+		}
+		if got, err := ss.server.Open(nil, sealed, ad); !errors.Is(err, core.ErrAuth) {
+			t.Fatalf("bit %d flipped: Open = %q, %v", int(bit), got, err)
 		}
 	})
 }

@@ -12,11 +12,17 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/udpchat/udpchat/core"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
+
+// v1 is the handshake of protocol version 1, the seed's, for the tests that
+// predate version 2 and must keep passing unchanged.
+var v1 = core.Handshake{Version: 1}
 
 const vectorsPath = "../../testdata/seed-vectors.json"
 

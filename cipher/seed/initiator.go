@@ -49,10 +49,15 @@ func NewInitiatorFromKey(priv *rsa.PrivateKey) (core.Initiator, error) {
 // later retries send.
 func (in *initiator) Hello() []byte { return bytes.Clone(in.hello) }
 
-// Finish unwraps the session key. A failure to decrypt wraps core.ErrAuth:
-// anyone on path can send a KEY_REP, and the client should drop a bogus one
-// and keep waiting for the real one rather than give up.
-func (in *initiator) Finish(reply []byte) (core.SessionKeys, error) {
+// Finish unwraps the session key and returns the client's side of the
+// session for the version in hs (see [Suite.Respond]); any version but 0, 1
+// and 2 is refused. A failure to decrypt wraps core.ErrAuth: anyone on path
+// can send a KEY_REP, and the client should drop a bogus one and keep waiting
+// for the real one rather than give up.
+func (in *initiator) Finish(reply []byte, hs core.Handshake) (core.SessionKeys, error) {
+	if err := checkVersion(hs); err != nil {
+		return nil, fmt.Errorf("cipher/seed: finish: %w", err)
+	}
 	if len(reply) != in.priv.Size() {
 		return nil, fmt.Errorf("cipher/seed: finish: reply of %d bytes, need %d: %w", len(reply), in.priv.Size(), core.ErrAuth)
 	}
@@ -60,10 +65,11 @@ func (in *initiator) Finish(reply []byte) (core.SessionKeys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cipher/seed: finish: cannot unwrap the session key (%v): %w", err, core.ErrAuth)
 	}
+	defer clear(key)
 	if len(key) != keySize {
 		return nil, fmt.Errorf("cipher/seed: finish: session key of %d bytes, need %d", len(key), keySize)
 	}
-	keys, err := NewSessionKeys(key)
+	keys, err := sessionKeysFor(hs, key, in.hello, reply, false)
 	if err != nil {
 		return nil, fmt.Errorf("cipher/seed: finish: %w", err)
 	}

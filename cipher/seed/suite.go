@@ -46,7 +46,8 @@ func (Suite) Name() string { return Name }
 
 // Overhead is how many bytes Seal adds to n bytes of plaintext: 32 of tag, 16
 // of IV and 1 to 16 of padding, so 49 to 64. It depends on n because PKCS#7
-// pads to a whole block.
+// pads to a whole block. Versions 1 and 2 have the same layout, so the same
+// overhead.
 func (Suite) Overhead(n int) int { return overhead(n) }
 
 // NewInitiator generates the client's RSA-2048 key. Since Go 1.26 crypto/rsa
@@ -63,17 +64,24 @@ func (Suite) NewInitiator(random io.Reader) (core.Initiator, error) {
 
 // Respond parses the client's PEM public key, draws a fresh 16-byte session
 // key from rand and returns it wrapped with RSA-OAEP (SHA-1, MGF1-SHA-1, empty
-// label) for that public key, with the server's side of the session.
+// label) for that public key, with the server's side of the session: in
+// version 1 (or 0) the seed's construction under that key, in version 2 the
+// keys derived from it, hs.SessionID, hello (exactly as received) and the
+// reply, as doc.go describes. Any other version is refused.
 //
 // The hello comes from an unauthenticated datagram, so everything about it is
 // checked before any RSA work is done.
-func (Suite) Respond(random io.Reader, hello []byte) ([]byte, core.SessionKeys, error) {
+func (Suite) Respond(random io.Reader, hello []byte, hs core.Handshake) ([]byte, core.SessionKeys, error) {
+	if err := checkVersion(hs); err != nil {
+		return nil, nil, fmt.Errorf("cipher/seed: respond: %w", err)
+	}
 	pub, err := parsePublicKey(hello)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cipher/seed: respond: %w", err)
 	}
 	random = orDefault(random)
 	key := make([]byte, keySize)
+	defer clear(key)
 	if _, err := io.ReadFull(random, key); err != nil {
 		return nil, nil, fmt.Errorf("cipher/seed: respond: drawing the session key: %w", err)
 	}
@@ -81,7 +89,7 @@ func (Suite) Respond(random io.Reader, hello []byte) ([]byte, core.SessionKeys, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("cipher/seed: respond: wrapping the session key: %w", err)
 	}
-	keys, err := NewSessionKeys(key)
+	keys, err := sessionKeysFor(hs, key, hello, reply, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cipher/seed: respond: %w", err)
 	}

@@ -226,14 +226,14 @@ func TestHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	var s seed.Suite
-	reply, server, err := s.Respond(rand.Reader, in.Hello())
+	reply, server, err := s.Respond(rand.Reader, in.Hello(), v1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(reply) != 256 {
 		t.Errorf("reply of %d bytes, want 256", len(reply))
 	}
-	client, err := in.Finish(reply)
+	client, err := in.Finish(reply, v1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestHandshake(t *testing.T) {
 
 	// A second Respond to the same hello draws a different key: the engine,
 	// not the suite, makes a retried KEY_REQ idempotent.
-	reply2, server2, err := s.Respond(nil, in.Hello())
+	reply2, server2, err := s.Respond(nil, in.Hello(), v1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,11 +291,11 @@ func TestNewInitiator(t *testing.T) {
 	if rk, ok := pub.(*rsa.PublicKey); !ok || rk.N.BitLen() != 2048 || rk.E != 65537 {
 		t.Fatalf("public key %T, want RSA-2048 with e=65537", pub)
 	}
-	reply, server, err := s.Respond(rand.Reader, hello)
+	reply, server, err := s.Respond(rand.Reader, hello, v1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := in.Finish(reply)
+	client, err := in.Finish(reply, v1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,11 +349,11 @@ func TestRespondAccepts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s seed.Suite
-			reply, server, err := s.Respond(rand.Reader, tc.hello)
+			reply, server, err := s.Respond(rand.Reader, tc.hello, v1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			client, err := in.Finish(reply)
+			client, err := in.Finish(reply, v1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -425,7 +425,7 @@ func TestRespondRejects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s seed.Suite
-			reply, keys, err := s.Respond(rand.Reader, tc.hello)
+			reply, keys, err := s.Respond(rand.Reader, tc.hello, v1)
 			if err == nil {
 				t.Fatal("Respond accepted it")
 			}
@@ -459,7 +459,7 @@ func TestRespondRandFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	var s seed.Suite
-	if _, _, err := s.Respond(failingReader{}, in.Hello()); err == nil || !strings.Contains(err.Error(), "no entropy") {
+	if _, _, err := s.Respond(failingReader{}, in.Hello(), v1); err == nil || !strings.Contains(err.Error(), "no entropy") {
 		t.Errorf("err = %v, want the reader's error", err)
 	}
 }
@@ -500,7 +500,7 @@ func TestFinishRejects(t *testing.T) {
 		{"32-byte key", wrap(32), "session key of 32 bytes, need 16", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			keys, err := in.Finish(tc.reply)
+			keys, err := in.Finish(tc.reply, v1)
 			if err == nil {
 				t.Fatal("Finish accepted it")
 			}

@@ -52,7 +52,7 @@ func TestVectorFinish(t *testing.T) {
 	if p.Type != "KEY_REP" {
 		t.Fatalf("key_rep_packet type %q", p.Type)
 	}
-	keys, err := in.Finish(reply)
+	keys, err := in.Finish(reply, v1)
 	if err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
