@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +11,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/udpchat/udpchat/core/identity"
 )
 
 // ClientConfig wires a Client. Transport, Server, Codec, Suite and
@@ -21,12 +25,27 @@ type ClientConfig struct {
 	Reliability       Reliability
 	ReliabilityConfig ReliabilityConfig
 
+	// Nick is the nickname asked for in a version 2 handshake.
+	Nick string
+	// MaxVersion is the highest protocol version offered: 2 (the default)
+	// or 1, to speak only the seed's protocol.
+	MaxVersion uint8
+	// RequireV2 refuses a server that answers in version 1, instead of
+	// falling back with a warning.
+	RequireV2 bool
+	// Servers checks the identity key a version 2 server proves it holds.
+	// Nil accepts any key (nothing is pinned).
+	Servers ServerVerifier
+
 	// HandshakeRTO is the wait before the first KEY_REQ is sent again; each
 	// retry waits twice as long, up to 8 s. Default 1 s.
 	HandshakeRTO time.Duration
 	// HandshakeRetries is how many times KEY_REQ is sent again before the
 	// client gives up. Default 5. The seed never retries and hangs.
 	HandshakeRetries int
+	// Keepalive is how often a version 2 client that has sent nothing else
+	// sends PING. Default 10 s.
+	Keepalive time.Duration
 
 	// NewInitiator, when set, replaces Suite.NewInitiator, so that a load
 	// generator can reuse keys.
@@ -35,24 +54,46 @@ type ClientConfig struct {
 	Env
 }
 
+// ServerVerifier decides whether a version 2 server's identity is the one
+// expected: known_servers pinning, as SSH's known_hosts.
+type ServerVerifier interface {
+	// Verify is called with the key the server proved it holds; an error
+	// refuses the server.
+	Verify(server netip.AddrPort, key ed25519.PublicKey) error
+	// Pinned reports whether a key is on record for server; a version 1
+	// answer from it is then a downgrade, and refused.
+	Pinned(server netip.AddrPort) bool
+}
+
 // Client defaults.
 const (
 	DefaultHandshakeRTO     = time.Second
 	DefaultHandshakeRetries = 5
+	DefaultKeepalive        = 10 * time.Second
 	maxHandshakeRTO         = 8 * time.Second
 	clientQueue             = 64 // datagrams waiting for the engine
+	byeTries                = 3
 )
 
-// ErrNoAnswer means the server never answered the handshake.
-var ErrNoAnswer = errors.New("no answer from server")
+// Client errors.
+var (
+	// ErrNoAnswer means the server never answered the handshake.
+	ErrNoAnswer = errors.New("no answer from server")
+	// ErrDowngrade means a server whose key is pinned answered in version 1.
+	ErrDowngrade = errors.New("server answered in protocol version 1 but its key is pinned: refusing a downgrade")
+	// ErrV1Server means the server speaks only version 1 and RequireV2 is set.
+	ErrV1Server = errors.New("server speaks only protocol version 1 (unauthenticated), and version 2 is required")
+)
 
 // Client is the chat client engine: it holds one session with a server, sends
 // messages reliably and reports what happens as Events.
 type Client struct {
-	cfg     ClientConfig
-	log     *slog.Logger
-	drops   dropLog
-	maxText int
+	cfg      ClientConfig
+	log      *slog.Logger
+	drops    dropLog
+	msgCodec MessageCodec // nil: version 1 only
+	maxV1    int          // the longest text a version 1 session can carry
+	maxV2    int          // the longest version 2 plaintext that fits
 
 	events chan Event
 	sendCh chan *outgoing
@@ -63,16 +104,30 @@ type Client struct {
 	nextID uint64
 
 	// Owned by the loop in Run.
-	state   ConnState
-	init    Initiator
-	hello   []byte // the KEY_REQ datagram, sent again on retry
-	hsTries int
-	hsNext  time.Time
-	keys    SessionKeys
-	snd     Sender
-	sndNext time.Time
-	waiting []*outgoing // accepted by Send, not yet given to snd
-	tags    tagSet
+	state    ConnState
+	init     Initiator
+	hello    []byte // the KEY_REQ datagram, sent again on retry
+	helloRaw []byte // its payload, for the transcript
+	hsTries  int
+	hsNext   time.Time
+	info     SessionInfo
+	keys     SessionKeys
+	snd      Sender
+	sndNext  time.Time
+	recv     Receiver    // version 2: server-to-client DATA
+	waiting  []*outgoing // accepted by Send, not yet given to snd
+	tags     tagSet      // version 1: tags of payloads received
+	pingSeq  uint64
+	lastSent time.Time
+}
+
+// SessionInfo describes a connected session, for a status line.
+type SessionInfo struct {
+	Version   uint8
+	Session   uint64
+	Nick      string // the name the server gave us (version 2)
+	Suite     string
+	ServerKey ed25519.PublicKey // nil in version 1
 }
 
 type outgoing struct {
@@ -96,6 +151,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	} else if cfg.HandshakeRetries == 0 {
 		cfg.HandshakeRetries = DefaultHandshakeRetries
 	}
+	if cfg.Keepalive <= 0 {
+		cfg.Keepalive = DefaultKeepalive
+	}
+	if cfg.MaxVersion == 0 {
+		cfg.MaxVersion = 2
+	}
 	cfg.Env = cfg.Env.withDefaults()
 	if cfg.NewInitiator == nil {
 		suite, r := cfg.Suite, cfg.Rand
@@ -113,8 +174,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		done:   make(chan struct{}),
 		// Our own DATA must fit, and so must the server's broadcast of it
 		// behind the longest sender prefix the server could add.
-		maxText: min(maxPlaintext(cfg.Codec, cfg.Suite, clientDataHeader),
+		maxV1: min(maxPlaintext(cfg.Codec, cfg.Suite, clientDataHeader),
 			maxPlaintext(cfg.Codec, cfg.Suite, broadcastHeader)-maxV1Prefix),
+		maxV2: maxPlaintext(cfg.Codec, cfg.Suite, v2DataHeader),
+	}
+	if mc, ok := cfg.Codec.(MessageCodec); ok && cfg.MaxVersion >= 2 {
+		c.msgCodec = mc
 	}
 	c.drops.log = cfg.Logger
 	return c, nil
@@ -124,15 +189,40 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 // the client waits for a slow reader rather than lose an event.
 func (c *Client) Events() <-chan Event { return c.events }
 
-// MaxText is the longest message text Send takes, in bytes.
-func (c *Client) MaxText() int { return c.maxText }
+// worstEnvelope is the largest message the server could wrap a text in:
+// every field at its longest.
+var worstEnvelope = Message{
+	Kind: KindHistory, ID: 1<<64 - 1, From: "wwwwwwwwwwwwwwww", To: "wwwwwwwwwwwwwwww",
+	Time: time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC),
+}
+
+// CheckText says why text cannot be sent, or returns nil: it must fit in a
+// datagram as the server relays it, whichever protocol version is spoken.
+func (c *Client) CheckText(text string) error {
+	limit := c.maxV1
+	fits := len(text) <= c.maxV1
+	if fits && c.msgCodec != nil {
+		m := worstEnvelope
+		m.Text = text
+		b, err := c.msgCodec.AppendMessage(nil, &m)
+		fits = err == nil && len(b) <= c.maxV2
+		if !fits {
+			// Text that JSON must escape takes more room; say what plain text fits.
+			limit = min(limit, len(text)-(len(b)-c.maxV2))
+		}
+	}
+	if !fits {
+		return fmt.Errorf("%w: %d bytes, at most about %d", ErrTooLong, len(text), limit)
+	}
+	return nil
+}
 
 // Send queues text for the server and returns the message's ID, which later
 // events name. It blocks while the send queue is full, and fails at once with
 // an error matching ErrTooLong for a text that cannot fit in a datagram.
 func (c *Client) Send(ctx context.Context, text string) (uint64, error) {
-	if len(text) > c.maxText {
-		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLong, len(text), c.maxText)
+	if err := c.CheckText(text); err != nil {
+		return 0, err
 	}
 	c.idMu.Lock()
 	c.nextID++
@@ -148,20 +238,24 @@ func (c *Client) Send(ctx context.Context, text string) (uint64, error) {
 	}
 }
 
-// Run connects to the server and runs the client until ctx is done, then
-// closes the transport. It returns nil after ctx is done, or an error
-// matching ErrNoAnswer if the handshake was given up on.
+// Run connects to the server and runs the client until ctx is done; a
+// version 2 client then says BYE. It closes the transport before it
+// returns. It returns nil after ctx is done, or an error if the server could
+// not be reached or was refused.
 func (c *Client) Run(ctx context.Context) error {
 	defer close(c.done)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The read loop outlives ctx, so that BYE's answer can still arrive.
+	readCtx, stopRead := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer c.cfg.Transport.Close()
+	defer func() {
+		stopRead()
+		c.cfg.Transport.Close()
+		wg.Wait()
+	}()
 	readDone := make(chan struct{})
 	wg.Go(func() {
 		defer close(readDone)
-		c.readLoop(ctx)
+		c.readLoop(readCtx)
 	})
 
 	if err := c.startHandshake(); err != nil {
@@ -181,13 +275,17 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			c.bye()
 			return nil
 		case <-readDone:
-			err := fmt.Errorf("core: client: transport closed under the client")
+			err := errors.New("core: client: transport closed under the client")
 			c.fail(ctx, err)
 			return err
 		case dg := <-c.in:
-			c.handle(ctx, dg)
+			if err := c.handle(ctx, dg); err != nil {
+				c.fail(ctx, err)
+				return err
+			}
 		case o := <-sendCh:
 			c.waiting = append(c.waiting, o)
 		case <-timer.C:
@@ -216,6 +314,8 @@ func (c *Client) readLoop(ctx context.Context) {
 		}
 		select {
 		case c.in <- append([]byte(nil), buf[:n]...):
+		case <-ctx.Done():
+			return
 		default:
 			// The engine is behind; a datagram lost here is one the
 			// reliability layer recovers, as it would a lost one.
@@ -249,6 +349,8 @@ func (c *Client) nextWake() time.Duration {
 		next = c.hsNext
 	case !c.sndNext.IsZero():
 		next = c.sndNext
+	case c.info.Version >= 2:
+		next = c.lastSent.Add(c.cfg.Keepalive)
 	default:
 		return time.Hour
 	}
@@ -263,20 +365,24 @@ func (c *Client) startHandshake() error {
 	if err != nil {
 		return fmt.Errorf("core: client: new handshake: %w", err)
 	}
-	hello, err := c.cfg.Codec.Append(nil, &Packet{Type: TypeKeyReq, Payload: init.Hello()})
+	p := &Packet{Type: TypeKeyReq, Payload: init.Hello()}
+	if c.msgCodec != nil {
+		p.Version, p.Nick, p.Suites = 2, c.cfg.Nick, []string{c.cfg.Suite.Name()}
+	}
+	hello, err := c.cfg.Codec.Append(nil, p)
 	if err != nil {
 		return fmt.Errorf("core: client: encode KEY_REQ: %w", err)
 	}
-	c.state, c.init, c.hello, c.keys, c.snd = StateHandshaking, init, hello, nil, nil
-	c.tags = tagSet{}
+	c.state, c.init, c.hello, c.helloRaw = StateHandshaking, init, hello, p.Payload
+	c.keys, c.snd, c.recv, c.info, c.tags, c.pingSeq = nil, nil, nil, SessionInfo{}, tagSet{}, 0
 	c.hsTries, c.hsNext = 1, c.cfg.Now().Add(c.cfg.HandshakeRTO)
-	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name())
+	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1))
 	c.write(hello)
 	return nil
 }
 
 // step does whatever is due: KEY_REQ retries while handshaking, and otherwise
-// the reliability layer's sends, retransmissions and give-ups.
+// the reliability layer's sends, retransmissions and give-ups, and keepalives.
 func (c *Client) step(ctx context.Context) error {
 	now := c.cfg.Now()
 	if c.state == StateHandshaking {
@@ -313,6 +419,9 @@ func (c *Client) step(ctx context.Context) error {
 			}
 			c.write(t.Datagram)
 		}
+		if c.info.Version >= 2 && !now.Before(c.lastSent.Add(c.cfg.Keepalive)) {
+			c.ping(now)
+		}
 		return nil
 	}
 	for _, ref := range failed {
@@ -338,55 +447,83 @@ func refsToOutgoing(refs []any) []*outgoing {
 }
 
 func (c *Client) sealData(seq uint64, text string) ([]byte, error) {
-	sealed, err := c.keys.Seal(nil, []byte(text), nil)
+	p := &Packet{Type: TypeData, Seq: seq, HasSeq: true, Session: c.info.Session}
+	plain := []byte(text)
+	var ad []byte
+	if c.info.Version >= 2 {
+		var err error
+		if plain, err = c.msgCodec.AppendMessage(nil, &Message{Kind: KindChat, Text: text}); err != nil {
+			return nil, err
+		}
+		ad = p.AD()
+	}
+	sealed, err := c.keys.Seal(nil, plain, ad)
 	if err != nil {
 		return nil, err
 	}
-	return c.cfg.Codec.Append(nil, &Packet{Type: TypeData, Seq: seq, HasSeq: true, Payload: sealed})
+	p.Payload = sealed
+	return c.cfg.Codec.Append(nil, p)
 }
 
-func (c *Client) handle(ctx context.Context, dg []byte) {
+// sendSealed seals plaintext under p's header, in this version 2 session,
+// and sends p.
+func (c *Client) sendSealed(p *Packet, plaintext []byte) {
+	p.Session = c.info.Session
+	sealed, err := c.keys.Seal(nil, plaintext, p.AD())
+	if err != nil {
+		c.log.Error("seal failed", "err", err)
+		return
+	}
+	p.Payload = sealed
+	if dg, err := c.cfg.Codec.Append(nil, p); err == nil {
+		c.write(dg)
+	}
+}
+
+// ping sends a keepalive carrying the time, which the PONG brings back.
+func (c *Client) ping(now time.Time) {
+	c.pingSeq++
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(now.UnixNano()))
+	c.sendSealed(&Packet{Type: TypePing, Seq: c.pingSeq, HasSeq: true}, b[:])
+}
+
+// handle processes one datagram from the server. It returns an error only
+// when the server must be refused.
+func (c *Client) handle(ctx context.Context, dg []byte) error {
 	p, err := c.cfg.Codec.Decode(dg)
 	if err != nil {
 		c.drop(c.cfg.Server, "undecodable", err)
-		return
+		return nil
+	}
+	if p.Type == TypeKeyRep {
+		return c.handleKeyRep(ctx, p)
+	}
+	if c.keys == nil {
+		c.drop(c.cfg.Server, p.Type.String()+" before the handshake", nil)
+		return nil
+	}
+	if c.info.Version >= 2 {
+		c.handleV2(ctx, p)
+		return nil
 	}
 	switch p.Type {
-	case TypeKeyRep:
-		if c.state != StateHandshaking {
-			return // an answer to a retried KEY_REQ; the first one counted
-		}
-		keys, err := c.init.Finish(p.Payload)
-		if err != nil {
-			c.drop(c.cfg.Server, "bad KEY_REP", err)
-			return
-		}
-		c.keys, c.state = keys, StateConnected
-		c.snd = c.cfg.Reliability.NewSender(c.cfg.ReliabilityConfig)
-		c.log.Info("connected", "server", c.cfg.Server.String())
-		c.emit(ctx, StateEvent{State: StateConnected})
 	case TypeAck:
-		if c.snd == nil || !p.HasAckSeq {
-			c.drop(c.cfg.Server, "unexpected ACK", nil)
-			return
+		if !p.HasAckSeq {
+			c.drop(c.cfg.Server, "ACK without ack_seq", nil)
+			return nil
 		}
-		for _, ref := range c.snd.Ack(p.AckSeq, c.cfg.Now()) {
-			c.emit(ctx, DeliveredEvent{ID: ref.(*outgoing).id})
-		}
+		c.acked(ctx, p.AckSeq)
 	case TypeData:
-		if c.keys == nil {
-			c.drop(c.cfg.Server, "DATA before the handshake", nil)
-			return
-		}
 		tag := c.keys.Tag(p.Payload)
 		if c.tags.seen(tag) {
 			c.drop(c.cfg.Server, "replayed payload", ErrReplay)
-			return
+			return nil
 		}
 		plain, err := c.keys.Open(nil, p.Payload, nil)
 		if err != nil {
 			c.drop(c.cfg.Server, "DATA failed to open", err)
-			return
+			return nil
 		}
 		c.tags.add(tag)
 		from, text := ParseV1Text(string(plain))
@@ -397,6 +534,147 @@ func (c *Client) handle(ctx context.Context, dg []byte) {
 		c.emit(ctx, MessageEvent{Message: Message{Kind: kind, From: from, Text: text, Time: c.cfg.Now()}})
 	default:
 		c.drop(c.cfg.Server, "unexpected packet type", errors.New(p.Type.String()))
+	}
+	return nil
+}
+
+func (c *Client) acked(ctx context.Context, seq uint64) {
+	for _, ref := range c.snd.Ack(seq, c.cfg.Now()) {
+		c.emit(ctx, DeliveredEvent{ID: ref.(*outgoing).id})
+	}
+}
+
+// handleKeyRep completes the handshake: in version 2 only once the server
+// has proved its identity over the whole handshake and that identity is the
+// one pinned.
+func (c *Client) handleKeyRep(ctx context.Context, p *Packet) error {
+	if c.state != StateHandshaking {
+		return nil // an answer to a retried KEY_REQ; the first one counted
+	}
+	info := SessionInfo{Version: 1, Suite: c.cfg.Suite.Name()}
+	if p.Version >= 2 && c.msgCodec != nil {
+		if p.Session == 0 || len(p.ServerKey) != ed25519.PublicKeySize || p.Suite != c.cfg.Suite.Name() {
+			c.drop(c.cfg.Server, "malformed version 2 KEY_REP", nil)
+			return nil
+		}
+		key := ed25519.PublicKey(p.ServerKey)
+		err := identity.Verify(key, identity.Transcript{
+			Hello: c.helloRaw, Reply: p.Payload, Suites: []string{c.cfg.Suite.Name()}, Nick: p.Nick,
+			Suite: p.Suite, SessionID: p.Session, ServerKey: key,
+		}, p.Sig)
+		if err != nil {
+			// Anyone can send a KEY_REP; only the server can sign one.
+			c.drop(c.cfg.Server, "KEY_REP not signed by the key it carries", err)
+			return nil
+		}
+		if c.cfg.Servers != nil {
+			if err := c.cfg.Servers.Verify(c.cfg.Server, key); err != nil {
+				return err
+			}
+		}
+		info = SessionInfo{Version: 2, Session: p.Session, Nick: p.Nick, Suite: p.Suite, ServerKey: key}
+	} else if c.msgCodec != nil {
+		switch {
+		case c.cfg.Servers != nil && c.cfg.Servers.Pinned(c.cfg.Server):
+			return fmt.Errorf("%s: %w", c.cfg.Server, ErrDowngrade)
+		case c.cfg.RequireV2:
+			return fmt.Errorf("%s: %w", c.cfg.Server, ErrV1Server)
+		}
+	}
+	keys, err := c.init.Finish(p.Payload, Handshake{Version: info.Version, SessionID: info.Session})
+	if err != nil {
+		c.drop(c.cfg.Server, "bad KEY_REP", err)
+		return nil
+	}
+	c.keys, c.info, c.state = keys, info, StateConnected
+	c.snd = c.cfg.Reliability.NewSender(c.cfg.ReliabilityConfig)
+	c.recv = c.cfg.Reliability.NewReceiver(c.cfg.ReliabilityConfig)
+	c.lastSent = c.cfg.Now()
+	c.log.Info("connected", "server", c.cfg.Server.String(), "version", info.Version, "nick", info.Nick)
+	if info.Version < 2 && c.msgCodec != nil {
+		c.emit(ctx, NoticeEvent{Text: "the server speaks only protocol version 1 (the seed's): it is not authenticated, and messages to you are best effort"})
+	}
+	c.emit(ctx, StateEvent{State: StateConnected, Info: &info})
+	return nil
+}
+
+// handleV2 processes a packet of a version 2 session: nothing in it is
+// believed before it opens under its own header.
+func (c *Client) handleV2(ctx context.Context, p *Packet) {
+	if p.Session != c.info.Session {
+		c.drop(c.cfg.Server, "packet for another session", nil)
+		return
+	}
+	plain, err := c.keys.Open(nil, p.Payload, p.AD())
+	if err != nil {
+		c.drop(c.cfg.Server, p.Type.String()+" failed to open", err)
+		return
+	}
+	switch p.Type {
+	case TypeAck:
+		if p.HasAckSeq {
+			c.acked(ctx, p.AckSeq)
+		}
+	case TypeData:
+		if !p.HasSeq {
+			return
+		}
+		switch c.recv.Classify(p.Seq) {
+		case ArrivalDuplicate:
+			c.sendSealed(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}, nil)
+			return
+		case ArrivalOutOfOrder:
+			c.drop(c.cfg.Server, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
+			return
+		}
+		m, err := c.msgCodec.DecodeMessage(plain)
+		if err != nil {
+			c.log.Warn("malformed message from the server", "err", err)
+		} else {
+			c.emit(ctx, MessageEvent{Message: *m})
+		}
+		c.recv.Accept(p.Seq)
+		c.sendSealed(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}, nil)
+	case TypePong:
+		if len(plain) == 8 {
+			sent := time.Unix(0, int64(binary.BigEndian.Uint64(plain)))
+			c.emit(ctx, RTTEvent{RTT: c.cfg.Now().Sub(sent)})
+		}
+	case TypeBye:
+		// The server ended the session (it answers our BYE this way too).
+	default:
+		c.drop(c.cfg.Server, "unexpected packet type", errors.New(p.Type.String()))
+	}
+}
+
+// bye tells a version 2 server the session is over, so it tells the room at
+// once rather than after the idle timeout, and waits briefly for its answer.
+func (c *Client) bye() {
+	if c.state != StateConnected || c.info.Version < 2 {
+		return
+	}
+	wait := c.cfg.ReliabilityConfig.RTO
+	if wait <= 0 {
+		wait = time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for range byeTries {
+		c.sendSealed(&Packet{Type: TypeBye}, nil)
+		t.Reset(wait)
+		for answered := false; !answered; {
+			select {
+			case dg := <-c.in:
+				p, err := c.cfg.Codec.Decode(dg)
+				if err == nil && p.Type == TypeBye && p.Session == c.info.Session {
+					if _, err := c.keys.Open(nil, p.Payload, p.AD()); err == nil {
+						return
+					}
+				}
+			case <-t.C:
+				answered = true // not answered: send again
+			}
+		}
 	}
 }
 
@@ -415,6 +693,7 @@ func (c *Client) fail(ctx context.Context, err error) {
 }
 
 func (c *Client) write(dg []byte) {
+	c.lastSent = c.cfg.Now()
 	if _, err := c.cfg.Transport.WriteTo(dg, c.cfg.Server); err != nil {
 		c.log.Warn("write failed", "err", err)
 	}

@@ -45,7 +45,7 @@ func TestBadMACNotAcked(t *testing.T) {
 
 	prefix := "<" + sender.Addr().String() + "> "
 	for _, want := range []string{"first", "second"} {
-		if got := receiver.ReadText(); got != prefix+want {
+		if got := receiver.ReadChat(); got != prefix+want {
 			t.Fatalf("receiver got %q, want %q", got, prefix+want)
 		}
 	}
@@ -65,7 +65,7 @@ func TestRetriedKeyReqSameKey(t *testing.T) {
 	if !bytes.Equal(first.Payload, second.Payload) {
 		t.Fatal("a retried KEY_REQ got a different KEY_REP")
 	}
-	keys, err := in.Finish(first.Payload)
+	keys, err := in.Finish(first.Payload, core.Handshake{Version: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestRestartSameAddress(t *testing.T) {
 
 	prefix := "<" + c.Addr().String() + "> "
 	for _, want := range []string{"before", "before again", "after"} {
-		if got := receiver.ReadText(); got != prefix+want {
+		if got := receiver.ReadChat(); got != prefix+want {
 			t.Fatalf("receiver got %q, want %q", got, prefix+want)
 		}
 	}
@@ -149,7 +149,7 @@ func TestReplayNewSeq(t *testing.T) {
 
 	prefix := "<" + sender.Addr().String() + "> "
 	for _, want := range []string{"pay Bob 10", "the real second"} {
-		if got := receiver.ReadText(); got != prefix+want {
+		if got := receiver.ReadChat(); got != prefix+want {
 			t.Fatalf("receiver got %q, want %q: the replay was relayed", got, prefix+want)
 		}
 	}
@@ -170,7 +170,7 @@ func TestTooLongForBroadcast(t *testing.T) {
 		t.Fatalf("test's DATA is %d bytes: it should fit", len(dg))
 	}
 	sender.Send(dg)
-	notice := sender.ReadText()
+	notice := sender.ReadNotice("message too long")
 	if !strings.HasPrefix(notice, "<server> message too long") {
 		t.Fatalf("sender got %q, want a message too long notice", notice)
 	}
@@ -178,7 +178,7 @@ func TestTooLongForBroadcast(t *testing.T) {
 
 	sender.SendData(1, "short")
 	sender.ExpectAck(1)
-	if got, want := receiver.ReadText(), "<"+sender.Addr().String()+"> short"; got != want {
+	if got, want := receiver.ReadChat(), "<"+sender.Addr().String()+"> short"; got != want {
 		t.Fatalf("receiver got %q, want %q", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,8 +15,21 @@ import (
 // client's messages reach every other client exactly once, in order, as
 // "<sender> text", and every sender gets its ACKs.
 func TestEndToEnd(t *testing.T) {
+	for _, version := range []uint8{1, 2} {
+		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testEndToEnd(t, version) })
+	}
+}
+
+func testEndToEnd(t *testing.T, version uint8) {
 	room := chattest.Start(t, chattest.Options{})
-	clients := []*chattest.Client{room.Join(), room.Join(), room.Join()}
+	join := func() *chattest.Client {
+		c := room.JoinWith(func(cfg *core.ClientConfig) { cfg.MaxVersion = version })
+		if c.Info.Version != version {
+			t.Fatalf("client speaks version %d, want %d", c.Info.Version, version)
+		}
+		return c
+	}
+	clients := []*chattest.Client{join(), join(), join()}
 	texts := []string{"hello, world", "héllo 世界 🌍", "", strings.Repeat("x", 2500), "last"}
 
 	for _, c := range clients {
@@ -35,7 +49,7 @@ func TestEndToEnd(t *testing.T) {
 				want = append(want, fmt.Sprintf("<%s> %s: %s", other.Name, other.Name, text))
 			}
 		}
-		got := v1Lines(c.WaitMessages(len(want)))
+		got := v1Lines(c.WaitChat(len(want)))
 		if !equalLines(got, want) {
 			t.Errorf("client %d received\n%s\nwant\n%s", i, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
@@ -49,7 +63,7 @@ func TestEndToEnd(t *testing.T) {
 // moment each ACK arrived, because its ACK raced the advance of the expected
 // seq. Here all 100 are relayed, in order.
 func TestBackToBack(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{})
+	room := chattest.Start(t, chattest.Options{Server: noRateLimit})
 	sender, receiver := room.Join(), room.Join()
 	var ids []uint64
 	var want []string
@@ -59,7 +73,7 @@ func TestBackToBack(t *testing.T) {
 		want = append(want, "<"+sender.Name+"> "+text)
 	}
 	sender.WaitDelivered(ids...)
-	got := v1Lines(receiver.WaitMessages(100))
+	got := v1Lines(receiver.WaitChat(100))
 	if !equalLines(got, want) {
 		t.Fatalf("received %d messages, not the 100 sent, in order:\n%s", len(got), strings.Join(got, "\n"))
 	}
@@ -69,12 +83,22 @@ func TestBackToBack(t *testing.T) {
 // error, a text whose broadcast could not fit in a datagram.
 func TestClientRefusesTooLong(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	c := room.Join()
-	_, err := c.Send(t.Context(), strings.Repeat("x", c.MaxText()+1))
-	if err == nil || !strings.Contains(err.Error(), "message too long") {
-		t.Fatalf("Send of %d bytes: %v, want message too long", c.MaxText()+1, err)
+	c, other := room.Join(), room.Join()
+	longest := 0
+	for c.CheckText(strings.Repeat("y", longest+1)) == nil {
+		longest++
 	}
-	c.WaitDelivered(c.Say(strings.Repeat("y", c.MaxText())))
+	if longest < 2500 {
+		t.Fatalf("only %d bytes of text fit", longest)
+	}
+	_, err := c.Send(t.Context(), strings.Repeat("x", longest+1))
+	if !errors.Is(err, core.ErrTooLong) || !strings.Contains(err.Error(), "message too long") {
+		t.Fatalf("Send of %d bytes: %v, want message too long", longest+1, err)
+	}
+	c.WaitDelivered(c.Say(strings.Repeat("y", longest)))
+	if got := other.WaitChat(1)[0].Text; len(got) != longest {
+		t.Fatalf("the longest text arrived as %d bytes, want %d", len(got), longest)
+	}
 }
 
 func v1Lines(ms []core.Message) []string {
@@ -94,3 +118,6 @@ func mustB64(b []byte) []byte {
 	base64.StdEncoding.Encode(out, b)
 	return out
 }
+
+// noRateLimit lets a test send as fast as it likes.
+func noRateLimit(cfg *core.ServerConfig) { cfg.Rate = -1 }

@@ -1,6 +1,9 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // ConnState is where a client stands with its server.
 type ConnState uint8
@@ -25,7 +28,7 @@ func (s ConnState) String() string {
 }
 
 // Event is what a Client reports: one of MessageEvent, DeliveredEvent,
-// FailedEvent, StateEvent.
+// FailedEvent, StateEvent, NoticeEvent, RTTEvent.
 type Event interface{ isEvent() }
 
 // MessageEvent is a message received from the server.
@@ -43,9 +46,19 @@ type FailedEvent struct {
 // StateEvent reports a change of connection state.
 type StateEvent struct {
 	State ConnState
-	Err   error // why, for StateFailed
+	Err   error        // why, for StateFailed
+	Info  *SessionInfo // the session, for StateConnected
 }
 
+// NoticeEvent is something the user should know, such as a fallback to
+// protocol version 1.
+type NoticeEvent struct{ Text string }
+
+// RTTEvent is a round-trip time measured by a keepalive.
+type RTTEvent struct{ RTT time.Duration }
+
+func (NoticeEvent) isEvent()    {}
+func (RTTEvent) isEvent()       {}
 func (MessageEvent) isEvent()   {}
 func (DeliveredEvent) isEvent() {}
 func (FailedEvent) isEvent()    {}

@@ -35,3 +35,6 @@ var (
 	broadcastHeader  = Packet{Type: TypeData}
 	clientDataHeader = Packet{Type: TypeData, Seq: math.MaxUint64, HasSeq: true}
 )
+
+// v2DataHeader is the largest header of a version 2 DATA.
+var v2DataHeader = Packet{Type: TypeData, Session: math.MaxUint64, Seq: math.MaxUint64, HasSeq: true}

@@ -87,7 +87,7 @@ func TestHostileDatagrams(t *testing.T) {
 	}
 	a, b := room.Join(), room.Join()
 	a.WaitDelivered(a.Say("still here"))
-	if got := b.WaitMessages(1)[0].Text; got != "still here" {
+	if got := b.WaitChat(1)[0].Text; got != "still here" {
 		t.Fatalf("got %q after the garbage", got)
 	}
 }
@@ -143,7 +143,7 @@ func FuzzServerDatagram(f *testing.F) {
 // that ever joined, forever.
 func TestIdleEviction(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{Server: func(cfg *core.ServerConfig) {
-		cfg.IdleTimeout = 300 * time.Millisecond
+		cfg.V1IdleTimeout = 300 * time.Millisecond
 	}})
 	quiet := joinRaw(t, room, 0)
 	deadline := time.Now().Add(chattest.Timeout)

@@ -7,12 +7,28 @@ type MessageKind uint8
 
 // Message kinds.
 const (
-	KindChat   MessageKind = iota // a line someone typed, for the room
-	KindSystem                    // a notice from the server
-	KindError                     // something the server refused, for its sender only
+	KindChat    MessageKind = iota // a line someone typed, for the room
+	KindSystem                     // a notice from the server
+	KindError                      // something the server refused, for its sender only
+	KindAction                     // "/me waves": an action, for the room
+	KindPrivate                    // "/msg bob hi": for one recipient only
+	KindHistory                    // a chat message from before the recipient joined
 )
 
-var kindNames = [...]string{KindChat: "chat", KindSystem: "system", KindError: "error"}
+var kindNames = [...]string{
+	KindChat: "chat", KindSystem: "system", KindError: "error",
+	KindAction: "action", KindPrivate: "private", KindHistory: "history",
+}
+
+// ParseMessageKind maps a kind's name to the kind.
+func ParseMessageKind(s string) (MessageKind, bool) {
+	for i, n := range kindNames {
+		if n == s {
+			return MessageKind(i), true
+		}
+	}
+	return 0, false
+}
 
 // String returns the kind's name.
 func (k MessageKind) String() string {
@@ -27,20 +43,44 @@ func (k MessageKind) String() string {
 const SystemSender = "server"
 
 // Message is a chat message as the handler chain and the clients see it: the
-// plaintext of a DATA, understood.
+// plaintext of a DATA, understood. Version 2 peers exchange it whole,
+// encoded by the session's codec (MessageCodec); version 1 peers see only
+// V1Text.
 type Message struct {
 	Kind MessageKind
-	// From is the sender's display name: its ip:port in protocol version 1.
+	// ID numbers the server's messages, so clients can refer to them.
+	ID uint64
+	// From is the sender's display name: its nickname, or its ip:port.
 	From string
+	// To is the recipient of a private message.
+	To   string
 	Text string
 	Time time.Time
 	// Origin identifies the sending session on the server (0 for the server's
-	// own messages), so fan-out can skip the sender.
+	// own messages), so fan-out can skip the sender. It never goes on the wire.
 	Origin uint64
 }
 
-// V1Text is the plaintext protocol version 1 carries for m: "<sender> text".
-func (m *Message) V1Text() string { return "<" + m.From + "> " + m.Text }
+// MessageCodec encodes the structured inner message of version 2. The codec
+// a session speaks implements it beside Codec.
+type MessageCodec interface {
+	AppendMessage(dst []byte, m *Message) ([]byte, error)
+	DecodeMessage(b []byte) (*Message, error)
+}
+
+// V1Text is the plaintext protocol version 1 carries for m: "<sender> text",
+// with what version 1 cannot say otherwise written into the text.
+func (m *Message) V1Text() string {
+	switch m.Kind {
+	case KindAction:
+		return "* " + m.From + " " + m.Text
+	case KindPrivate:
+		return "<" + m.From + "> [private] " + m.Text
+	case KindHistory:
+		return "<" + m.From + "> [history " + m.Time.UTC().Format("15:04") + "] " + m.Text
+	}
+	return "<" + m.From + "> " + m.Text
+}
 
 // ParseV1Text splits a version 1 plaintext "<sender> text" into its parts. A
 // plaintext not in that form is returned whole as text with no sender.

@@ -1,6 +1,9 @@
 package core
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // MaxDatagram is the largest datagram udpchat sends or reads. The seed's peers
 // read 4096 bytes at a time, so nothing larger ever reaches them intact.
@@ -16,6 +19,11 @@ const (
 	TypeKeyRep             // server → client: the session key, wrapped
 	TypeData               // a sealed message
 	TypeAck                // acknowledges the DATA with AckSeq
+
+	// Protocol version 2 adds these, always sealed.
+	TypePing // client → server: keepalive; the server answers PONG
+	TypePong // server → client: the answer to PING, echoing its payload
+	TypeBye  // either way: the session ends; the server answers BYE
 )
 
 var typeNames = [...]string{
@@ -24,6 +32,9 @@ var typeNames = [...]string{
 	TypeKeyRep:  "KEY_REP",
 	TypeData:    "DATA",
 	TypeAck:     "ACK",
+	TypePing:    "PING",
+	TypePong:    "PONG",
+	TypeBye:     "BYE",
 }
 
 // String returns the wire name of t (KEY_REQ, DATA, …).
@@ -61,6 +72,45 @@ type Packet struct {
 
 	// Payload is raw bytes; a codec that needs text (JSON) encodes it itself.
 	Payload []byte
+
+	// Version is 2 on a version 2 KEY_REQ and KEY_REP, 0 elsewhere: later
+	// packets of a session are known to be version 2 by their Session.
+	Version uint8
+	// Session is the version 2 session id the server assigned (KEY_REP) and
+	// every later packet of the session carries; 0 in version 1.
+	Session uint64
+
+	// Version 2 handshake fields. KEY_REQ: Nick and Suites (the client's
+	// offer, best first). KEY_REP: Suite (the choice), ServerKey (the
+	// server's Ed25519 identity) and Sig (its signature of the handshake).
+	Nick      string
+	Suites    []string
+	Suite     string
+	ServerKey []byte
+	Sig       []byte
+}
+
+// ADLen is the length of the associated data AD returns.
+const ADLen = 1 + 1 + 8 + 8 + 8
+
+// AD returns the header as the bytes version 2 binds into every seal as
+// associated data, whatever the codec: type, flags (which of seq and ack_seq
+// are present), session id, seq and ack_seq, fixed width, big-endian. A
+// payload sealed under one header does not open under another, so it cannot
+// be replayed with another seq or type, nor moved to another session.
+func (p *Packet) AD() []byte {
+	var b [ADLen]byte
+	b[0] = byte(p.Type)
+	if p.HasSeq {
+		b[1] |= 1
+	}
+	if p.HasAckSeq {
+		b[1] |= 2
+	}
+	binary.BigEndian.PutUint64(b[2:], p.Session)
+	binary.BigEndian.PutUint64(b[10:], p.Seq)
+	binary.BigEndian.PutUint64(b[18:], p.AckSeq)
+	return b[:]
 }
 
 // String summarises p for logs, without the payload.
@@ -71,6 +121,9 @@ func (p *Packet) String() string {
 	}
 	if p.HasAckSeq {
 		s += fmt.Sprintf(" ack_seq=%d", p.AckSeq)
+	}
+	if p.Session != 0 {
+		s += fmt.Sprintf(" sid=%016x", p.Session)
 	}
 	return s + fmt.Sprintf(" payload=%dB", len(p.Payload))
 }

@@ -12,8 +12,9 @@ type Suite interface {
 	// NewInitiator starts a client handshake, drawing keys from rand.
 	NewInitiator(rand io.Reader) (Initiator, error)
 	// Respond answers a client's hello (a KEY_REQ payload) with the reply
-	// (the KEY_REP payload) and the server's side of the new session.
-	Respond(rand io.Reader, hello []byte) (reply []byte, keys SessionKeys, err error)
+	// (the KEY_REP payload) and the server's side of the new session, keyed
+	// for the protocol version and session in hs.
+	Respond(rand io.Reader, hello []byte, hs Handshake) (reply []byte, keys SessionKeys, err error)
 	// Overhead is how many bytes a session's Seal adds to n bytes of plaintext,
 	// so that engines can tell, before a session exists, what fits in a datagram.
 	Overhead(n int) int
@@ -24,15 +25,31 @@ type Initiator interface {
 	// Hello is the KEY_REQ payload. It is the same on every call, so that a
 	// retried KEY_REQ is recognisably the same request.
 	Hello() []byte
-	// Finish opens the server's reply and returns the client's side of the session.
-	Finish(reply []byte) (SessionKeys, error)
+	// Finish opens the server's reply and returns the client's side of the
+	// session, keyed for the protocol version and session in hs (which the
+	// client learns from the KEY_REP).
+	Finish(reply []byte, hs Handshake) (SessionKeys, error)
 }
 
-// SessionKeys seals and opens the messages of one session.
+// Handshake is what a suite needs to know, beyond the payloads, to key a
+// session.
+type Handshake struct {
+	// Version 1 is the seed's construction: one key for everything, the
+	// header not bound. Version 2 derives separate encryption and MAC keys per
+	// direction with HKDF-SHA256 from the handshake secret, the session id and
+	// both payloads, and binds the associated data into every seal.
+	Version uint8
+	// SessionID is the version 2 session id; it salts the key derivation.
+	SessionID uint64
+}
+
+// SessionKeys seals and opens the messages of one session. In version 2 the
+// keys are directional: what the server seals only the client opens, and the
+// other way round, so a payload cannot be reflected back to its sender.
 //
-// ad is data the seal authenticates without encrypting: the packet header.
-// Suites whose construction cannot bind it (the seed's, in protocol version 1)
-// ignore it; the engines then defend against replays themselves.
+// ad is data the seal authenticates without encrypting: the packet header
+// (Packet.AD). The seed's version 1 construction cannot bind it and ignores
+// it; the engines then defend against replays themselves.
 type SessionKeys interface {
 	// Seal appends the sealed form of plaintext to dst.
 	Seal(dst, plaintext, ad []byte) ([]byte, error)

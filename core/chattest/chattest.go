@@ -7,6 +7,7 @@ package chattest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"fmt"
 	"log/slog"
@@ -39,17 +40,22 @@ type Options struct {
 	// Reliability tunes both sides; zero fields take short test timers.
 	Reliability core.ReliabilityConfig
 	Server      func(*core.ServerConfig) // last word on the server's config
-	Client      func(*core.ClientConfig) // last word on each client's config
-	Logger      *slog.Logger             // default: the test log
+	// Addr is where the server listens: default 127.0.0.1 on a free port.
+	Addr netip.AddrPort
+	// Identity is the server's key: default, a new one.
+	Identity ed25519.PrivateKey
+	Client   func(*core.ClientConfig) // last word on each client's config
+	Logger   *slog.Logger             // default: the test log
 }
 
 // Room is a running server and the clients that joined it.
 type Room struct {
-	t      testing.TB
-	opts   Options
-	Server *core.Server
-	Addr   netip.AddrPort
-	Faults *fault.Transport // the server's, when Options.Faults is set
+	t        testing.TB
+	opts     Options
+	Server   *core.Server
+	Addr     netip.AddrPort
+	Identity ed25519.PrivateKey // the server's
+	Faults   *fault.Transport   // the server's, when Options.Faults is set
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -72,11 +78,19 @@ func Start(t testing.TB, opts Options) *Room {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	tr, err := opts.Network.Listen(Loopback)
+	if !opts.Addr.IsValid() {
+		opts.Addr = Loopback
+	}
+	tr, err := opts.Network.Listen(opts.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Room{t: t, opts: opts, Addr: tr.LocalAddr()}
+	r := &Room{t: t, opts: opts, Addr: tr.LocalAddr(), Identity: opts.Identity}
+	if r.Identity == nil {
+		if _, r.Identity, err = ed25519.GenerateKey(nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if opts.Faults != nil {
 		r.Faults = fault.Wrap(tr, *opts.Faults)
 		tr = r.Faults
@@ -87,6 +101,7 @@ func Start(t testing.TB, opts Options) *Room {
 		Suite:             seed.Suite{},
 		Reliability:       stopwait.Layer{},
 		ReliabilityConfig: opts.Reliability,
+		Identity:          r.Identity,
 		Env:               core.Env{Logger: opts.Logger.With("side", "server")},
 	}
 	if opts.Server != nil {
@@ -112,23 +127,32 @@ func (r *Room) Close() {
 	r.wg.Wait()
 }
 
-// Join starts a client and waits until it is connected.
+// Join starts a client, nicknamed uN for its number N, and waits until it
+// is connected.
 func (r *Room) Join() *Client {
 	r.t.Helper()
-	c := r.Dial()
+	c := r.Dial(nil)
 	c.WaitState(core.StateConnected)
 	return c
 }
 
-// Dial starts a client without waiting for its handshake.
-func (r *Room) Dial() *Client {
+// JoinWith is Join with a last word on the client's configuration.
+func (r *Room) JoinWith(edit func(*core.ClientConfig)) *Client {
+	r.t.Helper()
+	c := r.Dial(edit)
+	c.WaitState(core.StateConnected)
+	return c
+}
+
+// Dial starts a client without waiting for its handshake; edit, if not nil,
+// has the last word on its configuration.
+func (r *Room) Dial(edit func(*core.ClientConfig)) *Client {
 	r.t.Helper()
 	tr, err := r.opts.Network.Listen(Loopback)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	local := tr.LocalAddr()
-	r.nextID++
 	cfg := core.ClientConfig{
 		Transport:         tr,
 		Server:            r.Addr,
@@ -138,11 +162,16 @@ func (r *Room) Dial() *Client {
 		ReliabilityConfig: r.opts.Reliability,
 		HandshakeRTO:      r.opts.Reliability.RTO,
 		HandshakeRetries:  8,
+		Nick:              fmt.Sprintf("u%d", r.nextID+1),
 		NewInitiator:      Keys.Initiators(r.nextID),
 		Env:               core.Env{Logger: r.opts.Logger.With("side", fmt.Sprintf("client%d", r.nextID))},
 	}
+	r.nextID++
 	if r.opts.Client != nil {
 		r.opts.Client(&cfg)
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	cc, err := core.NewClient(cfg)
 	if err != nil {

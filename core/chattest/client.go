@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +23,10 @@ type Client struct {
 	*core.Client
 	t    testing.TB
 	Addr netip.AddrPort // the client's own address
-	Name string         // how the server names it to others in version 1
+	// Name is how the server names the client to others: its nickname in
+	// version 2, its address in version 1. It is set once connected.
+	Name string
+	Info core.SessionInfo // the session, once connected
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -31,6 +35,8 @@ type Client struct {
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every event
 	messages  []core.Message
+	notices   []string
+	rtts      int
 	delivered map[uint64]bool
 	failed    map[uint64]error
 	states    []core.ConnState
@@ -58,6 +64,17 @@ func (c *Client) collect(ctx context.Context) {
 				c.failed[e.ID] = e.Err
 			case core.StateEvent:
 				c.states = append(c.states, e.State)
+				if e.Info != nil {
+					c.Info = *e.Info
+					c.Name = c.Addr.String()
+					if e.Info.Nick != "" {
+						c.Name = e.Info.Nick
+					}
+				}
+			case core.NoticeEvent:
+				c.notices = append(c.notices, e.Text)
+			case core.RTTEvent:
+				c.rtts++
 			}
 			close(c.changed)
 			c.changed = make(chan struct{})
@@ -124,6 +141,85 @@ func (c *Client) Messages() []core.Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.messages)
+}
+
+// isChat tells what people said (chat, actions, private messages) from the
+// server's own notices.
+func isChat(m core.Message) bool {
+	return m.Kind == core.KindChat || m.Kind == core.KindAction || m.Kind == core.KindPrivate
+}
+
+// Chat returns the messages people sent, without the server's notices.
+func (c *Client) Chat() []core.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []core.Message
+	for _, m := range c.messages {
+		if isChat(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// WaitChat waits until the client has received n messages people sent, and
+// returns them.
+func (c *Client) WaitChat(n int) []core.Message {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("%d chat messages", n), func() bool {
+		k := 0
+		for _, m := range c.messages {
+			if isChat(m) {
+				k++
+			}
+		}
+		return k >= n
+	})
+	return c.Chat()
+}
+
+// WaitMessage waits until a received message satisfies match, and returns it.
+func (c *Client) WaitMessage(what string, match func(core.Message) bool) core.Message {
+	c.t.Helper()
+	var found core.Message
+	c.waitFor(what, func() bool {
+		for _, m := range c.messages {
+			if match(m) {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// WaitNotice waits for a NoticeEvent containing text.
+func (c *Client) WaitNotice(text string) string {
+	c.t.Helper()
+	var found string
+	c.waitFor("notice "+text, func() bool {
+		for _, n := range c.notices {
+			if strings.Contains(n, text) {
+				found = n
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// WaitRTT waits until the client has measured a round trip.
+func (c *Client) WaitRTT() {
+	c.t.Helper()
+	c.waitFor("an RTT measurement", func() bool { return c.rtts > 0 })
+}
+
+// RunErr is what Run returned, once the client has ended.
+func (c *Client) RunErr() error {
+	<-c.done
+	return c.runErr
 }
 
 // WaitSettled waits until every id has been delivered or failed, and returns

@@ -3,12 +3,14 @@ package chattest
 import (
 	"crypto/rsa"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/identity"
 )
 
 // RawClient speaks the seed protocol one datagram at a time, with nothing
@@ -20,7 +22,9 @@ type RawClient struct {
 	Server netip.AddrPort
 	Codec  core.Codec
 	Keys   core.SessionKeys
-	in     chan []byte
+	// Session is the version 2 session id, once HandshakeV2 has run.
+	Session uint64
+	in      chan []byte
 }
 
 // Raw opens a raw client's socket on the room's network.
@@ -91,7 +95,7 @@ func (c *RawClient) Handshake(key *rsa.PrivateKey) []byte {
 	hello, in := c.Hello(key)
 	c.SendPacket(hello)
 	rep := c.ReadType(core.TypeKeyRep)
-	keys, err := in.Finish(rep.Payload)
+	keys, err := in.Finish(rep.Payload, core.Handshake{Version: 1})
 	if err != nil {
 		c.t.Fatalf("raw client: KEY_REP: %v", err)
 	}
@@ -151,6 +155,28 @@ func (c *RawClient) ReadType(typ core.PacketType) *core.Packet {
 	return nil
 }
 
+// ReadChat waits for the next DATA that is not the server's own, and
+// returns its plaintext.
+func (c *RawClient) ReadChat() string {
+	c.t.Helper()
+	for {
+		if text := c.ReadText(); !strings.HasPrefix(text, "<"+core.SystemSender+"> ") {
+			return text
+		}
+	}
+}
+
+// ReadNotice waits for the next DATA from the server itself that contains
+// want, skipping all else, and returns its plaintext.
+func (c *RawClient) ReadNotice(want string) string {
+	c.t.Helper()
+	for {
+		if text := c.ReadText(); strings.HasPrefix(text, "<"+core.SystemSender+"> ") && strings.Contains(text, want) {
+			return text
+		}
+	}
+}
+
 // ReadText waits for the next DATA and returns its plaintext.
 func (c *RawClient) ReadText() string {
 	c.t.Helper()
@@ -171,10 +197,88 @@ func (c *RawClient) ExpectAck(seq uint64) {
 	}
 }
 
-// ExpectSilence checks that nothing arrives within wait.
-func (c *RawClient) ExpectSilence(wait time.Duration) {
+// HandshakeV2 runs a version 2 handshake for key, asking for nick, checks
+// the server's signature, and keeps the session's keys and id.
+func (c *RawClient) HandshakeV2(key *rsa.PrivateKey, nick string) *core.Packet {
 	c.t.Helper()
-	if p := c.Read(wait); p != nil {
-		c.t.Fatalf("raw client: got %v, want nothing", p)
+	hello, in := c.Hello(key)
+	hello.Version, hello.Nick, hello.Suites = 2, nick, []string{seed.Name}
+	c.SendPacket(hello)
+	rep := c.ReadType(core.TypeKeyRep)
+	if rep.Version != 2 || rep.Session == 0 {
+		c.t.Fatalf("raw client: not a version 2 KEY_REP: %v", rep)
 	}
+	err := identity.Verify(rep.ServerKey, identity.Transcript{
+		Hello: hello.Payload, Reply: rep.Payload, Suites: hello.Suites, Nick: rep.Nick,
+		Suite: rep.Suite, SessionID: rep.Session, ServerKey: rep.ServerKey,
+	}, rep.Sig)
+	if err != nil {
+		c.t.Fatalf("raw client: KEY_REP: %v", err)
+	}
+	keys, err := in.Finish(rep.Payload, core.Handshake{Version: 2, SessionID: rep.Session})
+	if err != nil {
+		c.t.Fatalf("raw client: KEY_REP: %v", err)
+	}
+	c.Keys, c.Session = keys, rep.Session
+	return rep
+}
+
+// SealPacket seals plaintext under p's header, in the raw client's version 2
+// session, and returns p with its payload.
+func (c *RawClient) SealPacket(p *core.Packet, plaintext []byte) *core.Packet {
+	c.t.Helper()
+	p.Session = c.Session
+	sealed, err := c.Keys.Seal(nil, plaintext, p.AD())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p.Payload = sealed
+	return p
+}
+
+// SendV2Data sends text as a version 2 chat message with seq, and returns
+// the packet sent.
+func (c *RawClient) SendV2Data(seq uint64, text string) *core.Packet {
+	c.t.Helper()
+	plain, err := jsoncodec.Codec{}.AppendMessage(nil, &core.Message{Kind: core.KindChat, Text: text})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p := c.SealPacket(&core.Packet{Type: core.TypeData, Seq: seq, HasSeq: true}, plain)
+	c.SendPacket(p)
+	return p
+}
+
+// ReadV2 waits for the next packet of type typ in the session, opens it and
+// returns it with its plaintext; for DATA it acknowledges it, as a client
+// must for the server to go on.
+func (c *RawClient) ReadV2(typ core.PacketType) (*core.Packet, []byte) {
+	c.t.Helper()
+	p := c.ReadType(typ)
+	plain, err := c.Keys.Open(nil, p.Payload, p.AD())
+	if err != nil {
+		c.t.Fatalf("raw client: %v does not open: %v", p, err)
+	}
+	if typ == core.TypeData {
+		c.SendPacket(c.SealPacket(&core.Packet{Type: core.TypeAck, AckSeq: p.Seq, HasAckSeq: true}, nil))
+	}
+	return p, plain
+}
+
+// ExpectAckV2 waits for the version 2 ACK of seq.
+func (c *RawClient) ExpectAckV2(seq uint64) {
+	c.t.Helper()
+	p, _ := c.ReadV2(core.TypeAck)
+	if !p.HasAckSeq || p.AckSeq != seq {
+		c.t.Fatalf("raw client: got %v, want ACK of seq %d", p, seq)
+	}
+}
+
+// Clone opens another socket that speaks in this raw client's session: the
+// same client, seen from a new address (a NAT rebinding, or a roaming laptop).
+func (c *RawClient) Clone(r *Room) *RawClient {
+	c.t.Helper()
+	n := r.Raw()
+	n.Keys, n.Session = c.Keys, c.Session
+	return n
 }

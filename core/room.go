@@ -1,0 +1,178 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// deliver is the last handler of the chain: it delivers m to its recipient,
+// or to every session but its sender, and remembers chat for newcomers.
+func (s *Server) deliver(_ context.Context, m *Message) error {
+	v2, err := s.fit(m)
+	if err != nil {
+		return err
+	}
+	if m.Kind == KindPrivate {
+		to := s.sessions.nick(m.To)
+		if to == nil {
+			return &Rejection{Reason: fmt.Sprintf("no such user: %s", m.To)}
+		}
+		s.deliverTo(to, m, v2)
+		return nil
+	}
+	if m.Kind == KindChat || m.Kind == KindAction {
+		s.history.add(m)
+	}
+	for _, sess := range s.sessions.all(m.Origin) {
+		s.deliverTo(sess, m, v2)
+	}
+	return nil
+}
+
+// fit checks that m fits in a datagram for every kind of recipient, and
+// returns its version 2 encoding, made once for all of them.
+func (s *Server) fit(m *Message) (v2 []byte, err error) {
+	v1 := len(m.V1Text())
+	if s.msgCodec != nil {
+		if v2, err = s.msgCodec.AppendMessage(nil, m); err != nil {
+			return nil, fmt.Errorf("core: encode message: %w", err)
+		}
+	}
+	if v1 > s.maxV1 || len(v2) > s.maxV2 {
+		over := max(v1-s.maxV1, len(v2)-s.maxV2)
+		return nil, &Rejection{Reason: fmt.Sprintf("message too long: %d bytes, at most %d fit in a datagram",
+			len(m.Text), len(m.Text)-over)}
+	}
+	return v2, nil
+}
+
+// deliverTo sends m to one session: sealed for its version 2 client and
+// queued for reliable delivery, or sealed as "<sender> text" for a seed
+// client, best effort as the seed does. v2 is m's version 2 encoding, or nil
+// to make it here.
+func (s *Server) deliverTo(sess *session, m *Message, v2 []byte) {
+	sess.mu.Lock()
+	if sess.ended {
+		sess.mu.Unlock()
+		return
+	}
+	if sess.version < 2 {
+		defer sess.mu.Unlock()
+		sealed, err := sess.keys.Seal(nil, []byte(m.V1Text()), nil)
+		if err != nil {
+			s.log.Error("seal failed", "err", err)
+			return
+		}
+		if dg := s.encode(&Packet{Type: TypeData, Payload: sealed}); dg != nil && s.write(dg, sess.addr) {
+			s.relayed.Add(1)
+		}
+		return
+	}
+	if v2 == nil {
+		var err error
+		if v2, err = s.msgCodec.AppendMessage(nil, m); err != nil {
+			sess.mu.Unlock()
+			s.log.Error("encode message", "err", err)
+			return
+		}
+	}
+	_, err := sess.snd.Push(func(seq uint64) ([]byte, error) {
+		p := &Packet{Type: TypeData, Session: sess.id, Seq: seq, HasSeq: true}
+		sealed, err := sess.keys.Seal(nil, v2, p.AD())
+		if err != nil {
+			return nil, err
+		}
+		p.Payload = sealed
+		return s.cfg.Codec.Append(nil, p)
+	}, m.ID)
+	dead := false
+	if err != nil {
+		// A client this far behind is dead or drowning; its queue is
+		// bounded, and the others do not wait for it.
+		s.log.Warn("message not queued", "to", sess.name, "err", err)
+	} else {
+		dead = s.pollLocked(sess, s.cfg.Now())
+	}
+	sess.mu.Unlock()
+	if dead {
+		s.endSession(context.Background(), sess, "timed out")
+	}
+}
+
+// notify sends the server's own message to one session.
+func (s *Server) notify(sess *session, kind MessageKind, text string) {
+	s.deliverTo(sess, &Message{Kind: kind, ID: s.nextMsg.Add(1), From: SystemSender, Text: text, Time: s.cfg.Now()}, nil)
+}
+
+// announce tells every session but except something about the room.
+func (s *Server) announce(_ context.Context, text string, except uint64) {
+	m := &Message{Kind: KindSystem, ID: s.nextMsg.Add(1), From: SystemSender, Text: text, Time: s.cfg.Now()}
+	v2, err := s.fit(m)
+	if err != nil {
+		s.log.Error("announcement does not fit", "err", err)
+		return
+	}
+	for _, sess := range s.sessions.all(except) {
+		s.deliverTo(sess, m, v2)
+	}
+}
+
+// endSession removes sess and tells the room it left, once.
+func (s *Server) endSession(ctx context.Context, sess *session, why string) {
+	if !s.sessions.remove(sess) {
+		return
+	}
+	name := s.retire(sess)
+	s.log.Info("session ended", "name", name, "session", fmt.Sprintf("%016x", sess.id), "why", why)
+	s.announce(ctx, name+" "+why, sess.id)
+}
+
+// retire marks sess ended, drops what it had queued and takes it off the
+// timer list; it returns its name.
+func (s *Server) retire(sess *session) string {
+	sess.mu.Lock()
+	sess.ended = true
+	if sess.snd != nil {
+		sess.snd.Drain()
+	}
+	name := sess.name
+	sess.mu.Unlock()
+	s.pendingMu.Lock()
+	delete(s.pending, sess)
+	s.pendingMu.Unlock()
+	return name
+}
+
+// history keeps the last messages of the room, for newcomers.
+type history struct {
+	mu   sync.Mutex
+	ring []Message
+	next int
+	full bool
+}
+
+func newHistory(n int) *history { return &history{ring: make([]Message, n)} }
+
+func (h *history) add(m *Message) {
+	if len(h.ring) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := *m
+	c.Origin = 0
+	h.ring[h.next] = c
+	h.next = (h.next + 1) % len(h.ring)
+	h.full = h.full || h.next == 0
+}
+
+// snapshot returns the remembered messages, oldest first.
+func (h *history) snapshot() []Message {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.full {
+		return append([]Message(nil), h.ring[:h.next]...)
+	}
+	return append(append([]Message(nil), h.ring[h.next:]...), h.ring[:h.next]...)
+}

@@ -1,0 +1,255 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// handleV1Data takes a seed client's DATA: in sequence, authentic and new,
+// it is handed on and then acknowledged. Only what was accepted is
+// acknowledged, so a sender never believes a dropped message arrived.
+func (s *Server) handleV1Data(ctx context.Context, p *Packet, from netip.AddrPort) {
+	sess := s.sessions.addr(from)
+	switch {
+	case sess == nil:
+		s.drop(from, "DATA from an address with no session", nil)
+		return
+	case sess.version != 1:
+		s.drop(from, "DATA without a session id in a version 2 session", nil)
+		return
+	case !p.HasSeq:
+		s.drop(from, "DATA without seq", nil)
+		return
+	}
+	sess.mu.Lock()
+	switch sess.recv.Classify(p.Seq) {
+	case ArrivalDuplicate:
+		// Our ACK was lost and the client sent it again: acknowledge it
+		// again, deliver nothing.
+		sess.mu.Unlock()
+		s.write(s.encode(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from)
+		return
+	case ArrivalOutOfOrder:
+		sess.mu.Unlock()
+		s.drop(from, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
+		return
+	}
+	tag := sess.keys.Tag(p.Payload)
+	if sess.tags.seen(tag) {
+		sess.mu.Unlock()
+		s.drop(from, "replayed payload", ErrReplay)
+		return
+	}
+	plain, err := sess.keys.Open(nil, p.Payload, nil)
+	if err != nil {
+		sess.mu.Unlock()
+		s.drop(from, "DATA failed to open", err)
+		return
+	}
+	sess.tags.add(tag)
+	sess.recv.Accept(p.Seq)
+	sess.touch(s.cfg.Now())
+	name := sess.name
+	sess.mu.Unlock()
+
+	s.accept(ctx, sess, &Message{Kind: KindChat, From: name, Text: string(plain)})
+	s.write(s.encode(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from)
+}
+
+// handleV2 takes any packet of a version 2 session. Nothing is believed
+// before the payload opens under the packet's own header, and only a fresh
+// authentic packet (a new DATA, a newer PING) moves the session to the
+// address it came from.
+func (s *Server) handleV2(ctx context.Context, p *Packet, from netip.AddrPort) {
+	sess := s.sessions.id(p.Session)
+	if sess == nil {
+		s.drop(from, "unknown session", fmt.Errorf("sid %016x", p.Session))
+		return
+	}
+	now := s.cfg.Now()
+	sess.mu.Lock()
+	if sess.ended {
+		sess.mu.Unlock()
+		return
+	}
+	plain, err := sess.keys.Open(nil, p.Payload, p.AD())
+	if err != nil {
+		sess.mu.Unlock()
+		s.drop(from, p.Type.String()+" failed to open", err)
+		return
+	}
+	sess.touch(now)
+	switch p.Type {
+	case TypeData:
+		s.handleV2Data(ctx, sess, p, plain, from)
+		return // unlocked there
+	case TypeAck:
+		if !p.HasAckSeq {
+			break
+		}
+		sess.snd.Ack(p.AckSeq, now)
+		if s.pollLocked(sess, now) {
+			sess.mu.Unlock()
+			s.endSession(ctx, sess, "timed out")
+			return
+		}
+	case TypePing:
+		if p.HasSeq && p.Seq > sess.lastPing {
+			sess.lastPing = p.Seq
+			s.roamLocked(sess, from)
+		}
+		s.sendSealedLocked(sess, &Packet{Type: TypePong, Session: sess.id, Seq: p.Seq, HasSeq: p.HasSeq}, plain)
+	case TypeBye:
+		s.sendSealedLocked(sess, &Packet{Type: TypeBye, Session: sess.id}, nil)
+		sess.mu.Unlock()
+		s.endSession(ctx, sess, "left")
+		return
+	default:
+		sess.mu.Unlock()
+		s.drop(from, "unexpected packet type", errors.New(p.Type.String()))
+		return
+	}
+	sess.mu.Unlock()
+}
+
+// handleV2Data is handleV2 for DATA; it is called with sess.mu held and
+// releases it.
+func (s *Server) handleV2Data(ctx context.Context, sess *session, p *Packet, plain []byte, from netip.AddrPort) {
+	if !p.HasSeq {
+		sess.mu.Unlock()
+		s.drop(from, "DATA without seq", nil)
+		return
+	}
+	switch sess.recv.Classify(p.Seq) {
+	case ArrivalDuplicate:
+		s.ackLocked(sess, p.Seq)
+		sess.mu.Unlock()
+		return
+	case ArrivalOutOfOrder:
+		sess.mu.Unlock()
+		s.drop(from, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
+		return
+	}
+	sess.recv.Accept(p.Seq)
+	s.roamLocked(sess, from)
+	name := sess.name
+	sess.mu.Unlock()
+
+	m, err := s.msgCodec.DecodeMessage(plain)
+	if err != nil {
+		// Authentic but malformed: a broken client. The session goes on.
+		s.log.Warn("malformed message", "session", fmt.Sprintf("%016x", sess.id), "err", err)
+		s.notify(sess, KindError, "the server could not read your message")
+	} else {
+		// The server, not the client, says who sent what and when.
+		s.accept(ctx, sess, &Message{Kind: KindChat, From: name, Text: m.Text})
+	}
+	sess.mu.Lock()
+	s.ackLocked(sess, p.Seq)
+	sess.mu.Unlock()
+}
+
+// accept hands an authentic message from sess to the handler chain, and
+// tells the sender if it was refused.
+func (s *Server) accept(ctx context.Context, sess *session, m *Message) {
+	s.accepted.Add(1)
+	m.ID = s.nextMsg.Add(1)
+	m.Time = s.cfg.Now()
+	m.Origin = sess.id
+	var err error
+	switch {
+	case !utf8.ValidString(m.Text):
+		err = &Rejection{Reason: "message is not valid UTF-8"}
+	case hasControl(m.Text):
+		// An escape sequence in a message would drive the readers' terminals.
+		err = &Rejection{Reason: "message contains control characters"}
+	case !sess.limiter.AllowN(m.Time, 1):
+		err = &Rejection{Reason: fmt.Sprintf("slow down: at most %d messages at once, then %g a second", s.cfg.Burst, float64(s.cfg.Rate))}
+	default:
+		err = s.chain.HandleMessage(ctx, m)
+	}
+	if err != nil {
+		reason, ok := RejectionReason(err)
+		if !ok {
+			s.log.Error("handler failed", "session", fmt.Sprintf("%016x", sess.id), "err", err)
+			reason = "the server could not handle your message"
+		}
+		s.notify(sess, KindError, reason)
+	}
+}
+
+// roamLocked moves sess to from, after an authentic fresh packet came from
+// there (NAT rebinding, a roaming laptop).
+func (s *Server) roamLocked(sess *session, from netip.AddrPort) {
+	if sess.addr == from {
+		return
+	}
+	old := sess.addr
+	sess.addr = from
+	s.sessions.move(sess, old)
+	s.log.Info("session moved", "session", fmt.Sprintf("%016x", sess.id), "from", old.String(), "to", from.String())
+}
+
+// ackLocked acknowledges a version 2 client's DATA, sealed so that nobody
+// else can forge it.
+func (s *Server) ackLocked(sess *session, seq uint64) {
+	s.sendSealedLocked(sess, &Packet{Type: TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true}, nil)
+}
+
+// sendSealedLocked seals plaintext under p's header and sends p to the
+// session's address.
+func (s *Server) sendSealedLocked(sess *session, p *Packet, plaintext []byte) {
+	sealed, err := sess.keys.Seal(nil, plaintext, p.AD())
+	if err != nil {
+		s.log.Error("seal failed", "err", err)
+		return
+	}
+	p.Payload = sealed
+	if dg := s.encode(p); dg != nil {
+		s.write(dg, sess.addr)
+	}
+}
+
+// pollLocked sends what the session's sender has due, and keeps the session
+// on the timer list while anything is in flight. It reports whether a
+// message was given up on: the client's receiver then waits for what it will
+// never get, so the caller ends the session, which tells the room.
+func (s *Server) pollLocked(sess *session, now time.Time) (dead bool) {
+	send, failed, next := sess.snd.Poll(now)
+	for _, t := range send {
+		if t.Attempt > 1 {
+			s.log.Debug("no ACK: retransmitting", "to", sess.name, "attempt", t.Attempt)
+		}
+		if s.write(t.Datagram, sess.addr) {
+			s.relayed.Add(1)
+		}
+	}
+	sess.sndNext = next
+	s.pendingMu.Lock()
+	if next.IsZero() {
+		delete(s.pending, sess)
+	} else {
+		s.pending[sess] = struct{}{}
+	}
+	s.pendingMu.Unlock()
+	if len(failed) > 0 {
+		s.log.Warn("no ACK after retries", "to", sess.name, "lost", len(failed))
+		return true
+	}
+	return false
+}
+
+// hasControl reports whether s holds a control character other than tab.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r != '\t' && unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}

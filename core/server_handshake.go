@@ -1,0 +1,166 @@
+package core
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+
+	"golang.org/x/time/rate"
+
+	"github.com/udpchat/udpchat/core/identity"
+)
+
+// handleKeyReq starts a session, or answers a retried KEY_REQ with the same
+// KEY_REP, so that client and server never disagree about the key (the seed
+// gives a retry a new key and keeps it, while its client keeps the first). A
+// KEY_REQ without the version 2 fields is a seed client, spoken to in pure
+// version 1 for its whole session.
+func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPort) {
+	now := s.cfg.Now()
+	old := s.sessions.addr(from)
+	if old != nil && string(old.hello) == string(p.Payload) {
+		old.touch(now)
+		s.write(old.reply, from)
+		return
+	}
+	if old == nil && s.sessions.len() >= s.cfg.MaxSessions {
+		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
+		return
+	}
+	id, err := s.newSessionID()
+	if err != nil {
+		s.log.Error("no session id", "err", err)
+		return
+	}
+	v2 := p.Version >= 2 && s.msgCodec != nil
+	suite, hs := s.cfg.Suite, Handshake{Version: 1}
+	if v2 {
+		if suite = s.chooseSuite(p.Suites); suite == nil {
+			s.drop(from, "KEY_REQ offers no suite the server speaks", fmt.Errorf("offered %q", p.Suites))
+			return
+		}
+		hs = Handshake{Version: 2, SessionID: id}
+	}
+	reply, keys, err := suite.Respond(s.cfg.Rand, p.Payload, hs)
+	if err != nil {
+		s.drop(from, "bad KEY_REQ", err)
+		return
+	}
+	sess := &session{
+		id:      id,
+		version: hs.Version,
+		hello:   p.Payload,
+		keys:    keys,
+		joined:  now,
+		addr:    from,
+		name:    from.String(),
+		recv:    s.cfg.Reliability.NewReceiver(s.cfg.ReliabilityConfig),
+		limiter: rate.NewLimiter(s.cfg.Rate, s.cfg.Burst),
+	}
+	sess.touch(now)
+	var nickProblem string
+	rep := &Packet{Type: TypeKeyRep, Payload: reply}
+	if v2 {
+		rc := s.cfg.ReliabilityConfig
+		rc.Queue = s.cfg.RecipientQueue
+		sess.snd = s.cfg.Reliability.NewSender(rc)
+		sess.name, nickProblem = s.pickNick(p.Nick, old)
+		pub := s.cfg.Identity.Public().(ed25519.PublicKey)
+		rep.Version, rep.Session, rep.Suite, rep.Nick, rep.ServerKey = 2, id, suite.Name(), sess.name, pub
+		rep.Sig = identity.Sign(s.cfg.Identity, identity.Transcript{
+			Hello: p.Payload, Reply: reply, Suites: p.Suites, Nick: sess.name,
+			Suite: suite.Name(), SessionID: id, ServerKey: pub,
+		})
+	}
+	if sess.reply = s.encode(rep); sess.reply == nil {
+		return
+	}
+	replaced := s.sessions.add(sess)
+	s.handshakes.Add(1)
+	s.log.Info("session started", "addr", from.String(), "session", fmt.Sprintf("%016x", id),
+		"version", hs.Version, "suite", suite.Name(), "name", sess.name)
+	s.write(sess.reply, from)
+
+	if replaced != nil {
+		// A client restarted on the same port: the seed ignored it forever.
+		s.log.Info("session replaced by a new key from the same address", "addr", from.String())
+		s.retire(replaced)
+		if replaced.name != sess.name {
+			s.announce(ctx, replaced.name+" left", sess.id)
+		}
+	}
+	if replaced == nil || replaced.name != sess.name {
+		s.announce(ctx, sess.name+" joined", sess.id)
+	}
+	if nickProblem != "" {
+		s.notify(sess, KindError, nickProblem)
+	}
+	for _, m := range s.history.snapshot() {
+		m.Kind = KindHistory
+		s.deliverTo(sess, &m, nil)
+	}
+}
+
+// chooseSuite picks the server's most preferred suite among the client's
+// offer; an empty offer takes the default.
+func (s *Server) chooseSuite(offer []string) Suite {
+	if len(offer) == 0 {
+		return s.cfg.Suite
+	}
+	for _, suite := range s.suites {
+		if slices.Contains(offer, suite.Name()) {
+			return suite
+		}
+	}
+	return nil
+}
+
+// pickNick returns the name a version 2 client asked for if it may have it,
+// and otherwise a guest name and the reason. The session a restarted client
+// replaces does not keep its name from it.
+func (s *Server) pickNick(want string, replacing *session) (name, problem string) {
+	if want != "" {
+		err := CheckNick(want)
+		if holder := s.sessions.nick(want); err == nil && (holder == nil || holder == replacing) {
+			return want, ""
+		}
+		if err == nil {
+			problem = fmt.Sprintf("nickname %q is taken", want)
+		} else {
+			problem = err.Error()
+		}
+	}
+	for {
+		var b [2]byte
+		if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {
+			return "guest", problem
+		}
+		name = fmt.Sprintf("guest%04d", binary.BigEndian.Uint16(b[:])%10000)
+		if s.sessions.nick(name) == nil {
+			if problem != "" {
+				problem += "; you are " + name + " (/nick NAME to change)"
+			}
+			return name, problem
+		}
+	}
+}
+
+// newSessionID draws a random, unused, non-zero session id. Random ids do
+// not tell an observer how many sessions there are, nor let one guess
+// another's.
+func (s *Server) newSessionID() (uint64, error) {
+	for {
+		var b [8]byte
+		if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {
+			return 0, err
+		}
+		id := binary.BigEndian.Uint64(b[:])
+		if id != 0 && s.sessions.id(id) == nil {
+			return id, nil
+		}
+	}
+}

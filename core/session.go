@@ -1,0 +1,157 @@
+package core
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// session is one client's state on the server.
+type session struct {
+	// Fixed at creation.
+	id      uint64 // the session id: on the wire in version 2, local in version 1
+	version uint8
+	hello   []byte // the KEY_REQ payload, to recognise a retried handshake
+	reply   []byte // the KEY_REP datagram, sent again for a retried handshake
+	keys    SessionKeys
+	joined  time.Time
+
+	lastSeen atomic.Int64 // unix nanoseconds of the last authentic packet
+
+	mu       sync.Mutex // guards what follows
+	addr     netip.AddrPort
+	name     string // nickname, or ip:port
+	recv     Receiver
+	tags     tagSet    // version 1: tags of accepted payloads
+	snd      Sender    // version 2: server-to-client DATA
+	sndNext  time.Time // when snd wants Poll again; zero when idle
+	lastPing uint64    // version 2: highest PING seq seen, so only fresh PINGs move a session
+	limiter  *rate.Limiter
+	ended    bool
+}
+
+func (s *session) touch(now time.Time) { s.lastSeen.Store(now.UnixNano()) }
+
+// sessionTable indexes sessions by id and by address. Version 1 packets carry
+// no id, so they are found by address; version 2 packets by id, and the
+// address index then only serves to recognise a retried or restarted
+// handshake.
+type sessionTable struct {
+	mu     sync.RWMutex
+	byID   map[uint64]*session
+	byAddr map[netip.AddrPort]*session
+	byNick map[string]*session // lower-cased names
+}
+
+func newSessionTable() *sessionTable {
+	return &sessionTable{
+		byID:   make(map[uint64]*session),
+		byAddr: make(map[netip.AddrPort]*session),
+		byNick: make(map[string]*session),
+	}
+}
+
+func (t *sessionTable) len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.byID)
+}
+
+func (t *sessionTable) id(id uint64) *session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byID[id]
+}
+
+func (t *sessionTable) addr(a netip.AddrPort) *session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byAddr[a]
+}
+
+func (t *sessionTable) nick(name string) *session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byNick[foldName(name)]
+}
+
+// all returns every session but the one with id except.
+func (t *sessionTable) all(except uint64) []*session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]*session, 0, len(t.byID))
+	for _, s := range t.byID {
+		if s.id != except {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// add indexes s, whose addr and name are set, and returns the session it
+// replaces at the same address, if any.
+func (t *sessionTable) add(s *session) (replaced *session) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.byAddr[s.addr]; old != nil {
+		t.removeLocked(old)
+		replaced = old
+	}
+	t.byID[s.id] = s
+	t.byAddr[s.addr] = s
+	t.byNick[foldName(s.name)] = s
+	return replaced
+}
+
+// remove drops s from every index; it reports whether s was there.
+func (t *sessionTable) remove(s *session) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byID[s.id] != s {
+		return false
+	}
+	t.removeLocked(s)
+	return true
+}
+
+func (t *sessionTable) removeLocked(s *session) {
+	delete(t.byID, s.id)
+	if t.byAddr[s.addr] == s {
+		delete(t.byAddr, s.addr)
+	}
+	if t.byNick[foldName(s.name)] == s {
+		delete(t.byNick, foldName(s.name))
+	}
+}
+
+// move re-indexes s, whose address was from, under its new address.
+func (t *sessionTable) move(s *session, from netip.AddrPort) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byAddr[from] == s {
+		delete(t.byAddr, from)
+	}
+	if old := t.byAddr[s.addr]; old != nil && old != s {
+		// Another session's stale address entry; the authentic packet wins.
+		delete(t.byAddr, s.addr)
+	}
+	t.byAddr[s.addr] = s
+}
+
+// rename gives s the name to, unless another session has it; it reports
+// whether it did.
+func (t *sessionTable) rename(s *session, from, to string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if other := t.byNick[foldName(to)]; other != nil && other != s {
+		return false
+	}
+	if t.byNick[foldName(from)] == s {
+		delete(t.byNick, foldName(from))
+	}
+	t.byNick[foldName(to)] = s
+	return true
+}
