@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"net/netip"
@@ -11,18 +12,23 @@ import (
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/time/rate"
+
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/cmd/internal/standard"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/config"
+	"github.com/udpchat/udpchat/core/identity"
 )
 
 var command = cli.Command{
 	Name:     "udpchat-server",
-	Synopsis: "[--config FILE] [--listen HOST:PORT] [--log-level LEVEL]",
-	About:    "Runs a udpchat server. It logs to standard error, and logs \"server ready\" with the bound address when it is.",
+	Synopsis: "[--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]",
+	About: "Runs a udpchat server. It logs to standard error, and logs \"server ready\" with the bound address when it is.\n" +
+		"Its identity key is created in the data directory on first start; its fingerprint is logged at startup.",
 	Flags: []config.Flag{
 		{Name: "listen", Key: "server.listen", Usage: "address to listen on, `HOST:PORT` (default 0.0.0.0:12345)"},
+		{Name: "data-dir", Key: "server.data_dir", Usage: "where the identity key lives, `DIR` (default ~/.local/share/udpchat)"},
 		{Name: "log-format", Key: "log.format", Usage: "log format: text or json"},
 	},
 }
@@ -60,14 +66,38 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The address is taken first: a server that cannot listen creates nothing.
+	dir := cfg.Server.DataDir
+	if dir == "" {
+		if dir, err = identity.DefaultDataDir(); err != nil {
+			t.Close()
+			return fmt.Errorf("server.data_dir: %w", err)
+		}
+	}
+	key, created, err := identity.LoadOrCreate(dir)
+	if err != nil {
+		t.Close()
+		return fmt.Errorf("server.data_dir: %w", err)
+	}
+	fp := identity.Fingerprint(key.Public().(ed25519.PublicKey))
+	if created {
+		log.Info("created a new server identity key", "dir", dir, "fingerprint", fp)
+	} else {
+		log.Info("server identity", "dir", dir, "fingerprint", fp)
+	}
 	srv, err := core.NewServer(core.ServerConfig{
 		Transport:         t,
 		Codec:             layers.Codec,
 		Suite:             layers.Suite,
 		Reliability:       layers.Reliability,
 		ReliabilityConfig: cfg.ReliabilityConfig(),
+		Identity:          key,
 		MaxSessions:       cfg.Server.MaxSessions,
 		IdleTimeout:       cfg.Server.IdleTimeout,
+		V1IdleTimeout:     cfg.Server.V1IdleTimeout,
+		History:           noneIfZero(cfg.Server.History),
+		Rate:              rate.Limit(noneIfZero(cfg.Server.Rate)),
+		Burst:             cfg.Server.Burst,
 		Env:               core.Env{Logger: log},
 	})
 	if err != nil {
@@ -75,4 +105,13 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		return err
 	}
 	return srv.Serve(ctx)
+}
+
+// noneIfZero maps the configuration's 0 ("none", "off") to core's negative
+// value for it, core's 0 being "the default".
+func noneIfZero[T int | float64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

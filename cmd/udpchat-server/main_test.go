@@ -21,7 +21,7 @@ func TestUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--help"}, 0, "usage: udpchat-server [--config FILE] [--listen HOST:PORT] [--log-level LEVEL]"},
+		{[]string{"--help"}, 0, "usage: udpchat-server [--config FILE] [--listen HOST:PORT]"},
 		{[]string{"--bogus"}, 2, "unknown flag: --bogus"},
 		{[]string{"extra"}, 2, `unexpected argument "extra"`},
 	}
@@ -50,7 +50,7 @@ func TestBadConfigOneLine(t *testing.T) {
 	}{
 		{[]string{"--listen", "127.0.0.1:99999"}, nil, "server.listen"},
 		{[]string{"--listen", "not-an-address"}, nil, "server.listen"},
-		{[]string{"--listen", taken.LocalAddr().String()}, nil, "address already in use"},
+		{[]string{"--listen", taken.LocalAddr().String(), "--data-dir", t.TempDir()}, nil, "address already in use"},
 		{[]string{"--config", bad}, nil, "known: json"},
 		{nil, []string{"UDPCHAT_RELIABILITY_NAME=smoke-signals"}, "known: stop-and-wait"},
 	}
@@ -71,7 +71,7 @@ func TestSIGINT(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -41,3 +42,7 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// known returns a known_servers path of the test's own, so that no test
+// touches the user's.
+func known(t *testing.T) string { return filepath.Join(t.TempDir(), "known_servers") }

@@ -22,11 +22,12 @@ import (
 	"github.com/udpchat/udpchat/cmd/internal/standard"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/config"
+	"github.com/udpchat/udpchat/core/identity"
 )
 
 var command = cli.Command{
 	Name:     "udpchat",
-	Synopsis: "[--config FILE] [--plain] [--nick NAME] HOST:PORT   (or HOST PORT)",
+	Synopsis: "[--config FILE] [--plain] [--nick NAME] [--known-servers FILE] [--accept-new-key] HOST:PORT   (or HOST PORT)",
 	About: "Connects to a udpchat server and chats. In plain mode each line of standard input is sent,\n" +
 		"each message received is printed as \"<sender> text\", notices go to standard error, and at the\n" +
 		"end of input the client waits for every message to be acknowledged: it exits 0 if all were\n" +
@@ -35,6 +36,8 @@ var command = cli.Command{
 		{Name: "plain", Key: "client.plain", Bool: true, Usage: "plain line mode (the only mode for now)"},
 		{Name: "nick", Key: "client.nick", Usage: "nickname `NAME` (protocol version 2)"},
 		{Name: "log-file", Key: "client.log_file", Usage: "log to `FILE` (- for standard error)"},
+		{Name: "known-servers", Key: "client.known_servers", Usage: "pinned server keys `FILE` (default in your config directory)"},
+		{Name: "accept-new-key", Key: "client.accept_new_key", Bool: true, Usage: "accept and pin a server key that differs from the pinned one"},
 	},
 }
 
@@ -108,6 +111,17 @@ func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *sl
 	if server.Addr().Is6() {
 		local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 	}
+	known := cfg.Client.KnownServers
+	if known == "" {
+		if known, err = identity.DefaultKnownServersPath(); err != nil {
+			return false, fmt.Errorf("client.known_servers: %w", err)
+		}
+	}
+	pins := &identity.Pins{
+		File:      identity.KnownServers{Path: known},
+		AcceptNew: cfg.Client.AcceptNewKey,
+		Notify:    func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", msg) },
+	}
 	t, err := layers.Network.Listen(local)
 	if err != nil {
 		return false, err
@@ -119,6 +133,11 @@ func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *sl
 		Suite:             layers.Suite,
 		Reliability:       layers.Reliability,
 		ReliabilityConfig: cfg.ReliabilityConfig(),
+		Nick:              cfg.Client.Nick,
+		MaxVersion:        uint8(cfg.Client.Protocol),
+		RequireV2:         cfg.Client.RequireV2,
+		Servers:           pins,
+		Keepalive:         cfg.Client.Keepalive,
 		HandshakeRTO:      cfg.Client.HandshakeRTO,
 		HandshakeRetries:  cfg.Client.HandshakeRetries,
 		Env:               core.Env{Logger: log},
@@ -183,12 +202,15 @@ func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *sl
 		case e := <-client.Events():
 			switch e := e.(type) {
 			case core.MessageEvent:
-				if e.Message.Kind == core.KindChat {
+				switch e.Message.Kind {
+				case core.KindSystem, core.KindError:
+					fmt.Fprintf(stderr, "udpchat: %s: %s\n", e.Message.From, e.Message.Text)
+				default:
 					fmt.Fprintln(out, e.Message.V1Text())
 					out.Flush()
-				} else {
-					fmt.Fprintf(stderr, "udpchat: %s: %s\n", e.Message.From, e.Message.Text)
 				}
+			case core.NoticeEvent:
+				fmt.Fprintf(stderr, "udpchat: warning: %s\n", e.Text)
 			case core.DeliveredEvent:
 				if !pending[e.ID] {
 					settled[e.ID] = true
@@ -202,7 +224,7 @@ func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *sl
 				}
 				delete(pending, e.ID)
 			case core.StateEvent:
-				fmt.Fprintf(stderr, "udpchat: %s %s\n", e.State, server)
+				fmt.Fprintf(stderr, "udpchat: %s %s%s\n", e.State, server, describe(e.Info))
 			}
 		case err := <-runErr:
 			if err != nil {
@@ -220,4 +242,15 @@ func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *sl
 			return allOK, err
 		}
 	}
+}
+
+// describe says what a connected session is, for the user.
+func describe(info *core.SessionInfo) string {
+	if info == nil {
+		return ""
+	}
+	if info.Version < 2 {
+		return " (protocol 1, the seed's: server not authenticated)"
+	}
+	return fmt.Sprintf(" (protocol 2, %s, as %s, server key %s)", info.Suite, info.Nick, identity.Fingerprint(info.ServerKey))
 }

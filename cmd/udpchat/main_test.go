@@ -18,12 +18,12 @@ func TestPlainPipe(t *testing.T) {
 	listener := room.Join()
 	logFile := filepath.Join(t.TempDir(), "client.log")
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--plain", "--log-file", logFile, room.Addr.String()},
+	code := run(context.Background(), []string{"--plain", "--log-file", logFile, "--known-servers", known(t), room.Addr.String()},
 		nil, strings.NewReader("hi\nthere 🌍\n"), &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
-	msgs := listener.WaitMessages(2)
+	msgs := listener.WaitChat(2)
 	if msgs[0].Text != "hi" || msgs[1].Text != "there 🌍" {
 		t.Fatalf("listener got %+v", msgs)
 	}
@@ -38,7 +38,7 @@ func TestPlainReceives(t *testing.T) {
 	out := &syncBuffer{}
 	done := make(chan int)
 	go func() {
-		done <- run(context.Background(), []string{"--log-file", "-", room.Addr.Addr().String(), itoa(room.Addr.Port())},
+		done <- run(context.Background(), []string{"--log-file", "-", "--known-servers", known(t), room.Addr.Addr().String(), itoa(room.Addr.Port())},
 			nil, pr, out, &syncBuffer{})
 	}()
 	// Once the client has joined, what the talker says reaches it.
@@ -56,7 +56,7 @@ func TestPlainReceives(t *testing.T) {
 // handshake and exits 1, saying why.
 func TestPlainNoServer(t *testing.T) {
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"--log-file", "-", "127.0.0.1:9"},
+	code := run(context.Background(), []string{"--log-file", "-", "--known-servers", known(t), "127.0.0.1:9"},
 		[]string{"UDPCHAT_CLIENT_HANDSHAKE_RTO=20ms", "UDPCHAT_CLIENT_HANDSHAKE_RETRIES=2"},
 		strings.NewReader("anyone?\n"), &bytes.Buffer{}, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "no answer from server") {
@@ -71,7 +71,7 @@ func TestClientUsage(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--help"}, 0, "usage: udpchat [--config FILE] [--plain] [--nick NAME] HOST:PORT"},
+		{[]string{"--help"}, 0, "usage: udpchat [--config FILE] [--plain] [--nick NAME]"},
 		{nil, 2, "want the server as HOST:PORT or HOST PORT"},
 		{[]string{"127.0.0.1"}, 2, "server address"},
 		{[]string{"a", "b", "c"}, 2, "HOST:PORT"},

@@ -61,9 +61,14 @@ type Reliability struct {
 
 // Server configures udpchat-server.
 type Server struct {
-	Listen      string        `koanf:"listen"`
-	MaxSessions int           `koanf:"max_sessions"`
-	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	Listen        string        `koanf:"listen"`
+	DataDir       string        `koanf:"data_dir"`
+	MaxSessions   int           `koanf:"max_sessions"`
+	IdleTimeout   time.Duration `koanf:"idle_timeout"`
+	V1IdleTimeout time.Duration `koanf:"v1_idle_timeout"`
+	History       int           `koanf:"history"`
+	Rate          float64       `koanf:"rate"`
+	Burst         int           `koanf:"burst"`
 }
 
 // Client configures udpchat.
@@ -71,6 +76,11 @@ type Client struct {
 	Nick             string        `koanf:"nick"`
 	Plain            bool          `koanf:"plain"`
 	LogFile          string        `koanf:"log_file"`
+	Protocol         int           `koanf:"protocol"`
+	RequireV2        bool          `koanf:"require_v2"`
+	KnownServers     string        `koanf:"known_servers"`
+	AcceptNewKey     bool          `koanf:"accept_new_key"`
+	Keepalive        time.Duration `koanf:"keepalive"`
 	HandshakeRTO     time.Duration `koanf:"handshake_rto"`
 	HandshakeRetries int           `koanf:"handshake_retries"`
 }
@@ -94,12 +104,18 @@ func Default() Config {
 			Queue:      64,
 		},
 		Server: Server{
-			Listen:      "0.0.0.0:12345", // the seed's
-			MaxSessions: core.DefaultMaxSessions,
-			IdleTimeout: 30 * time.Minute,
+			Listen:        "0.0.0.0:12345", // the seed's
+			MaxSessions:   core.DefaultMaxSessions,
+			IdleTimeout:   core.DefaultIdleTimeout,
+			V1IdleTimeout: 30 * time.Minute,
+			History:       core.DefaultHistory,
+			Rate:          core.DefaultRate,
+			Burst:         core.DefaultBurst,
 		},
 		Client: Client{
 			LogFile:          "client.log",
+			Protocol:         2,
+			Keepalive:        core.DefaultKeepalive,
 			HandshakeRTO:     core.DefaultHandshakeRTO,
 			HandshakeRetries: core.DefaultHandshakeRetries,
 		},
@@ -244,8 +260,26 @@ func (c *Config) Validate() error {
 	if c.Server.MaxSessions < 1 {
 		bad("server.max_sessions", "must be at least 1, got %d", c.Server.MaxSessions)
 	}
-	if c.Server.IdleTimeout < 0 {
-		bad("server.idle_timeout", "must not be negative (0 disables it), got %v", c.Server.IdleTimeout)
+	if c.Server.IdleTimeout <= 0 {
+		bad("server.idle_timeout", "must be positive, got %v", c.Server.IdleTimeout)
+	}
+	if c.Server.V1IdleTimeout < 0 {
+		bad("server.v1_idle_timeout", "must not be negative (0 disables it), got %v", c.Server.V1IdleTimeout)
+	}
+	if c.Server.History < 0 {
+		bad("server.history", "must not be negative (0 keeps none), got %d", c.Server.History)
+	}
+	if c.Server.Rate < 0 {
+		bad("server.rate", "must not be negative (0 turns the limit off), got %g", c.Server.Rate)
+	}
+	if c.Server.Burst < 1 {
+		bad("server.burst", "must be at least 1, got %d", c.Server.Burst)
+	}
+	if c.Client.Protocol != 1 && c.Client.Protocol != 2 {
+		bad("client.protocol", "want 1 or 2, got %d", c.Client.Protocol)
+	}
+	if c.Client.Keepalive <= 0 {
+		bad("client.keepalive", "must be positive, got %v", c.Client.Keepalive)
 	}
 	if c.Client.HandshakeRTO <= 0 {
 		bad("client.handshake_rto", "must be positive, got %v", c.Client.HandshakeRTO)
