@@ -279,20 +279,39 @@ func TestFlood(t *testing.T) {
 	flooder.WaitDelivered(ids...)
 	bob.WaitMessage("alice, through the flood", func(m core.Message) bool { return m.From == "alice" })
 
-	refused := 0
-	for _, m := range flooder.Messages() {
-		if m.Kind == core.KindError && strings.HasPrefix(m.Text, "slow down") {
-			refused++
+	// Refusal notices queue behind the flooder's ACKs, and relays behind
+	// alice's message: count once all have arrived.
+	var relayed, refused int
+	count := func() bool {
+		relayed, refused = 0, 0
+		for _, m := range flooder.Messages() {
+			if m.Kind == core.KindError && strings.HasPrefix(m.Text, "slow down") {
+				refused++
+			}
 		}
-	}
-	relayed := 0
-	for _, m := range bob.Chat() {
-		if m.From == "flooder" {
-			relayed++
+		for _, m := range bob.Chat() {
+			if m.From == "flooder" {
+				relayed++
+			}
 		}
+		return relayed+refused == n
 	}
-	if relayed+refused != n || relayed > 40 || refused < n-40 {
+	eventually(t, "every flood message relayed or refused", count)
+	if relayed > 40 || refused < n-40 {
 		t.Fatalf("of %d messages %d were relayed and %d refused: want at most 40 relayed (a burst of 20 and 2 a second), the rest refused", n, relayed, refused)
+	}
+}
+
+// eventually polls cond until it holds, failing the test after
+// chattest.Timeout: for conditions over several clients at once.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(chattest.Timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
