@@ -44,8 +44,14 @@ type ClientConfig struct {
 	// client gives up. Default 5. The seed never retries and hangs.
 	HandshakeRetries int
 	// Keepalive is how often a version 2 client that has sent nothing else
-	// sends PING. Default 10 s.
+	// sends PING. Default 10 s. A server silent for three keepalives is
+	// taken to be gone.
 	Keepalive time.Duration
+	// Reconnect makes the client start a new session whenever it loses one
+	// (the server restarted, or went silent) and keep trying for ever, with
+	// backoff, rather than give up. Messages sent meanwhile wait for the new
+	// session. A terminal UI wants this; a script wants to be told.
+	Reconnect bool
 
 	// NewInitiator, when set, replaces Suite.NewInitiator, so that a load
 	// generator can reuse keys.
@@ -104,21 +110,22 @@ type Client struct {
 	nextID uint64
 
 	// Owned by the loop in Run.
-	state    ConnState
-	init     Initiator
-	hello    []byte // the KEY_REQ datagram, sent again on retry
-	helloRaw []byte // its payload, for the transcript
-	hsTries  int
-	hsNext   time.Time
-	info     SessionInfo
-	keys     SessionKeys
-	snd      Sender
-	sndNext  time.Time
-	recv     Receiver    // version 2: server-to-client DATA
-	waiting  []*outgoing // accepted by Send, not yet given to snd
-	tags     tagSet      // version 1: tags of payloads received
-	pingSeq  uint64
-	lastSent time.Time
+	state     ConnState
+	init      Initiator
+	hello     []byte // the KEY_REQ datagram, sent again on retry
+	helloRaw  []byte // its payload, for the transcript
+	hsTries   int
+	hsNext    time.Time
+	info      SessionInfo
+	keys      SessionKeys
+	snd       Sender
+	sndNext   time.Time
+	recv      Receiver    // version 2: server-to-client DATA
+	waiting   []*outgoing // accepted by Send, not yet given to snd
+	tags      tagSet      // version 1: tags of payloads received
+	pingSeq   uint64
+	lastSent  time.Time
+	lastHeard time.Time // the last authentic packet from the server
 }
 
 // SessionInfo describes a connected session, for a status line.
@@ -345,16 +352,23 @@ func (c *Client) sndPending() int {
 func (c *Client) nextWake() time.Duration {
 	var next time.Time
 	switch {
-	case c.state == StateHandshaking:
+	case c.handshaking():
 		next = c.hsNext
 	case !c.sndNext.IsZero():
 		next = c.sndNext
 	case c.info.Version >= 2:
 		next = c.lastSent.Add(c.cfg.Keepalive)
+		if c.cfg.Reconnect {
+			next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
+		}
 	default:
 		return time.Hour
 	}
 	return max(next.Sub(c.cfg.Now()), 0)
+}
+
+func (c *Client) handshaking() bool {
+	return c.state == StateHandshaking || c.state == StateReconnecting
 }
 
 // startHandshake draws new keys and sends KEY_REQ. New keys make a new
@@ -385,11 +399,11 @@ func (c *Client) startHandshake() error {
 // the reliability layer's sends, retransmissions and give-ups, and keepalives.
 func (c *Client) step(ctx context.Context) error {
 	now := c.cfg.Now()
-	if c.state == StateHandshaking {
+	if c.handshaking() {
 		if now.Before(c.hsNext) {
 			return nil
 		}
-		if c.hsTries > c.cfg.HandshakeRetries {
+		if c.hsTries > c.cfg.HandshakeRetries && !c.cfg.Reconnect {
 			return fmt.Errorf("%w after %d KEY_REQs", ErrNoAnswer, c.hsTries)
 		}
 		wait := min(c.cfg.HandshakeRTO<<c.hsTries, maxHandshakeRTO)
@@ -419,8 +433,14 @@ func (c *Client) step(ctx context.Context) error {
 			}
 			c.write(t.Datagram)
 		}
-		if c.info.Version >= 2 && !now.Before(c.lastSent.Add(c.cfg.Keepalive)) {
-			c.ping(now)
+		if c.info.Version >= 2 {
+			if c.cfg.Reconnect && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
+				c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
+				return c.reconnect(ctx)
+			}
+			if !now.Before(c.lastSent.Add(c.cfg.Keepalive)) {
+				c.ping(now)
+			}
 		}
 		return nil
 	}
@@ -436,6 +456,25 @@ func (c *Client) step(ctx context.Context) error {
 	c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
 	c.emit(ctx, StateEvent{State: StateHandshaking})
 	return c.startHandshake()
+}
+
+// reconnect abandons a lost session and starts a new one; what was not yet
+// acknowledged is sent again in it.
+func (c *Client) reconnect(ctx context.Context) error {
+	if c.snd != nil {
+		c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
+	}
+	c.emit(ctx, StateEvent{State: StateReconnecting})
+	err := c.startHandshake()
+	c.state = StateReconnecting
+	return err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func refsToOutgoing(refs []any) []*outgoing {
@@ -504,8 +543,7 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 		return nil
 	}
 	if c.info.Version >= 2 {
-		c.handleV2(ctx, p)
-		return nil
+		return c.handleV2(ctx, p)
 	}
 	switch p.Type {
 	case TypeAck:
@@ -548,7 +586,7 @@ func (c *Client) acked(ctx context.Context, seq uint64) {
 // has proved its identity over the whole handshake and that identity is the
 // one pinned.
 func (c *Client) handleKeyRep(ctx context.Context, p *Packet) error {
-	if c.state != StateHandshaking {
+	if !c.handshaking() {
 		return nil // an answer to a retried KEY_REQ; the first one counted
 	}
 	info := SessionInfo{Version: 1, Suite: c.cfg.Suite.Name()}
@@ -589,7 +627,7 @@ func (c *Client) handleKeyRep(ctx context.Context, p *Packet) error {
 	c.keys, c.info, c.state = keys, info, StateConnected
 	c.snd = c.cfg.Reliability.NewSender(c.cfg.ReliabilityConfig)
 	c.recv = c.cfg.Reliability.NewReceiver(c.cfg.ReliabilityConfig)
-	c.lastSent = c.cfg.Now()
+	c.lastSent, c.lastHeard = c.cfg.Now(), c.cfg.Now()
 	c.log.Info("connected", "server", c.cfg.Server.String(), "version", info.Version, "nick", info.Nick)
 	if info.Version < 2 && c.msgCodec != nil {
 		c.emit(ctx, NoticeEvent{Text: "the server speaks only protocol version 1 (the seed's): it is not authenticated, and messages to you are best effort"})
@@ -600,16 +638,23 @@ func (c *Client) handleKeyRep(ctx context.Context, p *Packet) error {
 
 // handleV2 processes a packet of a version 2 session: nothing in it is
 // believed before it opens under its own header.
-func (c *Client) handleV2(ctx context.Context, p *Packet) {
+func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 	if p.Session != c.info.Session {
 		c.drop(c.cfg.Server, "packet for another session", nil)
-		return
+		return nil
+	}
+	if p.Type == TypeBye && len(p.Payload) == 0 {
+		// The server does not know our session (it restarted): only it and
+		// we know the session id, so this is no stranger's guess.
+		c.log.Warn("the server has lost our session")
+		return c.sessionLost(ctx)
 	}
 	plain, err := c.keys.Open(nil, p.Payload, p.AD())
 	if err != nil {
 		c.drop(c.cfg.Server, p.Type.String()+" failed to open", err)
-		return
+		return nil
 	}
+	c.lastHeard = c.cfg.Now()
 	switch p.Type {
 	case TypeAck:
 		if p.HasAckSeq {
@@ -617,15 +662,15 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) {
 		}
 	case TypeData:
 		if !p.HasSeq {
-			return
+			return nil
 		}
 		switch c.recv.Classify(p.Seq) {
 		case ArrivalDuplicate:
 			c.sendSealed(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}, nil)
-			return
+			return nil
 		case ArrivalOutOfOrder:
 			c.drop(c.cfg.Server, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
-			return
+			return nil
 		}
 		m, err := c.msgCodec.DecodeMessage(plain)
 		if err != nil {
@@ -641,10 +686,20 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) {
 			c.emit(ctx, RTTEvent{RTT: c.cfg.Now().Sub(sent)})
 		}
 	case TypeBye:
-		// The server ended the session (it answers our BYE this way too).
+		c.log.Warn("the server ended our session")
+		return c.sessionLost(ctx)
 	default:
 		c.drop(c.cfg.Server, "unexpected packet type", errors.New(p.Type.String()))
 	}
+	return nil
+}
+
+// sessionLost reconnects, or gives up, as configured.
+func (c *Client) sessionLost(ctx context.Context) error {
+	if c.cfg.Reconnect {
+		return c.reconnect(ctx)
+	}
+	return errors.New("core: client: the server ended the session")
 }
 
 // bye tells a version 2 server the session is over, so it tells the room at

@@ -10,9 +10,10 @@ type ConnState uint8
 
 // Client connection states.
 const (
-	StateHandshaking ConnState = iota // KEY_REQ sent, waiting for KEY_REP
-	StateConnected                    // keys agreed; messages flow
-	StateFailed                       // the server did not answer; the client gave up
+	StateHandshaking  ConnState = iota // KEY_REQ sent, waiting for KEY_REP
+	StateConnected                     // keys agreed; messages flow
+	StateFailed                        // the server did not answer; the client gave up
+	StateReconnecting                  // the session was lost; a new handshake is under way
 )
 
 func (s ConnState) String() string {
@@ -23,6 +24,8 @@ func (s ConnState) String() string {
 		return "connected"
 	case StateFailed:
 		return "failed"
+	case StateReconnecting:
+		return "reconnecting"
 	}
 	return fmt.Sprintf("ConnState(%d)", uint8(s))
 }

@@ -123,6 +123,12 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 	if !s.sessions.remove(sess) {
 		return
 	}
+	if why != "left" && sess.version >= 2 {
+		// Tell the client, which may still be there, so it can reconnect.
+		sess.mu.Lock()
+		s.sendSealedLocked(sess, &Packet{Type: TypeBye, Session: sess.id}, nil)
+		sess.mu.Unlock()
+	}
 	name := s.retire(sess)
 	s.log.Info("session ended", "name", name, "session", fmt.Sprintf("%016x", sess.id), "why", why)
 	s.announce(ctx, name+" "+why, sess.id)

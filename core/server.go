@@ -231,7 +231,7 @@ func (s *Server) HandleDatagram(ctx context.Context, b []byte, from netip.AddrPo
 		return
 	}
 	if p.Session != 0 {
-		s.handleV2(ctx, p, from)
+		s.handleV2(ctx, p, from, len(b))
 		return
 	}
 	switch p.Type {

@@ -65,10 +65,11 @@ func (s *Server) handleV1Data(ctx context.Context, p *Packet, from netip.AddrPor
 // before the payload opens under the packet's own header, and only a fresh
 // authentic packet (a new DATA, a newer PING) moves the session to the
 // address it came from.
-func (s *Server) handleV2(ctx context.Context, p *Packet, from netip.AddrPort) {
+func (s *Server) handleV2(ctx context.Context, p *Packet, from netip.AddrPort, size int) {
 	sess := s.sessions.id(p.Session)
 	if sess == nil {
 		s.drop(from, "unknown session", fmt.Errorf("sid %016x", p.Session))
+		s.unknownSession(p, from, size)
 		return
 	}
 	now := s.cfg.Now()
@@ -252,4 +253,19 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// unknownSession tells a client that this server does not know its session
+// (it restarted, or ended it), so that it reconnects at once instead of
+// after its retries. The answer is an unsealed BYE naming the session: only
+// the client and the old server knew the id, so a stranger cannot make a
+// client drop a live session with one. It is never larger than what it
+// answers, and answers only what could be a client's DATA or PING.
+func (s *Server) unknownSession(p *Packet, from netip.AddrPort, size int) {
+	if p.Type != TypeData && p.Type != TypePing {
+		return
+	}
+	if dg := s.encode(&Packet{Type: TypeBye, Session: p.Session}); dg != nil && len(dg) <= size {
+		s.write(dg, from)
+	}
 }

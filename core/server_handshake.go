@@ -99,6 +99,9 @@ func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPor
 	if nickProblem != "" {
 		s.notify(sess, KindError, nickProblem)
 	}
+	if replaced != nil {
+		return // the same client, starting over: it has seen the history
+	}
 	for _, m := range s.history.snapshot() {
 		m.Kind = KindHistory
 		s.deliverTo(sess, &m, nil)

@@ -388,3 +388,33 @@ func TestControlCharactersRefused(t *testing.T) {
 		t.Fatalf("b got %+v", got)
 	}
 }
+
+// TestReconnect: when the server restarts, a client set to reconnect says
+// so, starts a new session by itself, and sends what was typed meanwhile;
+// nothing is lost silently.
+func TestReconnect(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{Reliability: core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 3}})
+	reconnecting := func(name string) func(*core.ClientConfig) {
+		return func(cfg *core.ClientConfig) {
+			cfg.Nick, cfg.Reconnect, cfg.Keepalive = name, true, 100*time.Millisecond
+		}
+	}
+	alice, bob := room.JoinWith(reconnecting("alice")), room.JoinWith(reconnecting("bob"))
+	alice.WaitDelivered(alice.Say("before"))
+	bob.WaitChat(1)
+
+	// A restart the clients learn of when they next speak: the new server
+	// tells them it does not know their session.
+	room.RestartServer()
+	alice.WaitDelivered(alice.Say("after the restart"))
+	alice.WaitState(core.StateReconnecting)
+	bob.WaitMessage("alice's message after the restart", func(m core.Message) bool { return m.Text == "after the restart" })
+
+	// A server down for a while: what is typed meanwhile waits and goes.
+	room.StopServer()
+	id := alice.Say("typed while the server was down")
+	alice.WaitStates(core.StateReconnecting, 2)
+	room.RestartServer()
+	alice.WaitDelivered(id)
+	bob.WaitMessage("the message typed while down", func(m core.Message) bool { return m.Text == "typed while the server was down" })
+}

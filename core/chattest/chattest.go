@@ -57,10 +57,11 @@ type Room struct {
 	Identity ed25519.PrivateKey // the server's
 	Faults   *fault.Transport   // the server's, when Options.Faults is set
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	nextID int
+	ctx        context.Context
+	cancel     context.CancelFunc
+	stopServer func()
+	wg         sync.WaitGroup
+	nextID     int
 }
 
 // Start starts a server and stops it, and every client, when the test ends.
@@ -81,18 +82,29 @@ func Start(t testing.TB, opts Options) *Room {
 	if !opts.Addr.IsValid() {
 		opts.Addr = Loopback
 	}
-	tr, err := opts.Network.Listen(opts.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &Room{t: t, opts: opts, Addr: tr.LocalAddr(), Identity: opts.Identity}
+	r := &Room{t: t, opts: opts, Identity: opts.Identity}
 	if r.Identity == nil {
+		var err error
 		if _, r.Identity, err = ed25519.GenerateKey(nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if opts.Faults != nil {
-		r.Faults = fault.Wrap(tr, *opts.Faults)
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.startServer(opts.Addr)
+	t.Cleanup(r.Close)
+	return r
+}
+
+// startServer starts a server on addr, with the room's identity.
+func (r *Room) startServer(addr netip.AddrPort) {
+	t := r.t
+	tr, err := r.opts.Network.Listen(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Addr = tr.LocalAddr()
+	if r.opts.Faults != nil {
+		r.Faults = fault.Wrap(tr, *r.opts.Faults)
 		tr = r.Faults
 	}
 	cfg := core.ServerConfig{
@@ -100,25 +112,41 @@ func Start(t testing.TB, opts Options) *Room {
 		Codec:             jsoncodec.Codec{},
 		Suite:             seed.Suite{},
 		Reliability:       stopwait.Layer{},
-		ReliabilityConfig: opts.Reliability,
+		ReliabilityConfig: r.opts.Reliability,
 		Identity:          r.Identity,
-		Env:               core.Env{Logger: opts.Logger.With("side", "server")},
+		Env:               core.Env{Logger: r.opts.Logger.With("side", "server")},
 	}
-	if opts.Server != nil {
-		opts.Server(&cfg)
+	if r.opts.Server != nil {
+		r.opts.Server(&cfg)
 	}
 	r.Server, err = core.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.ctx, r.cancel = context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(r.ctx)
+	done := make(chan struct{})
+	r.stopServer = func() {
+		cancel()
+		<-done
+	}
 	r.wg.Go(func() {
-		if err := r.Server.Serve(r.ctx); err != nil {
+		defer close(done)
+		if err := r.Server.Serve(ctx); err != nil {
 			t.Errorf("server: %v", err)
 		}
 	})
-	t.Cleanup(r.Close)
-	return r
+}
+
+// StopServer stops the server, as a crash would, and leaves the clients
+// running.
+func (r *Room) StopServer() { r.stopServer() }
+
+// RestartServer starts a new server, with the same address and identity
+// and none of the old one's sessions.
+func (r *Room) RestartServer() {
+	r.t.Helper()
+	r.stopServer()
+	r.startServer(r.Addr)
 }
 
 // Close stops the server and every client and waits for them to end.

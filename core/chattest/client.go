@@ -129,6 +129,20 @@ func (c *Client) WaitState(s core.ConnState) {
 	c.waitFor("state "+s.String(), func() bool { return slices.Contains(c.states, s) })
 }
 
+// WaitStates waits until the client has reported state s at least n times.
+func (c *Client) WaitStates(s core.ConnState, n int) {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("state %s %d times", s, n), func() bool {
+		k := 0
+		for _, got := range c.states {
+			if got == s {
+				k++
+			}
+		}
+		return k >= n
+	})
+}
+
 // WaitMessages waits until the client has received n messages and returns them.
 func (c *Client) WaitMessages(n int) []core.Message {
 	c.t.Helper()
