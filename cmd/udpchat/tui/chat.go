@@ -1,0 +1,26 @@
+package tui
+
+import (
+	"context"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// Chat is what the UI needs of the chat engine: *core.Client has it. Keeping
+// it this small keeps the model free of the network, so that tests can drive
+// it with a fake.
+type Chat interface {
+	// Send queues text for the server and returns the ID that later
+	// DeliveredEvents and FailedEvents name. It may block while the
+	// engine's queue is full, so the UI calls it off the update loop.
+	Send(ctx context.Context, text string) (uint64, error)
+	// CheckText says why text cannot be sent, or returns nil.
+	CheckText(text string) error
+}
+
+var _ Chat = (*core.Client)(nil)
+
+// EventMsg carries one engine event into the Bubble Tea program. Run sends
+// one per event; a program run some other way sends them with
+// Program.Send.
+type EventMsg struct{ Event core.Event }

@@ -1,0 +1,193 @@
+package tui
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/identity"
+)
+
+// maxNicks bounds the nicknames remembered for completion.
+const maxNicks = 256
+
+// event handles one engine event.
+func (m *Model) event(ev core.Event) tea.Cmd {
+	switch e := ev.(type) {
+	case core.MessageEvent:
+		return m.message(e.Message)
+	case core.DeliveredEvent:
+		m.delivery(e.ID, true, "")
+	case core.FailedEvent:
+		reason := "given up"
+		if e.Err != nil {
+			reason = clean(e.Err.Error())
+		}
+		m.delivery(e.ID, false, reason)
+	case core.StateEvent:
+		return m.stateChange(e)
+	case core.NoticeEvent:
+		m.addLocal(lineNotice, clean(e.Text))
+	case core.RTTEvent:
+		m.rtt = e.RTT
+	}
+	return nil
+}
+
+// message shows a message from the server, and rings the bell for one that
+// names us or is for us alone.
+func (m *Model) message(msg core.Message) tea.Cmd {
+	e := &entry{kind: kindLine(msg.Kind), time: msg.Time, from: clean(msg.From), to: clean(msg.To), text: clean(msg.Text)}
+	// The server does not echo our messages, but history can hold what our
+	// nickname said before.
+	e.own = m.nick != "" && strings.EqualFold(e.from, m.nick)
+	switch e.kind {
+	case lineSystem:
+		m.learn(e.text)
+	case lineChat, lineAction, linePrivate, lineHistory:
+		if !e.own {
+			if e.kind != lineHistory {
+				m.seen(e.from)
+			} else {
+				m.know(e.from)
+			}
+			if len(mentions(e.text, m.nick)) > 0 {
+				e.mention = m.nick
+			}
+		}
+	}
+	if e.kind == lineHistory && (len(m.entries) == 0 || m.entries[len(m.entries)-1].kind != lineHistory) {
+		m.add(&entry{kind: lineDivider, text: "-- earlier messages --"})
+	}
+	m.add(e)
+	if m.bell && !e.own && e.kind != lineHistory && (e.mention != "" || e.kind == linePrivate) {
+		return tea.Raw("\a")
+	}
+	return nil
+}
+
+// who matches one name of the server's /who answer: "alice (idle 3s)".
+var who = regexp.MustCompile(`(\S+) \(idle [^)]*\)`)
+
+// learn follows the room through the server's notices: who joins, who is
+// here, and who renames, ourselves included (then mentions are looked for
+// under the new name).
+func (m *Model) learn(text string) {
+	if from, to, ok := strings.Cut(text, " is now known as "); ok && !strings.Contains(from, " ") {
+		m.forget(from)
+		if strings.EqualFold(from, m.nick) {
+			m.nick = to
+			return
+		}
+		m.seen(to)
+		return
+	}
+	if name, ok := strings.CutSuffix(text, " joined"); ok && !strings.Contains(name, " ") {
+		m.seen(name)
+		return
+	}
+	if name, ok := strings.CutSuffix(text, " left"); ok && !strings.Contains(name, " ") {
+		m.forget(name)
+		return
+	}
+	if _, list, ok := strings.Cut(text, " here: "); ok {
+		for _, w := range who.FindAllStringSubmatch(list, -1) {
+			m.know(w[1])
+		}
+	}
+}
+
+// seen puts name first for completion: whoever spoke last is likeliest to
+// be answered.
+func (m *Model) seen(name string) {
+	if name == "" || name == serverName || strings.EqualFold(name, m.nick) {
+		return
+	}
+	m.forget(name)
+	m.nicks = append([]string{name}, m.nicks...)
+	if len(m.nicks) > maxNicks {
+		m.nicks = m.nicks[:maxNicks]
+	}
+}
+
+// know adds name for completion, after those who spoke.
+func (m *Model) know(name string) {
+	if name == "" || name == serverName || strings.EqualFold(name, m.nick) || len(m.nicks) >= maxNicks {
+		return
+	}
+	for _, n := range m.nicks {
+		if strings.EqualFold(n, name) {
+			return
+		}
+	}
+	m.nicks = append(m.nicks, name)
+}
+
+func (m *Model) forget(name string) {
+	m.nicks = slicesDeleteFold(m.nicks, name)
+}
+
+func slicesDeleteFold(names []string, name string) []string {
+	out := names[:0]
+	for _, n := range names {
+		if !strings.EqualFold(n, name) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// stateChange follows the connection, and says in the view what changed.
+func (m *Model) stateChange(e core.StateEvent) tea.Cmd {
+	m.state, m.stateSeen = e.State, true
+	switch e.State {
+	case core.StateConnected:
+		m.stateErr = nil
+		if e.Info != nil {
+			info := *e.Info
+			m.info = &info
+			if info.Nick != "" {
+				m.nick = clean(info.Nick)
+			}
+		}
+		what := "connected to " + m.server
+		if m.connected {
+			what = "reconnected to " + m.server
+		}
+		m.connected = true
+		m.addLocal(lineLocal, what+describe(m.info, m.nick))
+	case core.StateFailed:
+		m.stateErr = e.Err
+		why := "the client gave up"
+		if e.Err != nil {
+			why = clean(e.Err.Error())
+		}
+		m.addLocal(lineLocalError, "connection failed: "+why+" (/quit to leave)")
+	case core.StateHandshaking:
+		if m.connected {
+			m.addLocal(lineLocal, "messages are not getting through: starting a new session")
+		}
+	default:
+		m.addLocal(lineLocal, "connection: "+e.State.String())
+	}
+	return m.startSpinner()
+}
+
+// describe says what a session is: its nickname, protocol, suite and
+// server key.
+func describe(info *core.SessionInfo, nick string) string {
+	if info == nil {
+		return ""
+	}
+	if info.Version < 2 {
+		return " (protocol 1, the seed's: the server is not authenticated)"
+	}
+	s := fmt.Sprintf(" as %s (protocol %d, %s", nick, info.Version, info.Suite)
+	if len(info.ServerKey) > 0 {
+		s += ", server key " + identity.Fingerprint(info.ServerKey)
+	}
+	return s + ")"
+}

@@ -1,0 +1,144 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// syncBuffer is the terminal Run draws on; the program writes to it from
+// its own goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startRun runs Run on a pipe for input, and returns the pipe's writing end,
+// the output and Run's result.
+func startRun(t *testing.T, ctx context.Context, chat Chat, events <-chan core.Event) (*os.File, *syncBuffer, <-chan error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	opts := Options{Server: "127.0.0.1:9000", Nick: "bob", Theme: ThemeMono, Now: func() time.Time { return t0 }}
+	go func() { done <- Run(ctx, chat, events, opts, r, out) }()
+	return w, out, done
+}
+
+func wait(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+}
+
+// waitSent waits until chat was sent n lines, pushing events through the
+// program meanwhile: each is a round through its loop, so no time is
+// guessed.
+func waitSent(t *testing.T, chat *fakeChat, events chan<- core.Event, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(chat.Sent()) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("sent %q, want %d lines", chat.Sent(), n)
+		}
+		events <- core.RTTEvent{RTT: time.Millisecond}
+	}
+}
+
+func TestRunQuits(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string // typed; empty: cancel the context
+	}{
+		{"ctrl+c", "\x03"},
+		{"/quit", "/quit\r"},
+		{"context done", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			chat := &fakeChat{}
+			events := make(chan core.Event)
+			in, out, done := startRun(t, ctx, chat, events)
+
+			// An unbuffered channel: the second send returns only once
+			// Run has handed the first event to the program.
+			events <- core.MessageEvent{Message: core.Message{Kind: core.KindChat, From: "alice", Text: "hello from alice", Time: t0}}
+			events <- core.RTTEvent{RTT: time.Millisecond}
+			if _, err := in.WriteString("hi alice\r"); err != nil {
+				t.Fatal(err)
+			}
+			// Input still in flight when the program ends leaves Bubble
+			// Tea's reader blocked for good (it sends without watching
+			// for the end), so the line is seen through first.
+			waitSent(t, chat, events, 1)
+			if tt.input == "" {
+				cancel()
+			} else if _, err := in.WriteString(tt.input); err != nil {
+				t.Fatal(err)
+			}
+			wait(t, done)
+
+			screen := out.String()
+			if !strings.Contains(screen, "hello from alice") {
+				t.Errorf("the event was not shown:\n%q", screen)
+			}
+			// The terminal is given back: the alternate screen is left and
+			// the cursor shown again.
+			for _, seq := range []string{"\x1b[?1049l", "\x1b[?25h"} {
+				if !strings.Contains(screen, seq) {
+					t.Errorf("output lacks %q: the terminal is not restored", seq)
+				}
+			}
+		})
+	}
+}
+
+func TestRunSendsTypedLines(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	chat := &fakeChat{}
+	events := make(chan core.Event)
+	in, _, done := startRun(t, ctx, chat, events)
+	if _, err := in.WriteString("café 中文 👍\r"); err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, chat, events, 1)
+	if got := chat.Sent(); len(got) != 1 || got[0] != "café 中文 👍" {
+		t.Fatalf("sent %q", got)
+	}
+	in.WriteString("\x03")
+	wait(t, done)
+}

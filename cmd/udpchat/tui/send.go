@@ -1,0 +1,151 @@
+package tui
+
+import (
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// sentMsg is what Send returned for the own message numbered key.
+type sentMsg struct {
+	key int
+	id  uint64
+	err error
+}
+
+// send shows line as our message, pending, and queues it for the engine.
+func (m *Model) send(line string) tea.Cmd {
+	_, cmd := m.enqueue(line)
+	return cmd
+}
+
+// enqueue is send, and returns the new entry, or nil if line was not
+// accepted. A line the engine could never send stays in the input, so that
+// it can be shortened, and is not shown as a message.
+func (m *Model) enqueue(line string) (*entry, tea.Cmd) {
+	if err := m.chat.CheckText(line); err != nil {
+		m.addLocal(lineLocalError, "not sent: "+err.Error())
+		return nil, nil
+	}
+	m.input.Reset()
+	m.nextKey++
+	e := m.ownEntry(line)
+	e.key, e.state = m.nextKey, pending
+	m.toBottom() // what we send, we want to see
+	m.add(e)
+	m.queue = append(m.queue, e)
+	return e, m.sendNext()
+}
+
+// ownEntry is the entry for a line we send, drawn as what the server will
+// make of it: /me as an action, /msg as a private message, another command
+// as a command, "//text" as "/text".
+func (m *Model) ownEntry(line string) *entry {
+	from := m.nick
+	if from == "" {
+		from = "you"
+	}
+	e := &entry{kind: lineChat, own: true, from: from, line: line, text: clean(line)}
+	if strings.HasPrefix(line, "//") {
+		e.text = clean(line[1:])
+		return e
+	}
+	if !strings.HasPrefix(line, "/") {
+		return e
+	}
+	name, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	e.kind = lineCommand
+	switch name {
+	case "/me":
+		if arg != "" {
+			e.kind, e.text = lineAction, clean(arg)
+		}
+	case "/msg":
+		to, text, _ := strings.Cut(arg, " ")
+		if text = strings.TrimSpace(text); to != "" && text != "" {
+			e.kind, e.to, e.text = linePrivate, clean(to), clean(text)
+		}
+	}
+	return e
+}
+
+// sendNext gives the next queued message to the engine, if none is on its
+// way: one at a time keeps them in the order they were typed.
+func (m *Model) sendNext() tea.Cmd {
+	if m.sending != nil || len(m.queue) == 0 {
+		return nil
+	}
+	e := m.queue[0]
+	m.queue = m.queue[1:]
+	m.sending = e
+	chat, ctx, key, line := m.chat, m.ctx, e.key, e.line
+	return func() tea.Msg {
+		id, err := chat.Send(ctx, line)
+		return sentMsg{key: key, id: id, err: err}
+	}
+}
+
+// sent records what Send returned, and sends the next message.
+func (m *Model) sent(msg sentMsg) tea.Cmd {
+	e := m.sending
+	if e == nil || e.key != msg.key {
+		return nil
+	}
+	m.sending = nil
+	if msg.err != nil {
+		m.settle(e, false, msg.err.Error())
+	} else {
+		e.id = msg.id
+		m.byID[msg.id] = e
+		if s, ok := m.early[msg.id]; ok {
+			m.settle(e, s.ok, s.reason)
+		}
+	}
+	// Outcomes can arrive early only for the message whose Send was under
+	// way; the rest were for IDs that are not ours.
+	clear(m.early)
+	return m.sendNext()
+}
+
+// delivery records the outcome the engine reported for message id.
+func (m *Model) delivery(id uint64, ok bool, reason string) {
+	if e, found := m.byID[id]; found {
+		m.settle(e, ok, reason)
+		return
+	}
+	if m.sending != nil {
+		// The engine can settle a message before Send's return reaches us.
+		m.early[id] = settled{ok: ok, reason: reason}
+	}
+}
+
+func (m *Model) settle(e *entry, ok bool, reason string) {
+	delete(m.byID, e.id)
+	if ok {
+		e.state = delivered
+	} else {
+		e.state, e.reason = failed, reason
+	}
+	e.touch()
+	m.dirty = true
+}
+
+// retry sends the newest message that was not delivered again, as a new
+// message: the room sees it now, after what was said since.
+func (m *Model) retry() tea.Cmd {
+	for i := len(m.entries) - 1; i >= 0; i-- {
+		e := m.entries[i]
+		if e.state != failed || e.resent {
+			continue
+		}
+		again, cmd := m.enqueue(e.line)
+		if again != nil {
+			e.resent = true
+			e.touch()
+		}
+		return cmd
+	}
+	m.addLocal(lineLocal, "no undelivered message to send again")
+	return nil
+}

@@ -1,0 +1,126 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/identity"
+)
+
+// stateLabel names where the connection stands. A state this version does
+// not know (the engine may gain some) is shown by its own name.
+func (m *Model) stateLabel() string {
+	if !m.stateSeen {
+		return "connecting"
+	}
+	switch m.state {
+	case core.StateHandshaking:
+		if m.connected {
+			return "reconnecting"
+		}
+		return "handshaking"
+	case core.StateConnected:
+		return "connected"
+	case core.StateFailed:
+		return "failed"
+	}
+	return m.state.String()
+}
+
+// busy reports whether the connection is on its way somewhere, which the
+// spinner shows: every state but connected and failed.
+func (m *Model) busy() bool {
+	return !m.stateSeen || m.state != core.StateConnected && m.state != core.StateFailed
+}
+
+// statusLine is the line under the messages: the connection state, the
+// server, who we are, the protocol and suite, the server key's fingerprint
+// and the round-trip time. When it does not fit, the parts that matter
+// least go first (see statusPart.keep), and only then is it cut.
+func (m *Model) statusLine() string {
+	t := m.theme
+	parts := []statusPart{{m.stateView(), 0}}
+	add := func(s string, keep int) {
+		if s != "" {
+			parts = append(parts, statusPart{t.status.Render(s), keep})
+		}
+	}
+	add(m.server, 4)
+	add(m.nick, 1)
+	if i := m.info; i != nil {
+		if i.Version < 2 {
+			add("protocol 1 (unauthenticated)", 5)
+		} else {
+			add(fmt.Sprintf("protocol %d %s", i.Version, i.Suite), 5)
+		}
+		if len(i.ServerKey) > 0 {
+			add("key "+identity.ShortFingerprint(i.ServerKey), 3)
+		}
+	}
+	if m.rtt > 0 {
+		add("rtt "+formatRTT(m.rtt), 2)
+	}
+	join := func() string {
+		var b strings.Builder
+		b.WriteString(t.status.Render(" "))
+		for i, p := range parts {
+			if i > 0 {
+				b.WriteString(t.status.Render(" | "))
+			}
+			b.WriteString(p.text)
+		}
+		return b.String()
+	}
+	line := join()
+	for lipgloss.Width(line) > m.width && len(parts) > 1 {
+		drop := 1
+		for i, p := range parts {
+			if p.keep > parts[drop].keep {
+				drop = i
+			}
+		}
+		parts = append(parts[:drop], parts[drop+1:]...)
+		line = join()
+	}
+	line = ansi.Truncate(line, m.width, "")
+	if w := lipgloss.Width(line); w < m.width {
+		line += t.status.Render(strings.Repeat(" ", m.width-w))
+	}
+	return line
+}
+
+// statusPart is one part of the status line; the higher keep, the sooner
+// it is dropped for want of room.
+type statusPart struct {
+	text string
+	keep int
+}
+
+// stateView is the connection state: a spinner while it is on its way.
+func (m *Model) stateView() string {
+	t := m.theme
+	switch {
+	case m.busy():
+		return m.spin.View() + t.stateBusy.Inherit(t.status).Render(" "+m.stateLabel())
+	case m.state == core.StateFailed:
+		label := m.stateLabel()
+		if m.stateErr != nil {
+			label += ": " + clean(m.stateErr.Error())
+		}
+		return t.stateBad.Inherit(t.status).Render(markFailed + " " + label)
+	}
+	return t.stateOK.Inherit(t.status).Render(markDelivered + " " + m.stateLabel())
+}
+
+// formatRTT rounds a round-trip time to what is worth reading.
+func formatRTT(d time.Duration) string {
+	if d < time.Millisecond {
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}

@@ -1,0 +1,136 @@
+package tui
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/identity"
+)
+
+var serverKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public().(ed25519.PublicKey)
+
+func connected(nick string) core.StateEvent {
+	return core.StateEvent{State: core.StateConnected, Info: &core.SessionInfo{
+		Version: 2, Session: 7, Nick: nick, Suite: "x25519-chacha20", ServerKey: serverKey}}
+}
+
+func TestStatusLine(t *testing.T) {
+	h := newHarness(t)
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 10})
+	if got := h.status(); !strings.Contains(got, "connecting | 127.0.0.1:9000 | bob") {
+		t.Fatalf("before any event: %q", got)
+	}
+
+	h.event(connected("bob2"), core.RTTEvent{RTT: 12345 * time.Microsecond})
+	want := "connected | 127.0.0.1:9000 | bob2 | protocol 2 x25519-chacha20 | key " +
+		identity.ShortFingerprint(serverKey) + " | rtt 12ms"
+	if got := h.status(); !strings.Contains(got, markDelivered+" "+want) {
+		t.Fatalf("status = %q, want %q", got, want)
+	}
+	h.contains("-*- connected to 127.0.0.1:9000 as bob2 (protocol 2, x25519-chacha20, server key " + identity.Fingerprint(serverKey) + ")")
+	if h.inputLine() != "bob2> type a message; /help lists commands" {
+		t.Errorf("the prompt does not follow the nickname the server gave: %q", h.inputLine())
+	}
+
+	h.event(core.RTTEvent{RTT: 420 * time.Microsecond})
+	if got := h.status(); !strings.Contains(got, "rtt 420µs") {
+		t.Errorf("status = %q", got)
+	}
+
+	h.event(core.StateEvent{State: core.StateHandshaking})
+	if got := h.status(); !strings.Contains(got, "reconnecting | ") {
+		t.Errorf("a new handshake after connecting: %q", got)
+	}
+	h.contains("-*- messages are not getting through: starting a new session")
+
+	h.event(connected("bob2"))
+	h.contains("-*- reconnected to 127.0.0.1:9000")
+
+	// A state this version does not know is shown by its name.
+	h.event(core.StateEvent{State: core.ConnState(42)})
+	if got := h.status(); !strings.Contains(got, "ConnState(42) | ") {
+		t.Errorf("unknown state: %q", got)
+	}
+
+	h.event(core.StateEvent{State: core.StateFailed, Err: core.ErrNoAnswer})
+	if got := h.status(); !strings.Contains(got, markFailed+" failed: no answer from server | ") {
+		t.Errorf("failed: %q", got)
+	}
+	h.contains("-*- connection failed: no answer from server (/quit to leave)")
+}
+
+func TestStatusLineVersion1(t *testing.T) {
+	h := newHarness(t)
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 10})
+	h.event(core.StateEvent{State: core.StateHandshaking})
+	if got := h.status(); !strings.Contains(got, "handshaking | ") {
+		t.Errorf("first handshake: %q", got)
+	}
+	h.event(core.StateEvent{State: core.StateConnected, Info: &core.SessionInfo{Version: 1, Suite: "seed"}})
+	if got := h.status(); !strings.Contains(got, "connected | 127.0.0.1:9000 | bob | protocol 1 (unauthenticated)") || strings.Contains(got, "key") {
+		t.Errorf("status = %q", got)
+	}
+}
+
+func TestStatusLineDropsWhatMattersLeast(t *testing.T) {
+	h := newHarness(t)
+	h.event(connected("bob"), core.RTTEvent{RTT: 3 * time.Millisecond})
+	h.send(tea.WindowSizeMsg{Width: 50, Height: 10})
+	got := h.status()
+	for _, w := range []string{"connected", "bob", "rtt 3ms", "key " + identity.ShortFingerprint(serverKey)} {
+		if !strings.Contains(got, w) {
+			t.Errorf("status %q lacks %q", got, w)
+		}
+	}
+	if strings.Contains(got, "protocol") {
+		t.Errorf("status %q kept the protocol over what matters more", got)
+	}
+	if displayWidth(got) != 50 {
+		t.Errorf("status is %d cells wide", displayWidth(got))
+	}
+}
+
+func TestSpinnerRunsOnlyWhileBusy(t *testing.T) {
+	h := newHarness(t)
+	if !h.m.spinning {
+		t.Fatal("no spinner while connecting")
+	}
+	frame := h.m.spin.View()
+	if cmd := h.update(spinner.TickMsg{ID: h.m.spin.ID()}); cmd == nil {
+		t.Fatal("the spinner stopped while connecting")
+	}
+	if h.m.spin.View() == frame {
+		t.Error("the spinner did not turn")
+	}
+	h.event(connected("bob"))
+	if cmd := h.update(spinner.TickMsg{ID: h.m.spin.ID()}); cmd != nil || h.m.spinning {
+		t.Fatal("the spinner goes on once connected")
+	}
+	if strings.Contains(h.status(), frame) {
+		t.Errorf("spinner shown when connected: %q", h.status())
+	}
+	// A reconnection starts it again, once.
+	cmd := h.update(EventMsg{core.StateEvent{State: core.StateHandshaking}})
+	if cmd == nil || !h.m.spinning {
+		t.Fatal("no spinner while reconnecting")
+	}
+	if cmd := h.update(EventMsg{core.StateEvent{State: core.ConnState(9)}}); cmd != nil {
+		t.Fatal("a second chain of ticks")
+	}
+}
+
+func TestFailedEventWithoutReason(t *testing.T) {
+	h := newHarness(t)
+	h.enter("x")
+	h.event(core.FailedEvent{ID: 1})
+	h.contains("not delivered: given up")
+	h.event(core.StateEvent{State: core.StateFailed, Err: errors.New("boom")})
+	h.contains("connection failed: boom")
+}
