@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -46,3 +47,23 @@ func waitFor(t *testing.T, within time.Duration, cond func() bool) {
 // known returns a known_servers path of the test's own, so that no test
 // touches the user's.
 func known(t *testing.T) string { return filepath.Join(t.TempDir(), "known_servers") }
+
+// TestMain removes the client binary the terminal tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildErr == nil && builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
+// needTool stops a test that needs a tool this machine lacks: in CI, whose
+// .ci/run installs every such tool, as a failure; elsewhere as a skip that
+// says what to install.
+func needTool(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+}

@@ -1,7 +1,8 @@
-// Command udpchat is the udpchat client. It speaks the seed protocol to any
-// udpchat or seed server. For now it runs in plain line mode: each line read
-// from standard input is sent as a message, each message received is printed
-// as "<sender> text", and notices go to standard error.
+// Command udpchat is the udpchat client. It speaks protocol version 2 to a
+// udpchat server and the seed protocol to a seed server. On a terminal it runs
+// a full-screen chat UI; otherwise, or with --plain, a plain line mode: each
+// line read from standard input is sent as a message, each message received
+// is printed as "<sender> text", and notices go to standard error.
 package main
 
 import (
@@ -28,12 +29,14 @@ import (
 var command = cli.Command{
 	Name:     "udpchat",
 	Synopsis: "[--config FILE] [--plain] [--nick NAME] [--known-servers FILE] [--accept-new-key] HOST:PORT   (or HOST PORT)",
-	About: "Connects to a udpchat server and chats. In plain mode each line of standard input is sent,\n" +
+	About: "Connects to a udpchat server and chats: in a terminal UI on a terminal, else in plain mode.\n" +
+		"In plain mode each line of standard input is sent,\n" +
 		"each message received is printed as \"<sender> text\", notices go to standard error, and at the\n" +
 		"end of input the client waits for every message to be acknowledged: it exits 0 if all were\n" +
 		"delivered and 1 otherwise. Logs go to client.log.",
 	Flags: []config.Flag{
-		{Name: "plain", Key: "client.plain", Bool: true, Usage: "plain line mode (the only mode for now)"},
+		{Name: "plain", Key: "client.plain", Bool: true, Usage: "plain line mode, even on a terminal"},
+		{Name: "theme", Key: "client.theme", Usage: "colour `THEME`: color or mono (default: color, mono if NO_COLOR is set)"},
 		{Name: "nick", Key: "client.nick", Usage: "nickname `NAME` (protocol version 2)"},
 		{Name: "log-file", Key: "client.log_file", Usage: "log to `FILE` (- for standard error)"},
 		{Name: "known-servers", Key: "client.known_servers", Usage: "pinned server keys `FILE` (default in your config directory)"},
@@ -63,7 +66,18 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return command.Exit(err, stderr)
 	}
 	defer closeLog()
-	delivered, err := chat(ctx, cfg, server, cfg.Log.NewLogger(logw), stdin, stdout, stderr)
+	log := cfg.Log.NewLogger(logw)
+	if !cfg.Client.Plain && isTerminal(stdin) && isTerminal(stdout) {
+		if cfg.Client.LogFile == "-" {
+			return command.Exit(errors.New("client.log_file: - (standard error) would write over the terminal UI; log to a file, or use --plain"), stderr)
+		}
+		return command.Exit(terminal(ctx, cfg, server, log, stdin, stdout), stderr)
+	}
+	client, err := newClient(cfg, server, log, false, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", msg) })
+	if err != nil {
+		return command.Exit(err, stderr)
+	}
+	delivered, err := plain(ctx, client, server, stdin, stdout, stderr)
 	if err == nil && !delivered {
 		return cli.ExitFail
 	}
@@ -99,13 +113,12 @@ func openLog(path string, stderr io.Writer) (io.Writer, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// chat runs the plain line mode. It reports whether every line read was
-// delivered.
-func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *slog.Logger,
-	stdin io.Reader, stdout, stderr io.Writer) (bool, error) {
+// newClient builds the client engine the configuration describes. notify
+// hears of server keys pinned or replaced.
+func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, reconnect bool, notify func(string)) (*core.Client, error) {
 	layers, err := cfg.Layers()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	local := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 	if server.Addr().Is6() {
@@ -114,17 +127,17 @@ func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *sl
 	known := cfg.Client.KnownServers
 	if known == "" {
 		if known, err = identity.DefaultKnownServersPath(); err != nil {
-			return false, fmt.Errorf("client.known_servers: %w", err)
+			return nil, fmt.Errorf("client.known_servers: %w", err)
 		}
 	}
 	pins := &identity.Pins{
 		File:      identity.KnownServers{Path: known},
 		AcceptNew: cfg.Client.AcceptNewKey,
-		Notify:    func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", msg) },
+		Notify:    notify,
 	}
 	t, err := layers.Network.Listen(local)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	client, err := core.NewClient(core.ClientConfig{
 		Transport:         t,
@@ -138,14 +151,21 @@ func chat(ctx context.Context, cfg config.Config, server netip.AddrPort, log *sl
 		RequireV2:         cfg.Client.RequireV2,
 		Servers:           pins,
 		Keepalive:         cfg.Client.Keepalive,
+		Reconnect:         reconnect,
 		HandshakeRTO:      cfg.Client.HandshakeRTO,
 		HandshakeRetries:  cfg.Client.HandshakeRetries,
 		Env:               core.Env{Logger: log},
 	})
 	if err != nil {
 		t.Close()
-		return false, err
+		return nil, err
 	}
+	return client, nil
+}
+
+// plain runs the plain line mode. It reports whether every line read was
+// delivered.
+func plain(ctx context.Context, client *core.Client, server netip.AddrPort, stdin io.Reader, stdout, stderr io.Writer) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)

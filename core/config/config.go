@@ -81,6 +81,8 @@ type Client struct {
 	KnownServers     string        `koanf:"known_servers"`
 	AcceptNewKey     bool          `koanf:"accept_new_key"`
 	Keepalive        time.Duration `koanf:"keepalive"`
+	Theme            string        `koanf:"theme"`
+	Bell             bool          `koanf:"bell"`
 	HandshakeRTO     time.Duration `koanf:"handshake_rto"`
 	HandshakeRetries int           `koanf:"handshake_retries"`
 }

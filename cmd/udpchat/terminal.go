@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+
+	"github.com/charmbracelet/x/term"
+
+	"github.com/udpchat/udpchat/cmd/udpchat/tui"
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/config"
+)
+
+// isTerminal reports whether f is a terminal, which decides between the
+// terminal UI and plain mode.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(file.Fd())
+}
+
+// terminal runs the terminal UI until the user quits. The client reconnects
+// by itself, so that a restarted server does not end the conversation.
+func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	if err := tui.CheckTheme(cfg.Client.Theme); err != nil {
+		return errors.New("client.theme: " + err.Error())
+	}
+	// Key pins are news for the screen: they join the engine's events.
+	notices := make(chan core.Event, 4)
+	client, err := newClient(cfg, server, log, true, func(msg string) {
+		select {
+		case notices <- core.NoticeEvent{Text: msg}:
+		default: // the screen is behind; the log has it
+		}
+		log.Info(msg)
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- client.Run(ctx) }()
+
+	events := make(chan core.Event)
+	uiCtx, stopForward := context.WithCancel(ctx)
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for {
+			var e core.Event
+			select {
+			case e = <-client.Events():
+			case e = <-notices:
+			case <-uiCtx.Done():
+				return
+			}
+			select {
+			case events <- e:
+			case <-uiCtx.Done():
+				return
+			}
+		}
+	}()
+	uiErr := tui.Run(uiCtx, client, events, tui.Options{
+		Server: server.String(), Nick: cfg.Client.Nick, Theme: cfg.Client.Theme, Bell: cfg.Client.Bell,
+	}, stdin, stdout)
+	stopForward()
+	<-forwarded
+	cancel() // the client says BYE
+	for {
+		select {
+		case <-client.Events(): // the client waits for a reader; nobody else is left
+		case err := <-runErr:
+			return errors.Join(uiErr, err)
+		}
+	}
+}

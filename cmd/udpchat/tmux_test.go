@@ -1,0 +1,189 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/chattest"
+	"github.com/udpchat/udpchat/core/identity"
+)
+
+var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot.txt from TestScreenshot")
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// clientBinary builds the real udpchat once per test run.
+func clientBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "udpchat-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "udpchat")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = err
+			builtBin = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v\n%s", buildErr, builtBin)
+	}
+	return builtBin
+}
+
+// pane is the real client running in a real terminal: a tmux session on a
+// private tmux server.
+type pane struct {
+	t    *testing.T
+	sock string
+}
+
+// startPane runs the built client in tmux, 100x30, with args and env.
+func startPane(t *testing.T, env []string, args ...string) *pane {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		needTool(t, "tmux is not installed (apt-get install tmux): the real-terminal test cannot run")
+	}
+	bin := clientBinary(t)
+	p := &pane{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock")}
+	cmdline := strings.Join(append(append(append([]string{"env"}, env...), bin), args...), " ")
+	p.tmux("new-session", "-d", "-s", "ui", "-x", "100", "-y", "30", cmdline)
+	t.Cleanup(func() { exec.Command("tmux", "-S", p.sock, "kill-server").Run() })
+	return p
+}
+
+func (p *pane) tmux(args ...string) string {
+	p.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-S", p.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// capture returns what the terminal shows.
+func (p *pane) capture() string { return p.tmux("capture-pane", "-p", "-t", "ui") }
+
+// typeLine types text and presses Enter.
+func (p *pane) typeLine(text string) {
+	p.t.Helper()
+	p.tmux("send-keys", "-t", "ui", "-l", text)
+	p.tmux("send-keys", "-t", "ui", "Enter")
+}
+
+// waitFor waits until the screen shows every one of want.
+func (p *pane) waitFor(want ...string) string {
+	p.t.Helper()
+	deadline := time.Now().Add(chattest.Timeout)
+	for {
+		screen := p.capture()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(screen, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return screen
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the screen never showed %q:\n%s", missing, screen)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a screen, with a deadline
+	}
+}
+
+func clientArgs(t *testing.T, room *chattest.Room, nick string) []string {
+	return []string{"--nick", nick, "--known-servers", known(t), "--log-file", filepath.Join(t.TempDir(), "client.log"), room.Addr.String()}
+}
+
+// TestTerminalUI: the real client in a real terminal against a real server:
+// a message typed there reaches another client, and the screen shows the
+// status line (server, nickname, protocol, key fingerprint) and the
+// delivery mark.
+func TestTerminalUI(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	bob := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick = "bob" })
+	p := startPane(t, nil, clientArgs(t, room, "alice")...)
+	key := identity.ShortFingerprint(room.Identity.Public().(ed25519.PublicKey))
+	p.waitFor("connected", room.Addr.String(), "alice", "protocol 2", key)
+
+	p.typeLine("héllo 世界 🌍 from a terminal")
+	m := bob.WaitMessage("alice's line", func(m core.Message) bool { return m.Kind == core.KindChat })
+	if m.From != "alice" || m.Text != "héllo 世界 🌍 from a terminal" {
+		t.Fatalf("bob got %+v", m)
+	}
+	p.waitFor("héllo 世界 🌍 from a terminal ✓")
+
+	bob.WaitDelivered(bob.Say("hi alice, welcome"))
+	p.waitFor("bob: hi alice, welcome")
+}
+
+// TestTerminalUIReconnect: killing the server and starting it again, the
+// screen shows the state change, the client reconnects by itself, and a
+// message typed meanwhile is sent once it has.
+func TestTerminalUIReconnect(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	env := []string{"UDPCHAT_CLIENT_KEEPALIVE=200ms", "UDPCHAT_RELIABILITY_RTO=200ms", "UDPCHAT_CLIENT_HANDSHAKE_RTO=200ms"}
+	p := startPane(t, env, clientArgs(t, room, "alice")...)
+	p.waitFor("connected")
+
+	room.StopServer()
+	p.waitFor("reconnecting")
+	p.typeLine("typed while the server was down")
+	p.waitFor("typed while the server was down ⋯")
+	room.RestartServer()
+	p.waitFor("typed while the server was down ✓", "connected")
+
+	// It reached the new server: a newcomer is shown it as history.
+	carol := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick = "carol" })
+	carol.WaitMessage("alice's message, as history", func(m core.Message) bool {
+		return m.Kind == core.KindHistory && m.From == "alice" && m.Text == "typed while the server was down"
+	})
+}
+
+// TestScreenshot: a three-client conversation as the terminal shows it. With
+// -update-screenshot it writes docs/screenshot.txt, which the README shows.
+func TestScreenshot(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	bob := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick = "bob" })
+	p := startPane(t, nil, clientArgs(t, room, "alice")...)
+	p.waitFor("connected")
+	carol := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick = "carol" })
+	p.waitFor("carol joined")
+
+	bob.WaitDelivered(bob.Say("morning! anyone tried the new v2 handshake?"))
+	p.waitFor("anyone tried")
+	p.typeLine("yes: the server key is pinned now, like ssh")
+	p.waitFor("like ssh ✓")
+	carol.WaitDelivered(carol.Say("/me waves from the train 🚆"))
+	p.waitFor("waves from the train")
+	carol.WaitDelivered(carol.Say("/msg alice lunch at 1?"))
+	p.waitFor("lunch at 1?")
+	p.typeLine("/msg carol sure")
+	p.waitFor("sure ✓")
+	bob.WaitDelivered(bob.Say("roaming works too: my laptop changed networks mid-sentence"))
+	screen := p.waitFor("mid-sentence")
+
+	if *updateScreenshot {
+		shot := strings.TrimLeft(strings.TrimRight(screen, "\n"), "\n") + "\n"
+		if err := os.WriteFile("../../docs/screenshot.txt", []byte(shot), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
