@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -103,31 +102,21 @@ func (s *Server) rename(ctx context.Context, sess *session, to string) error {
 	sess.mu.Unlock()
 	s.log.Info("renamed", "from", from, "to", to)
 	s.announce(ctx, from+" is now known as "+to, 0)
+	s.observe(ctx, RoomEvent{Kind: EventRename, Name: from, NewName: to})
 	return nil
 }
 
 // who describes the room: everyone's name and idle time.
 func (s *Server) who() string {
-	now := s.cfg.Now()
-	type entry struct {
-		name string
-		idle time.Duration
-	}
-	var es []entry
-	for _, sess := range s.sessions.all(0) {
-		sess.mu.Lock()
-		es = append(es, entry{sess.name, now.Sub(time.Unix(0, sess.lastSeen.Load())).Truncate(time.Second)})
-		sess.mu.Unlock()
-	}
-	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(foldName(a.name), foldName(b.name)) })
+	users := s.Users()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d here:", len(es))
-	for i, e := range es {
+	fmt.Fprintf(&b, "%d here:", len(users))
+	for i, u := range users {
 		if i == maxWho {
-			fmt.Fprintf(&b, " and %d more", len(es)-maxWho)
+			fmt.Fprintf(&b, " and %d more", len(users)-maxWho)
 			break
 		}
-		fmt.Fprintf(&b, " %s (idle %s)", e.name, max(e.idle, 0))
+		fmt.Fprintf(&b, " %s (idle %s)", u.Name, max(u.Idle.Truncate(time.Second), 0))
 	}
 	return b.String()
 }

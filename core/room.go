@@ -132,6 +132,7 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 	name := s.retire(sess)
 	s.log.Info("session ended", "name", name, "session", fmt.Sprintf("%016x", sess.id), "why", why)
 	s.announce(ctx, name+" "+why, sess.id)
+	s.observe(ctx, RoomEvent{Kind: EventLeave, Name: name, Why: why})
 }
 
 // retire marks sess ended, drops what it had queued and takes it off the

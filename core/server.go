@@ -31,6 +31,8 @@ type ServerConfig struct {
 
 	// Handlers see every chat message, in order, before it reaches the room.
 	Handlers []Middleware
+	// Observers hear of joins, leaves and renames.
+	Observers []RoomObserver
 
 	// Identity is the server's long-term key. Without it the server speaks
 	// only version 1, since version 2 clients require an authenticated server.

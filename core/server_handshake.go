@@ -91,10 +91,12 @@ func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPor
 		s.retire(replaced)
 		if replaced.name != sess.name {
 			s.announce(ctx, replaced.name+" left", sess.id)
+			s.observe(ctx, RoomEvent{Kind: EventLeave, Name: replaced.name, Why: "left"})
 		}
 	}
 	if replaced == nil || replaced.name != sess.name {
 		s.announce(ctx, sess.name+" joined", sess.id)
+		s.observe(ctx, RoomEvent{Kind: EventJoin, Name: sess.name})
 	}
 	if nickProblem != "" {
 		s.notify(sess, KindError, nickProblem)

@@ -1,0 +1,107 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RoomEventKind says what happened in the room.
+type RoomEventKind uint8
+
+// Room events.
+const (
+	EventJoin   RoomEventKind = iota // Name joined
+	EventLeave                       // Name left, or timed out (Why)
+	EventRename                      // Name is now known as NewName
+)
+
+func (k RoomEventKind) String() string {
+	switch k {
+	case EventJoin:
+		return "join"
+	case EventLeave:
+		return "leave"
+	case EventRename:
+		return "rename"
+	}
+	return fmt.Sprintf("RoomEventKind(%d)", uint8(k))
+}
+
+// RoomEvent is a change in who is in the room.
+type RoomEvent struct {
+	Kind    RoomEventKind
+	Name    string
+	NewName string // for EventRename
+	Why     string // for EventLeave: "left", "timed out"
+	Time    time.Time
+}
+
+// RoomObserver hears of joins, leaves and renames. Observers are called in
+// order, from the goroutine that saw the change, and must not block long.
+type RoomObserver interface {
+	RoomEvent(ctx context.Context, e RoomEvent)
+}
+
+// User is someone in the room, as /who lists them.
+type User struct {
+	Name    string
+	Version uint8
+	Idle    time.Duration
+}
+
+// Room is what the server offers handlers beyond the message in hand: a bot
+// posts through it on its own, and asks who is here.
+type Room interface {
+	// Post sends m into the room as if From had said it: to m.To only if it
+	// is set (a private message), else to everyone. The server stamps ID and
+	// Time. Post does not pass through the handler chain, so a handler can
+	// call it from inside HandleMessage.
+	Post(ctx context.Context, m *Message) error
+	// Users lists who is in the room, by name.
+	Users() []User
+}
+
+var _ Room = (*Server)(nil)
+
+// Post implements Room.
+func (s *Server) Post(_ context.Context, m *Message) error {
+	if m.From == "" || m.Kind == KindHistory {
+		return fmt.Errorf("core: post: need a sender, and a kind other than history")
+	}
+	c := *m
+	c.ID, c.Time, c.Origin = s.nextMsg.Add(1), s.cfg.Now(), 0
+	if c.To != "" && c.Kind != KindPrivate {
+		c.Kind = KindPrivate
+	}
+	if err := s.deliver(context.Background(), &c); err != nil {
+		if reason, ok := RejectionReason(err); ok {
+			return fmt.Errorf("core: post: %s", reason)
+		}
+		return err
+	}
+	return nil
+}
+
+// Users implements Room.
+func (s *Server) Users() []User {
+	now := s.cfg.Now()
+	var us []User
+	for _, sess := range s.sessions.all(0) {
+		sess.mu.Lock()
+		us = append(us, User{Name: sess.name, Version: sess.version, Idle: now.Sub(time.Unix(0, sess.lastSeen.Load()))})
+		sess.mu.Unlock()
+	}
+	slices.SortFunc(us, func(a, b User) int { return strings.Compare(foldName(a.Name), foldName(b.Name)) })
+	return us
+}
+
+// observe tells every observer of e.
+func (s *Server) observe(ctx context.Context, e RoomEvent) {
+	e.Time = s.cfg.Now()
+	for _, o := range s.cfg.Observers {
+		o.RoomEvent(ctx, e)
+	}
+}
