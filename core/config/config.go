@@ -49,6 +49,29 @@ type Config struct {
 	Server      Server      `koanf:"server"`
 	Client      Client      `koanf:"client"`
 	Log         Log         `koanf:"log"`
+	// Plugins are the server's handler plugins, run in this order on every
+	// chat message.
+	Plugins []Plugin `koanf:"plugins"`
+}
+
+// Plugin configures one handler plugin: an executable the server starts
+// and talks to over gRPC (hashicorp/go-plugin).
+type Plugin struct {
+	Name string `koanf:"name"`
+	Path string `koanf:"path"`
+	// SHA256 is the binary's checksum, checked before it runs ("" skips it).
+	SHA256 string            `koanf:"sha256"`
+	Args   []string          `koanf:"args"`
+	Env    []string          `koanf:"env"`
+	Config map[string]string `koanf:"config"`
+	// Timeout bounds each call; a plugin that takes longer is treated as failed.
+	Timeout time.Duration `koanf:"timeout"`
+	// Policy decides a message when the plugin fails: fail-open passes it,
+	// fail-closed refuses it.
+	Policy string `koanf:"policy"`
+	// Events narrows what the plugin is sent (message, join, leave, rename);
+	// empty means what the plugin asks for.
+	Events []string `koanf:"events"`
 }
 
 // Reliability configures the reliability layer.
@@ -121,7 +144,8 @@ func Default() Config {
 			HandshakeRTO:     core.DefaultHandshakeRTO,
 			HandshakeRetries: core.DefaultHandshakeRetries,
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:     Log{Level: "info", Format: "text"},
+		Plugins: []Plugin{},
 	}
 }
 
@@ -295,10 +319,50 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "want text or json, got %q", c.Log.Format)
 	}
+	names := map[string]bool{}
+	for i, p := range c.Plugins {
+		key := fmt.Sprintf("plugins[%d]", i)
+		switch {
+		case p.Name == "":
+			bad(key+".name", "every plugin needs a name")
+		case names[p.Name]:
+			bad(key+".name", "%q names two plugins", p.Name)
+		}
+		names[p.Name] = true
+		if p.Path == "" {
+			bad(key+".path", "every plugin needs the path of its executable")
+		}
+		if p.SHA256 != "" && !isHex(p.SHA256, 64) {
+			bad(key+".sha256", "want 64 hex digits, got %q", p.SHA256)
+		}
+		if p.Timeout < 0 {
+			bad(key+".timeout", "must not be negative, got %v", p.Timeout)
+		}
+		if p.Policy != "" && p.Policy != "fail-open" && p.Policy != "fail-closed" {
+			bad(key+".policy", "want fail-open or fail-closed, got %q", p.Policy)
+		}
+		for _, e := range p.Events {
+			if !slices.Contains([]string{"message", "join", "leave", "rename"}, e) {
+				bad(key+".events", "want message, join, leave or rename, got %q", e)
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return errors.New("config: " + strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // SlogLevel parses Level.

@@ -147,3 +147,31 @@ func TestErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestPlugins: plugin entries load as a list, and each bad field is named
+// with the entry's index.
+func TestPlugins(t *testing.T) {
+	good := writeFile(t, "plugins:\n  - name: bot\n    path: ./bin/bot\n    timeout: 1s\n    config:\n      prefix: \"!\"\n  - name: filter\n    path: ./bin/filter\n    policy: fail-closed\n")
+	c, err := config.Load(good, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Plugins) != 2 || c.Plugins[0].Config["prefix"] != "!" || c.Plugins[0].Timeout != time.Second || c.Plugins[1].Policy != "fail-closed" {
+		t.Fatalf("loaded %+v", c.Plugins)
+	}
+	tests := []struct{ file, want string }{
+		{"plugins:\n  - path: ./x\n", "plugins[0].name"},
+		{"plugins:\n  - name: a\n", "plugins[0].path"},
+		{"plugins:\n  - {name: a, path: x}\n  - {name: a, path: y}\n", `plugins[1].name: "a" names two plugins`},
+		{"plugins:\n  - {name: a, path: x, policy: maybe}\n", "plugins[0].policy"},
+		{"plugins:\n  - {name: a, path: x, sha256: abc}\n", "plugins[0].sha256"},
+		{"plugins:\n  - {name: a, path: x, events: [typing]}\n", "plugins[0].events"},
+		{"plugins:\n  - {name: a, paht: x}\n", "paht"},
+	}
+	for _, tt := range tests {
+		_, err := config.Load(writeFile(t, tt.file), nil, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: %v, want one line naming %q", tt.file, err, tt.want)
+		}
+	}
+}
