@@ -3,6 +3,7 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
@@ -92,48 +93,105 @@ func TestHostileDatagrams(t *testing.T) {
 	}
 }
 
-// newFuzzServer returns a server on an in-memory network with one session
-// established, so fuzzed DATA reaches the session code, not just the decoder.
-func newFuzzServer(tb testing.TB) (*core.Server, netip.AddrPort) {
-	net := memory.NewNetwork()
-	tr, err := net.Listen(chattest.Loopback)
+// newFuzzServer returns a server on an in-memory network with a version 1
+// session at one address and a version 2 session at another, so fuzzed
+// packets reach the session code of both versions, not just the decoder. Its
+// randomness is seeded, so the version 2 session id is the same on every
+// run, and corpus entries sealed for it stay valid; sealed returns such
+// packets.
+func newFuzzServer(tb testing.TB) (srv *core.Server, v1, v2 netip.AddrPort, sealed [][]byte) {
+	network := memory.NewNetwork()
+	tr, err := network.Listen(chattest.Loopback)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { tr.Close() })
-	srv, err := core.NewServer(core.ServerConfig{
-		Transport: tr, Codec: jsoncodec.Codec{}, Suite: seed.Suite{}, Reliability: stopwait.Layer{},
+	_, id, _ := ed25519.GenerateKey(nil)
+	srv, err = core.NewServer(core.ServerConfig{
+		Transport: tr, Codec: jsoncodec.Codec{}, Suite: seed.Suite{}, Reliability: stopwait.Layer{}, Identity: id,
+		Env: core.Env{Rand: rand.NewChaCha8([32]byte{'f', 'u', 'z', 'z'})},
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	from := netip.MustParseAddrPort("127.0.0.1:40000")
-	in, err := seed.NewInitiatorFromKey(chattest.Keys.Key(0))
+	v1 = netip.MustParseAddrPort("127.0.0.1:40000")
+	v2 = netip.MustParseAddrPort("127.0.0.1:40001")
+	client, err := network.Listen(v2) // to read the version 2 KEY_REP
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hello, _ := jsoncodec.Codec{}.Append(nil, &core.Packet{Type: core.TypeKeyReq, Payload: in.Hello()})
-	srv.HandleDatagram(context.Background(), hello, from)
-	if srv.Stats().Sessions != 1 {
-		tb.Fatal("fuzz server: no session")
+	tb.Cleanup(func() { client.Close() })
+	codec := jsoncodec.Codec{}
+	for i, from := range []netip.AddrPort{v1, v2} {
+		in, err := seed.NewInitiatorFromKey(chattest.Keys.Key(i))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		p := &core.Packet{Type: core.TypeKeyReq, Payload: in.Hello()}
+		if from == v2 {
+			p.Version, p.Nick = 2, "fuzzer"
+		}
+		hello, _ := codec.Append(nil, p)
+		srv.HandleDatagram(context.Background(), hello, from)
+		if from != v2 {
+			continue
+		}
+		buf := make([]byte, core.MaxDatagram)
+		n, _, err := client.ReadFrom(buf)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rep, err := codec.Decode(buf[:n])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		keys, err := in.Finish(rep.Payload, core.Handshake{Version: 2, SessionID: rep.Session})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		seal := func(p *core.Packet, plain string) []byte {
+			p.Session = rep.Session
+			p.Payload, _ = keys.Seal(nil, []byte(plain), p.AD())
+			b, _ := codec.Append(nil, p)
+			return b
+		}
+		for j, text := range []string{"hello", "/who", "/nick fuzzy", "/msg fuzzer hi", "/me fuzzes"} {
+			sealed = append(sealed, seal(&core.Packet{Type: core.TypeData, Seq: uint64(j), HasSeq: true}, `{"kind": "chat", "text": "`+text+`"}`))
+		}
+		sealed = append(sealed,
+			seal(&core.Packet{Type: core.TypeAck, AckSeq: 0, HasAckSeq: true}, ""),
+			seal(&core.Packet{Type: core.TypePing, Seq: 1, HasSeq: true}, "12345678"))
 	}
-	return srv, from
+	if srv.Stats().Sessions != 2 {
+		tb.Fatal("fuzz server: no sessions")
+	}
+	return srv, v1, v2, sealed
 }
 
 // FuzzServerDatagram feeds the server's packet entry point arbitrary bytes
-// from an address that has a session. Nothing may panic, and the server must
-// never hold more than that one session plus one a fuzzed KEY_REQ may make.
+// from an address with a version 1 session or one with a version 2 session.
+// Nothing may panic, and the server must never hold more sessions than the
+// two addresses can have.
 func FuzzServerDatagram(f *testing.F) {
 	for _, b := range hostileDatagrams() {
-		f.Add(b)
+		f.Add(false, b)
+		f.Add(true, b)
 	}
-	f.Add([]byte(`{"type": "DATA", "seq": 0, "payload": "L66j9VA89MjFjlhZ7GT9VPMoOQRLQiDWTls4hO0ODKE8JHzM3lk4dmvdHu+gpSWqv2vAIj20SiHhIa4FSwmXPA=="}`))
-	f.Add([]byte(`{"type": "DATA", "seq": 18446744073709551615, "payload": ""}`))
-	srv, from := newFuzzServer(f)
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Add(false, []byte(`{"type": "DATA", "seq": 0, "payload": "L66j9VA89MjFjlhZ7GT9VPMoOQRLQiDWTls4hO0ODKE8JHzM3lk4dmvdHu+gpSWqv2vAIj20SiHhIa4FSwmXPA=="}`))
+	f.Add(false, []byte(`{"type": "DATA", "seq": 18446744073709551615, "payload": ""}`))
+	f.Add(true, []byte(`{"type": "KEY_REQ", "v": 2, "nick": "x", "suites": ["nope"], "payload": "AAAA"}`))
+	srv, v1, v2, sealed := newFuzzServer(f)
+	for _, b := range sealed {
+		f.Add(true, b)
+	}
+	f.Fuzz(func(t *testing.T, second bool, b []byte) {
+		from := v1
+		if second {
+			from = v2
+		}
 		srv.HandleDatagram(context.Background(), b, from)
-		if n := srv.Stats().Sessions; n > 1 {
-			t.Fatalf("%d sessions from one address", n)
+		if n := srv.Stats().Sessions; n > 2 {
+			t.Fatalf("%d sessions from two addresses", n)
 		}
 	})
 }
