@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
-	t, err := layers.Network.Listen(netip.AddrPortFrom(addr.Addr(), addr.Port()))
+	t, err := cli.Listen(cfg, layers.Network, netip.AddrPortFrom(addr.Addr(), addr.Port()), log)
 	if err != nil {
 		return err
 	}

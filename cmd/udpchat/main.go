@@ -135,7 +135,7 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 		AcceptNew: cfg.Client.AcceptNewKey,
 		Notify:    notify,
 	}
-	t, err := layers.Network.Listen(local)
+	t, err := cli.Listen(cfg, layers.Network, local, log)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,5 +82,34 @@ func TestClientUsage(t *testing.T) {
 		if code := run(context.Background(), tt.args, nil, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != tt.code || !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("udpchat %v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
 		}
+	}
+}
+
+// TestPlainOnABadNetwork: the fault options of the configuration put the
+// client on a bad network on purpose, and reliable delivery sees it through.
+func TestPlainOnABadNetwork(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	listener := room.Join()
+	logFile := filepath.Join(t.TempDir(), "client.log")
+	env := []string{
+		"UDPCHAT_FAULT_SEED=3", "UDPCHAT_FAULT_SEND_LOSS=0.3", "UDPCHAT_FAULT_RECEIVE_LOSS=0.3",
+		"UDPCHAT_RELIABILITY_RTO=50ms", "UDPCHAT_RELIABILITY_MAX_RETRIES=20", "UDPCHAT_CLIENT_HANDSHAKE_RTO=50ms",
+		"UDPCHAT_CLIENT_HANDSHAKE_RETRIES=20",
+	}
+	var stderr bytes.Buffer
+	input := strings.Repeat("through the storm\n", 10)
+	if code := run(context.Background(), []string{"--log-file", logFile, "--known-servers", known(t), room.Addr.String()},
+		env, strings.NewReader(input), &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if got := listener.WaitChat(10); len(got) != 10 {
+		t.Fatalf("listener got %d messages", len(got))
+	}
+	log, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "injecting network faults") || !strings.Contains(string(log), "retransmitting") {
+		t.Fatalf("the log shows no faults or no retransmissions:\n%s", log)
 	}
 }

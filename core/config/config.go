@@ -52,7 +52,30 @@ type Config struct {
 	// Plugins are the server's handler plugins, run in this order on every
 	// chat message.
 	Plugins []Plugin `koanf:"plugins"`
+	// Fault makes the network bad on purpose, for experiments.
+	Fault Fault `koanf:"fault"`
 }
+
+// Fault configures the fault-injecting transport wrapper (transport/fault)
+// around whichever transport runs: the same options as fault.Config.
+type Fault struct {
+	// Seed seeds the faults, so a run can be repeated.
+	Seed    uint64          `koanf:"seed"`
+	Send    FaultsDirection `koanf:"send"`
+	Receive FaultsDirection `koanf:"receive"`
+}
+
+// FaultsDirection is what happens to the datagrams going one way.
+type FaultsDirection struct {
+	Loss      float64       `koanf:"loss"`
+	Duplicate float64       `koanf:"duplicate"`
+	Reorder   float64       `koanf:"reorder"`
+	Delay     time.Duration `koanf:"delay"`
+	Jitter    time.Duration `koanf:"jitter"`
+}
+
+// Enabled reports whether any fault is configured.
+func (f Fault) Enabled() bool { return f.Send != (FaultsDirection{}) || f.Receive != (FaultsDirection{}) }
 
 // Plugin configures one handler plugin: an executable the server starts
 // and talks to over gRPC (hashicorp/go-plugin).
@@ -318,6 +341,22 @@ func (c *Config) Validate() error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	for _, d := range []struct {
+		key string
+		f   FaultsDirection
+	}{{"fault.send", c.Fault.Send}, {"fault.receive", c.Fault.Receive}} {
+		for _, p := range []struct {
+			name string
+			v    float64
+		}{{"loss", d.f.Loss}, {"duplicate", d.f.Duplicate}, {"reorder", d.f.Reorder}} {
+			if !(p.v >= 0 && p.v <= 1) { // also NaN
+				bad(d.key+"."+p.name, "want a probability from 0 to 1, got %v", p.v)
+			}
+		}
+		if d.f.Delay < 0 || d.f.Jitter < 0 {
+			bad(d.key, "delay and jitter must not be negative")
+		}
 	}
 	names := map[string]bool{}
 	for i, p := range c.Plugins {
