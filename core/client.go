@@ -24,6 +24,10 @@ type ClientConfig struct {
 	Suite             Suite
 	Reliability       Reliability
 	ReliabilityConfig ReliabilityConfig
+	// V1Reliability is the layer for a version 1 session: it must be
+	// stop-and-wait, the only one a seed server copes with. Default
+	// Reliability.
+	V1Reliability Reliability
 
 	// Nick is the nickname asked for in a version 2 handshake.
 	Nick string
@@ -78,7 +82,7 @@ const (
 	DefaultKeepalive        = 10 * time.Second
 	maxHandshakeRTO         = 8 * time.Second
 	clientQueue             = 64 // datagrams waiting for the engine
-	byeTries                = 3
+	byeTries                = 5
 )
 
 // Client errors.
@@ -551,7 +555,7 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 			c.drop(c.cfg.Server, "ACK without ack_seq", nil)
 			return nil
 		}
-		c.acked(ctx, p.AckSeq)
+		c.acked(ctx, Ack{Seq: p.AckSeq})
 	case TypeData:
 		tag := c.keys.Tag(p.Payload)
 		if c.tags.seen(tag) {
@@ -576,8 +580,8 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 	return nil
 }
 
-func (c *Client) acked(ctx context.Context, seq uint64) {
-	for _, ref := range c.snd.Ack(seq, c.cfg.Now()) {
+func (c *Client) acked(ctx context.Context, a Ack) {
+	for _, ref := range c.snd.Ack(a, c.cfg.Now()) {
 		c.emit(ctx, DeliveredEvent{ID: ref.(*outgoing).id})
 	}
 }
@@ -625,8 +629,12 @@ func (c *Client) handleKeyRep(ctx context.Context, p *Packet) error {
 		return nil
 	}
 	c.keys, c.info, c.state = keys, info, StateConnected
-	c.snd = c.cfg.Reliability.NewSender(c.cfg.ReliabilityConfig)
-	c.recv = c.cfg.Reliability.NewReceiver(c.cfg.ReliabilityConfig)
+	layer := c.cfg.Reliability
+	if info.Version < 2 && c.cfg.V1Reliability != nil {
+		layer = c.cfg.V1Reliability
+	}
+	c.snd = layer.NewSender(c.cfg.ReliabilityConfig)
+	c.recv = layer.NewReceiver(c.cfg.ReliabilityConfig)
 	c.lastSent, c.lastHeard = c.cfg.Now(), c.cfg.Now()
 	c.log.Info("connected", "server", c.cfg.Server.String(), "version", info.Version, "nick", info.Nick)
 	if info.Version < 2 && c.msgCodec != nil {
@@ -658,7 +666,7 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 	switch p.Type {
 	case TypeAck:
 		if p.HasAckSeq {
-			c.acked(ctx, p.AckSeq)
+			c.acked(ctx, Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum})
 		}
 	case TypeData:
 		if !p.HasSeq {
@@ -666,7 +674,7 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 		}
 		switch c.recv.Classify(p.Seq) {
 		case ArrivalDuplicate:
-			c.sendSealed(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}, nil)
+			c.sendSealed(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
 			return nil
 		case ArrivalOutOfOrder:
 			c.drop(c.cfg.Server, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
@@ -675,11 +683,14 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 		m, err := c.msgCodec.DecodeMessage(plain)
 		if err != nil {
 			c.log.Warn("malformed message from the server", "err", err)
-		} else {
-			c.emit(ctx, MessageEvent{Message: *m})
+			m = nil
 		}
-		c.recv.Accept(p.Seq)
-		c.sendSealed(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}, nil)
+		for _, r := range c.recv.Accept(p.Seq, m) {
+			if m, ok := r.(*Message); ok && m != nil {
+				c.emit(ctx, MessageEvent{Message: *m})
+			}
+		}
+		c.sendSealed(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
 	case TypePong:
 		if len(plain) == 8 {
 			sent := time.Unix(0, int64(binary.BigEndian.Uint64(plain)))

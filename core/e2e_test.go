@@ -9,6 +9,8 @@ import (
 
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/chattest"
+	"github.com/udpchat/udpchat/core/stopwait"
+	"github.com/udpchat/udpchat/core/window"
 )
 
 // TestEndToEnd: one server, three clients over real UDP on loopback. Every
@@ -16,12 +18,20 @@ import (
 // "<sender> text", and every sender gets its ACKs.
 func TestEndToEnd(t *testing.T) {
 	for _, version := range []uint8{1, 2} {
-		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) { testEndToEnd(t, version) })
+		for _, layer := range layers {
+			if version == 1 && layer.Name() != stopwait.Name {
+				continue // version 1 is always stop-and-wait
+			}
+			t.Run(fmt.Sprintf("v%d/%s", version, layer.Name()), func(t *testing.T) { testEndToEnd(t, version, layer) })
+		}
 	}
 }
 
-func testEndToEnd(t *testing.T, version uint8) {
-	room := chattest.Start(t, chattest.Options{})
+// layers are the reliability layers the end-to-end tests run over.
+var layers = []core.Reliability{stopwait.Layer{}, window.Layer{}}
+
+func testEndToEnd(t *testing.T, version uint8, layer core.Reliability) {
+	room := chattest.Start(t, chattest.Options{Layer: layer})
 	join := func() *chattest.Client {
 		c := room.JoinWith(func(cfg *core.ClientConfig) { cfg.MaxVersion = version })
 		if c.Info.Version != version {
@@ -63,7 +73,13 @@ func testEndToEnd(t *testing.T, version uint8) {
 // moment each ACK arrived, because its ACK raced the advance of the expected
 // seq. Here all 100 are relayed, in order.
 func TestBackToBack(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Server: noRateLimit})
+	for _, layer := range layers {
+		t.Run(layer.Name(), func(t *testing.T) { testBackToBack(t, layer) })
+	}
+}
+
+func testBackToBack(t *testing.T, layer core.Reliability) {
+	room := chattest.Start(t, chattest.Options{Server: noRateLimit, Layer: layer})
 	sender, receiver := room.Join(), room.Join()
 	var ids []uint64
 	var want []string

@@ -69,6 +69,10 @@ type Packet struct {
 	// AckSeq is the Seq an ACK acknowledges.
 	AckSeq    uint64
 	HasAckSeq bool
+	// Cum, on a version 2 ACK, is the receiver's cumulative acknowledgement:
+	// every Seq below it has arrived.
+	Cum    uint64
+	HasCum bool
 
 	// Payload is raw bytes; a codec that needs text (JSON) encodes it itself.
 	Payload []byte
@@ -91,11 +95,11 @@ type Packet struct {
 }
 
 // ADLen is the length of the associated data AD returns.
-const ADLen = 1 + 1 + 8 + 8 + 8
+const ADLen = 1 + 1 + 8 + 8 + 8 + 8
 
 // AD returns the header as the bytes version 2 binds into every seal as
-// associated data, whatever the codec: type, flags (which of seq and ack_seq
-// are present), session id, seq and ack_seq, fixed width, big-endian. A
+// associated data, whatever the codec: type, flags (which of seq, ack_seq and
+// cum are present), session id, seq, ack_seq and cum, fixed width, big-endian. A
 // payload sealed under one header does not open under another, so it cannot
 // be replayed with another seq or type, nor moved to another session.
 func (p *Packet) AD() []byte {
@@ -107,9 +111,13 @@ func (p *Packet) AD() []byte {
 	if p.HasAckSeq {
 		b[1] |= 2
 	}
+	if p.HasCum {
+		b[1] |= 4
+	}
 	binary.BigEndian.PutUint64(b[2:], p.Session)
 	binary.BigEndian.PutUint64(b[10:], p.Seq)
 	binary.BigEndian.PutUint64(b[18:], p.AckSeq)
+	binary.BigEndian.PutUint64(b[26:], p.Cum)
 	return b[:]
 }
 
@@ -121,6 +129,9 @@ func (p *Packet) String() string {
 	}
 	if p.HasAckSeq {
 		s += fmt.Sprintf(" ack_seq=%d", p.AckSeq)
+	}
+	if p.HasCum {
+		s += fmt.Sprintf(" cum=%d", p.Cum)
 	}
 	if p.Session != 0 {
 		s += fmt.Sprintf(" sid=%016x", p.Session)

@@ -27,6 +27,20 @@ type ReliabilityConfig struct {
 	MaxRetries int
 	// Queue bounds the messages waiting to be sent.
 	Queue int
+	// Window bounds the messages in flight at once, and the messages a
+	// receiver holds back waiting for a gap to fill. Stop-and-wait's is 1,
+	// whatever this says.
+	Window int
+}
+
+// Ack is what an acknowledgement says.
+type Ack struct {
+	// Seq is the DATA this ACK answers: the seed's ack_seq.
+	Seq uint64
+	// Cum, when HasCum, says that every seq below it has arrived as well,
+	// so that one ACK that gets through makes up for others lost.
+	Cum    uint64
+	HasCum bool
 }
 
 // ErrQueueFull is returned by Sender.Push when the send queue is full.
@@ -41,7 +55,7 @@ type Sender interface {
 	Push(build func(seq uint64) ([]byte, error), ref any) (uint64, error)
 	// Ack processes an acknowledgement and returns the refs of the messages it
 	// newly acknowledges.
-	Ack(ack uint64, now time.Time) (acked []any)
+	Ack(ack Ack, now time.Time) (acked []any)
 	// Poll returns the datagrams due to be sent at now, the refs of the messages
 	// given up on, and when Poll wants to be called again (zero when nothing
 	// is pending).
@@ -66,13 +80,14 @@ type Transmission struct {
 type Arrival uint8
 
 const (
-	// ArrivalNew is the sequence number the receiver is waiting for: open it,
-	// and if it is authentic, Accept it and acknowledge it.
+	// ArrivalNew is a sequence number the receiver can take: open it, and if
+	// it is authentic, Accept it and acknowledge it.
 	ArrivalNew Arrival = iota
 	// ArrivalDuplicate was delivered already; its ACK was lost. Acknowledge it
 	// again, deliver nothing.
 	ArrivalDuplicate
-	// ArrivalOutOfOrder cannot be taken now. Drop it without acknowledging it.
+	// ArrivalOutOfOrder cannot be taken now (beyond the window). Drop it
+	// without acknowledging it.
 	ArrivalOutOfOrder
 )
 
@@ -80,9 +95,13 @@ const (
 type Receiver interface {
 	// Classify says what to do with a DATA carrying seq, before it is opened.
 	Classify(seq uint64) Arrival
-	// Accept records that the message with seq was authentic and handed on,
-	// after which its ACK may be sent.
-	Accept(seq uint64)
+	// Accept records that the message v with seq was authentic, and returns
+	// the messages now ready for the application, in order: v and whatever
+	// was held back behind it, or nothing if v must wait for a gap to fill.
+	// Its ACK may be sent once they are handed on.
+	Accept(seq uint64, v any) (ready []any)
+	// Cumulative is the lowest seq not yet received: all below it have been.
+	Cumulative() uint64
 }
 
 // Reliabilities maps reliability layer names to implementations ("stop-and-wait").

@@ -28,6 +28,9 @@ type ServerConfig struct {
 	Suites            []Suite
 	Reliability       Reliability
 	ReliabilityConfig ReliabilityConfig
+	// V1Reliability is the layer for version 1 sessions: it must be
+	// stop-and-wait, the only one a seed client speaks. Default Reliability.
+	V1Reliability Reliability
 
 	// Handlers see every chat message, in order, before it reaches the room.
 	Handlers []Middleware
@@ -129,6 +132,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.Rate == 0 {
 		cfg.Rate = DefaultRate
+	}
+	if cfg.V1Reliability == nil {
+		cfg.V1Reliability = cfg.Reliability
 	}
 	if cfg.RecipientQueue <= 0 {
 		cfg.RecipientQueue = DefaultRecipientQueue

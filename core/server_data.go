@@ -52,7 +52,7 @@ func (s *Server) handleV1Data(ctx context.Context, p *Packet, from netip.AddrPor
 		return
 	}
 	sess.tags.add(tag)
-	sess.recv.Accept(p.Seq)
+	sess.recv.Accept(p.Seq, nil) // stop-and-wait: only this one, now
 	sess.touch(s.cfg.Now())
 	name := sess.name
 	sess.mu.Unlock()
@@ -93,7 +93,7 @@ func (s *Server) handleV2(ctx context.Context, p *Packet, from netip.AddrPort, s
 		if !p.HasAckSeq {
 			break
 		}
-		sess.snd.Ack(p.AckSeq, now)
+		sess.snd.Ack(Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now)
 		if s.pollLocked(sess, now) {
 			sess.mu.Unlock()
 			s.endSession(ctx, sess, "timed out")
@@ -133,22 +133,29 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *Packet, pla
 		return
 	case ArrivalOutOfOrder:
 		sess.mu.Unlock()
-		s.drop(from, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
+		s.drop(from, "DATA beyond the receive window", fmt.Errorf("seq %d", p.Seq))
 		return
 	}
-	sess.recv.Accept(p.Seq)
+	// Authentic but malformed is a broken client: the seq is used up, the
+	// session goes on, and the sender is told.
+	m, err := s.msgCodec.DecodeMessage(plain)
+	if err != nil {
+		s.log.Warn("malformed message", "session", fmt.Sprintf("%016x", sess.id), "err", err)
+		m = nil
+	}
+	ready := sess.recv.Accept(p.Seq, m)
 	s.roamLocked(sess, from)
 	name := sess.name
 	sess.mu.Unlock()
 
-	m, err := s.msgCodec.DecodeMessage(plain)
 	if err != nil {
-		// Authentic but malformed: a broken client. The session goes on.
-		s.log.Warn("malformed message", "session", fmt.Sprintf("%016x", sess.id), "err", err)
 		s.notify(sess, KindError, "the server could not read your message")
-	} else {
-		// The server, not the client, says who sent what and when.
-		s.accept(ctx, sess, &Message{Kind: KindChat, From: name, Text: m.Text})
+	}
+	for _, r := range ready {
+		if m, ok := r.(*Message); ok && m != nil {
+			// The server, not the client, says who sent what and when.
+			s.accept(ctx, sess, &Message{Kind: KindChat, From: name, Text: m.Text})
+		}
 	}
 	sess.mu.Lock()
 	s.ackLocked(sess, p.Seq)
@@ -199,7 +206,8 @@ func (s *Server) roamLocked(sess *session, from netip.AddrPort) {
 // ackLocked acknowledges a version 2 client's DATA, sealed so that nobody
 // else can forge it.
 func (s *Server) ackLocked(sess *session, seq uint64) {
-	s.sendSealedLocked(sess, &Packet{Type: TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true}, nil)
+	s.sendSealedLocked(sess, &Packet{Type: TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true,
+		Cum: sess.recv.Cumulative(), HasCum: true}, nil)
 }
 
 // sendSealedLocked seals plaintext under p's header and sends p to the

@@ -58,13 +58,14 @@ func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPor
 		joined:  now,
 		addr:    from,
 		name:    from.String(),
-		recv:    s.cfg.Reliability.NewReceiver(s.cfg.ReliabilityConfig),
+		recv:    s.cfg.V1Reliability.NewReceiver(s.cfg.ReliabilityConfig),
 		limiter: rate.NewLimiter(s.cfg.Rate, s.cfg.Burst),
 	}
 	sess.touch(now)
 	var nickProblem string
 	rep := &Packet{Type: TypeKeyRep, Payload: reply}
 	if v2 {
+		sess.recv = s.cfg.Reliability.NewReceiver(s.cfg.ReliabilityConfig)
 		rc := s.cfg.ReliabilityConfig
 		rc.Queue = s.cfg.RecipientQueue
 		sess.snd = s.cfg.Reliability.NewSender(rc)

@@ -19,6 +19,7 @@ import (
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/config"
 	"github.com/udpchat/udpchat/core/identity"
+	"github.com/udpchat/udpchat/core/stopwait"
 )
 
 var command = cli.Command{
@@ -90,6 +91,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		Codec:             layers.Codec,
 		Suite:             layers.Suite,
 		Reliability:       layers.Reliability,
+		V1Reliability:     stopwait.Layer{}, // the seed's, whatever v2 uses
 		ReliabilityConfig: cfg.ReliabilityConfig(),
 		Identity:          key,
 		MaxSessions:       cfg.Server.MaxSessions,

@@ -24,6 +24,7 @@ import (
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/config"
 	"github.com/udpchat/udpchat/core/identity"
+	"github.com/udpchat/udpchat/core/stopwait"
 )
 
 var command = cli.Command{
@@ -145,6 +146,7 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 		Codec:             layers.Codec,
 		Suite:             layers.Suite,
 		Reliability:       layers.Reliability,
+		V1Reliability:     stopwait.Layer{}, // the seed's, whatever v2 uses
 		ReliabilityConfig: cfg.ReliabilityConfig(),
 		Nick:              cfg.Client.Nick,
 		MaxVersion:        uint8(cfg.Client.Protocol),

@@ -30,7 +30,7 @@
 // for field, so that a packet decoded from a seed peer re-encodes to the very
 // bytes the seed sent, and writes the version 2 fields in the same style.
 // Field order is: type, v (if Version is not 0), sid (if Session is not 0),
-// seq (if HasSeq), ack_seq (if HasAckSeq), nick, suites, suite, server_key,
+// seq (if HasSeq), ack_seq (if HasAckSeq), cum (if HasCum), nick, suites, suite, server_key,
 // sig (each if not empty), payload. A packet without version 2 fields is
 // therefore encoded exactly as version 1 encodes it. KEY_REQ, KEY_REP and
 // DATA always carry "payload", even when it is empty; ACK, PING, PONG and BYE
@@ -185,6 +185,10 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 		dst = append(dst, `, "ack_seq": `...)
 		dst = strconv.AppendUint(dst, p.AckSeq, 10)
 	}
+	if p.HasCum {
+		dst = append(dst, `, "cum": `...)
+		dst = strconv.AppendUint(dst, p.Cum, 10)
+	}
 	if p.Nick != "" {
 		dst = append(dst, `, "nick": `...)
 		dst = appendString(dst, p.Nick)
@@ -301,6 +305,7 @@ const (
 	fSession
 	fSeq
 	fAckSeq
+	fCum
 	fNick
 	fSuites
 	fSuite
@@ -311,7 +316,7 @@ const (
 )
 
 var packetFields = [nPacketFields]string{
-	fType: "type", fVersion: "v", fSession: "sid", fSeq: "seq", fAckSeq: "ack_seq",
+	fType: "type", fVersion: "v", fSession: "sid", fSeq: "seq", fAckSeq: "ack_seq", fCum: "cum",
 	fNick: "nick", fSuites: "suites", fSuite: "suite", fServerKey: "server_key", fSig: "sig",
 	fPayload: "payload",
 }
@@ -347,6 +352,9 @@ func (Codec) Decode(b []byte) (*core.Packet, error) {
 		case fAckSeq:
 			p.AckSeq, err = parseUint("ack_seq", val)
 			p.HasAckSeq = true
+		case fCum:
+			p.Cum, err = parseUint("cum", val)
+			p.HasCum = true
 		case fNick:
 			p.Nick, err = parseString("nick", val, maxName)
 		case fSuites:

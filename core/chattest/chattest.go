@@ -39,7 +39,11 @@ type Options struct {
 	Faults *fault.Config
 	// Reliability tunes both sides; zero fields take short test timers.
 	Reliability core.ReliabilityConfig
-	Server      func(*core.ServerConfig) // last word on the server's config
+	// Layer is the reliability layer of version 2 sessions, on the server
+	// and every client: default stop-and-wait. Version 1 is always
+	// stop-and-wait.
+	Layer  core.Reliability
+	Server func(*core.ServerConfig) // last word on the server's config
 	// Addr is where the server listens: default 127.0.0.1 on a free port.
 	Addr netip.AddrPort
 	// Identity is the server's key: default, a new one.
@@ -69,6 +73,9 @@ func Start(t testing.TB, opts Options) *Room {
 	t.Helper()
 	if opts.Network == nil {
 		opts.Network = udp.Network{}
+	}
+	if opts.Layer == nil {
+		opts.Layer = stopwait.Layer{}
 	}
 	if opts.Reliability.RTO == 0 {
 		opts.Reliability.RTO = 200 * time.Millisecond
@@ -111,7 +118,8 @@ func (r *Room) startServer(addr netip.AddrPort) {
 		Transport:         tr,
 		Codec:             jsoncodec.Codec{},
 		Suite:             seed.Suite{},
-		Reliability:       stopwait.Layer{},
+		Reliability:       r.opts.Layer,
+		V1Reliability:     stopwait.Layer{},
 		ReliabilityConfig: r.opts.Reliability,
 		Identity:          r.Identity,
 		Env:               core.Env{Logger: r.opts.Logger.With("side", "server")},
@@ -186,7 +194,8 @@ func (r *Room) Dial(edit func(*core.ClientConfig)) *Client {
 		Server:            r.Addr,
 		Codec:             jsoncodec.Codec{},
 		Suite:             seed.Suite{},
-		Reliability:       stopwait.Layer{},
+		Reliability:       r.opts.Layer,
+		V1Reliability:     stopwait.Layer{},
 		ReliabilityConfig: r.opts.Reliability,
 		HandshakeRTO:      r.opts.Reliability.RTO,
 		HandshakeRetries:  8,

@@ -75,7 +75,9 @@ type FaultsDirection struct {
 }
 
 // Enabled reports whether any fault is configured.
-func (f Fault) Enabled() bool { return f.Send != (FaultsDirection{}) || f.Receive != (FaultsDirection{}) }
+func (f Fault) Enabled() bool {
+	return f.Send != (FaultsDirection{}) || f.Receive != (FaultsDirection{})
+}
 
 // Plugin configures one handler plugin: an executable the server starts
 // and talks to over gRPC (hashicorp/go-plugin).
@@ -103,6 +105,7 @@ type Reliability struct {
 	RTO        time.Duration `koanf:"rto"`
 	MaxRetries int           `koanf:"max_retries"`
 	Queue      int           `koanf:"queue"`
+	Window     int           `koanf:"window"`
 }
 
 // Server configures udpchat-server.
@@ -150,6 +153,7 @@ func Default() Config {
 			RTO:        2 * time.Second, // the seed's
 			MaxRetries: 5,               // the seed's
 			Queue:      64,
+			Window:     64,
 		},
 		Server: Server{
 			Listen:        "0.0.0.0:12345", // the seed's
@@ -300,6 +304,9 @@ func (c *Config) Validate() error {
 	if c.Reliability.MaxRetries < 0 {
 		bad("reliability.max_retries", "must not be negative, got %d", c.Reliability.MaxRetries)
 	}
+	if c.Reliability.Window < 1 {
+		bad("reliability.window", "must be at least 1, got %d", c.Reliability.Window)
+	}
 	if c.Reliability.Queue < 1 {
 		bad("reliability.queue", "must be at least 1, got %d", c.Reliability.Queue)
 	}
@@ -415,7 +422,8 @@ func (l Log) SlogLevel() (slog.Level, error) {
 
 // ReliabilityConfig is the core form of the reliability options.
 func (c *Config) ReliabilityConfig() core.ReliabilityConfig {
-	return core.ReliabilityConfig{RTO: c.Reliability.RTO, MaxRetries: c.Reliability.MaxRetries, Queue: c.Reliability.Queue}
+	return core.ReliabilityConfig{RTO: c.Reliability.RTO, MaxRetries: c.Reliability.MaxRetries,
+		Queue: c.Reliability.Queue, Window: c.Reliability.Window}
 }
 
 // Layers holds the implementations the configuration names.

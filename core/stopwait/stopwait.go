@@ -83,8 +83,8 @@ func (s *Sender) Push(build func(seq uint64) ([]byte, error), ref any) (uint64, 
 
 // Ack implements core.Sender. Only the message in flight can be acknowledged;
 // a stale or forged ack_seq changes nothing.
-func (s *Sender) Ack(ack uint64, _ time.Time) []any {
-	if s.inflight == nil || s.inflight.seq != ack {
+func (s *Sender) Ack(ack core.Ack, _ time.Time) []any {
+	if s.inflight == nil || s.inflight.seq != ack.Seq && !(ack.HasCum && s.inflight.seq < ack.Cum) {
 		return nil
 	}
 	ref := s.inflight.ref
@@ -148,12 +148,18 @@ func (r *Receiver) Classify(seq uint64) core.Arrival {
 	}
 }
 
-// Accept implements core.Receiver.
-func (r *Receiver) Accept(seq uint64) {
-	if seq == r.expected {
-		r.expected++
+// Accept implements core.Receiver: only the next seq is taken, so it is
+// ready at once.
+func (r *Receiver) Accept(seq uint64, v any) []any {
+	if seq != r.expected {
+		return nil
 	}
+	r.expected++
+	return []any{v}
 }
+
+// Cumulative implements core.Receiver.
+func (r *Receiver) Cumulative() uint64 { return r.expected }
 
 // Drain implements core.Sender.
 func (s *Sender) Drain() []any {

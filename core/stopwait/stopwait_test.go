@@ -54,7 +54,7 @@ func TestSenderSequence(t *testing.T) {
 	for i, st := range steps {
 		now := t0.Add(st.at)
 		if st.ack >= 0 {
-			acked := s.Ack(uint64(st.ack), now)
+			acked := s.Ack(core.Ack{Seq: uint64(st.ack)}, now)
 			if fmt.Sprint(acked) != fmt.Sprint(st.wantAcked) {
 				t.Fatalf("step %d: Ack(%d) = %v, want %v", i, st.ack, acked, st.wantAcked)
 			}
@@ -133,7 +133,9 @@ func TestReceiver(t *testing.T) {
 			t.Fatalf("step %d: Classify(%d) = %v, want %v", i, tt.seq, got, tt.want)
 		}
 		if tt.accept {
-			r.Accept(tt.seq)
+			if ready := r.Accept(tt.seq, tt.seq); len(ready) != 1 || ready[0] != tt.seq {
+				t.Fatalf("step %d: Accept(%d) = %v", i, tt.seq, ready)
+			}
 		}
 	}
 }

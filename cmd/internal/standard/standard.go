@@ -10,6 +10,7 @@ import (
 	_ "github.com/udpchat/udpchat/cipher/seed"
 	// Reliability layers.
 	_ "github.com/udpchat/udpchat/core/stopwait"
+	_ "github.com/udpchat/udpchat/core/window"
 	// Transports.
 	_ "github.com/udpchat/udpchat/transport/udp"
 )
