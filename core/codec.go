@@ -16,3 +16,10 @@ type Codec interface {
 
 // Codecs maps codec names to implementations ("json", "protobuf").
 var Codecs = NewRegistry[Codec]("codec")
+
+// Sniffer is an optional capability of a Codec: it recognises its own
+// datagrams, so that a server can speak several codecs at once ("auto") and
+// answer each session in the one it spoke.
+type Sniffer interface {
+	Sniff(datagram []byte) bool
+}

@@ -9,7 +9,7 @@ import (
 // deliver is the last handler of the chain: it delivers m to its recipient,
 // or to every session but its sender, and remembers chat for newcomers.
 func (s *Server) deliver(_ context.Context, m *Message) error {
-	v2, err := s.fit(m)
+	enc, err := s.fit(m)
 	if err != nil {
 		return err
 	}
@@ -18,40 +18,69 @@ func (s *Server) deliver(_ context.Context, m *Message) error {
 		if to == nil {
 			return &Rejection{Reason: fmt.Sprintf("no such user: %s", m.To)}
 		}
-		s.deliverTo(to, m, v2)
+		s.deliverTo(to, m, enc)
 		return nil
 	}
 	if m.Kind == KindChat || m.Kind == KindAction {
 		s.history.add(m)
 	}
 	for _, sess := range s.sessions.all(m.Origin) {
-		s.deliverTo(sess, m, v2)
+		s.deliverTo(sess, m, enc)
 	}
 	return nil
 }
 
-// fit checks that m fits in a datagram for every kind of recipient, and
-// returns its version 2 encoding, made once for all of them.
-func (s *Server) fit(m *Message) (v2 []byte, err error) {
-	v1 := len(m.V1Text())
-	if s.msgCodec != nil {
-		if v2, err = s.msgCodec.AppendMessage(nil, m); err != nil {
-			return nil, fmt.Errorf("core: encode message: %w", err)
+// encodings holds a message's version 2 encoding in each codec the server
+// speaks, made once for all the recipients that speak it.
+type encodings struct {
+	m  *Message
+	by map[string][]byte // by codec name: a codec's type need not be comparable
+}
+
+// in returns m encoded by c, encoding it on first use.
+func (e *encodings) in(c Codec, mc MessageCodec) ([]byte, error) {
+	if b, ok := e.by[c.Name()]; ok {
+		return b, nil
+	}
+	b, err := mc.AppendMessage(nil, e.m)
+	if err != nil {
+		return nil, err
+	}
+	if e.by == nil {
+		e.by = make(map[string][]byte)
+	}
+	e.by[c.Name()] = b
+	return b, nil
+}
+
+// fit checks that m fits in a datagram for every kind of recipient, in every
+// codec, and returns its encodings.
+func (s *Server) fit(m *Message) (*encodings, error) {
+	enc := &encodings{m: m}
+	over := len(m.V1Text()) - s.maxV1
+	if s.v2 {
+		for _, c := range s.codecs {
+			if mc, ok := c.(MessageCodec); ok {
+				b, err := enc.in(c, mc)
+				if err != nil {
+					return nil, fmt.Errorf("core: encode message: %w", err)
+				}
+				over = max(over, len(b)-s.maxV2)
+			}
 		}
 	}
-	if v1 > s.maxV1 || len(v2) > s.maxV2 {
-		over := max(v1-s.maxV1, len(v2)-s.maxV2)
+	if over > 0 {
 		return nil, &Rejection{Reason: fmt.Sprintf("message too long: %d bytes, at most %d fit in a datagram",
 			len(m.Text), len(m.Text)-over)}
 	}
-	return v2, nil
+	return enc, nil
 }
 
 // deliverTo sends m to one session: sealed for its version 2 client and
 // queued for reliable delivery, or sealed as "<sender> text" for a seed
-// client, best effort as the seed does. v2 is m's version 2 encoding, or nil
-// to make it here.
-func (s *Server) deliverTo(sess *session, m *Message, v2 []byte) {
+// client, best effort as the seed does. enc holds m's encodings, or is nil
+// to make them here.
+func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
 	sess.mu.Lock()
 	if sess.ended {
 		sess.mu.Unlock()
@@ -64,27 +93,28 @@ func (s *Server) deliverTo(sess *session, m *Message, v2 []byte) {
 			s.log.Error("seal failed", "err", err)
 			return
 		}
-		if dg := s.encode(&Packet{Type: TypeData, Payload: sealed}); dg != nil && s.write(dg, sess.addr) {
+		if dg := s.encode(sess.codec, &Packet{Type: TypeData, Payload: sealed}); dg != nil && s.write(dg, sess.addr) {
 			s.relayed.Add(1)
 		}
 		return
 	}
-	if v2 == nil {
-		var err error
-		if v2, err = s.msgCodec.AppendMessage(nil, m); err != nil {
-			sess.mu.Unlock()
-			s.log.Error("encode message", "err", err)
-			return
-		}
+	if enc == nil {
+		enc = &encodings{m: m}
 	}
-	_, err := sess.snd.Push(func(seq uint64) ([]byte, error) {
+	v2, err := enc.in(sess.codec, sess.msgs)
+	if err != nil {
+		sess.mu.Unlock()
+		s.log.Error("encode message", "err", err)
+		return
+	}
+	_, err = sess.snd.Push(func(seq uint64) ([]byte, error) {
 		p := &Packet{Type: TypeData, Session: sess.id, Seq: seq, HasSeq: true}
 		sealed, err := sess.keys.Seal(nil, v2, p.AD())
 		if err != nil {
 			return nil, err
 		}
 		p.Payload = sealed
-		return s.cfg.Codec.Append(nil, p)
+		return sess.codec.Append(nil, p)
 	}, m.ID)
 	dead := false
 	if err != nil {
@@ -108,13 +138,13 @@ func (s *Server) notify(sess *session, kind MessageKind, text string) {
 // announce tells every session but except something about the room.
 func (s *Server) announce(_ context.Context, text string, except uint64) {
 	m := &Message{Kind: KindSystem, ID: s.nextMsg.Add(1), From: SystemSender, Text: text, Time: s.cfg.Now()}
-	v2, err := s.fit(m)
+	enc, err := s.fit(m)
 	if err != nil {
 		s.log.Error("announcement does not fit", "err", err)
 		return
 	}
 	for _, sess := range s.sessions.all(except) {
-		s.deliverTo(sess, m, v2)
+		s.deliverTo(sess, m, enc)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,10 @@ import (
 type ServerConfig struct {
 	Transport Transport
 	Codec     Codec
+	// Codecs are further codecs the server speaks at once ("auto"): each
+	// datagram is read in the codec that sniffs it as its own (Sniffer), or
+	// else in Codec, and each session is answered in the codec it started in.
+	Codecs []Codec
 	// Suite is the suite version 1 clients get, and version 2 clients that
 	// offer nothing the server prefers.
 	Suite Suite
@@ -97,14 +102,15 @@ type ServerStats struct {
 // second goroutine drives timers: retransmissions to version 2 clients and
 // idle eviction. Session state is behind each session's own lock.
 type Server struct {
-	cfg      ServerConfig
-	log      *slog.Logger
-	drops    dropLog
-	chain    Handler
-	msgCodec MessageCodec // nil when the codec cannot speak version 2
-	suites   []Suite      // version 2 preference order
-	maxV1    int          // the longest version 1 plaintext that fits in a datagram
-	maxV2    int          // the same for version 2
+	cfg    ServerConfig
+	log    *slog.Logger
+	drops  dropLog
+	chain  Handler
+	codecs []Codec // Codec first
+	v2     bool    // version 2 is spoken: the server has an identity
+	suites []Suite // version 2 preference order
+	maxV1  int     // the longest version 1 plaintext that fits in a datagram, in any codec
+	maxV2  int     // the same for version 2
 
 	sessions *sessionTable
 	history  *history
@@ -152,15 +158,17 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		sessions: newSessionTable(),
 		history:  newHistory(max(cfg.History, 0)),
 		pending:  make(map[*session]struct{}),
+		codecs:   append([]Codec{cfg.Codec}, cfg.Codecs...),
 		suites:   append(append([]Suite(nil), cfg.Suites...), cfg.Suite),
-		maxV1:    maxPlaintext(cfg.Codec, cfg.Suite, broadcastHeader),
+		v2:       cfg.Identity != nil,
+		maxV1:    MaxDatagram,
+		maxV2:    MaxDatagram,
 	}
-	s.maxV2 = MaxDatagram
-	for _, suite := range s.suites {
-		s.maxV2 = min(s.maxV2, maxPlaintext(cfg.Codec, suite, v2DataHeader))
-	}
-	if mc, ok := cfg.Codec.(MessageCodec); ok && cfg.Identity != nil {
-		s.msgCodec = mc
+	for _, c := range s.codecs {
+		s.maxV1 = min(s.maxV1, maxPlaintext(c, cfg.Suite, broadcastHeader))
+		for _, suite := range s.suites {
+			s.maxV2 = min(s.maxV2, maxPlaintext(c, suite, v2DataHeader))
+		}
 	}
 	s.drops.log = cfg.Logger
 	s.chain = Chain(HandlerFunc(s.deliver), append([]Middleware{s.commands}, cfg.Handlers...)...)
@@ -194,9 +202,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 
-	attrs := []any{"addr", s.Addr().String(), "codec", s.cfg.Codec.Name(),
+	var names []string
+	for _, c := range s.codecs {
+		names = append(names, c.Name())
+	}
+	attrs := []any{"addr", s.Addr().String(), "codec", strings.Join(names, ","),
 		"suite", s.cfg.Suite.Name(), "reliability", s.cfg.Reliability.Name()}
-	if s.msgCodec != nil {
+	if s.v2 {
 		attrs = append(attrs, "protocol", "1,2")
 	} else {
 		attrs = append(attrs, "protocol", "1")
@@ -229,22 +241,23 @@ func (s *Server) HandleDatagram(ctx context.Context, b []byte, from netip.AddrPo
 		s.drop(from, "oversize datagram", fmt.Errorf("%d bytes, at most %d", len(b), MaxDatagram))
 		return
 	}
-	p, err := s.cfg.Codec.Decode(b)
+	codec := s.codecOf(b)
+	p, err := codec.Decode(b)
 	if err != nil {
 		s.drop(from, "undecodable", err)
 		return
 	}
 	if p.Type == TypeKeyReq {
-		s.handleKeyReq(ctx, p, from)
+		s.handleKeyReq(ctx, codec, p, from)
 		return
 	}
 	if p.Session != 0 {
-		s.handleV2(ctx, p, from, len(b))
+		s.handleV2(ctx, codec, p, from, len(b))
 		return
 	}
 	switch p.Type {
 	case TypeData:
-		s.handleV1Data(ctx, p, from)
+		s.handleV1Data(ctx, codec, p, from)
 	default:
 		s.drop(from, "unexpected packet type", errors.New(p.Type.String()))
 	}
@@ -269,9 +282,21 @@ func (s *Server) write(dg []byte, to netip.AddrPort) bool {
 	return true
 }
 
-// encode encodes p, logging what cannot be.
-func (s *Server) encode(p *Packet) []byte {
-	dg, err := s.cfg.Codec.Append(nil, p)
+// codecOf picks the codec a datagram is written in.
+func (s *Server) codecOf(b []byte) Codec {
+	if len(s.codecs) > 1 {
+		for _, c := range s.codecs {
+			if sn, ok := c.(Sniffer); ok && sn.Sniff(b) {
+				return c
+			}
+		}
+	}
+	return s.cfg.Codec
+}
+
+// encode encodes p in codec c, logging what cannot be.
+func (s *Server) encode(c Codec, p *Packet) []byte {
+	dg, err := c.Append(nil, p)
 	if err != nil {
 		s.log.Error("encode failed", "packet", p.String(), "err", err)
 		return nil

@@ -13,11 +13,14 @@ import (
 // handleV1Data takes a seed client's DATA: in sequence, authentic and new,
 // it is handed on and then acknowledged. Only what was accepted is
 // acknowledged, so a sender never believes a dropped message arrived.
-func (s *Server) handleV1Data(ctx context.Context, p *Packet, from netip.AddrPort) {
+func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from netip.AddrPort) {
 	sess := s.sessions.addr(from)
 	switch {
 	case sess == nil:
 		s.drop(from, "DATA from an address with no session", nil)
+		return
+	case sess.codec != codec:
+		s.drop(from, "datagram in a codec the session did not start in", fmt.Errorf("%s, not %s", codec.Name(), sess.codec.Name()))
 		return
 	case sess.version != 1:
 		s.drop(from, "DATA without a session id in a version 2 session", nil)
@@ -32,7 +35,7 @@ func (s *Server) handleV1Data(ctx context.Context, p *Packet, from netip.AddrPor
 		// Our ACK was lost and the client sent it again: acknowledge it
 		// again, deliver nothing.
 		sess.mu.Unlock()
-		s.write(s.encode(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from)
+		s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from)
 		return
 	case ArrivalOutOfOrder:
 		sess.mu.Unlock()
@@ -58,18 +61,22 @@ func (s *Server) handleV1Data(ctx context.Context, p *Packet, from netip.AddrPor
 	sess.mu.Unlock()
 
 	s.accept(ctx, sess, &Message{Kind: KindChat, From: name, Text: string(plain)})
-	s.write(s.encode(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from)
+	s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from)
 }
 
 // handleV2 takes any packet of a version 2 session. Nothing is believed
 // before the payload opens under the packet's own header, and only a fresh
 // authentic packet (a new DATA, a newer PING) moves the session to the
 // address it came from.
-func (s *Server) handleV2(ctx context.Context, p *Packet, from netip.AddrPort, size int) {
+func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from netip.AddrPort, size int) {
 	sess := s.sessions.id(p.Session)
 	if sess == nil {
 		s.drop(from, "unknown session", fmt.Errorf("sid %016x", p.Session))
-		s.unknownSession(p, from, size)
+		s.unknownSession(codec, p, from, size)
+		return
+	}
+	if sess.codec != codec {
+		s.drop(from, "datagram in a codec the session did not start in", fmt.Errorf("%s, not %s", codec.Name(), sess.codec.Name()))
 		return
 	}
 	now := s.cfg.Now()
@@ -138,7 +145,7 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *Packet, pla
 	}
 	// Authentic but malformed is a broken client: the seq is used up, the
 	// session goes on, and the sender is told.
-	m, err := s.msgCodec.DecodeMessage(plain)
+	m, err := sess.msgs.DecodeMessage(plain)
 	if err != nil {
 		s.log.Warn("malformed message", "session", fmt.Sprintf("%016x", sess.id), "err", err)
 		m = nil
@@ -219,7 +226,7 @@ func (s *Server) sendSealedLocked(sess *session, p *Packet, plaintext []byte) {
 		return
 	}
 	p.Payload = sealed
-	if dg := s.encode(p); dg != nil {
+	if dg := s.encode(sess.codec, p); dg != nil {
 		s.write(dg, sess.addr)
 	}
 }
@@ -269,11 +276,11 @@ func hasControl(s string) bool {
 // the client and the old server knew the id, so a stranger cannot make a
 // client drop a live session with one. It is never larger than what it
 // answers, and answers only what could be a client's DATA or PING.
-func (s *Server) unknownSession(p *Packet, from netip.AddrPort, size int) {
+func (s *Server) unknownSession(codec Codec, p *Packet, from netip.AddrPort, size int) {
 	if p.Type != TypeData && p.Type != TypePing {
 		return
 	}
-	if dg := s.encode(&Packet{Type: TypeBye, Session: p.Session}); dg != nil && len(dg) <= size {
+	if dg := s.encode(codec, &Packet{Type: TypeBye, Session: p.Session}); dg != nil && len(dg) <= size {
 		s.write(dg, from)
 	}
 }

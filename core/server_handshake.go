@@ -19,7 +19,7 @@ import (
 // gives a retry a new key and keeps it, while its client keeps the first). A
 // KEY_REQ without the version 2 fields is a seed client, spoken to in pure
 // version 1 for its whole session.
-func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPort) {
+func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from netip.AddrPort) {
 	now := s.cfg.Now()
 	old := s.sessions.addr(from)
 	if old != nil && string(old.hello) == string(p.Payload) {
@@ -36,7 +36,8 @@ func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPor
 		s.log.Error("no session id", "err", err)
 		return
 	}
-	v2 := p.Version >= 2 && s.msgCodec != nil
+	msgs, _ := codec.(MessageCodec)
+	v2 := p.Version >= 2 && s.v2 && msgs != nil
 	suite, hs := s.cfg.Suite, Handshake{Version: 1}
 	if v2 {
 		if suite = s.chooseSuite(p.Suites); suite == nil {
@@ -53,6 +54,7 @@ func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPor
 	sess := &session{
 		id:      id,
 		version: hs.Version,
+		codec:   codec,
 		hello:   p.Payload,
 		keys:    keys,
 		joined:  now,
@@ -65,6 +67,7 @@ func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPor
 	var nickProblem string
 	rep := &Packet{Type: TypeKeyRep, Payload: reply}
 	if v2 {
+		sess.msgs = msgs
 		sess.recv = s.cfg.Reliability.NewReceiver(s.cfg.ReliabilityConfig)
 		rc := s.cfg.ReliabilityConfig
 		rc.Queue = s.cfg.RecipientQueue
@@ -77,7 +80,7 @@ func (s *Server) handleKeyReq(ctx context.Context, p *Packet, from netip.AddrPor
 			Suite: suite.Name(), SessionID: id, ServerKey: pub,
 		})
 	}
-	if sess.reply = s.encode(rep); sess.reply == nil {
+	if sess.reply = s.encode(codec, rep); sess.reply == nil {
 		return
 	}
 	replaced := s.sessions.add(sess)

@@ -14,8 +14,10 @@ type session struct {
 	// Fixed at creation.
 	id      uint64 // the session id: on the wire in version 2, local in version 1
 	version uint8
-	hello   []byte // the KEY_REQ payload, to recognise a retried handshake
-	reply   []byte // the KEY_REP datagram, sent again for a retried handshake
+	codec   Codec        // the codec the session started in, and is answered in
+	msgs    MessageCodec // its version 2 messages, when version is 2
+	hello   []byte       // the KEY_REQ payload, to recognise a retried handshake
+	reply   []byte       // the KEY_REP datagram, sent again for a retried handshake
 	keys    SessionKeys
 	joined  time.Time
 

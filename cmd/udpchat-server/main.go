@@ -89,6 +89,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	srv, err := core.NewServer(core.ServerConfig{
 		Transport:         t,
 		Codec:             layers.Codec,
+		Codecs:            layers.Codecs,
 		Suite:             layers.Suite,
 		Reliability:       layers.Reliability,
 		V1Reliability:     stopwait.Layer{}, // the seed's, whatever v2 uses

@@ -117,6 +117,9 @@ func openLog(path string, stderr io.Writer) (io.Writer, func(), error) {
 // newClient builds the client engine the configuration describes. notify
 // hears of server keys pinned or replaced.
 func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, reconnect bool, notify func(string)) (*core.Client, error) {
+	if cfg.Codec == config.AutoCodec {
+		return nil, errors.New("codec: auto is for servers; a client speaks one codec, e.g. json or protobuf")
+	}
 	layers, err := cfg.Layers()
 	if err != nil {
 		return nil, err

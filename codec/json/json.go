@@ -423,3 +423,16 @@ func parseType(val []byte) (core.PacketType, error) {
 	}
 	return core.TypeInvalid, fmt.Errorf(`codec/json: unknown packet type %s`, quoteShort(s))
 }
+
+var _ core.Sniffer = Codec{}
+
+// Sniff reports whether a datagram is JSON: an object, so its first byte
+// past any white space is '{', which no protobuf packet can start with.
+func (Codec) Sniff(b []byte) bool {
+	for _, c := range b {
+		if !isWS(c) {
+			return c == '{'
+		}
+	}
+	return false
+}

@@ -286,8 +286,8 @@ func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
 	}
-	if _, err := core.Codecs.Lookup(c.Codec); err != nil {
-		bad("codec", "%v", err)
+	if _, err := core.Codecs.Lookup(c.Codec); err != nil && c.Codec != AutoCodec {
+		bad("codec", "%v, or %s (a server speaking all of them at once)", err, AutoCodec)
 	}
 	if _, err := core.Suites.Lookup(c.Suite); err != nil {
 		bad("suite", "%v", err)
@@ -426,9 +426,15 @@ func (c *Config) ReliabilityConfig() core.ReliabilityConfig {
 		Queue: c.Reliability.Queue, Window: c.Reliability.Window}
 }
 
+// AutoCodec is the codec setting of a server that speaks every codec that
+// recognises its own datagrams, answering each session in its own.
+const AutoCodec = "auto"
+
 // Layers holds the implementations the configuration names.
 type Layers struct {
-	Codec       core.Codec
+	Codec core.Codec
+	// Codecs are the further codecs of an "auto" server.
+	Codecs      []core.Codec
 	Suite       core.Suite
 	Network     core.Network
 	Reliability core.Reliability
@@ -439,7 +445,19 @@ type Layers struct {
 func (c *Config) Layers() (Layers, error) {
 	var l Layers
 	var errs [4]error
-	l.Codec, errs[0] = core.Codecs.Lookup(c.Codec)
+	if c.Codec == AutoCodec {
+		// JSON first: the seed's, and the answer to what no codec claims.
+		l.Codec, errs[0] = core.Codecs.Lookup("json")
+		for _, name := range core.Codecs.Names() {
+			if other, _ := core.Codecs.Lookup(name); name != "json" {
+				if _, ok := other.(core.Sniffer); ok {
+					l.Codecs = append(l.Codecs, other)
+				}
+			}
+		}
+	} else {
+		l.Codec, errs[0] = core.Codecs.Lookup(c.Codec)
+	}
 	l.Suite, errs[1] = core.Suites.Lookup(c.Suite)
 	l.Network, errs[2] = core.Transports.Lookup(c.Transport)
 	l.Reliability, errs[3] = core.Reliabilities.Lookup(c.Reliability.Name)
