@@ -175,6 +175,16 @@ func (s *Sender) sample(r time.Duration) {
 	s.rto = clamp(s.srtt + max(4*s.rttvar, time.Millisecond))
 }
 
+// reorderWait is how long after its sending a message overtaken by three
+// later ones is taken as lost: a round trip and a quarter, RACK's reordering
+// window, so that a network that reorders does not cause retransmissions.
+func (s *Sender) reorderWait() time.Duration {
+	if !s.hasRTT {
+		return 0
+	}
+	return s.srtt + s.srtt/4
+}
+
 func clamp(d time.Duration) time.Duration { return min(max(d, MinRTO), MaxRTO) }
 
 func (s *Sender) timeout() time.Duration { return clamp(s.rto << s.backoff) }
@@ -186,9 +196,10 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 	for _, it := range s.flight {
 		switch {
 		case it.sacked:
-		case it.skips >= dupThreshold:
-			// Fast retransmit: three later messages got through, this one
-			// most likely did not.
+		case it.skips >= dupThreshold && !now.Before(it.sentAt.Add(s.reorderWait())):
+			// Fast retransmit: three later messages got through, and so
+			// much time has passed that this one is lost, not just
+			// overtaken (RACK, RFC 8985).
 			it.skips = 0
 			send = s.resend(send, it, now)
 		case !now.Before(it.deadline):
@@ -218,8 +229,12 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 		send = append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1})
 	}
 	for _, it := range s.flight {
-		if !it.sacked && (next.IsZero() || it.deadline.Before(next)) {
-			next = it.deadline
+		due := it.deadline
+		if it.skips >= dupThreshold {
+			due = it.sentAt.Add(s.reorderWait())
+		}
+		if !it.sacked && (next.IsZero() || due.Before(next)) {
+			next = due
 		}
 	}
 	if next.IsZero() && len(s.flight) > 0 {
