@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	jsoncodec "github.com/udpchat/udpchat/codec/json"
+	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/chattest"
 	"github.com/udpchat/udpchat/core/stopwait"
@@ -18,20 +20,26 @@ import (
 // "<sender> text", and every sender gets its ACKs.
 func TestEndToEnd(t *testing.T) {
 	for _, version := range []uint8{1, 2} {
-		for _, layer := range layers {
-			if version == 1 && layer.Name() != stopwait.Name {
-				continue // version 1 is always stop-and-wait
+		for _, codec := range codecs {
+			for _, layer := range layers {
+				if version == 1 && layer.Name() != stopwait.Name {
+					continue // version 1 is always stop-and-wait
+				}
+				name := fmt.Sprintf("v%d/%s/%s", version, codec.Name(), layer.Name())
+				t.Run(name, func(t *testing.T) { testEndToEnd(t, version, codec, layer) })
 			}
-			t.Run(fmt.Sprintf("v%d/%s", version, layer.Name()), func(t *testing.T) { testEndToEnd(t, version, layer) })
 		}
 	}
 }
 
-// layers are the reliability layers the end-to-end tests run over.
-var layers = []core.Reliability{stopwait.Layer{}, window.Layer{}}
+// The layers and codecs the end-to-end tests run over, in every combination.
+var (
+	layers = []core.Reliability{stopwait.Layer{}, window.Layer{}}
+	codecs = []core.Codec{jsoncodec.Codec{}, protobuf.Codec{}}
+)
 
-func testEndToEnd(t *testing.T, version uint8, layer core.Reliability) {
-	room := chattest.Start(t, chattest.Options{Layer: layer})
+func testEndToEnd(t *testing.T, version uint8, codec core.Codec, layer core.Reliability) {
+	room := chattest.Start(t, chattest.Options{Layer: layer, Codecs: []core.Codec{codec}})
 	join := func() *chattest.Client {
 		c := room.JoinWith(func(cfg *core.ClientConfig) { cfg.MaxVersion = version })
 		if c.Info.Version != version {
@@ -137,3 +145,55 @@ func mustB64(b []byte) []byte {
 
 // noRateLimit lets a test send as fast as it likes.
 func noRateLimit(cfg *core.ServerConfig) { cfg.Rate = -1 }
+
+// TestMixedCodecsAndLayers: one server speaking JSON and protobuf at once, with
+// clients on either codec and either reliability layer, and a seed client:
+// everyone hears everyone, each in its own codec.
+func TestMixedCodecsAndLayers(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{Codecs: codecs, Server: noRateLimit})
+	type kind struct {
+		nick  string
+		codec core.Codec
+		layer core.Reliability
+	}
+	var clients []*chattest.Client
+	for _, k := range []kind{
+		{"json-sw", jsoncodec.Codec{}, stopwait.Layer{}},
+		{"json-win", jsoncodec.Codec{}, window.Layer{}},
+		{"pb-sw", protobuf.Codec{}, stopwait.Layer{}},
+		{"pb-win", protobuf.Codec{}, window.Layer{}},
+	} {
+		clients = append(clients, room.JoinWith(func(cfg *core.ClientConfig) {
+			cfg.Nick, cfg.Codec, cfg.Reliability = k.nick, k.codec, k.layer
+		}))
+	}
+	seedc := joinRaw(t, room, 0)
+	for _, c := range clients {
+		c.WaitDelivered(c.Say("hello from " + c.Name))
+	}
+	heard := map[string]bool{}
+	for range clients {
+		heard[seedc.ReadChat()] = true
+	}
+	for _, c := range clients {
+		if !heard["<"+c.Name+"> hello from "+c.Name] {
+			t.Errorf("the seed client did not hear %s: %v", c.Name, heard)
+		}
+	}
+	seedc.SendData(0, "hello from the seed")
+	seedc.ExpectAck(0)
+	for _, c := range clients {
+		got := map[string]bool{}
+		for _, m := range c.WaitChat(len(clients)) {
+			got[m.Text] = true
+		}
+		for _, other := range clients {
+			if other != c && !got["hello from "+other.Name] {
+				t.Errorf("%s did not hear %s: %v", c.Name, other.Name, got)
+			}
+		}
+		if !got["hello from the seed"] {
+			t.Errorf("%s did not hear the seed client", c.Name)
+		}
+	}
+}

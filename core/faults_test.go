@@ -122,15 +122,18 @@ func isSubsequence(sub, seq []string) bool {
 // exactly once and in order, at every client, since version 2 delivers
 // reliably both ways; and presence stays right as they leave.
 func TestLossyV2(t *testing.T) {
-	for _, layer := range layers {
-		t.Run(layer.Name(), func(t *testing.T) { testLossyV2(t, layer) })
+	for _, codec := range codecs {
+		for _, layer := range layers {
+			t.Run(codec.Name()+"/"+layer.Name(), func(t *testing.T) { testLossyV2(t, codec, layer) })
+		}
 	}
 }
 
-func testLossyV2(t *testing.T, layer core.Reliability) {
+func testLossyV2(t *testing.T, codec core.Codec, layer core.Reliability) {
 	faults := fault.Faults{Loss: 0.30, Duplicate: 0.05, Reorder: 0.05}
 	room := chattest.Start(t, chattest.Options{
 		Layer:  layer,
+		Codecs: []core.Codec{codec},
 		Faults: &fault.Config{Seed: 7, Send: faults, Receive: faults},
 		// A network this bad calls for more patience than the seed's 5 retries.
 		Reliability: core.ReliabilityConfig{RTO: 50 * time.Millisecond, MaxRetries: 20},

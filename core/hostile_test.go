@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
+	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/chattest"
 	"github.com/udpchat/udpchat/core/stopwait"
@@ -224,12 +224,13 @@ func TestIdleEviction(t *testing.T) {
 // TestForeignCodecDropped: a datagram for a session in a codec the session
 // did not start in is dropped, changes nothing, and the session goes on.
 func TestForeignCodecDropped(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Server: func(cfg *core.ServerConfig) {
-		cfg.Codecs = []core.Codec{otherCodec{}}
-	}})
+	room := chattest.Start(t, chattest.Options{Codecs: []core.Codec{jsoncodec.Codec{}, protobuf.Codec{}}})
 	c := joinRaw(t, room, 0) // a JSON session
 	dropped := room.Server.Stats().Dropped
-	foreign, _ := otherCodec{}.Append(nil, &core.Packet{Type: core.TypeData, Seq: 0, HasSeq: true, Payload: c.Seal("sneaky")})
+	foreign, err := protobuf.Codec{}.Append(nil, &core.Packet{Type: core.TypeData, Seq: 0, HasSeq: true, Payload: c.Seal("sneaky")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.Send(foreign)
 	c.SendData(0, "proper")
 	c.ExpectAck(0) // the first answer: the foreign one got none
@@ -237,19 +238,3 @@ func TestForeignCodecDropped(t *testing.T) {
 		t.Fatalf("%d dropped, want the foreign datagram", d)
 	}
 }
-
-// otherCodec is JSON behind a marker byte: a second codec the server can
-// tell apart, standing for any other.
-type otherCodec struct{}
-
-func (otherCodec) Name() string { return "marked-json" }
-func (otherCodec) Append(dst []byte, p *core.Packet) ([]byte, error) {
-	return jsoncodec.Codec{}.Append(append(dst, '#'), p)
-}
-func (otherCodec) Decode(b []byte) (*core.Packet, error) {
-	if len(b) == 0 || b[0] != '#' {
-		return nil, errors.New("not marked")
-	}
-	return jsoncodec.Codec{}.Decode(b[1:])
-}
-func (otherCodec) Sniff(b []byte) bool { return len(b) > 0 && b[0] == '#' }

@@ -221,6 +221,12 @@ func refDecode(b []byte) (*core.Packet, bool) {
 		}
 		p.HasAckSeq = true
 	}
+	if raw, ok := m["cum"]; ok {
+		if p.Cum, ok = num(raw); !ok {
+			return nil, false
+		}
+		p.HasCum = true
+	}
 	if raw, ok := m["payload"]; ok {
 		if p.Payload, ok = key(raw, -1); !ok {
 			return nil, false

@@ -94,7 +94,7 @@ func vectorCases(tb testing.TB) []vectorCase {
 func samePacket(a, b *core.Packet) bool {
 	return a.Type == b.Type &&
 		a.Seq == b.Seq && a.HasSeq == b.HasSeq &&
-		a.AckSeq == b.AckSeq && a.HasAckSeq == b.HasAckSeq &&
+		a.AckSeq == b.AckSeq && a.HasAckSeq == b.HasAckSeq && a.Cum == b.Cum && a.HasCum == b.HasCum &&
 		bytes.Equal(a.Payload, b.Payload) &&
 		a.Version == b.Version && a.Session == b.Session &&
 		a.Nick == b.Nick && slices.Equal(a.Suites, b.Suites) && a.Suite == b.Suite &&

@@ -38,6 +38,8 @@ var v2Forms = []struct {
 		`{"type": "DATA", "sid": 1, "seq": 0, "payload": ""}`},
 	{"ack", core.Packet{Type: core.TypeAck, Session: sid, AckSeq: 4, HasAckSeq: true, Payload: []byte("tag")},
 		`{"type": "ACK", "sid": 81985529216486895, "ack_seq": 4, "payload": "dGFn"}`},
+	{"ack with cum", core.Packet{Type: core.TypeAck, Session: sid, AckSeq: 4, HasAckSeq: true, Cum: 3, HasCum: true, Payload: []byte("tag")},
+		`{"type": "ACK", "sid": 81985529216486895, "ack_seq": 4, "cum": 3, "payload": "dGFn"}`},
 	{"ping", core.Packet{Type: core.TypePing, Session: sid, Seq: 9, HasSeq: true, Payload: []byte{0xff, 0xfe}},
 		`{"type": "PING", "sid": 81985529216486895, "seq": 9, "payload": "//4="}`},
 	{"pong", core.Packet{Type: core.TypePong, Session: sid, Payload: []byte{0xff, 0xfe}},

@@ -39,6 +39,9 @@ type Options struct {
 	Faults *fault.Config
 	// Reliability tunes both sides; zero fields take short test timers.
 	Reliability core.ReliabilityConfig
+	// Codecs are the codecs the server speaks at once ("auto"); clients
+	// speak the first. Default: JSON.
+	Codecs []core.Codec
 	// Layer is the reliability layer of version 2 sessions, on the server
 	// and every client: default stop-and-wait. Version 1 is always
 	// stop-and-wait.
@@ -76,6 +79,9 @@ func Start(t testing.TB, opts Options) *Room {
 	}
 	if opts.Layer == nil {
 		opts.Layer = stopwait.Layer{}
+	}
+	if len(opts.Codecs) == 0 {
+		opts.Codecs = []core.Codec{jsoncodec.Codec{}}
 	}
 	if opts.Reliability.RTO == 0 {
 		opts.Reliability.RTO = 200 * time.Millisecond
@@ -116,7 +122,8 @@ func (r *Room) startServer(addr netip.AddrPort) {
 	}
 	cfg := core.ServerConfig{
 		Transport:         tr,
-		Codec:             jsoncodec.Codec{},
+		Codec:             r.opts.Codecs[0],
+		Codecs:            r.opts.Codecs[1:],
 		Suite:             seed.Suite{},
 		Reliability:       r.opts.Layer,
 		V1Reliability:     stopwait.Layer{},
@@ -192,7 +199,7 @@ func (r *Room) Dial(edit func(*core.ClientConfig)) *Client {
 	cfg := core.ClientConfig{
 		Transport:         tr,
 		Server:            r.Addr,
-		Codec:             jsoncodec.Codec{},
+		Codec:             r.opts.Codecs[0],
 		Suite:             seed.Suite{},
 		Reliability:       r.opts.Layer,
 		V1Reliability:     stopwait.Layer{},

@@ -6,6 +6,7 @@ package standard
 import (
 	// Codecs.
 	_ "github.com/udpchat/udpchat/codec/json"
+	_ "github.com/udpchat/udpchat/codec/protobuf"
 	// Cipher suites.
 	_ "github.com/udpchat/udpchat/cipher/seed"
 	// Reliability layers.

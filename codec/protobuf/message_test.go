@@ -1,0 +1,244 @@
+package protobuf_test
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/udpchat/udpchat/codec/protobuf"
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/proto/packetpb"
+)
+
+// ts is 2025-11-28 12:00:00.123 UTC as the wire carries it (codec/json's).
+const ts = 1764331200123
+
+var tsTime = time.UnixMilli(ts).UTC()
+
+// sameMessage compares every field the codec carries (Origin is not one).
+func sameMessage(a, b *core.Message) bool {
+	return a.Kind == b.Kind && a.ID == b.ID && a.From == b.From && a.To == b.To &&
+		a.Text == b.Text && a.Time.Equal(b.Time) && a.Time.IsZero() == b.Time.IsZero()
+}
+
+// TestKindNumbering: packet.proto numbers the message kinds as core does.
+func TestKindNumbering(t *testing.T) {
+	for k := core.KindChat; k <= core.KindHistory; k++ {
+		if got, want := packetpb.Kind(k).String(), "KIND_"+strings.ToUpper(k.String()); got != want {
+			t.Errorf("packetpb.Kind(%d) = %s, want %s", k, got, want)
+		}
+	}
+	if n := packetpb.Kind(0).Descriptor().Values().Len(); n != int(core.KindHistory)+1 {
+		t.Errorf("packet.proto has %d kinds, core %d", n, core.KindHistory+1)
+	}
+}
+
+var messages = []struct {
+	name string
+	m    core.Message
+}{
+	{"chat", core.Message{Kind: core.KindChat, ID: 7, From: "alice", Text: "hi", Time: tsTime}},
+	{"system", core.Message{Kind: core.KindSystem, ID: 8, From: core.SystemSender, Text: "bob joined", Time: tsTime}},
+	{"error", core.Message{Kind: core.KindError, From: core.SystemSender, Text: "no such user: carol", Time: tsTime}},
+	{"action", core.Message{Kind: core.KindAction, ID: 9, From: "alice", Text: "waves", Time: tsTime}},
+	{"private", core.Message{Kind: core.KindPrivate, ID: 10, From: "alice", To: "bob", Text: "hi", Time: tsTime}},
+	{"history", core.Message{Kind: core.KindHistory, ID: 11, From: "carol", Text: "earlier", Time: tsTime}},
+	{"zero time", core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "no clock"}},
+	{"empty", core.Message{}},
+	{"unicode", core.Message{Kind: core.KindChat, From: "zoë🌍", To: "世界", Text: "héllo \u2028 🌍\x00\n\"\\", Time: tsTime}},
+	{"long text", core.Message{Kind: core.KindChat, From: strings.Repeat("é", 32), Text: strings.Repeat("long ", 700), Time: tsTime}},
+	{"max numbers", core.Message{Kind: core.KindHistory, ID: math.MaxUint64, From: "a", Text: "b", Time: time.UnixMilli(math.MaxInt64).UTC()}},
+	{"1 ms after 1970", core.Message{Kind: core.KindChat, Text: "old", Time: time.UnixMilli(1).UTC()}},
+}
+
+func TestMessageRoundTrip(t *testing.T) {
+	var c protobuf.Codec
+	for _, tt := range messages {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := []byte("prefix:")
+			got, err := c.AppendMessage(prefix[:len(prefix):len(prefix)], &tt.m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(got, prefix) {
+				t.Fatalf("AppendMessage clobbered dst: %q", got)
+			}
+			enc := got[len(prefix):]
+			m, err := c.DecodeMessage(enc)
+			if err != nil {
+				t.Fatalf("DecodeMessage(%x): %v", enc, err)
+			}
+			if !sameMessage(m, &tt.m) {
+				t.Fatalf("round trip: %+v became %+v", tt.m, *m)
+			}
+			if !m.Time.IsZero() && m.Time.Location() != time.UTC {
+				t.Fatalf("time in %v, want UTC", m.Time.Location())
+			}
+			again, err := c.AppendMessage(nil, m)
+			if err != nil || !bytes.Equal(again, enc) {
+				t.Fatalf("re-encoding differs:\n%x\n%x (%v)", enc, again, err)
+			}
+		})
+	}
+}
+
+// TestMessageTimeLossy: what ts_ms cannot say. Sub-millisecond precision
+// and the location are dropped; a time in the first millisecond of 1970 is
+// ts_ms 0, which is no time.
+func TestMessageTimeLossy(t *testing.T) {
+	var c protobuf.Codec
+	for _, tt := range []struct {
+		name string
+		in   time.Time
+		want time.Time
+	}{
+		{"sub-millisecond", tsTime.Add(999 * time.Microsecond), tsTime},
+		{"location", tsTime.In(time.FixedZone("X", 3600)), tsTime},
+		{"epoch", time.UnixMilli(0), time.Time{}},
+		{"epoch + 1µs", time.UnixMicro(1), time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			enc, err := c.AppendMessage(nil, &core.Message{Text: "x", Time: tt.in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := c.DecodeMessage(enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !m.Time.Equal(tt.want) || m.Time.IsZero() != tt.want.IsZero() {
+				t.Fatalf("%v came back as %v, want %v", tt.in, m.Time, tt.want)
+			}
+		})
+	}
+}
+
+func TestAppendMessageRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		name, want string
+		m          *core.Message
+	}{
+		{"nil", "nil message", nil},
+		{"unknown kind", "message kind 6", &core.Message{Kind: core.KindHistory + 1}},
+		{"from too long", "from of 65 bytes", &core.Message{From: strings.Repeat("f", 65)}},
+		{"to too long", "to of 65 bytes", &core.Message{To: strings.Repeat("t", 65)}},
+		{"from not utf-8", "from: not valid UTF-8", &core.Message{From: utf8Bad}},
+		{"to not utf-8", "to: not valid UTF-8", &core.Message{To: utf8Bad}},
+		{"text not utf-8", "text: not valid UTF-8", &core.Message{Text: utf8Bad}},
+		{"before 1970", "message time", &core.Message{Time: time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)}},
+		{"after 2^63-1 ms", "message time", &core.Message{Time: time.UnixMilli(math.MaxInt64).Add(time.Millisecond)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := protobuf.Codec{}.AppendMessage([]byte("keep"), tt.m)
+			if err == nil {
+				t.Fatalf("AppendMessage accepted it: %x", got)
+			}
+			if !strings.HasPrefix(err.Error(), "codec/protobuf: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q, want the codec/protobuf prefix and %q", err, tt.want)
+			}
+			if string(got) != "keep" {
+				t.Fatalf("dst changed: %q", got)
+			}
+		})
+	}
+}
+
+// hostileMessages are inner messages DecodeMessage must refuse.
+func hostileMessages() []struct {
+	name string
+	in   []byte
+	want string
+} {
+	return []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"unknown kind 6", varint(1, 6), "unknown message kind 6"},
+		{"unknown kind 99", varint(1, 99), "unknown message kind 99"},
+		{"negative kind", varint(1, math.MaxUint64), "unknown message kind -1"},
+		{"kind 2^32", varint(1, 1<<32), "out of range"},
+		{"kind as bytes", field(1, []byte{1}), "kind (field 1) has wire type bytes"},
+		{"kind twice", cat(varint(1, 1), varint(1, 0)), "duplicate kind"},
+		{"id as fixed64", fixed64(2, 1), "id (field 2) has wire type fixed64"},
+		{"text as varint", varint(5, 1), "text (field 5) has wire type varint"},
+		{"text twice", cat(field(5, []byte("a")), field(5, []byte("b"))), "duplicate text"},
+		{"from 65 bytes", field(3, bytes.Repeat([]byte("f"), 65)), "from of 65 bytes"},
+		{"to 65 bytes", field(4, bytes.Repeat([]byte("t"), 65)), "to of 65 bytes"},
+		{"from not utf-8", field(3, []byte(utf8Bad)), "UTF-8"},
+		{"text not utf-8", field(5, []byte(utf8Bad)), "UTF-8"},
+		{"negative ts_ms", varint(6, uint64(1<<64-1000)), "before 1970"},
+		{"truncated text", []byte{0x2a, 0x05, 'a'}, "field 5"},
+		{"trailing garbage", cat(field(5, []byte("a")), []byte{0x80}), "bad field tag"},
+		{"json", []byte(`{"kind": "chat", "text": "hi"}`), "codec/protobuf: "},
+	}
+}
+
+func TestDecodeMessageHostile(t *testing.T) {
+	var c protobuf.Codec
+	for _, tc := range hostileMessages() {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := c.DecodeMessage(tc.in)
+			if err == nil {
+				t.Fatalf("DecodeMessage(%x) = %+v, want an error", tc.in, m)
+			}
+			if m != nil {
+				t.Fatal("DecodeMessage returned a message with its error")
+			}
+			if !strings.HasPrefix(err.Error(), "codec/protobuf: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("DecodeMessage(%x) = %q, want the codec/protobuf prefix and %q", tc.in, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDecodeMessageLenient: unknown fields are skipped; an empty message is
+// a chat message with no text.
+func TestDecodeMessageLenient(t *testing.T) {
+	var c protobuf.Codec
+	m, err := c.DecodeMessage(cat(varint(7, 42), field(5, []byte("hi")), field(50, []byte("origin"))))
+	if err != nil || !sameMessage(m, &core.Message{Text: "hi"}) {
+		t.Fatalf("DecodeMessage = %+v, %v", m, err)
+	}
+	m, err = c.DecodeMessage(nil)
+	if err != nil || !sameMessage(m, &core.Message{}) {
+		t.Fatalf("DecodeMessage(nil) = %+v, %v", m, err)
+	}
+}
+
+// benchMessage is codec/json's.
+func benchMessage() *core.Message {
+	return &core.Message{Kind: core.KindChat, ID: 12345, From: "alice", Text: strings.Repeat("hello ", 10), Time: tsTime}
+}
+
+func BenchmarkAppendMessage(b *testing.B) {
+	var c protobuf.Codec
+	m := benchMessage()
+	buf := make([]byte, 0, core.MaxDatagram)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		buf, err = c.AppendMessage(buf[:0], m)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+func BenchmarkDecodeMessage(b *testing.B) {
+	var c protobuf.Codec
+	enc, err := c.AppendMessage(nil, benchMessage())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.DecodeMessage(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,288 @@
+// Package protobuf implements the "protobuf" codec: the packets of protocol
+// versions 1 and 2, and the inner message of version 2, as the Protocol
+// Buffers messages of proto/packet/v1/packet.proto (Go: proto/packetpb). It
+// carries exactly what the "json" codec (codec/json) carries, under the same
+// rules, with payload, server_key and sig as raw bytes instead of base64, so
+// datagrams are smaller (PROTOCOL.md, "Codecs").
+//
+// # Encoding
+//
+// Append marshals deterministically (proto.MarshalOptions{Deterministic:
+// true}), so the same packet always gives the same bytes. Fields are written
+// in number order and type, field 1, is never 0, so every encoded packet
+// starts with the byte 0x08 (field 1, wire type varint). A JSON datagram
+// starts with '{' or whitespace, never 0x08, so a server that accepts both
+// codecs can tell them apart by the first byte. Like codec/json, Append
+// refuses a packet that Decode would refuse (an unknown type, a nick that is
+// too long or not UTF-8, too many suites, …), so that the error is the
+// sender's, not a silent drop at the receiver.
+//
+// Proto3 does not tell an absent scalar from its default, so 0, "" and empty
+// bytes are not written, as codec/json omits them too; seq, ack_seq and cum
+// are optional fields with explicit presence (HasSeq, HasAckSeq, HasCum),
+// since 0 is a real sequence number. One difference follows: codec/json
+// requires a "payload" field on KEY_REQ, KEY_REP and DATA, even an empty
+// one; here an empty payload is not written, so that rule cannot be stated.
+// The packets each codec accepts are the same all the same: an empty payload
+// is legal in both.
+//
+// # Decoding
+//
+// Every datagram may be hostile, so Decode is strict and says why it
+// refuses:
+//
+//   - the datagram must start with 0x08: the type field, first, as a varint.
+//     Every encoder that writes fields in number order (all the common ones
+//     do) produces that, and it keeps the set of datagrams this codec
+//     accepts disjoint from codec/json's;
+//   - it must be well-formed protobuf wire format to its last byte (a
+//     truncated field is refused);
+//   - a known field must have the wire type packet.proto gives it. Protobuf
+//     decoders, Go's included, would otherwise skip it silently as an
+//     unknown field, which is how codec/json's "seq must be an integer"
+//     reads here;
+//   - a known singular field must appear at most once. Protobuf says the
+//     last one wins, but codec/json refuses duplicates, and a packet whose
+//     meaning hides in its second copy of a field is no packet an honest
+//     peer sends;
+//   - a varint must fit its field without truncation: the wire carries 64
+//     bits, and decoders silently cut an enum to 32, so type 2^32+3 would
+//     otherwise be DATA and version 2^32+2 would be 2;
+//   - type must be KEY_REQ, KEY_REP, DATA, ACK, PING, PONG or BYE (not
+//     TYPE_UNSPECIFIED, not a number packet.proto does not name);
+//   - version is at most 255; nick and suite are at most 64 bytes, suites
+//     at most 16 names of at most 64 bytes each; server_key and sig at most
+//     256 bytes;
+//   - strings must be valid UTF-8: proto3 requires it and Go's decoder
+//     enforces it;
+//   - unknown fields are skipped, whatever their value, if well-formed, so
+//     that a later version can add fields as version 2 did.
+//
+// Trailing garbage cannot be refused as codec/json refuses it: a protobuf
+// message has no end marker, the concatenation of two encodings is itself
+// a valid encoding (of their merge), and bytes after the last field are
+// just more fields. What follows a complete packet is therefore either
+// malformed (refused, as a truncated field), a known field again (refused
+// as a duplicate, or for its wire type), or an unknown field (skipped). The
+// datagram is the frame: UDP says where the packet ends.
+//
+// The bounds are codec/json's, for the same reasons (its maxName,
+// maxSuites, maxKeyBytes); the length of a datagram is the transport's
+// business (core.MaxDatagram).
+package protobuf
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/proto/packetpb"
+)
+
+// Name is the name the codec is registered and configured under.
+const Name = "protobuf"
+
+// Codec is the protobuf codec of protocol versions 1 and 2. The zero value
+// is ready to use; it holds no state, so it is safe for concurrent use.
+type Codec struct{}
+
+var (
+	_ core.Codec        = Codec{}
+	_ core.MessageCodec = Codec{}
+)
+
+func init() {
+	core.Codecs.Register(Name, Codec{})
+}
+
+// Bounds on the version 2 fields: codec/json's, so that both codecs accept
+// the same packets.
+const (
+	// maxName bounds nick and each suite name, and a message's from and to,
+	// in bytes: room for any nickname the engine accepts (core.MaxNick is
+	// 16) even in multi-byte UTF-8, and for any suite name.
+	maxName = 64
+	// maxSuites bounds the suites offer, which the server walks against its
+	// own list: the project has two suites; 16 leaves room to grow.
+	maxSuites = 16
+	// maxKeyBytes bounds server_key and sig: an Ed25519 key is 32 bytes and
+	// its signature 64; 256 leaves room for another scheme.
+	maxKeyBytes = 256
+)
+
+// firstByte is the first byte of every encoded packet: the tag of field 1
+// (type) with wire type 0 (varint), (1<<3)|0.
+const firstByte = 0x08
+
+var (
+	marshal   = proto.MarshalOptions{Deterministic: true}
+	unmarshal = proto.UnmarshalOptions{DiscardUnknown: true}
+)
+
+// Name returns "protobuf".
+func (Codec) Name() string { return Name }
+
+// Append appends the encoding of p to dst; see the package documentation.
+// On error dst is returned unchanged.
+func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
+	if p == nil {
+		return dst, errors.New("codec/protobuf: cannot encode a nil packet")
+	}
+	if !knownType(p.Type) {
+		return dst, fmt.Errorf("codec/protobuf: cannot encode packet type %v", p.Type)
+	}
+	if err := checkV2(p); err != nil {
+		return dst, err
+	}
+	pb := packetpb.Packet{
+		// core.PacketType and packetpb.Type share their numbering
+		// (packet.proto; TestTypeNumbering).
+		Type:      packetpb.Type(p.Type),
+		Payload:   p.Payload,
+		Version:   uint32(p.Version),
+		Session:   p.Session,
+		Nick:      p.Nick,
+		Suites:    p.Suites,
+		Suite:     p.Suite,
+		ServerKey: p.ServerKey,
+		Sig:       p.Sig,
+	}
+	// The pointers are only read, during the marshal below.
+	if p.HasSeq {
+		pb.Seq = &p.Seq
+	}
+	if p.HasAckSeq {
+		pb.AckSeq = &p.AckSeq
+	}
+	if p.HasCum {
+		pb.Cum = &p.Cum
+	}
+	out, err := marshal.MarshalAppend(dst, &pb)
+	if err != nil {
+		return dst, fmt.Errorf("codec/protobuf: encode %v: %w", p.Type, err)
+	}
+	return out, nil
+}
+
+// knownType reports whether t is a packet type of version 1 or 2.
+func knownType(t core.PacketType) bool {
+	return t >= core.TypeKeyReq && t <= core.TypeBye
+}
+
+// checkV2 refuses the version 2 fields that Decode would refuse, before
+// anything is written.
+func checkV2(p *core.Packet) error {
+	if err := checkName("cannot encode", "nick", p.Nick); err != nil {
+		return err
+	}
+	if len(p.Suites) > maxSuites {
+		return fmt.Errorf("codec/protobuf: cannot encode %d suites, at most %d", len(p.Suites), maxSuites)
+	}
+	for i, s := range p.Suites {
+		if err := checkName("cannot encode", fmt.Sprintf("suites[%d]", i), s); err != nil {
+			return err
+		}
+	}
+	if err := checkName("cannot encode", "suite", p.Suite); err != nil {
+		return err
+	}
+	if err := checkKey("cannot encode", "server_key", p.ServerKey); err != nil {
+		return err
+	}
+	return checkKey("cannot encode", "sig", p.Sig)
+}
+
+// checkName refuses a name (nick, suite, from, to) of more than maxName
+// bytes or not UTF-8. verb says what was being done, for the error.
+func checkName(verb, field, s string) error {
+	if len(s) > maxName {
+		return fmt.Errorf("codec/protobuf: %s %s of %d bytes, at most %d", verb, field, len(s), maxName)
+	}
+	return checkText(verb, field, s)
+}
+
+// checkText refuses a string that is not UTF-8. The marshaller would too,
+// but without saying which field.
+func checkText(verb, field, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("codec/protobuf: %s %s: not valid UTF-8", verb, field)
+	}
+	return nil
+}
+
+// checkKey refuses a server_key or sig of more than maxKeyBytes.
+func checkKey(verb, field string, b []byte) error {
+	if len(b) > maxKeyBytes {
+		return fmt.Errorf("codec/protobuf: %s %s of %d bytes, at most %d", verb, field, len(b), maxKeyBytes)
+	}
+	return nil
+}
+
+// Decode parses one datagram; see the package documentation for what it
+// accepts. The returned packet owns its payload and strings: it never
+// aliases b (the protobuf decoder copies what it keeps).
+func (Codec) Decode(b []byte) (*core.Packet, error) {
+	if len(b) == 0 {
+		return nil, errors.New("codec/protobuf: empty datagram")
+	}
+	if b[0] != firstByte {
+		return nil, fmt.Errorf("codec/protobuf: datagram starts with 0x%02x, not 0x%02x (the type field)", b[0], firstByte)
+	}
+	if err := packetSchema.check(b, "datagram"); err != nil {
+		return nil, err
+	}
+	var pb packetpb.Packet
+	if err := unmarshal.Unmarshal(b, &pb); err != nil {
+		return nil, fmt.Errorf("codec/protobuf: datagram: %w", err)
+	}
+
+	if pb.Type < packetpb.Type_KEY_REQ || pb.Type > packetpb.Type_BYE {
+		return nil, fmt.Errorf("codec/protobuf: unknown packet type %d", int32(pb.Type))
+	}
+	if pb.Version > 255 {
+		return nil, fmt.Errorf("codec/protobuf: version %d out of range, at most 255", pb.Version)
+	}
+	if err := checkName("datagram has", "nick", pb.Nick); err != nil {
+		return nil, err
+	}
+	// The schema check has bounded the number of suites already.
+	for i, s := range pb.Suites {
+		if err := checkName("datagram has", fmt.Sprintf("suites[%d]", i), s); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkName("datagram has", "suite", pb.Suite); err != nil {
+		return nil, err
+	}
+	if err := checkKey("datagram has", "server_key", pb.ServerKey); err != nil {
+		return nil, err
+	}
+	if err := checkKey("datagram has", "sig", pb.Sig); err != nil {
+		return nil, err
+	}
+
+	p := &core.Packet{
+		Type:      core.PacketType(pb.Type),
+		Payload:   pb.Payload,
+		Version:   uint8(pb.Version),
+		Session:   pb.Session,
+		Nick:      pb.Nick,
+		Suites:    pb.Suites,
+		Suite:     pb.Suite,
+		ServerKey: pb.ServerKey,
+		Sig:       pb.Sig,
+	}
+	p.Seq, p.HasSeq = pb.GetSeq(), pb.Seq != nil
+	p.AckSeq, p.HasAckSeq = pb.GetAckSeq(), pb.AckSeq != nil
+	p.Cum, p.HasCum = pb.GetCum(), pb.Cum != nil
+	return p, nil
+}
+
+var _ core.Sniffer = Codec{}
+
+// Sniff reports whether a datagram is one of ours: every packet this codec
+// writes starts with the tag of field 1 (0x08), and a JSON one with '{'.
+func (Codec) Sniff(b []byte) bool { return len(b) > 0 && b[0] == 0x08 }
