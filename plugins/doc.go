@@ -1,0 +1,34 @@
+// Package plugins runs udpchat's handler plugins: executables the server
+// starts and calls over gRPC with hashicorp/go-plugin (the protocol is
+// proto/handler/v1/handler.proto, the plugin side is package sdk), as
+// DESIGN.md's "Plugins" section describes.
+//
+// A Plugin is one executable. Its Middleware puts it in the server's
+// handler chain, where it passes, changes, refuses or silently drops each
+// chat, action and private message, and may answer it; as a
+// core.RoomObserver it hears joins, leaves and renames; through the Host
+// service it serves back to the plugin, the plugin posts on its own.
+//
+// go-plugin never restarts a plugin, so a Plugin does: a plugin that
+// crashes, exits or stops answering is started again with exponential
+// backoff and configured afresh, and while it is down its calls fail at
+// once. A failed call never holds a message longer than the plugin's
+// timeout, and the plugin's policy decides the message: fail open passes
+// it, fail closed refuses it. All of it is logged under the plugin's name.
+//
+// The server is built from its handlers, and the plugins need the server
+// (as the core.Room they post to) from the start, so the room is given
+// late, through a LateRoom:
+//
+//	room := new(plugins.LateRoom)
+//	set, err := plugins.StartAll(ctx, cfgs, room, log)
+//	...
+//	defer set.Close()
+//	srv, err := core.NewServer(core.ServerConfig{
+//		Handlers:  set.Middlewares(),
+//		Observers: set.Observers(),
+//		...
+//	})
+//	...
+//	room.Set(srv)
+package plugins

@@ -1,0 +1,64 @@
+// Package testplugins makes plugins that misbehave on purpose, for the
+// tests of package plugins: each is a main package beside this one that
+// calls Serve. Such a plugin passes every message, answers "ping" by
+// replacing it with "pong" (so a test can tell that a call succeeded),
+// answers "who" with the room's users and "log" by logging through the
+// host (so a test can reach the Host service), and misbehaves on its
+// trigger texts.
+package testplugins
+
+import (
+	"context"
+	"strings"
+
+	"github.com/udpchat/udpchat/plugins/sdk"
+)
+
+// The texts a plugin answers, whatever its triggers.
+const (
+	Ping   = "ping"         // replaced by Pong
+	Pong   = "pong"         //
+	Who    = "who"          // answered to everyone with the users' names, comma-separated
+	Log    = "log"          // logged through the host as LogMsg, with attribute asked=yes
+	LogMsg = "asked to log" //
+)
+
+// Misbehavior is what a plugin does on a trigger text, instead of a verdict.
+type Misbehavior func(ctx context.Context) (sdk.Verdict, error)
+
+// Serve serves a plugin that misbehaves as triggers say.
+func Serve(triggers map[string]Misbehavior) { sdk.Serve(&handler{triggers: triggers}) }
+
+type handler struct {
+	triggers map[string]Misbehavior
+	host     sdk.Host
+}
+
+func (h *handler) Configure(_ map[string]string, host sdk.Host) error {
+	h.host = host
+	return nil
+}
+
+func (h *handler) OnMessage(ctx context.Context, m sdk.Message) (sdk.Verdict, error) {
+	switch m.Text {
+	case Ping:
+		return sdk.Replace(Pong), nil
+	case Who:
+		users, err := h.host.Users(ctx)
+		if err != nil {
+			return sdk.Verdict{}, err
+		}
+		names := make([]string, len(users))
+		for i, u := range users {
+			names[i] = u.Name
+		}
+		return sdk.Pass().WithReply(sdk.ToEveryone, strings.Join(names, ",")), nil
+	case Log:
+		h.host.Log("warn", LogMsg, "asked", "yes")
+		return sdk.Pass(), nil
+	}
+	if f := h.triggers[m.Text]; f != nil {
+		return f(ctx)
+	}
+	return sdk.Pass(), nil
+}
