@@ -89,7 +89,7 @@ func (s *Server) commands(next Handler) Handler {
 
 // rename gives sess the nickname to, and tells the room.
 func (s *Server) rename(ctx context.Context, sess *session, to string) error {
-	if err := CheckNick(to); err != nil {
+	if err := s.checkName(to); err != nil {
 		return &Rejection{Reason: err.Error()}
 	}
 	sess.mu.Lock()

@@ -42,3 +42,16 @@ func CheckNick(name string) error {
 	}
 	return nil
 }
+
+// checkName is CheckNick, and not one of the server's reserved names.
+func (s *Server) checkName(name string) error {
+	if err := CheckNick(name); err != nil {
+		return err
+	}
+	for _, r := range s.cfg.Reserved {
+		if foldName(r) == foldName(name) {
+			return fmt.Errorf("%q is reserved", name)
+		}
+	}
+	return nil
+}

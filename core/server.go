@@ -41,6 +41,8 @@ type ServerConfig struct {
 	Handlers []Middleware
 	// Observers hear of joins, leaves and renames.
 	Observers []RoomObserver
+	// Reserved are names no client may take: those handlers post under.
+	Reserved []string
 
 	// Identity is the server's long-term key. Without it the server speaks
 	// only version 1, since version 2 clients require an authenticated server.

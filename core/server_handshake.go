@@ -133,7 +133,7 @@ func (s *Server) chooseSuite(offer []string) Suite {
 // replaces does not keep its name from it.
 func (s *Server) pickNick(want string, replacing *session) (name, problem string) {
 	if want != "" {
-		err := CheckNick(want)
+		err := s.checkName(want)
 		if holder := s.sessions.nick(want); err == nil && (holder == nil || holder == replacing) {
 			return want, ""
 		}

@@ -418,3 +418,18 @@ func TestReconnect(t *testing.T) {
 	alice.WaitDelivered(id)
 	bob.WaitMessage("the message typed while down", func(m core.Message) bool { return m.Text == "typed while the server was down" })
 }
+
+// TestReservedNames: no one may take a name a handler posts under, neither
+// in the handshake nor with /nick.
+func TestReservedNames(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{Server: func(cfg *core.ServerConfig) { cfg.Reserved = []string{"bot"} }})
+	c := room.JoinWith(nick("Bot"))
+	if c.Name == "Bot" {
+		t.Fatal("a client took the reserved name Bot")
+	}
+	c.WaitMessage("why not", func(m core.Message) bool {
+		return m.Kind == core.KindError && strings.Contains(m.Text, `"Bot" is reserved`)
+	})
+	c.WaitDelivered(c.Say("/nick bot"))
+	c.WaitMessage("the refusal", func(m core.Message) bool { return m.Kind == core.KindError && m.Text == `"bot" is reserved` })
+}

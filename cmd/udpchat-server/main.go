@@ -20,6 +20,7 @@ import (
 	"github.com/udpchat/udpchat/core/config"
 	"github.com/udpchat/udpchat/core/identity"
 	"github.com/udpchat/udpchat/core/stopwait"
+	"github.com/udpchat/udpchat/plugins"
 )
 
 var command = cli.Command{
@@ -86,6 +87,17 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	} else {
 		log.Info("server identity", "dir", dir, "fingerprint", fp)
 	}
+	// Plugins start before the server, which they are handed once it exists.
+	room := new(plugins.LateRoom)
+	set, err := plugins.StartAll(ctx, pluginConfigs(cfg.Plugins), room, log)
+	if err != nil {
+		t.Close()
+		return err
+	}
+	defer set.Close()
+	if states := set.States(); len(states) > 0 {
+		log.Info("plugins", "states", states)
+	}
 	srv, err := core.NewServer(core.ServerConfig{
 		Transport:         t,
 		Codec:             layers.Codec,
@@ -95,6 +107,9 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		V1Reliability:     stopwait.Layer{}, // the seed's, whatever v2 uses
 		ReliabilityConfig: cfg.ReliabilityConfig(),
 		Identity:          key,
+		Handlers:          set.Middlewares(),
+		Observers:         set.Observers(),
+		Reserved:          pluginNames(cfg.Plugins),
 		MaxSessions:       cfg.Server.MaxSessions,
 		IdleTimeout:       cfg.Server.IdleTimeout,
 		V1IdleTimeout:     cfg.Server.V1IdleTimeout,
@@ -107,7 +122,29 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		t.Close()
 		return err
 	}
+	room.Set(srv)
 	return srv.Serve(ctx)
+}
+
+// pluginConfigs turns the configuration's plugin entries into the host's.
+func pluginConfigs(ps []config.Plugin) []plugins.Config {
+	out := make([]plugins.Config, len(ps))
+	for i, p := range ps {
+		out[i] = plugins.Config{
+			Name: p.Name, Path: p.Path, Args: p.Args, SHA256: p.SHA256, Env: p.Env, Config: p.Config,
+			Timeout: p.Timeout, FailClosed: p.Policy == "fail-closed", Events: p.Events,
+		}
+	}
+	return out
+}
+
+// pluginNames are the names plugins post under, which no one may take.
+func pluginNames(ps []config.Plugin) []string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return names
 }
 
 // noneIfZero maps the configuration's 0 ("none", "off") to core's negative

@@ -113,3 +113,25 @@ func TestSIGINT(t *testing.T) {
 		}
 	}
 }
+
+// TestPluginChecksumRefused: a plugin whose binary does not match its
+// configured sha256 stops the server at startup, with one line naming it.
+func TestPluginChecksumRefused(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bot")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../plugins/examples/bot").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "server.yaml")
+	yaml := "plugins:\n  - name: bot\n    path: " + bin + "\n    sha256: \"" + strings.Repeat("0", 64) + "\"\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	code := run(t.Context(), []string{"--config", cfg, "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error"}, nil, &stderr)
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || !strings.HasPrefix(last, "udpchat-server: ") || !strings.Contains(last, "bot") || !strings.Contains(last, strings.Repeat("0", 64)) {
+		t.Fatalf("exit %d, stderr %q: want exit 1 and a line naming the plugin and the checksum", code, stderr.String())
+	}
+}

@@ -371,6 +371,8 @@ func (c *Config) Validate() error {
 		switch {
 		case p.Name == "":
 			bad(key+".name", "every plugin needs a name")
+		case core.CheckNick(p.Name) != nil:
+			bad(key+".name", "a plugin posts under its name, so it must be a valid nickname: %v", core.CheckNick(p.Name))
 		case names[p.Name]:
 			bad(key+".name", "%q names two plugins", p.Name)
 		}
