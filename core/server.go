@@ -83,6 +83,7 @@ const (
 	DefaultRate           = 2
 	DefaultBurst          = 20
 	serverTick            = 20 * time.Millisecond // retransmission timer granularity
+	handoffQueue          = 4096                  // messages waiting for the handler chain
 )
 
 // ServerStats counts what a Server has done, for tests and operators.
@@ -120,6 +121,8 @@ type Server struct {
 
 	pendingMu sync.Mutex
 	pending   map[*session]struct{} // sessions with DATA in flight
+
+	work chan handoff // to the handler chain's worker, while Serve runs
 
 	received, dropped, accepted, relayed, handshakes atomic.Uint64
 }
@@ -201,6 +204,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.timers(ctx) })
+	s.work = make(chan handoff, handoffQueue)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case h := <-s.work:
+				s.runHandoff(ctx, h)
+			}
+		}
+	})
 	defer wg.Wait()
 	defer cancel()
 

@@ -28,14 +28,17 @@ func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from 
 	case !p.HasSeq:
 		s.drop(from, "DATA without seq", nil)
 		return
+	case s.busy():
+		s.drop(from, "server busy: too many messages waiting for the handlers", nil)
+		return
 	}
 	sess.mu.Lock()
 	switch sess.recv.Classify(p.Seq) {
 	case ArrivalDuplicate:
 		// Our ACK was lost and the client sent it again: acknowledge it
-		// again, deliver nothing.
+		// again, deliver nothing; after the first copy was handed on.
 		sess.mu.Unlock()
-		s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from)
+		s.handOn(ctx, sess, nil, func() { s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from) })
 		return
 	case ArrivalOutOfOrder:
 		sess.mu.Unlock()
@@ -60,8 +63,8 @@ func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from 
 	name := sess.name
 	sess.mu.Unlock()
 
-	s.accept(ctx, sess, &Message{Kind: KindChat, From: name, Text: string(plain)})
-	s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from)
+	s.handOn(ctx, sess, []*Message{{Kind: KindChat, From: name, Text: string(plain)}},
+		func() { s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from) })
 }
 
 // handleV2 takes any packet of a version 2 session. Nothing is believed
@@ -128,15 +131,20 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 // handleV2Data is handleV2 for DATA; it is called with sess.mu held and
 // releases it.
 func (s *Server) handleV2Data(ctx context.Context, sess *session, p *Packet, plain []byte, from netip.AddrPort) {
-	if !p.HasSeq {
+	if !p.HasSeq || s.busy() {
 		sess.mu.Unlock()
-		s.drop(from, "DATA without seq", nil)
+		s.drop(from, "DATA without seq, or server busy", nil)
 		return
+	}
+	ack := func() {
+		sess.mu.Lock()
+		s.ackLocked(sess, p.Seq)
+		sess.mu.Unlock()
 	}
 	switch sess.recv.Classify(p.Seq) {
 	case ArrivalDuplicate:
-		s.ackLocked(sess, p.Seq)
 		sess.mu.Unlock()
+		s.handOn(ctx, sess, nil, ack)
 		return
 	case ArrivalOutOfOrder:
 		sess.mu.Unlock()
@@ -158,16 +166,48 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *Packet, pla
 	if err != nil {
 		s.notify(sess, KindError, "the server could not read your message")
 	}
+	var msgs []*Message
 	for _, r := range ready {
 		if m, ok := r.(*Message); ok && m != nil {
 			// The server, not the client, says who sent what and when.
-			s.accept(ctx, sess, &Message{Kind: KindChat, From: name, Text: m.Text})
+			msgs = append(msgs, &Message{Kind: KindChat, From: name, Text: m.Text})
 		}
 	}
-	sess.mu.Lock()
-	s.ackLocked(sess, p.Seq)
-	sess.mu.Unlock()
+	s.handOn(ctx, sess, msgs, ack)
 }
+
+// handoff is work for the handler chain: messages from one session to hand
+// on, in order, and then the ACK that says they were.
+type handoff struct {
+	sess *session
+	msgs []*Message
+	ack  func()
+}
+
+// handOn runs the handler chain on msgs and then ack, off the read loop
+// when Serve runs: a slow or hung plugin then delays chat messages, never
+// ACKs, keepalives or handshakes, so no session dies waiting for it. One
+// worker keeps the order of arrival, so a session's messages stay in seq
+// order and an ACK still means "handed on".
+func (s *Server) handOn(ctx context.Context, sess *session, msgs []*Message, ack func()) {
+	h := handoff{sess, msgs, ack}
+	if s.work == nil {
+		s.runHandoff(ctx, h)
+		return
+	}
+	s.work <- h // room was checked before the receiver took the message (busy)
+}
+
+func (s *Server) runHandoff(ctx context.Context, h handoff) {
+	for _, m := range h.msgs {
+		s.accept(ctx, h.sess, m)
+	}
+	h.ack()
+}
+
+// busy reports whether the handler chain is so far behind that new DATA
+// must wait: dropped unacknowledged, it comes again.
+func (s *Server) busy() bool { return s.work != nil && len(s.work) >= cap(s.work)-1 }
 
 // accept hands an authentic message from sess to the handler chain, and
 // tells the sender if it was refused.

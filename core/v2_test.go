@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -432,4 +433,34 @@ func TestReservedNames(t *testing.T) {
 	})
 	c.WaitDelivered(c.Say("/nick bot"))
 	c.WaitMessage("the refusal", func(m core.Message) bool { return m.Kind == core.KindError && m.Text == `"bot" is reserved` })
+}
+
+// TestSlowHandlerStallsNothingElse: while a handler holds a message (a
+// plugin hanging until its timeout), the server still answers handshakes
+// and keepalives; the held message is acknowledged once it is handed on.
+func TestSlowHandlerStallsNothingElse(t *testing.T) {
+	release := make(chan struct{})
+	hold := func(next core.Handler) core.Handler {
+		return core.HandlerFunc(func(ctx context.Context, m *core.Message) error {
+			if m.Text == "hold me" {
+				<-release
+			}
+			return next.HandleMessage(ctx, m)
+		})
+	}
+	room := chattest.Start(t, chattest.Options{
+		Server: func(cfg *core.ServerConfig) { cfg.Handlers = []core.Middleware{hold} },
+		// a waits for its ACK as long as the test may take.
+		Reliability: core.ReliabilityConfig{RTO: 200 * time.Millisecond, MaxRetries: 100},
+	})
+	a := room.JoinWith(nick("a"))
+	id := a.Say("hold me")
+	// While the handler holds a's message: a handshake, and keepalives.
+	b := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick, cfg.Keepalive = "b", 20*time.Millisecond })
+	b.WaitRTT()
+	close(release)
+	a.WaitDelivered(id)
+	if m := b.WaitChat(1)[0]; m.Text != "hold me" {
+		t.Fatalf("b got %+v", m)
+	}
 }
