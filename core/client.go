@@ -641,6 +641,11 @@ func (c *Client) handleKeyRep(ctx context.Context, p *Packet) error {
 		c.emit(ctx, NoticeEvent{Text: "the server speaks only protocol version 1 (the seed's): it is not authenticated, and messages to you are best effort"})
 	}
 	c.emit(ctx, StateEvent{State: StateConnected, Info: &info})
+	if info.Version >= 2 {
+		// Prove at once that we hold the keys: until then the server sends
+		// us nothing, since our address might have been spoofed.
+		c.ping(c.cfg.Now())
+	}
 	return nil
 }
 

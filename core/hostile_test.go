@@ -238,3 +238,86 @@ func TestForeignCodecDropped(t *testing.T) {
 		t.Fatalf("%d dropped, want the foreign datagram", d)
 	}
 }
+
+// countingTransport counts the bytes a server reads from and writes to each
+// address.
+type countingTransport struct {
+	core.Transport
+	mu      sync.Mutex
+	in, out map[netip.AddrPort]int
+}
+
+func (c *countingTransport) ReadFrom(p []byte) (int, netip.AddrPort, error) {
+	n, from, err := c.Transport.ReadFrom(p)
+	if err == nil {
+		c.mu.Lock()
+		c.in[from] += n
+		c.mu.Unlock()
+	}
+	return n, from, err
+}
+
+func (c *countingTransport) WriteTo(p []byte, to netip.AddrPort) (int, error) {
+	c.mu.Lock()
+	c.out[to] += len(p)
+	c.mu.Unlock()
+	return c.Transport.WriteTo(p, to)
+}
+
+// TestNoAmplification: to an address that has not completed a handshake
+// (it may be a spoofed victim) the server never sends more bytes than it
+// received from it, whatever it is sent: handshakes of both versions and
+// codecs, retried ones, garbage, and packets for sessions it does not know.
+func TestNoAmplification(t *testing.T) {
+	var counter *countingTransport
+	room := chattest.Start(t, chattest.Options{
+		Codecs: []core.Codec{jsoncodec.Codec{}, protobuf.Codec{}},
+		Server: func(cfg *core.ServerConfig) {
+			counter = &countingTransport{Transport: cfg.Transport, in: map[netip.AddrPort]int{}, out: map[netip.AddrPort]int{}}
+			cfg.Transport = counter
+		},
+	})
+	var sockets []*chattest.RawClient
+	for i, codec := range []core.Codec{jsoncodec.Codec{}, protobuf.Codec{}} {
+		for _, v2 := range []bool{false, true} {
+			c := room.Raw()
+			c.Codec = codec
+			hello, _ := c.Hello(chattest.Keys.Key(i))
+			if v2 {
+				hello.Version, hello.Nick, hello.Suites = 2, "victim", []string{seed.Name}
+			}
+			for range 3 { // retried, as a spoofer would to multiply answers
+				c.SendPacket(hello)
+			}
+			c.ReadType(core.TypeKeyRep)
+			sockets = append(sockets, c)
+		}
+	}
+	junk := room.Raw()
+	for _, b := range hostileDatagrams() {
+		junk.Send(b)
+	}
+	for _, p := range []core.Packet{
+		{Type: core.TypeData, Session: 12345, Seq: 0, HasSeq: true, Payload: make([]byte, 64)},
+		{Type: core.TypePing, Session: 999, Seq: 1, HasSeq: true, Payload: make([]byte, 64)},
+	} {
+		junk.SendPacket(&p)
+	}
+	junk.ReadType(core.TypeBye) // the unknown-session answer went out
+	// A last good handshake from junk's address, answered last: everything
+	// before it has been handled.
+	junk.Handshake(chattest.Keys.Key(2))
+
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	for addr, out := range counter.out {
+		in := counter.in[addr]
+		t.Logf("%v: %d bytes in, %d out (%.2f)", addr, in, out, float64(out)/float64(in))
+		if out > in {
+			t.Errorf("%v: %d bytes sent for %d received", addr, out, in)
+		}
+	}
+	if len(counter.out) != len(sockets)+1 {
+		t.Fatalf("answers went to %d addresses, want %d", len(counter.out), len(sockets)+1)
+	}
+}

@@ -15,7 +15,7 @@ func (s *Server) deliver(_ context.Context, m *Message) error {
 	}
 	if m.Kind == KindPrivate {
 		to := s.sessions.nick(m.To)
-		if to == nil {
+		if to == nil || !to.confirmed.Load() {
 			return &Rejection{Reason: fmt.Sprintf("no such user: %s", m.To)}
 		}
 		s.deliverTo(to, m, enc)
@@ -81,6 +81,10 @@ func (s *Server) fit(m *Message) (*encodings, error) {
 // client, best effort as the seed does. enc holds m's encodings, or is nil
 // to make them here.
 func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
+	confirmed := sess.confirmed.Load()
+	if !confirmed && sess.version < 2 {
+		return
+	}
 	sess.mu.Lock()
 	if sess.ended {
 		sess.mu.Unlock()
@@ -117,12 +121,15 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
 		return sess.codec.Append(nil, p)
 	}, m.ID)
 	dead := false
-	if err != nil {
+	switch {
+	case err != nil:
 		// A client this far behind is dead or drowning; its queue is
 		// bounded, and the others do not wait for it.
 		s.log.Warn("message not queued", "to", sess.name, "err", err)
-	} else {
+	case confirmed:
 		dead = s.pollLocked(sess, s.cfg.Now())
+		// Unconfirmed, the address may be a spoofed victim's: the message
+		// waits in the queue until the client proves it holds the keys.
 	}
 	sess.mu.Unlock()
 	if dead {
@@ -161,8 +168,10 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 	}
 	name := s.retire(sess)
 	s.log.Info("session ended", "name", name, "session", fmt.Sprintf("%016x", sess.id), "why", why)
-	s.announce(ctx, name+" "+why, sess.id)
-	s.observe(ctx, RoomEvent{Kind: EventLeave, Name: name, Why: why})
+	if sess.confirmed.Load() {
+		s.announce(ctx, name+" "+why, sess.id)
+		s.observe(ctx, RoomEvent{Kind: EventLeave, Name: name, Why: why})
+	}
 }
 
 // retire marks sess ended, drops what it had queued and takes it off the

@@ -90,6 +90,9 @@ func (s *Server) Users() []User {
 	now := s.cfg.Now()
 	var us []User
 	for _, sess := range s.sessions.all(0) {
+		if !sess.confirmed.Load() {
+			continue
+		}
 		sess.mu.Lock()
 		us = append(us, User{Name: sess.name, Version: sess.version, Idle: now.Sub(time.Unix(0, sess.lastSeen.Load()))})
 		sess.mu.Unlock()

@@ -264,7 +264,7 @@ func (s *Server) HandleDatagram(ctx context.Context, b []byte, from netip.AddrPo
 		return
 	}
 	if p.Type == TypeKeyReq {
-		s.handleKeyReq(ctx, codec, p, from)
+		s.handleKeyReq(ctx, codec, p, from, len(b))
 		return
 	}
 	if p.Session != 0 {

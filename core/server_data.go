@@ -95,6 +95,16 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 		return
 	}
 	sess.touch(now)
+	if !sess.confirmed.Load() {
+		// The first authentic packet: the client holds the keys.
+		sess.mu.Unlock()
+		s.confirm(ctx, sess)
+		sess.mu.Lock()
+		if sess.ended {
+			sess.mu.Unlock()
+			return
+		}
+	}
 	switch p.Type {
 	case TypeData:
 		s.handleV2Data(ctx, sess, p, plain, from)

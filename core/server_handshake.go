@@ -19,10 +19,18 @@ import (
 // gives a retry a new key and keeps it, while its client keeps the first). A
 // KEY_REQ without the version 2 fields is a seed client, spoken to in pure
 // version 1 for its whole session.
-func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from netip.AddrPort) {
+//
+// No answer is larger than the KEY_REQ it answers: an address that has not
+// completed a handshake may be spoofed, and the server must not be a way to
+// send it more than was sent from it.
+func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from netip.AddrPort, size int) {
 	now := s.cfg.Now()
 	old := s.sessions.addr(from)
 	if old != nil && string(old.hello) == string(p.Payload) {
+		if len(old.reply) > size {
+			s.drop(from, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(old.reply)))
+			return
+		}
 		old.touch(now)
 		s.write(old.reply, from)
 		return
@@ -83,6 +91,10 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 	if sess.reply = s.encode(codec, rep); sess.reply == nil {
 		return
 	}
+	if len(sess.reply) > size {
+		s.drop(from, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(sess.reply)))
+		return
+	}
 	replaced := s.sessions.add(sess)
 	s.handshakes.Add(1)
 	s.log.Info("session started", "addr", from.String(), "session", fmt.Sprintf("%016x", id),
@@ -98,14 +110,38 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 			s.observe(ctx, RoomEvent{Kind: EventLeave, Name: replaced.name, Why: "left"})
 		}
 	}
-	if replaced == nil || replaced.name != sess.name {
+	sess.welcome = welcome{
+		announce:    replaced == nil || replaced.name != sess.name,
+		history:     replaced == nil,
+		nickProblem: nickProblem,
+	}
+	if sess.version < 2 {
+		// A seed client proves nothing until it speaks, and may only
+		// listen: version 1 cannot tell it from a spoofed address.
+		s.confirm(ctx, sess)
+	}
+}
+
+// confirm admits sess to the room, once: it is told of the room (history,
+// a nickname problem) and the room of it.
+func (s *Server) confirm(ctx context.Context, sess *session) {
+	if sess.confirmed.Swap(true) {
+		return
+	}
+	sess.mu.Lock()
+	if sess.snd != nil && !sess.ended {
+		s.pollLocked(sess, s.cfg.Now()) // what waited for the confirmation
+	}
+	sess.mu.Unlock()
+	w := sess.welcome
+	if w.announce {
 		s.announce(ctx, sess.name+" joined", sess.id)
 		s.observe(ctx, RoomEvent{Kind: EventJoin, Name: sess.name})
 	}
-	if nickProblem != "" {
-		s.notify(sess, KindError, nickProblem)
+	if w.nickProblem != "" {
+		s.notify(sess, KindError, w.nickProblem)
 	}
-	if replaced != nil {
+	if !w.history {
 		return // the same client, starting over: it has seen the history
 	}
 	for _, m := range s.history.snapshot() {

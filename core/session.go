@@ -22,6 +22,12 @@ type session struct {
 	joined  time.Time
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last authentic packet
+	// confirmed is set once the client has shown it holds the session's keys
+	// (version 1: at once, it cannot). Until then the address may be a
+	// spoofed victim's, so the session is sent nothing but its KEY_REP: no
+	// room traffic, no notices, no history.
+	confirmed atomic.Bool
+	welcome   welcome // what confirmation brings, decided at the handshake
 
 	mu       sync.Mutex // guards what follows
 	addr     netip.AddrPort
@@ -156,4 +162,12 @@ func (t *sessionTable) rename(s *session, from, to string) bool {
 	}
 	t.byNick[foldName(to)] = s
 	return true
+}
+
+// welcome is what a session is sent, and the room told, once it is
+// confirmed.
+type welcome struct {
+	announce    bool   // tell the room it joined (not a same-named restart)
+	history     bool   // show it the history (not a client starting over)
+	nickProblem string // why it did not get the nickname it asked for
 }

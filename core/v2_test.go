@@ -360,6 +360,8 @@ func TestPresence(t *testing.T) {
 	bob := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick, cfg.Keepalive = "bob", 100*time.Millisecond })
 	ghost := room.Raw()
 	ghost.HandshakeV2(chattest.Keys.Key(0), "ghost")
+	ghost.SendPacket(ghost.SealPacket(&core.Packet{Type: core.TypePing, Seq: 1, HasSeq: true}, []byte("12345678")))
+	alice.WaitMessage("the ghost's join", isSystem("ghost joined"))
 	alice.WaitRTT()
 
 	bob.Stop()
