@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udpchat/udpchat/cipher/modern"
+	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
@@ -20,13 +22,15 @@ import (
 // "<sender> text", and every sender gets its ACKs.
 func TestEndToEnd(t *testing.T) {
 	for _, version := range []uint8{1, 2} {
-		for _, codec := range codecs {
-			for _, layer := range layers {
-				if version == 1 && layer.Name() != stopwait.Name {
-					continue // version 1 is always stop-and-wait
+		for _, suite := range suites {
+			for _, codec := range codecs {
+				for _, layer := range layers {
+					if version == 1 && (layer.Name() != stopwait.Name || suite.Name() != seed.Name) {
+						continue // version 1 is the seed's suite, stop-and-wait
+					}
+					name := fmt.Sprintf("v%d/%s/%s/%s", version, suite.Name(), codec.Name(), layer.Name())
+					t.Run(name, func(t *testing.T) { testEndToEnd(t, version, suite, codec, layer) })
 				}
-				name := fmt.Sprintf("v%d/%s/%s", version, codec.Name(), layer.Name())
-				t.Run(name, func(t *testing.T) { testEndToEnd(t, version, codec, layer) })
 			}
 		}
 	}
@@ -36,14 +40,15 @@ func TestEndToEnd(t *testing.T) {
 var (
 	layers = []core.Reliability{stopwait.Layer{}, window.Layer{}}
 	codecs = []core.Codec{jsoncodec.Codec{}, protobuf.Codec{}}
+	suites = []core.Suite{seed.Suite{}, modern.Suite{}}
 )
 
-func testEndToEnd(t *testing.T, version uint8, codec core.Codec, layer core.Reliability) {
-	room := chattest.Start(t, chattest.Options{Layer: layer, Codecs: []core.Codec{codec}})
+func testEndToEnd(t *testing.T, version uint8, suite core.Suite, codec core.Codec, layer core.Reliability) {
+	room := chattest.Start(t, chattest.Options{Layer: layer, Codecs: []core.Codec{codec}, Suite: suite})
 	join := func() *chattest.Client {
 		c := room.JoinWith(func(cfg *core.ClientConfig) { cfg.MaxVersion = version })
-		if c.Info.Version != version {
-			t.Fatalf("client speaks version %d, want %d", c.Info.Version, version)
+		if c.Info.Version != version || c.Info.Suite != suite.Name() {
+			t.Fatalf("client speaks version %d with %s, want %d with %s", c.Info.Version, c.Info.Suite, version, suite.Name())
 		}
 		return c
 	}

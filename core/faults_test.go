@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/cipher/modern"
+	"github.com/udpchat/udpchat/cipher/seed"
+	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/chattest"
+	"github.com/udpchat/udpchat/core/window"
 	"github.com/udpchat/udpchat/transport/fault"
 )
 
@@ -124,16 +128,18 @@ func isSubsequence(sub, seq []string) bool {
 func TestLossyV2(t *testing.T) {
 	for _, codec := range codecs {
 		for _, layer := range layers {
-			t.Run(codec.Name()+"/"+layer.Name(), func(t *testing.T) { testLossyV2(t, codec, layer) })
+			t.Run(codec.Name()+"/"+layer.Name(), func(t *testing.T) { testLossyV2(t, seed.Suite{}, codec, layer) })
 		}
 	}
+	t.Run(modern.Name, func(t *testing.T) { testLossyV2(t, modern.Suite{}, protobuf.Codec{}, window.Layer{}) })
 }
 
-func testLossyV2(t *testing.T, codec core.Codec, layer core.Reliability) {
+func testLossyV2(t *testing.T, suite core.Suite, codec core.Codec, layer core.Reliability) {
 	faults := fault.Faults{Loss: 0.30, Duplicate: 0.05, Reorder: 0.05}
 	room := chattest.Start(t, chattest.Options{
 		Layer:  layer,
 		Codecs: []core.Codec{codec},
+		Suite:  suite,
 		Faults: &fault.Config{Seed: 7, Send: faults, Receive: faults},
 		// A network this bad calls for more patience than the seed's 5 retries.
 		Reliability: core.ReliabilityConfig{RTO: 50 * time.Millisecond, MaxRetries: 20},

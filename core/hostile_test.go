@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/cipher/modern"
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/codec/protobuf"
@@ -272,6 +273,7 @@ func TestNoAmplification(t *testing.T) {
 	var counter *countingTransport
 	room := chattest.Start(t, chattest.Options{
 		Codecs: []core.Codec{jsoncodec.Codec{}, protobuf.Codec{}},
+		Suite:  modern.Suite{}, // offered beside the seed's
 		Server: func(cfg *core.ServerConfig) {
 			counter = &countingTransport{Transport: cfg.Transport, in: map[netip.AddrPort]int{}, out: map[netip.AddrPort]int{}}
 			cfg.Transport = counter
@@ -292,6 +294,19 @@ func TestNoAmplification(t *testing.T) {
 			c.ReadType(core.TypeKeyRep)
 			sockets = append(sockets, c)
 		}
+	}
+	// The modern suite's hello is a 32-byte key: padded, so that its
+	// KEY_REQ outweighs the signed KEY_REP.
+	for _, codec := range []core.Codec{jsoncodec.Codec{}, protobuf.Codec{}} {
+		c := room.Raw()
+		c.Codec = codec
+		in, err := modern.Suite{}.NewInitiator(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SendPacket(&core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "m", Suites: []string{modern.Name}, Payload: in.Hello()})
+		c.ReadType(core.TypeKeyRep)
+		sockets = append(sockets, c)
 	}
 	junk := room.Raw()
 	for _, b := range hostileDatagrams() {

@@ -182,6 +182,9 @@ func (s *Server) retire(sess *session) string {
 	if sess.snd != nil {
 		sess.snd.Drain()
 	}
+	if e, ok := sess.keys.(Eraser); ok {
+		e.Erase()
+	}
 	name := sess.name
 	sess.mu.Unlock()
 	s.pendingMu.Lock()

@@ -64,3 +64,11 @@ type SessionKeys interface {
 
 // Suites maps suite names to implementations.
 var Suites = NewRegistry[Suite]("suite")
+
+// Eraser is an optional capability of SessionKeys: Erase overwrites the key
+// material, so that a recorded session cannot be decrypted with what is
+// left in memory once it is over. The server erases a session's keys when
+// the session ends.
+type Eraser interface {
+	Erase()
+}

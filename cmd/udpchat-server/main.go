@@ -103,6 +103,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		Codec:             layers.Codec,
 		Codecs:            layers.Codecs,
 		Suite:             layers.Suite,
+		Suites:            layers.Suites,
 		Reliability:       layers.Reliability,
 		V1Reliability:     stopwait.Layer{}, // the seed's, whatever v2 uses
 		ReliabilityConfig: cfg.ReliabilityConfig(),

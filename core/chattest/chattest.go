@@ -39,6 +39,9 @@ type Options struct {
 	Faults *fault.Config
 	// Reliability tunes both sides; zero fields take short test timers.
 	Reliability core.ReliabilityConfig
+	// Suite is the suite version 2 clients ask for; the server speaks it
+	// beside the seed's. Default: the seed's.
+	Suite core.Suite
 	// Codecs are the codecs the server speaks at once ("auto"); clients
 	// speak the first. Default: JSON.
 	Codecs []core.Codec
@@ -79,6 +82,9 @@ func Start(t testing.TB, opts Options) *Room {
 	}
 	if opts.Layer == nil {
 		opts.Layer = stopwait.Layer{}
+	}
+	if opts.Suite == nil {
+		opts.Suite = seed.Suite{}
 	}
 	if len(opts.Codecs) == 0 {
 		opts.Codecs = []core.Codec{jsoncodec.Codec{}}
@@ -125,6 +131,7 @@ func (r *Room) startServer(addr netip.AddrPort) {
 		Codec:             r.opts.Codecs[0],
 		Codecs:            r.opts.Codecs[1:],
 		Suite:             seed.Suite{},
+		Suites:            []core.Suite{r.opts.Suite},
 		Reliability:       r.opts.Layer,
 		V1Reliability:     stopwait.Layer{},
 		ReliabilityConfig: r.opts.Reliability,
@@ -200,14 +207,14 @@ func (r *Room) Dial(edit func(*core.ClientConfig)) *Client {
 		Transport:         tr,
 		Server:            r.Addr,
 		Codec:             r.opts.Codecs[0],
-		Suite:             seed.Suite{},
+		Suite:             r.opts.Suite,
 		Reliability:       r.opts.Layer,
 		V1Reliability:     stopwait.Layer{},
 		ReliabilityConfig: r.opts.Reliability,
 		HandshakeRTO:      r.opts.Reliability.RTO,
 		HandshakeRetries:  8,
 		Nick:              fmt.Sprintf("u%d", r.nextID+1),
-		NewInitiator:      Keys.Initiators(r.nextID),
+		NewInitiator:      r.initiators(),
 		Env:               core.Env{Logger: r.opts.Logger.With("side", fmt.Sprintf("client%d", r.nextID))},
 	}
 	r.nextID++
@@ -276,4 +283,13 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p[:len(p)-1]))
 	return len(p), nil
+}
+
+// initiators returns the NewInitiator of the next client: pooled RSA keys for
+// the seed suite, fresh keys for any other.
+func (r *Room) initiators() func() (core.Initiator, error) {
+	if _, ok := r.opts.Suite.(seed.Suite); ok {
+		return Keys.Initiators(r.nextID)
+	}
+	return nil
 }

@@ -434,7 +434,10 @@ const AutoCodec = "auto"
 
 // Layers holds the implementations the configuration names.
 type Layers struct {
-	Codec core.Codec
+	// Suites are every other suite, which a server offers version 2
+	// clients beside Suite.
+	Suites []core.Suite
+	Codec  core.Codec
 	// Codecs are the further codecs of an "auto" server.
 	Codecs      []core.Codec
 	Suite       core.Suite
@@ -461,6 +464,12 @@ func (c *Config) Layers() (Layers, error) {
 		l.Codec, errs[0] = core.Codecs.Lookup(c.Codec)
 	}
 	l.Suite, errs[1] = core.Suites.Lookup(c.Suite)
+	for _, name := range core.Suites.Names() {
+		if name != c.Suite {
+			other, _ := core.Suites.Lookup(name)
+			l.Suites = append(l.Suites, other)
+		}
+	}
 	l.Network, errs[2] = core.Transports.Lookup(c.Transport)
 	l.Reliability, errs[3] = core.Reliabilities.Lookup(c.Reliability.Name)
 	return l, errors.Join(errs[:]...)

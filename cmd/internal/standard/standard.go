@@ -8,6 +8,7 @@ import (
 	_ "github.com/udpchat/udpchat/codec/json"
 	_ "github.com/udpchat/udpchat/codec/protobuf"
 	// Cipher suites.
+	_ "github.com/udpchat/udpchat/cipher/modern"
 	_ "github.com/udpchat/udpchat/cipher/seed"
 	// Reliability layers.
 	_ "github.com/udpchat/udpchat/core/stopwait"
