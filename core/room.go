@@ -166,17 +166,22 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 		s.sendSealedLocked(sess, &Packet{Type: TypeBye, Session: sess.id}, nil)
 		sess.mu.Unlock()
 	}
-	name := s.retire(sess)
+	name, joined := s.retire(sess)
 	s.log.Info("session ended", "name", name, "session", fmt.Sprintf("%016x", sess.id), "why", why)
-	if sess.confirmed.Load() {
+	if joined {
 		s.announce(ctx, name+" "+why, sess.id)
 		s.observe(ctx, RoomEvent{Kind: EventLeave, Name: name, Why: why})
 	}
 }
 
-// retire marks sess ended, drops what it had queued and takes it off the
-// timer list; it returns its name.
-func (s *Server) retire(sess *session) string {
+// retire marks sess ended, drops what it had queued, erases its keys and
+// takes it off the timer list; it returns its name, and whether it had
+// joined the room (was confirmed).
+func (s *Server) retire(sess *session) (name string, joined bool) {
+	joined = sess.confirmed.Swap(true)
+	if sess.version >= 2 && !joined {
+		s.halfOpen.Add(-1) // never confirmed: no longer half open either
+	}
 	sess.mu.Lock()
 	sess.ended = true
 	if sess.snd != nil {
@@ -185,12 +190,12 @@ func (s *Server) retire(sess *session) string {
 	if e, ok := sess.keys.(Eraser); ok {
 		e.Erase()
 	}
-	name := sess.name
+	name = sess.name
 	sess.mu.Unlock()
 	s.pendingMu.Lock()
 	delete(s.pending, sess)
 	s.pendingMu.Unlock()
-	return name
+	return name, joined
 }
 
 // history keeps the last messages of the room, for newcomers.

@@ -51,6 +51,15 @@ type ServerConfig struct {
 	// MaxSessions caps the sessions the server keeps; a KEY_REQ beyond it is
 	// dropped. Default 4096.
 	MaxSessions int
+	// MaxHalfOpen caps the version 2 sessions whose client has not yet
+	// shown it holds the keys: a flood of spoofed KEY_REQs fills this, not
+	// the room. Default MaxSessions/4.
+	MaxHalfOpen int
+	// HandshakeRate and HandshakeBurst limit the KEY_REQs that start a
+	// session, per source IP address (ports cost a spoofer nothing): Burst
+	// at once, then Rate a second. Defaults 10 and 5.
+	HandshakeRate  rate.Limit
+	HandshakeBurst int
 	// IdleTimeout ends a version 2 session that has sent nothing for that
 	// long. Its clients send keepalives, so it can be short. Default 60 s.
 	IdleTimeout time.Duration
@@ -124,7 +133,10 @@ type Server struct {
 
 	work chan handoff // to the handler chain's worker, while Serve runs
 
-	received, dropped, accepted, relayed, handshakes atomic.Uint64
+	halfOpen   atomic.Int64 // version 2 sessions not yet confirmed
+	handshakes sourceLimits
+
+	received, dropped, accepted, relayed, started atomic.Uint64
 }
 
 // NewServer checks cfg and returns a Server ready to Serve.
@@ -134,6 +146,15 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.MaxHalfOpen <= 0 {
+		cfg.MaxHalfOpen = max(cfg.MaxSessions/4, 1)
+	}
+	if cfg.HandshakeRate == 0 {
+		cfg.HandshakeRate = 5
+	}
+	if cfg.HandshakeBurst <= 0 {
+		cfg.HandshakeBurst = 10
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
@@ -191,7 +212,7 @@ func (s *Server) Stats() ServerStats {
 		Accepted:  s.accepted.Load(),
 		Relayed:   s.relayed.Load(),
 		Sessions:  s.sessions.len(),
-		Handshake: s.handshakes.Load(),
+		Handshake: s.started.Load(),
 	}
 }
 

@@ -39,6 +39,14 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
 		return
 	}
+	if p.Version >= 2 && s.halfOpen.Load() >= int64(s.cfg.MaxHalfOpen) {
+		s.drop(from, "too many unconfirmed handshakes", fmt.Errorf("%d", s.cfg.MaxHalfOpen))
+		return
+	}
+	if !s.handshakes.allow(from.Addr(), now, s.cfg.HandshakeRate, s.cfg.HandshakeBurst) {
+		s.drop(from, "too many handshakes from this address", nil)
+		return
+	}
 	id, err := s.newSessionID()
 	if err != nil {
 		s.log.Error("no session id", "err", err)
@@ -96,23 +104,27 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		return
 	}
 	replaced := s.sessions.add(sess)
-	s.handshakes.Add(1)
+	s.started.Add(1)
+	if sess.version >= 2 {
+		s.halfOpen.Add(1)
+	}
 	s.log.Info("session started", "addr", from.String(), "session", fmt.Sprintf("%016x", id),
 		"version", hs.Version, "suite", suite.Name(), "name", sess.name)
 	s.write(sess.reply, from)
 
+	replacedJoined := false
 	if replaced != nil {
 		// A client restarted on the same port: the seed ignored it forever.
 		s.log.Info("session replaced by a new key from the same address", "addr", from.String())
-		s.retire(replaced)
-		if replaced.name != sess.name {
+		_, replacedJoined = s.retire(replaced)
+		if replacedJoined && replaced.name != sess.name {
 			s.announce(ctx, replaced.name+" left", sess.id)
 			s.observe(ctx, RoomEvent{Kind: EventLeave, Name: replaced.name, Why: "left"})
 		}
 	}
 	sess.welcome = welcome{
-		announce:    replaced == nil || replaced.name != sess.name,
-		history:     replaced == nil,
+		announce:    !replacedJoined || replaced.name != sess.name,
+		history:     !replacedJoined,
 		nickProblem: nickProblem,
 	}
 	if sess.version < 2 {
@@ -127,6 +139,9 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 func (s *Server) confirm(ctx context.Context, sess *session) {
 	if sess.confirmed.Swap(true) {
 		return
+	}
+	if sess.version >= 2 {
+		s.halfOpen.Add(-1)
 	}
 	sess.mu.Lock()
 	if sess.snd != nil && !sess.ended {
