@@ -195,3 +195,36 @@ func BenchmarkGoodput(b *testing.B) {
 		}
 	}
 }
+
+// TestReplayWindowEdges: the receive window refuses what a replay could be,
+// at each edge: a duplicate held or delivered, anything too old, anything
+// beyond the window, and the top of the sequence space.
+func TestReplayWindowEdges(t *testing.T) {
+	r := window.Layer{}.NewReceiver(core.ReliabilityConfig{Window: 64})
+	for seq := range uint64(10) {
+		r.Accept(seq, seq)
+	}
+	r.Accept(20, uint64(20)) // held behind the gap at 10
+	tests := []struct {
+		name string
+		seq  uint64
+		want core.Arrival
+	}{
+		{"delivered: a replay", 9, core.ArrivalDuplicate},
+		{"far too old", 0, core.ArrivalDuplicate},
+		{"held: a replay", 20, core.ArrivalDuplicate},
+		{"the gap", 10, core.ArrivalNew},
+		{"last in the window", 10 + 63, core.ArrivalNew},
+		{"first beyond the window", 10 + 64, core.ArrivalOutOfOrder},
+		{"far ahead", 1 << 40, core.ArrivalOutOfOrder},
+		{"the top of the space", ^uint64(0), core.ArrivalOutOfOrder},
+	}
+	for _, tt := range tests {
+		if got := r.Classify(tt.seq); got != tt.want {
+			t.Errorf("%s: Classify(%d) = %v, want %v", tt.name, tt.seq, got, tt.want)
+		}
+	}
+	if ready := r.Accept(^uint64(0), nil); ready != nil {
+		t.Fatalf("Accept beyond the window took it: %v", ready)
+	}
+}
