@@ -68,6 +68,13 @@ func (c *RawClient) Send(b []byte) {
 	}
 }
 
+// TrySend sends b as one datagram and returns the error, for goroutines
+// other than the test's, which must not call t.Fatal.
+func (c *RawClient) TrySend(b []byte) error {
+	_, err := c.tr.WriteTo(b, c.Server)
+	return err
+}
+
 // SendPacket encodes p and sends it.
 func (c *RawClient) SendPacket(p *core.Packet) {
 	c.t.Helper()
