@@ -19,8 +19,7 @@ func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from 
 	case sess == nil:
 		s.drop(from, "DATA from an address with no session", nil)
 		return
-	case sess.codec != codec:
-		s.drop(from, "datagram in a codec the session did not start in", fmt.Errorf("%s, not %s", codec.Name(), sess.codec.Name()))
+	case s.wrongCodec(sess, codec, from):
 		return
 	case sess.version != 1:
 		s.drop(from, "DATA without a session id in a version 2 session", nil)
@@ -32,13 +31,14 @@ func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from 
 		s.drop(from, "server busy: too many messages waiting for the handlers", nil)
 		return
 	}
+	ack := func() { s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from) }
 	sess.mu.Lock()
 	switch sess.recv.Classify(p.Seq) {
 	case ArrivalDuplicate:
 		// Our ACK was lost and the client sent it again: acknowledge it
 		// again, deliver nothing; after the first copy was handed on.
 		sess.mu.Unlock()
-		s.handOn(ctx, sess, nil, func() { s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from) })
+		s.handOn(ctx, sess, nil, ack)
 		return
 	case ArrivalOutOfOrder:
 		sess.mu.Unlock()
@@ -63,8 +63,17 @@ func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from 
 	name := sess.name
 	sess.mu.Unlock()
 
-	s.handOn(ctx, sess, []*Message{{Kind: KindChat, From: name, Text: string(plain)}},
-		func() { s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from) })
+	s.handOn(ctx, sess, []*Message{{Kind: KindChat, From: name, Text: string(plain)}}, ack)
+}
+
+// wrongCodec drops, and reports, a datagram for sess in another codec than
+// the one the session started in.
+func (s *Server) wrongCodec(sess *session, codec Codec, from netip.AddrPort) bool {
+	if sess.codec == codec {
+		return false
+	}
+	s.drop(from, "datagram in a codec the session did not start in", fmt.Errorf("%s, not %s", codec.Name(), sess.codec.Name()))
+	return true
 }
 
 // handleV2 takes any packet of a version 2 session. Nothing is believed
@@ -78,8 +87,7 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 		s.unknownSession(codec, p, from, size)
 		return
 	}
-	if sess.codec != codec {
-		s.drop(from, "datagram in a codec the session did not start in", fmt.Errorf("%s, not %s", codec.Name(), sess.codec.Name()))
+	if s.wrongCodec(sess, codec, from) {
 		return
 	}
 	now := s.cfg.Now()
@@ -141,9 +149,14 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 // handleV2Data is handleV2 for DATA; it is called with sess.mu held and
 // releases it.
 func (s *Server) handleV2Data(ctx context.Context, sess *session, p *Packet, plain []byte, from netip.AddrPort) {
-	if !p.HasSeq || s.busy() {
+	if !p.HasSeq {
 		sess.mu.Unlock()
-		s.drop(from, "DATA without seq, or server busy", nil)
+		s.drop(from, "DATA without seq", nil)
+		return
+	}
+	if s.busy() {
+		sess.mu.Unlock()
+		s.drop(from, "server busy: too many messages waiting for the handlers", nil)
 		return
 	}
 	ack := func() {

@@ -8,6 +8,7 @@ package chattest
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
 	"log/slog"
@@ -255,7 +256,7 @@ var Keys KeyPool
 func (p *KeyPool) Key(i int) *rsa.PrivateKey {
 	p.once.Do(func() {
 		for range 3 {
-			k, err := rsa.GenerateKey(randReader{}, 2048)
+			k, err := rsa.GenerateKey(rand.Reader, 2048)
 			if err != nil {
 				panic(err)
 			}

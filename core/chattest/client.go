@@ -2,7 +2,6 @@ package chattest
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -13,10 +12,6 @@ import (
 
 	"github.com/udpchat/udpchat/core"
 )
-
-type randReader struct{}
-
-func (randReader) Read(p []byte) (int, error) { return rand.Read(p) }
 
 // Client is a running core.Client whose events are recorded for the test.
 type Client struct {
