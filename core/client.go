@@ -116,8 +116,10 @@ type Client struct {
 	// Owned by the loop in Run.
 	state     ConnState
 	init      Initiator
-	hello     []byte // the KEY_REQ datagram, sent again on retry
-	helloRaw  []byte // its payload, for the transcript
+	keyReq    *Packet // the KEY_REQ, for a cookie to be added to
+	hello     []byte  // the KEY_REQ datagram, sent again on retry
+	helloRaw  []byte  // its payload, for the transcript
+	cookies   int     // COOKIEs answered in this handshake
 	hsTries   int
 	hsNext    time.Time
 	info      SessionInfo
@@ -391,7 +393,7 @@ func (c *Client) startHandshake() error {
 	if err != nil {
 		return fmt.Errorf("core: client: encode KEY_REQ: %w", err)
 	}
-	c.state, c.init, c.hello, c.helloRaw = StateHandshaking, init, hello, p.Payload
+	c.state, c.init, c.keyReq, c.hello, c.helloRaw, c.cookies = StateHandshaking, init, p, hello, p.Payload, 0
 	c.keys, c.snd, c.recv, c.info, c.tags, c.pingSeq = nil, nil, nil, SessionInfo{}, tagSet{}, 0
 	c.hsTries, c.hsNext = 1, c.cfg.Now().Add(c.cfg.HandshakeRTO)
 	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1))
@@ -539,8 +541,12 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 		c.drop(c.cfg.Server, "undecodable", err)
 		return nil
 	}
-	if p.Type == TypeKeyRep {
+	switch p.Type {
+	case TypeKeyRep:
 		return c.handleKeyRep(ctx, p)
+	case TypeCookie:
+		c.handleCookie(p)
+		return nil
 	}
 	if c.keys == nil {
 		c.drop(c.cfg.Server, p.Type.String()+" before the handshake", nil)
@@ -586,6 +592,38 @@ func (c *Client) acked(ctx context.Context, a Ack) {
 	}
 }
 
+// maxCookies bounds the COOKIEs a client answers in one handshake: COOKIE
+// is not authenticated, and a stranger's must not turn the client into a
+// source of KEY_REQs.
+const maxCookies = 3
+
+// handleCookie sends KEY_REQ again at once, with the cookie a server under
+// load asked for. The retry schedule goes on as before: a cookie proves the
+// server is there, not that it will answer.
+func (c *Client) handleCookie(p *Packet) {
+	switch {
+	case !c.handshaking() || c.keyReq.Version < 2:
+		c.drop(c.cfg.Server, "COOKIE outside a version 2 handshake", nil)
+		return
+	case len(p.Cookie) == 0 || len(p.Cookie) > 64:
+		c.drop(c.cfg.Server, "malformed COOKIE", fmt.Errorf("%d-byte cookie", len(p.Cookie)))
+		return
+	case c.cookies >= maxCookies:
+		c.drop(c.cfg.Server, "too many COOKIEs in one handshake", nil)
+		return
+	}
+	c.cookies++
+	c.keyReq.Cookie = p.Cookie
+	hello, err := c.cfg.Codec.Append(nil, c.keyReq)
+	if err != nil {
+		c.log.Error("encode KEY_REQ", "err", err)
+		return
+	}
+	c.hello = hello
+	c.log.Info("server under load: sending KEY_REQ again with its cookie")
+	c.write(hello)
+}
+
 // handleKeyRep completes the handshake: in version 2 only once the server
 // has proved its identity over the whole handshake and that identity is the
 // one pinned.
@@ -624,6 +662,10 @@ func (c *Client) handleKeyRep(ctx context.Context, p *Packet) error {
 		}
 	}
 	keys, err := c.init.Finish(p.Payload, Handshake{Version: info.Version, SessionID: info.Session})
+	if info.Version < 2 && errors.Is(err, ErrVersion) {
+		// Retrying cannot help: say why at once.
+		return fmt.Errorf("%s: suite %s needs protocol version 2: %w", c.cfg.Server, c.cfg.Suite.Name(), ErrV1Server)
+	}
 	if err != nil {
 		c.drop(c.cfg.Server, "bad KEY_REP", err)
 		return nil

@@ -24,6 +24,11 @@ const (
 	TypePing // client → server: keepalive; the server answers PONG
 	TypePong // server → client: the answer to PING, echoing its payload
 	TypeBye  // either way: the session ends; the server answers BYE
+	// TypeCookie is the answer of a server under load to a version 2 KEY_REQ
+	// without a valid cookie: the client sends its KEY_REQ again with the
+	// cookie, proving it receives at its address before the server spends
+	// any work or state on it. Never sealed.
+	TypeCookie
 )
 
 var typeNames = [...]string{
@@ -35,6 +40,7 @@ var typeNames = [...]string{
 	TypePing:    "PING",
 	TypePong:    "PONG",
 	TypeBye:     "BYE",
+	TypeCookie:  "COOKIE",
 }
 
 // String returns the wire name of t (KEY_REQ, DATA, …).
@@ -92,6 +98,11 @@ type Packet struct {
 	Suite     string
 	ServerKey []byte
 	Sig       []byte
+
+	// Cookie is what a server under load hands out in a COOKIE packet, and
+	// a version 2 KEY_REQ then echoes: a MAC of the client's address under
+	// a secret only the server knows, so it is checked without state.
+	Cookie []byte
 }
 
 // ADLen is the length of the associated data AD returns.
@@ -102,8 +113,13 @@ const ADLen = 1 + 1 + 8 + 8 + 8 + 8
 // cum are present), session id, seq, ack_seq and cum, fixed width, big-endian. A
 // payload sealed under one header does not open under another, so it cannot
 // be replayed with another seq or type, nor moved to another session.
-func (p *Packet) AD() []byte {
-	var b [ADLen]byte
+func (p *Packet) AD() []byte { return p.AppendAD(make([]byte, 0, ADLen)) }
+
+// AppendAD appends the header's associated data (see AD) to dst, so that a
+// hot path can reuse a buffer.
+func (p *Packet) AppendAD(dst []byte) []byte {
+	dst = append(dst, make([]byte, ADLen)...)
+	b := dst[len(dst)-ADLen:]
 	b[0] = byte(p.Type)
 	if p.HasSeq {
 		b[1] |= 1
@@ -118,7 +134,7 @@ func (p *Packet) AD() []byte {
 	binary.BigEndian.PutUint64(b[10:], p.Seq)
 	binary.BigEndian.PutUint64(b[18:], p.AckSeq)
 	binary.BigEndian.PutUint64(b[26:], p.Cum)
-	return b[:]
+	return dst
 }
 
 // String summarises p for logs, without the payload.

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // deliver is the last handler of the chain: it delivers m to its recipient,
 // or to every session but its sender, and remembers chat for newcomers.
-func (s *Server) deliver(_ context.Context, m *Message) error {
+func (s *Server) deliver(ctx context.Context, m *Message) error {
 	enc, err := s.fit(m)
 	if err != nil {
 		return err
@@ -25,9 +26,73 @@ func (s *Server) deliver(_ context.Context, m *Message) error {
 		s.history.add(m)
 	}
 	for _, sess := range s.sessions.all(m.Origin) {
+		s.waitFor(ctx, sess)
 		s.deliverTo(sess, m, enc)
 	}
 	return nil
+}
+
+// Back-pressure. A version 2 recipient whose queue is a quarter full makes
+// the handler worker wait, up to stallMax, for it to catch up: the senders'
+// ACKs wait with it, so that senders slow down to what the room can take,
+// rather than fill the queues until messages are lost. One that does not
+// catch up in time is marked slow and not waited for again until its queue
+// is down to an eighth; if it fills, the session ends (deliverTo). NATS
+// stalls a fast producer for a slow consumer in the same way.
+const stallMax = 100 * time.Millisecond
+
+func (s *Server) stallAt() int { return max(s.cfg.RecipientQueue/4, 1) }
+
+// waitFor stalls the handler worker while sess is far behind, as above. It
+// runs only on the worker while Serve runs: ACKs come in on the read loop,
+// which must never wait.
+func (s *Server) waitFor(ctx context.Context, sess *session) {
+	if s.work == nil || sess.space == nil {
+		return
+	}
+	var timer *time.Timer
+	for {
+		sess.mu.Lock()
+		behind := !sess.ended && !sess.slow && sess.confirmed.Load() && sess.snd.Pending() >= s.stallAt()
+		sess.mu.Unlock()
+		if !behind {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(stallMax)
+		}
+		select {
+		case <-sess.space:
+			continue
+		case <-ctx.Done():
+		case <-timer.C:
+			sess.mu.Lock()
+			sess.slow = true
+			sess.mu.Unlock()
+			s.log.Warn("recipient far behind: not waiting for it", "to", sess.name, "waited", stallMax)
+		}
+		break
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+}
+
+// caughtUpLocked wakes a worker stalled on sess once an ACK has made room.
+func (s *Server) caughtUpLocked(sess *session) {
+	if sess.space == nil {
+		return
+	}
+	n := sess.snd.Pending()
+	if sess.slow && n <= s.stallAt()/2 {
+		sess.slow = false
+	}
+	if n < s.stallAt() {
+		select {
+		case sess.space <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // encodings holds a message's version 2 encoding in each codec the server
@@ -35,6 +100,15 @@ func (s *Server) deliver(_ context.Context, m *Message) error {
 type encodings struct {
 	m  *Message
 	by map[string][]byte // by codec name: a codec's type need not be comparable
+	v1 []byte            // "<sender> text", for seed clients
+}
+
+// v1Text returns m as a seed client reads it, made on first use.
+func (e *encodings) v1Text() []byte {
+	if e.v1 == nil {
+		e.v1 = []byte(e.m.V1Text())
+	}
+	return e.v1
 }
 
 // in returns m encoded by c, encoding it on first use.
@@ -92,12 +166,17 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
 	}
 	if sess.version < 2 {
 		defer sess.mu.Unlock()
-		sealed, err := sess.keys.Seal(nil, []byte(m.V1Text()), nil)
+		if enc == nil {
+			enc = &encodings{m: m}
+		}
+		sealed, err := sess.keys.Seal(sess.sealed[:0], enc.v1Text(), nil)
 		if err != nil {
 			s.log.Error("seal failed", "err", err)
 			return
 		}
-		if dg := s.encode(sess.codec, &Packet{Type: TypeData, Payload: sealed}); dg != nil && s.write(dg, sess.addr) {
+		sess.sealed = sealed
+		sess.pkt = Packet{Type: TypeData, Payload: sealed}
+		if dg := s.encode(sess.codec, &sess.pkt); dg != nil && s.write(dg, sess.addr) {
 			s.relayed.Add(1)
 		}
 		return
@@ -111,29 +190,28 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
 		s.log.Error("encode message", "err", err)
 		return
 	}
-	_, err = sess.snd.Push(func(seq uint64) ([]byte, error) {
-		p := &Packet{Type: TypeData, Session: sess.id, Seq: seq, HasSeq: true}
-		sealed, err := sess.keys.Seal(nil, v2, p.AD())
-		if err != nil {
-			return nil, err
-		}
-		p.Payload = sealed
-		return sess.codec.Append(nil, p)
-	}, m.ID)
-	dead := false
+	sess.body = v2
+	_, err = sess.snd.Push(sess.build, m.ID)
+	sess.body = nil
+	dead, behind := false, false
 	switch {
 	case err != nil:
-		// A client this far behind is dead or drowning; its queue is
-		// bounded, and the others do not wait for it.
-		s.log.Warn("message not queued", "to", sess.name, "err", err)
+		// A client a whole queue behind is dead or drowning: the others
+		// do not wait for it, and it is told, so that it can start again
+		// and be shown the history.
+		s.log.Warn("message not queued: ending the session", "to", sess.name, "err", err)
+		behind = true
 	case confirmed:
 		dead = s.pollLocked(sess, s.cfg.Now())
 		// Unconfirmed, the address may be a spoofed victim's: the message
 		// waits in the queue until the client proves it holds the keys.
 	}
 	sess.mu.Unlock()
-	if dead {
+	switch {
+	case dead:
 		s.endSession(context.Background(), sess, "timed out")
+	case behind:
+		s.endSession(context.Background(), sess, "fell too far behind")
 	}
 }
 

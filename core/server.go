@@ -60,6 +60,12 @@ type ServerConfig struct {
 	// at once, then Rate a second. Defaults 10 and 5.
 	HandshakeRate  rate.Limit
 	HandshakeBurst int
+	// CookieThreshold is the number of half-open sessions at which the
+	// server is under load: it then answers a version 2 KEY_REQ that carries
+	// no valid cookie with a COOKIE, and does no work and keeps no state for
+	// it until the client echoes the cookie from the same address. Default
+	// MaxHalfOpen/8; negative asks for a cookie always.
+	CookieThreshold int
 	// IdleTimeout ends a version 2 session that has sent nothing for that
 	// long. Its clients send keepalives, so it can be short. Default 60 s.
 	IdleTimeout time.Duration
@@ -103,6 +109,7 @@ type ServerStats struct {
 	Relayed   uint64 // DATA datagrams sent to recipients, retransmissions included
 	Sessions  int    // sessions now
 	Handshake uint64 // sessions started
+	Cookies   uint64 // COOKIE answers sent, under load
 }
 
 // Server is the chat server engine: it owns a transport and the sessions of
@@ -135,8 +142,9 @@ type Server struct {
 
 	halfOpen   atomic.Int64 // version 2 sessions not yet confirmed
 	handshakes sourceLimits
+	cookies    cookieJar
 
-	received, dropped, accepted, relayed, started atomic.Uint64
+	received, dropped, accepted, relayed, started, cookied atomic.Uint64
 }
 
 // NewServer checks cfg and returns a Server ready to Serve.
@@ -149,6 +157,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.MaxHalfOpen <= 0 {
 		cfg.MaxHalfOpen = max(cfg.MaxSessions/4, 1)
+	}
+	if cfg.CookieThreshold == 0 {
+		cfg.CookieThreshold = max(cfg.MaxHalfOpen/8, 1)
 	}
 	if cfg.HandshakeRate == 0 {
 		cfg.HandshakeRate = 5
@@ -213,6 +224,7 @@ func (s *Server) Stats() ServerStats {
 		Relayed:   s.relayed.Load(),
 		Sessions:  s.sessions.len(),
 		Handshake: s.started.Load(),
+		Cookies:   s.cookied.Load(),
 	}
 }
 

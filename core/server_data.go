@@ -96,12 +96,13 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 		sess.mu.Unlock()
 		return
 	}
-	plain, err := sess.keys.Open(nil, p.Payload, p.AD())
+	plain, err := sess.keys.Open(sess.opened[:0], p.Payload, sess.scratchAD(p))
 	if err != nil {
 		sess.mu.Unlock()
 		s.drop(from, p.Type.String()+" failed to open", err)
 		return
 	}
+	sess.opened = plain
 	sess.touch(now)
 	if !sess.confirmed.Load() {
 		// The first authentic packet: the client holds the keys.
@@ -122,6 +123,7 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 			break
 		}
 		sess.snd.Ack(Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now)
+		s.caughtUpLocked(sess)
 		if s.pollLocked(sess, now) {
 			sess.mu.Unlock()
 			s.endSession(ctx, sess, "timed out")
@@ -283,15 +285,29 @@ func (s *Server) ackLocked(sess *session, seq uint64) {
 // sendSealedLocked seals plaintext under p's header and sends p to the
 // session's address.
 func (s *Server) sendSealedLocked(sess *session, p *Packet, plaintext []byte) {
-	sealed, err := sess.keys.Seal(nil, plaintext, p.AD())
+	sealed, err := sess.keys.Seal(sess.sealed[:0], plaintext, sess.scratchAD(p))
 	if err != nil {
 		s.log.Error("seal failed", "err", err)
 		return
 	}
-	p.Payload = sealed
+	sess.sealed, p.Payload = sealed, sealed
 	if dg := s.encode(sess.codec, p); dg != nil {
 		s.write(dg, sess.addr)
 	}
+}
+
+// buildData seals and encodes sess.body as the version 2 DATA with seq, for
+// the session's sender, which keeps the datagram to send it again; it runs
+// with sess.mu held, inside Push.
+func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
+	p := &sess.pkt
+	*p = Packet{Type: TypeData, Session: sess.id, Seq: seq, HasSeq: true}
+	sealed, err := sess.keys.Seal(sess.sealed[:0], sess.body, sess.scratchAD(p))
+	if err != nil {
+		return nil, err
+	}
+	sess.sealed, p.Payload = sealed, sealed
+	return sess.codec.Append(nil, p)
 }
 
 // pollLocked sends what the session's sender has due, and keeps the session

@@ -39,6 +39,10 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
 		return
 	}
+	if p.Version >= 2 && s.v2 && s.underLoad() && !s.cookies.valid(now, s.cfg.Rand, from, p.Cookie) {
+		s.sendCookie(codec, from, size)
+		return
+	}
 	if p.Version >= 2 && s.halfOpen.Load() >= int64(s.cfg.MaxHalfOpen) {
 		s.drop(from, "too many unconfirmed handshakes", fmt.Errorf("%d", s.cfg.MaxHalfOpen))
 		return
@@ -88,6 +92,8 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		rc := s.cfg.ReliabilityConfig
 		rc.Queue = s.cfg.RecipientQueue
 		sess.snd = s.cfg.Reliability.NewSender(rc)
+		sess.build = func(seq uint64) ([]byte, error) { return s.buildData(sess, seq) }
+		sess.space = make(chan struct{}, 1)
 		sess.name, nickProblem = s.pickNick(p.Nick, old)
 		pub := s.cfg.Identity.Public().(ed25519.PublicKey)
 		rep.Version, rep.Session, rep.Suite, rep.Nick, rep.ServerKey = 2, id, suite.Name(), sess.name, pub
@@ -131,6 +137,30 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		// A seed client proves nothing until it speaks, and may only
 		// listen: version 1 cannot tell it from a spoofed address.
 		s.confirm(ctx, sess)
+	}
+}
+
+// underLoad reports whether version 2 handshakes must bring a cookie.
+func (s *Server) underLoad() bool {
+	return s.cfg.CookieThreshold < 0 || s.halfOpen.Load() >= int64(s.cfg.CookieThreshold)
+}
+
+// sendCookie answers a version 2 KEY_REQ with the cookie for its address,
+// at the cost of one MAC: nothing is remembered, and the answer, far smaller
+// than any KEY_REQ, is never larger than the datagram it answers.
+func (s *Server) sendCookie(codec Codec, from netip.AddrPort, size int) {
+	cookie, err := s.cookies.make(s.cfg.Now(), s.cfg.Rand, from)
+	if err != nil {
+		s.log.Error("no cookie", "err", err)
+		return
+	}
+	dg := s.encode(codec, &Packet{Type: TypeCookie, Cookie: cookie})
+	if dg == nil || len(dg) > size {
+		s.drop(from, "KEY_REQ smaller than its cookie: not amplifying", nil)
+		return
+	}
+	if s.write(dg, from) {
+		s.cookied.Add(1)
 	}
 }
 

@@ -39,7 +39,26 @@ type session struct {
 	lastPing uint64    // version 2: highest PING seq seen, so only fresh PINGs move a session
 	limiter  *rate.Limiter
 	ended    bool
+	// slow is set when the room stopped waiting for this recipient, and
+	// cleared when it has caught up.
+	slow bool
+	// space is signalled when a version 2 recipient that was far behind
+	// has room again in its queue, to wake the handler worker stalled on it.
+	space chan struct{}
+
+	// Scratch space for the hot path, reused under mu: a packet is sealed
+	// and encoded once per recipient per message, and its header, sealed
+	// payload and opened plaintext need not outlive the call.
+	pkt    Packet
+	ad     [ADLen]byte
+	sealed []byte
+	opened []byte
+	body   []byte                           // the message the next build seals (version 2)
+	build  func(seq uint64) ([]byte, error) // s.buildData, made once
 }
+
+// scratchAD returns p's associated data in the session's scratch space.
+func (s *session) scratchAD(p *Packet) []byte { return p.AppendAD(s.ad[:0]) }
 
 func (s *session) touch(now time.Time) { s.lastSeen.Store(now.UnixNano()) }
 
