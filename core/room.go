@@ -19,16 +19,22 @@ func (s *Server) deliver(ctx context.Context, m *Message) error {
 		if to == nil || !to.confirmed.Load() {
 			return &Rejection{Reason: fmt.Sprintf("no such user: %s", m.To)}
 		}
-		s.deliverTo(to, m, enc)
+		s.deliverTo(to, m, enc, nil)
 		return nil
 	}
 	if m.Kind == KindChat || m.Kind == KindAction {
 		s.history.add(m)
 	}
-	for _, sess := range s.sessions.all(m.Origin) {
-		s.waitFor(ctx, sess)
-		s.deliverTo(sess, m, enc)
+	if s.joinPending(m.Origin) {
+		// Nobody hears from someone before hearing that they joined.
+		s.flushPresence(ctx, s.cfg.Now(), true)
 	}
+	out := s.newOutbox()
+	for _, sess := range s.sessions.all(m.Origin) {
+		s.waitFor(ctx, sess, out)
+		s.deliverTo(sess, m, enc, out)
+	}
+	out.flush()
 	return nil
 }
 
@@ -46,7 +52,7 @@ func (s *Server) stallAt() int { return max(s.cfg.RecipientQueue/4, 1) }
 // waitFor stalls the handler worker while sess is far behind, as above. It
 // runs only on the worker while Serve runs: ACKs come in on the read loop,
 // which must never wait.
-func (s *Server) waitFor(ctx context.Context, sess *session) {
+func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox) {
 	if s.work == nil || sess.space == nil {
 		return
 	}
@@ -59,6 +65,7 @@ func (s *Server) waitFor(ctx context.Context, sess *session) {
 			break
 		}
 		if timer == nil {
+			out.flush() // what the recipient waits for may be in it
 			timer = time.NewTimer(stallMax)
 		}
 		select {
@@ -154,7 +161,7 @@ func (s *Server) fit(m *Message) (*encodings, error) {
 // queued for reliable delivery, or sealed as "<sender> text" for a seed
 // client, best effort as the seed does. enc holds m's encodings, or is nil
 // to make them here.
-func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
+func (s *Server) deliverTo(sess *session, m *Message, enc *encodings, out *outbox) {
 	confirmed := sess.confirmed.Load()
 	if !confirmed && sess.version < 2 {
 		return
@@ -176,7 +183,7 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
 		}
 		sess.sealed = sealed
 		sess.pkt = Packet{Type: TypeData, Payload: sealed}
-		if dg := s.encode(sess.codec, &sess.pkt); dg != nil && s.write(dg, sess.addr) {
+		if dg := s.encode(sess.codec, &sess.pkt); dg != nil && out.send(s, dg, sess.addr) {
 			s.relayed.Add(1)
 		}
 		return
@@ -202,7 +209,7 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
 		s.log.Warn("message not queued: ending the session", "to", sess.name, "err", err)
 		behind = true
 	case confirmed:
-		dead = s.pollLocked(sess, s.cfg.Now())
+		dead = s.pollLocked(sess, s.cfg.Now(), out)
 		// Unconfirmed, the address may be a spoofed victim's: the message
 		// waits in the queue until the client proves it holds the keys.
 	}
@@ -217,7 +224,7 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings) {
 
 // notify sends the server's own message to one session.
 func (s *Server) notify(sess *session, kind MessageKind, text string) {
-	s.deliverTo(sess, &Message{Kind: kind, ID: s.nextMsg.Add(1), From: SystemSender, Text: text, Time: s.cfg.Now()}, nil)
+	s.deliverTo(sess, &Message{Kind: kind, ID: s.nextMsg.Add(1), From: SystemSender, Text: text, Time: s.cfg.Now()}, nil, nil)
 }
 
 // announce tells every session but except something about the room.
@@ -228,9 +235,11 @@ func (s *Server) announce(_ context.Context, text string, except uint64) {
 		s.log.Error("announcement does not fit", "err", err)
 		return
 	}
+	out := s.newOutbox()
 	for _, sess := range s.sessions.all(except) {
-		s.deliverTo(sess, m, enc)
+		s.deliverTo(sess, m, enc, out)
 	}
+	out.flush()
 }
 
 // endSession removes sess and tells the room it left, once.
@@ -247,7 +256,7 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 	name, joined := s.retire(sess)
 	s.log.Info("session ended", "name", name, "session", fmt.Sprintf("%016x", sess.id), "why", why)
 	if joined {
-		s.announce(ctx, name+" "+why, sess.id)
+		s.presence(ctx, sess.id, name, why)
 		s.observe(ctx, RoomEvent{Kind: EventLeave, Name: name, Why: why})
 	}
 }

@@ -143,6 +143,7 @@ type Server struct {
 	halfOpen   atomic.Int64 // version 2 sessions not yet confirmed
 	handshakes sourceLimits
 	cookies    cookieJar
+	gathered   presenceQueue // announcements gathered in a large room
 
 	received, dropped, accepted, relayed, started, cookied atomic.Uint64
 }
@@ -263,6 +264,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		attrs = append(attrs, "protocol", "1")
 	}
 	s.log.Info("server ready", attrs...)
+	if bt, ok := s.cfg.Transport.(BatchTransport); ok {
+		return s.readBatches(ctx, bt)
+	}
 	buf := make([]byte, MaxDatagram+1) // one byte more, to see an oversize datagram
 	for {
 		n, from, err := s.cfg.Transport.ReadFrom(buf)
@@ -281,10 +285,48 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 }
 
+// readBatches is Serve's read loop over a BatchTransport: a burst of
+// datagrams (ACKs from a room, mostly) is read in one system call, and what
+// they cause (the next DATA to each recipient) is sent in one.
+func (s *Server) readBatches(ctx context.Context, bt BatchTransport) error {
+	dgs := make([]Datagram, batchSize)
+	for i := range dgs {
+		dgs[i].B = make([]byte, 0, MaxDatagram+1) // one byte more, to see an oversize datagram
+	}
+	out := s.newOutbox()
+	for {
+		for i := range dgs {
+			dgs[i].B = dgs[i].B[:cap(dgs[i].B)]
+		}
+		n, err := bt.ReadBatch(dgs)
+		if err != nil {
+			if ctx.Err() != nil {
+				s.log.Info("server stopped")
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("core: server transport closed: %w", err)
+			}
+			s.log.Warn("read failed", "err", err)
+			continue
+		}
+		for _, d := range dgs[:n] {
+			s.handle(ctx, d.B, d.Addr, out)
+		}
+		out.flush()
+	}
+}
+
 // HandleDatagram processes one datagram as if Serve had read it from from. It
 // is the entry point every hostile byte goes through; tests and fuzz targets
 // call it directly. It must not be called concurrently with itself.
 func (s *Server) HandleDatagram(ctx context.Context, b []byte, from netip.AddrPort) {
+	s.handle(ctx, b, from, nil)
+}
+
+// handle is HandleDatagram, sending what the datagram causes through out
+// when it is not nil.
+func (s *Server) handle(ctx context.Context, b []byte, from netip.AddrPort, out *outbox) {
 	s.received.Add(1)
 	if len(b) > MaxDatagram {
 		s.drop(from, "oversize datagram", fmt.Errorf("%d bytes, at most %d", len(b), MaxDatagram))
@@ -301,7 +343,7 @@ func (s *Server) HandleDatagram(ctx context.Context, b []byte, from netip.AddrPo
 		return
 	}
 	if p.Session != 0 {
-		s.handleV2(ctx, codec, p, from, len(b))
+		s.handleV2(ctx, codec, p, from, len(b), out)
 		return
 	}
 	switch p.Type {
@@ -343,6 +385,55 @@ func (s *Server) codecOf(b []byte) Codec {
 	return s.cfg.Codec
 }
 
+// batchSize is the most datagrams read or written in one system call.
+const batchSize = 64
+
+// outbox gathers datagrams to send in batches, on a BatchTransport; it
+// belongs to one goroutine. A nil *outbox sends each at once.
+type outbox struct {
+	s   *Server
+	bt  BatchTransport
+	dgs []Datagram
+}
+
+// newOutbox returns an outbox for the server's transport, or nil if it
+// cannot send batches.
+func (s *Server) newOutbox() *outbox {
+	bt, ok := s.cfg.Transport.(BatchTransport)
+	if !ok {
+		return nil
+	}
+	return &outbox{s: s, bt: bt, dgs: make([]Datagram, 0, batchSize)}
+}
+
+// send sends dg to to, now or with the batch; it reports false if dg
+// cannot be sent.
+func (o *outbox) send(s *Server, dg []byte, to netip.AddrPort) bool {
+	if o == nil {
+		return s.write(dg, to)
+	}
+	if len(dg) > MaxDatagram {
+		return s.write(dg, to) // refused and logged there
+	}
+	o.dgs = append(o.dgs, Datagram{B: dg, Addr: to})
+	if len(o.dgs) == cap(o.dgs) {
+		o.flush()
+	}
+	return true
+}
+
+// flush sends what the outbox holds.
+func (o *outbox) flush() {
+	if o == nil || len(o.dgs) == 0 {
+		return
+	}
+	if _, err := o.bt.WriteBatch(o.dgs); err != nil {
+		o.s.log.Warn("write failed", "datagrams", len(o.dgs), "err", err)
+	}
+	clear(o.dgs) // the datagrams belong to their senders
+	o.dgs = o.dgs[:0]
+}
+
 // encode encodes p in codec c, logging what cannot be.
 func (s *Server) encode(c Codec, p *Packet) []byte {
 	dg, err := c.Append(nil, p)
@@ -373,12 +464,13 @@ func (s *Server) timers(ctx context.Context) {
 		s.pendingMu.Unlock()
 		for _, sess := range due {
 			sess.mu.Lock()
-			dead := !sess.sndNext.IsZero() && !now.Before(sess.sndNext) && s.pollLocked(sess, now)
+			dead := !sess.sndNext.IsZero() && !now.Before(sess.sndNext) && s.pollLocked(sess, now, nil)
 			sess.mu.Unlock()
 			if dead {
 				s.endSession(ctx, sess, "timed out")
 			}
 		}
+		s.flushPresence(ctx, now, false)
 		if now.Sub(lastEvict) >= time.Second/4 {
 			lastEvict = now
 			s.evictIdle(ctx, now)

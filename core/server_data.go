@@ -80,7 +80,7 @@ func (s *Server) wrongCodec(sess *session, codec Codec, from netip.AddrPort) boo
 // before the payload opens under the packet's own header, and only a fresh
 // authentic packet (a new DATA, a newer PING) moves the session to the
 // address it came from.
-func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from netip.AddrPort, size int) {
+func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from netip.AddrPort, size int, out *outbox) {
 	sess := s.sessions.id(p.Session)
 	if sess == nil {
 		s.drop(from, "unknown session", fmt.Errorf("sid %016x", p.Session))
@@ -124,7 +124,7 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 		}
 		sess.snd.Ack(Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now)
 		s.caughtUpLocked(sess)
-		if s.pollLocked(sess, now) {
+		if s.pollLocked(sess, now, out) {
 			sess.mu.Unlock()
 			s.endSession(ctx, sess, "timed out")
 			return
@@ -314,13 +314,13 @@ func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
 // on the timer list while anything is in flight. It reports whether a
 // message was given up on: the client's receiver then waits for what it will
 // never get, so the caller ends the session, which tells the room.
-func (s *Server) pollLocked(sess *session, now time.Time) (dead bool) {
+func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead bool) {
 	send, failed, next := sess.snd.Poll(now)
 	for _, t := range send {
 		if t.Attempt > 1 {
 			s.log.Debug("no ACK: retransmitting", "to", sess.name, "attempt", t.Attempt)
 		}
-		if s.write(t.Datagram, sess.addr) {
+		if out.send(s, t.Datagram, sess.addr) {
 			s.relayed.Add(1)
 		}
 	}

@@ -124,7 +124,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		s.log.Info("session replaced by a new key from the same address", "addr", from.String())
 		_, replacedJoined = s.retire(replaced)
 		if replacedJoined && replaced.name != sess.name {
-			s.announce(ctx, replaced.name+" left", sess.id)
+			s.presence(ctx, sess.id, replaced.name, "left")
 			s.observe(ctx, RoomEvent{Kind: EventLeave, Name: replaced.name, Why: "left"})
 		}
 	}
@@ -175,12 +175,12 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 	}
 	sess.mu.Lock()
 	if sess.snd != nil && !sess.ended {
-		s.pollLocked(sess, s.cfg.Now()) // what waited for the confirmation
+		s.pollLocked(sess, s.cfg.Now(), nil) // what waited for the confirmation
 	}
 	sess.mu.Unlock()
 	w := sess.welcome
 	if w.announce {
-		s.announce(ctx, sess.name+" joined", sess.id)
+		s.presence(ctx, sess.id, sess.name, "joined")
 		s.observe(ctx, RoomEvent{Kind: EventJoin, Name: sess.name})
 	}
 	if w.nickProblem != "" {
@@ -191,7 +191,7 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 	}
 	for _, m := range s.history.snapshot() {
 		m.Kind = KindHistory
-		s.deliverTo(sess, &m, nil)
+		s.deliverTo(sess, &m, nil, nil)
 	}
 }
 

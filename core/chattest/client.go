@@ -203,6 +203,14 @@ func (c *Client) WaitMessage(what string, match func(core.Message) bool) core.Me
 	return found
 }
 
+// WaitUntil waits until cond holds of every message received so far, and
+// returns them.
+func (c *Client) WaitUntil(what string, cond func([]core.Message) bool) []core.Message {
+	c.t.Helper()
+	c.waitFor(what, func() bool { return cond(c.messages) })
+	return c.Messages()
+}
+
 // WaitNotice waits for a NoticeEvent containing text.
 func (c *Client) WaitNotice(text string) string {
 	c.t.Helper()

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 
 	"github.com/udpchat/udpchat/core"
@@ -67,6 +68,10 @@ func Listen(addr string) (core.Transport, error) {
 type Conn struct {
 	pc    *net.UDPConn
 	local netip.AddrPort
+	batch batcher
+
+	addrMu sync.Mutex
+	addrs  map[netip.AddrPort]*net.UDPAddr // for WriteBatch
 }
 
 var _ core.Transport = (*Conn)(nil)
@@ -80,7 +85,7 @@ func newConn(pc *net.UDPConn) *Conn {
 	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
 		local = unmap(ua.AddrPort())
 	}
-	return &Conn{pc: pc, local: local}
+	return &Conn{pc: pc, local: local, batch: newBatcher(pc, local)}
 }
 
 // ReadFrom reads one datagram into p. A datagram longer than p is truncated to
