@@ -51,14 +51,16 @@ func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from 
 		s.drop(from, "replayed payload", ErrReplay)
 		return
 	}
-	plain, err := sess.keys.Open(nil, p.Payload, nil)
+	plain, err := sess.keys.Open(sess.opened[:0], p.Payload, nil)
 	if err != nil {
 		sess.mu.Unlock()
 		s.drop(from, "DATA failed to open", err)
 		return
 	}
+	sess.opened = plain
 	sess.tags.add(tag)
 	sess.recv.Accept(p.Seq, nil) // stop-and-wait: only this one, now
+	sess.reply = nil             // it has the keys
 	sess.touch(s.cfg.Now())
 	name := sess.name
 	sess.mu.Unlock()

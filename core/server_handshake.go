@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -26,7 +27,11 @@ import (
 func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from netip.AddrPort, size int) {
 	now := s.cfg.Now()
 	old := s.sessions.addr(from)
-	if old != nil && string(old.hello) == string(p.Payload) {
+	if old != nil && old.hello == sha256.Sum256(p.Payload) {
+		if old.reply == nil {
+			s.drop(from, "KEY_REQ for a handshake already completed", nil)
+			return
+		}
 		if len(old.reply) > size {
 			s.drop(from, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(old.reply)))
 			return
@@ -75,7 +80,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		id:      id,
 		version: hs.Version,
 		codec:   codec,
-		hello:   p.Payload,
+		hello:   sha256.Sum256(p.Payload),
 		keys:    keys,
 		joined:  now,
 		addr:    from,
@@ -172,6 +177,7 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 	}
 	if sess.version >= 2 {
 		s.halfOpen.Add(-1)
+		sess.reply = nil // it has the keys
 	}
 	sess.mu.Lock()
 	if sess.snd != nil && !sess.ended {

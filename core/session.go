@@ -16,8 +16,11 @@ type session struct {
 	version uint8
 	codec   Codec        // the codec the session started in, and is answered in
 	msgs    MessageCodec // its version 2 messages, when version is 2
-	hello   []byte       // the KEY_REQ payload, to recognise a retried handshake
-	reply   []byte       // the KEY_REP datagram, sent again for a retried handshake
+	hello   [32]byte     // the KEY_REQ payload's SHA-256, to recognise a retried handshake
+	// reply is the KEY_REP datagram, sent again for a retried handshake
+	// until the client has shown it has the keys; then it is dropped, to
+	// keep an idle session small. Only the read loop touches it.
+	reply []byte
 	keys    SessionKeys
 	joined  time.Time
 
