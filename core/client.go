@@ -130,6 +130,8 @@ type Client struct {
 	waiting   []*outgoing // accepted by Send, not yet given to snd
 	tags      tagSet      // version 1: tags of payloads received
 	pingSeq   uint64
+	ackSeq    uint64 // the last DATA accepted and not yet acknowledged
+	acksDue   int    // how many DATA that ACK stands for
 	lastSent  time.Time
 	lastHeard time.Time // the last authentic packet from the server
 }
@@ -183,7 +185,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		log:    cfg.Logger,
 		events: make(chan Event, 256),
 		sendCh: make(chan *outgoing),
-		in:     make(chan []byte, clientQueue),
+		in:     make(chan []byte, max(clientQueue, 2*cfg.ReliabilityConfig.Window)),
 		done:   make(chan struct{}),
 		// Our own DATA must fit, and so must the server's broadcast of it
 		// behind the longest sender prefix the server could add.
@@ -299,6 +301,9 @@ func (c *Client) Run(ctx context.Context) error {
 				c.fail(ctx, err)
 				return err
 			}
+			if c.acksDue > 0 && (len(c.in) == 0 || c.acksDue >= maxAcksDue) {
+				c.sendAck()
+			}
 		case o := <-sendCh:
 			c.waiting = append(c.waiting, o)
 		case <-timer.C:
@@ -394,7 +399,7 @@ func (c *Client) startHandshake() error {
 		return fmt.Errorf("core: client: encode KEY_REQ: %w", err)
 	}
 	c.state, c.init, c.keyReq, c.hello, c.helloRaw, c.cookies = StateHandshaking, init, p, hello, p.Payload, 0
-	c.keys, c.snd, c.recv, c.info, c.tags, c.pingSeq = nil, nil, nil, SessionInfo{}, tagSet{}, 0
+	c.keys, c.snd, c.recv, c.info, c.tags, c.pingSeq, c.acksDue = nil, nil, nil, SessionInfo{}, tagSet{}, 0, 0
 	c.hsTries, c.hsNext = 1, c.cfg.Now().Add(c.cfg.HandshakeRTO)
 	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1))
 	c.write(hello)
@@ -737,7 +742,9 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 				c.emit(ctx, MessageEvent{Message: *m})
 			}
 		}
-		c.sendSealed(&Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
+		// The ACK waits until the datagrams already here are handled: one
+		// ACK, with its cumulative part, then covers a whole burst.
+		c.ackSeq, c.acksDue = p.Seq, c.acksDue+1
 	case TypePong:
 		if len(plain) == 8 {
 			sent := time.Unix(0, int64(binary.BigEndian.Uint64(plain)))
@@ -750,6 +757,20 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 		c.drop(c.cfg.Server, "unexpected packet type", errors.New(p.Type.String()))
 	}
 	return nil
+}
+
+// maxAcksDue bounds the DATA one ACK may stand for, so that a sender in a
+// long burst still hears of progress.
+const maxAcksDue = 16
+
+// sendAck acknowledges the DATA accepted since the last ACK: the last one
+// selectively, the rest cumulatively.
+func (c *Client) sendAck() {
+	c.acksDue = 0
+	if c.keys == nil || c.recv == nil {
+		return
+	}
+	c.sendSealed(&Packet{Type: TypeAck, AckSeq: c.ackSeq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
 }
 
 // sessionLost reconnects, or gives up, as configured.
