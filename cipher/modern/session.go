@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
@@ -103,17 +104,27 @@ func (s *sessionKeys) Seal(dst, plaintext, ad []byte) ([]byte, error) {
 		return nil, errors.New("cipher/modern: seal: all 2^64 nonces used under this key")
 	}
 
-	// ad is copied before anything is written to dst's spare capacity, where
-	// it might live; plaintext is moved to where its ciphertext goes (copy
-	// handles overlap) and sealed in place, the one overlap AEADs allow.
-	ad = bytes.Clone(ad)
 	ret, out := sliceForAppend(dst, counterSize+len(plaintext)+tagSize)
 	body := out[counterSize:]
-	copy(body, plaintext)
-	var nonce [chacha20poly1305.NonceSize]byte
-	binary.BigEndian.PutUint64(nonce[4:], ctr)
-	aead.Seal(body[:0], nonce[:], body[:len(plaintext)], ad)
-	copy(out, nonce[4:])
+	// ad is read by the AEAD as it writes; if it lives in dst's spare
+	// capacity, where the sealing goes, it is copied out first (rare: it is
+	// the packet header, which the engine keeps elsewhere).
+	if anyOverlap(out, ad) {
+		ad = bytes.Clone(ad)
+	}
+	// The AEAD allows its output to be its input exactly or not at all.
+	// Otherwise (dst is plaintext[:0], so the plaintext starts where the
+	// counter goes) the plaintext is first moved to where its ciphertext
+	// goes (copy handles overlap) and sealed in place.
+	src := plaintext
+	if anyOverlap(body, plaintext) && !sameStart(body, plaintext) {
+		copy(body, plaintext)
+		src = body[:len(plaintext)]
+	}
+	n := getNonce(ctr)
+	aead.Seal(body[:0], n[:], src, ad)
+	putNonce(n)
+	binary.BigEndian.PutUint64(out, ctr)
 	return ret, nil
 }
 
@@ -121,7 +132,12 @@ func (s *sessionKeys) Seal(dst, plaintext, ad []byte) ([]byte, error) {
 // and ad. Every failure of the sealing wraps core.ErrAuth. It does not track
 // counters: a replay under the same header is the engine's to refuse (it has
 // seen that seq), and one under another header fails here. On failure dst is
-// left as it was.
+// left as it was (the AEAD zeroes what it wrote in dst's spare capacity).
+//
+// The plaintext goes straight into dst's spare capacity, so Open allocates
+// only when dst has too little room, or when that capacity overlaps sealed
+// (the in-place idiom, dst = sealed[:0], which the AEAD refuses) or ad: then
+// it opens into scratch space.
 func (s *sessionKeys) Open(dst, sealed, ad []byte) ([]byte, error) {
 	if len(sealed) < overhead {
 		return nil, fmt.Errorf("cipher/modern: open: too short: %d bytes, need at least %d: %w", len(sealed), overhead, core.ErrAuth)
@@ -132,17 +148,39 @@ func (s *sessionKeys) Open(dst, sealed, ad []byte) ([]byte, error) {
 	if aead == nil {
 		return nil, fmt.Errorf("cipher/modern: open: %w", ErrErased)
 	}
-	var nonce [chacha20poly1305.NonceSize]byte
-	copy(nonce[4:], sealed[:counterSize])
-	// Into scratch space: sealed may alias dst, shifted by the counter, which
-	// the AEAD refuses, and a failed Open must leave dst untouched.
-	pt, err := aead.Open(nil, nonce[:], sealed[counterSize:], ad)
+	ct := sealed[counterSize:]
+	n := getNonce(binary.BigEndian.Uint64(sealed))
+	defer putNonce(n)
+	ptLen := len(ct) - tagSize
+	if cap(dst)-len(dst) < ptLen || !anyOverlap(dst[len(dst):len(dst)+ptLen], ct) && !anyOverlap(dst[len(dst):len(dst)+ptLen], ad) {
+		ret, err := aead.Open(dst, n[:], ct, ad)
+		if err != nil {
+			return nil, fmt.Errorf("cipher/modern: open: bad tag: %w", core.ErrAuth)
+		}
+		return ret, nil
+	}
+	pt, err := aead.Open(nil, n[:], ct, ad)
 	if err != nil {
 		return nil, fmt.Errorf("cipher/modern: open: bad tag: %w", core.ErrAuth)
 	}
 	defer clear(pt)
 	return append(dst, pt...), nil
 }
+
+// nonces holds nonce buffers: a nonce on the stack would escape to the heap,
+// passed to the AEAD through an interface, on every Seal and Open.
+var nonces = sync.Pool{New: func() any { return new([chacha20poly1305.NonceSize]byte) }}
+
+// getNonce returns the nonce of counter ctr, 0^32 || uint64be(ctr), in a
+// pooled buffer for putNonce. Nonces are public; nothing is wiped.
+func getNonce(ctr uint64) *[chacha20poly1305.NonceSize]byte {
+	n := nonces.Get().(*[chacha20poly1305.NonceSize]byte)
+	clear(n[:4])
+	binary.BigEndian.PutUint64(n[4:], ctr)
+	return n
+}
+
+func putNonce(n *[chacha20poly1305.NonceSize]byte) { nonces.Put(n) }
 
 // Tag returns nil: the seal binds the header, so the engine's seq check
 // refuses replays.
@@ -163,6 +201,21 @@ func (s *sessionKeys) Erase() {
 	clear(s.sealKey[:])
 	clear(s.openKey[:])
 	s.seal, s.open = nil, nil
+}
+
+// anyOverlap reports whether x and y share any byte of memory.
+func anyOverlap(x, y []byte) bool {
+	if len(x) == 0 || len(y) == 0 {
+		return false
+	}
+	xp := uintptr(unsafe.Pointer(unsafe.SliceData(x)))
+	yp := uintptr(unsafe.Pointer(unsafe.SliceData(y)))
+	return xp < yp+uintptr(len(y)) && yp < xp+uintptr(len(x))
+}
+
+// sameStart reports whether x and y start at the same byte.
+func sameStart(x, y []byte) bool {
+	return len(x) > 0 && len(y) > 0 && unsafe.SliceData(x) == unsafe.SliceData(y)
 }
 
 // sliceForAppend extends in by n bytes, reusing its capacity when it can,

@@ -3,12 +3,9 @@ package seed
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"hash"
 	"slices"
 
 	"github.com/udpchat/udpchat/core"
@@ -28,14 +25,16 @@ const (
 
 // sessionKeys is one side of a session, in either protocol version. Version 1
 // has a single key: sealEnc and openEnc are the same AES schedule, sealMAC and
-// openMAC the same 16 bytes, and bindAD is false. Version 2 has four keys
+// openMAC the same HMAC key, and bindAD is false. Version 2 has four keys
 // derived per direction (see v2.go) and binds ad into every tag.
 //
-// Nothing here is written after construction; the hash and CBC state live per
-// call. That is what makes Seal and Open safe to call concurrently.
+// Everything a message needs that depends only on the key is built once,
+// here: the AES schedules and the precomputed HMAC states (mac.go). Nothing
+// here is written after construction; the hash and CBC state live per call.
+// That is what makes Seal and Open safe to call concurrently.
 type sessionKeys struct {
 	sealEnc, openEnc cipher.Block
-	sealMAC, openMAC []byte
+	sealMAC, openMAC *macKey
 	bindAD           bool
 }
 
@@ -50,7 +49,10 @@ func NewSessionKeys(key []byte) (core.SessionKeys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cipher/seed: %w", err)
 	}
-	mac := slices.Clone(key)
+	mac, err := newMACKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("cipher/seed: %w", err)
+	}
 	return &sessionKeys{sealEnc: block, openEnc: block, sealMAC: mac, openMAC: mac}, nil
 }
 
@@ -68,6 +70,9 @@ func NewSessionKeys(key []byte) (core.SessionKeys, error) {
 // The IV comes from crypto/rand rather than the handshake's reader: CBC needs
 // unpredictable IVs, and SessionKeys must be safe for concurrent use, which an
 // arbitrary io.Reader need not be.
+//
+// Seal encrypts in place in dst's spare capacity; it allocates only when
+// dst has too little room.
 func (s *sessionKeys) Seal(dst, plaintext, ad []byte) ([]byte, error) {
 	padLen := blockSize - len(plaintext)%blockSize
 	n := tagSize + ivSize + len(plaintext) + padLen
@@ -76,7 +81,11 @@ func (s *sessionKeys) Seal(dst, plaintext, ad []byte) ([]byte, error) {
 
 	// ad goes into the MAC before anything is written to dst's spare
 	// capacity, so that an ad living there is read intact.
-	mac := s.newMAC(s.sealMAC, ad)
+	mac, err := startMAC(s.sealMAC, s.bindAD, ad)
+	if err != nil {
+		return nil, fmt.Errorf("cipher/seed: seal: %w", err)
+	}
+	defer mac.done()
 
 	// Copy the plaintext first: dst may be plaintext[:0], and writing the
 	// IV before the copy would clobber it. copy handles the overlap.
@@ -87,25 +96,15 @@ func (s *sessionKeys) Seal(dst, plaintext, ad []byte) ([]byte, error) {
 	if _, err := rand.Read(iv); err != nil {
 		return nil, fmt.Errorf("cipher/seed: seal: drawing the IV: %w", err)
 	}
-	cipher.NewCBCEncrypter(s.sealEnc, iv).CryptBlocks(ct, ct)
+	cbcEncrypt(s.sealEnc, iv, ct)
 
-	mac.Write(out[tagSize:])
-	mac.Sum(tag[:0:tagSize]) // capped, so the sum can only land in tag
-	return ret, nil
-}
-
-// newMAC returns an HMAC-SHA256 under key that has already taken in what
-// precedes IV || CT: nothing in version 1, uint64be(len(ad)) || ad in version
-// 2. The length prefix makes the split between ad and IV unambiguous.
-func (s *sessionKeys) newMAC(key, ad []byte) hash.Hash {
-	m := hmac.New(sha256.New, key)
-	if s.bindAD {
-		var n [adLenSize]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(ad)))
-		m.Write(n[:])
-		m.Write(ad)
+	mac.write(out[tagSize:])
+	sum, err := mac.tag()
+	if err != nil {
+		return nil, fmt.Errorf("cipher/seed: seal: %w", err)
 	}
-	return m
+	copy(tag, sum)
+	return ret, nil
 }
 
 // Open checks the length, then the tag, and only then decrypts, so that
@@ -113,6 +112,11 @@ func (s *sessionKeys) newMAC(key, ad []byte) hash.Hash {
 // Every failure wraps core.ErrAuth: whatever is wrong, the payload is not one
 // this key sealed (in version 2: under this ad, in the other direction), and
 // the engine drops it the same way.
+//
+// The plaintext is decrypted straight into dst's spare capacity, so Open
+// allocates only when dst has too little room (or in the rare layout where
+// that capacity starts inside the ciphertext, past its start). On failure
+// dst[:len(dst)] is as it was; what Open wrote past it is zeroed.
 func (s *sessionKeys) Open(dst, sealed, ad []byte) ([]byte, error) {
 	// The checks run in this order so that each error names the first thing
 	// wrong: a 61-byte payload is short, but what is wrong with it is a
@@ -129,31 +133,50 @@ func (s *sessionKeys) Open(dst, sealed, ad []byte) ([]byte, error) {
 	}
 	tag, iv, ct := sealed[:tagSize], sealed[tagSize:tagSize+ivSize], sealed[tagSize+ivSize:]
 
-	mac := s.newMAC(s.openMAC, ad)
-	mac.Write(sealed[tagSize:])
-	if !hmac.Equal(tag, mac.Sum(nil)) {
+	mac, err := startMAC(s.openMAC, s.bindAD, ad)
+	if err != nil {
+		return nil, fmt.Errorf("cipher/seed: open: %w", err)
+	}
+	mac.write(sealed[tagSize:])
+	ok, err := mac.verify(tag)
+	mac.done()
+	if err != nil {
+		return nil, fmt.Errorf("cipher/seed: open: %w", err)
+	}
+	if !ok {
 		return nil, fmt.Errorf("cipher/seed: open: bad tag: %w", core.ErrAuth)
 	}
 
-	// Decrypt into scratch space, not dst's spare capacity: sealed may alias
-	// dst (the in-place idiom), and a failed Open must leave dst untouched.
-	pt := make([]byte, len(ct))
-	defer clear(pt)
-	cipher.NewCBCDecrypter(s.openEnc, iv).CryptBlocks(pt, ct)
+	// The tag is good: decrypt. sealed may alias dst (the in-place idiom,
+	// dst = sealed[:0]), which decrypting block by block in order handles as
+	// long as the output does not start inside the ciphertext, past its start;
+	// that layout gets scratch space.
+	ret, out := sliceForAppend(dst, len(ct))
+	if !decryptInPlaceOK(out, ct) {
+		pt := make([]byte, len(ct))
+		defer clear(pt)
+		cbcDecrypt(s.openEnc, iv, pt, ct)
+		copy(out, pt)
+	} else {
+		cbcDecrypt(s.openEnc, iv, out, ct)
+	}
 
 	// A bad padding under a valid tag means the sender is broken (or has the
 	// key and is lying): there is no oracle to protect here, since an attacker
 	// without the key never gets this far.
-	padLen := int(pt[len(pt)-1])
+	padLen := int(out[len(out)-1])
 	if padLen == 0 || padLen > blockSize {
+		clear(out)
 		return nil, fmt.Errorf("cipher/seed: open: bad padding (length byte %d): %w", padLen, core.ErrAuth)
 	}
-	for _, b := range pt[len(pt)-padLen:] {
+	for _, b := range out[len(out)-padLen:] {
 		if int(b) != padLen {
+			clear(out)
 			return nil, fmt.Errorf("cipher/seed: open: bad padding (bytes differ): %w", core.ErrAuth)
 		}
 	}
-	return append(dst, pt[:len(pt)-padLen]...), nil
+	clear(out[len(out)-padLen:])
+	return ret[:len(ret)-padLen], nil
 }
 
 // Tag returns, in version 1, a copy of the HMAC tag, or nil for anything too

@@ -73,24 +73,34 @@ func sessionKeysFor(hs core.Handshake, key, hello, reply []byte, server bool) (c
 		return nil, err
 	}
 	defer clear(c2sEnc) // the AES schedules keep what they need
-	c2sMAC, err := expand(labelC2SMAC, macKeySize)
+	c2sMACKey, err := expand(labelC2SMAC, macKeySize)
 	if err != nil {
 		return nil, err
 	}
+	defer clear(c2sMACKey) // the precomputed HMAC states keep what they need
 	s2cEnc, err := expand(labelS2CEnc, encKeySize)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(s2cEnc)
-	s2cMAC, err := expand(labelS2CMAC, macKeySize)
+	s2cMACKey, err := expand(labelS2CMAC, macKeySize)
 	if err != nil {
 		return nil, err
 	}
+	defer clear(s2cMACKey)
 	c2sBlock, err := aes.NewCipher(c2sEnc)
 	if err != nil {
 		return nil, err
 	}
 	s2cBlock, err := aes.NewCipher(s2cEnc)
+	if err != nil {
+		return nil, err
+	}
+	c2sMAC, err := newMACKey(c2sMACKey)
+	if err != nil {
+		return nil, err
+	}
+	s2cMAC, err := newMACKey(s2cMACKey)
 	if err != nil {
 		return nil, err
 	}

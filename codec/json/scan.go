@@ -176,11 +176,12 @@ func parseBase64(field string, val []byte, max int) ([]byte, error) {
 			return nil, err
 		}
 		s = u
-	}
-	// Raw control characters are not valid JSON, so line breaks can only have
-	// come from escapes; Go's base64 decoder would silently skip them.
-	if bytes.ContainsAny(s, "\r\n") {
-		return nil, fmt.Errorf("codec/json: %q contains a line break, not valid base64 here", field)
+		// Raw control characters are not valid JSON, so line breaks can
+		// only have come from escapes (and only this branch needs to look
+		// for them); Go's base64 decoder would silently skip them.
+		if bytes.ContainsAny(s, "\r\n") {
+			return nil, fmt.Errorf("codec/json: %q contains a line break, not valid base64 here", field)
+		}
 	}
 	if max >= 0 && len(s) > base64.StdEncoding.EncodedLen(max) {
 		return nil, fmt.Errorf("codec/json: %q is longer than %d bytes", field, max)
