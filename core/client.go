@@ -415,6 +415,10 @@ func (c *Client) step(ctx context.Context) error {
 			return nil
 		}
 		if c.hsTries > c.cfg.HandshakeRetries && !c.cfg.Reconnect {
+			if mv, ok := c.cfg.Suite.(MinVersioner); ok && mv.MinVersion() > 1 {
+				return fmt.Errorf("%w after %d KEY_REQs: suite %s needs protocol version %d, and a seed (version 1) server cannot answer it",
+					ErrNoAnswer, c.hsTries, c.cfg.Suite.Name(), mv.MinVersion())
+			}
 			return fmt.Errorf("%w after %d KEY_REQs", ErrNoAnswer, c.hsTries)
 		}
 		wait := min(c.cfg.HandshakeRTO<<c.hsTries, maxHandshakeRTO)

@@ -20,9 +20,9 @@ type session struct {
 	// reply is the KEY_REP datagram, sent again for a retried handshake
 	// until the client has shown it has the keys; then it is dropped, to
 	// keep an idle session small. Only the read loop touches it.
-	reply []byte
-	keys    SessionKeys
-	joined  time.Time
+	reply  []byte
+	keys   SessionKeys
+	joined time.Time
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last authentic packet
 	// confirmed is set once the client has shown it holds the session's keys

@@ -20,6 +20,13 @@ type Suite interface {
 	Overhead(n int) int
 }
 
+// MinVersioner is implemented by a suite that needs a protocol version above
+// 1. A seed server cannot even parse its hello, so it never answers; the
+// client can then say why, rather than only that no answer came.
+type MinVersioner interface {
+	MinVersion() uint8
+}
+
 // Initiator is the client's side of a handshake in progress.
 type Initiator interface {
 	// Hello is the KEY_REQ payload. It is the same on every call, so that a

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/cipher/modern"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/chattest"
 	"github.com/udpchat/udpchat/core/identity"
@@ -95,6 +96,16 @@ func TestFallbackToV1(t *testing.T) {
 	pinned := room.Dial(func(cfg *core.ClientConfig) { cfg.Servers = pinAll{} })
 	if err := pinned.RunErr(); !errors.Is(err, core.ErrDowngrade) {
 		t.Fatalf("a client with the key pinned ended with %v, want ErrDowngrade", err)
+	}
+	// A seed server cannot parse a modern hello, so it never answers: the
+	// client says why when it gives up.
+	fs := room.Dial(func(cfg *core.ClientConfig) {
+		cfg.Suite, cfg.NewInitiator = modern.Suite{}, nil
+		cfg.HandshakeRTO, cfg.HandshakeRetries = 50*time.Millisecond, 1
+	})
+	err := fs.RunErr()
+	if !errors.Is(err, core.ErrNoAnswer) || !strings.Contains(err.Error(), modern.Name+" needs protocol version 2") {
+		t.Fatalf("a modern-suite client ended with %v, want ErrNoAnswer naming the suite", err)
 	}
 }
 

@@ -40,6 +40,12 @@ var _ core.Suite = Suite{}
 func (Suite) Name() string { return Name }
 
 // Overhead is how many bytes Seal adds to any plaintext: 8 of counter and 16
+
+var _ core.MinVersioner = Suite{}
+
+// MinVersion is 2: a seed peer cannot speak this suite.
+func (Suite) MinVersion() uint8 { return 2 }
+
 // of Poly1305 tag.
 func (Suite) Overhead(int) int { return overhead }
 
@@ -142,8 +148,8 @@ func (in *initiator) Finish(reply []byte, hs core.Handshake) (core.SessionKeys, 
 // done.
 func checkVersion(hs core.Handshake) error {
 	if hs.Version != 2 {
-		return fmt.Errorf("protocol version %d not supported: %s needs protocol version 2 (a seed peer cannot speak it)",
-			hs.Version, Name)
+		return fmt.Errorf("%w: version %d; %s needs protocol version 2 (a seed peer cannot speak it)",
+			core.ErrVersion, hs.Version, Name)
 	}
 	return nil
 }

@@ -11,14 +11,17 @@
 //	{"type": "DATA", "payload": "<base64>"}             server broadcast
 //	{"type": "ACK", "ack_seq": 3}
 //
-// Version 2 adds the types PING, PONG and BYE and the fields "v", "sid",
-// "nick", "suites", "suite", "server_key" and "sig"; a version 1 peer ignores
+// Version 2 adds the types PING, PONG, BYE and COOKIE and the fields "v",
+// "sid", "nick", "suites", "suite", "server_key", "sig" and "cookie"; a
+// version 1 peer ignores
 // unknown fields, which is how the versions are told apart:
 //
 //	{"type": "KEY_REQ", "v": 2, "nick": "alice", "suites": ["x25519-chacha20-poly1305", "rsa-aes-cbc-hmac"], "payload": "<base64>"}
 //	{"type": "KEY_REP", "v": 2, "sid": 81985529216486895, "nick": "alice", "suite": "x25519-chacha20-poly1305", "server_key": "<base64>", "sig": "<base64>", "payload": "<base64>"}
 //	{"type": "DATA", "sid": 81985529216486895, "seq": 4, "payload": "<base64>"}
 //	{"type": "PING", "sid": 81985529216486895, "payload": "<base64>"}
+//	{"type": "COOKIE", "cookie": "<base64>"}                      a server under load
+//	{"type": "KEY_REQ", "v": 2, "nick": "alice", "suites": […], "cookie": "<base64>", "payload": "<base64>"}
 //
 // The inner message of version 2 (core.MessageCodec), the plaintext of a
 // DATA between version 2 peers, is a JSON object too; see AppendMessage.
@@ -31,11 +34,11 @@
 // bytes the seed sent, and writes the version 2 fields in the same style.
 // Field order is: type, v (if Version is not 0), sid (if Session is not 0),
 // seq (if HasSeq), ack_seq (if HasAckSeq), cum (if HasCum), nick, suites, suite, server_key,
-// sig (each if not empty), payload. A packet without version 2 fields is
+// sig, cookie (each if not empty), payload. A packet without version 2 fields is
 // therefore encoded exactly as version 1 encodes it. KEY_REQ, KEY_REP and
-// DATA always carry "payload", even when it is empty; ACK, PING, PONG and BYE
-// carry one only if their Payload is not empty. Byte fields (payload,
-// server_key, sig) are standard base64 with padding; "sid" is a JSON integer,
+// DATA always carry "payload", even when it is empty; ACK, PING, PONG, BYE and
+// COOKIE carry one only if their Payload is not empty. Byte fields (payload,
+// server_key, sig, cookie) are standard base64 with padding; "sid" is a JSON integer,
 // as Python writes any int. Strings (nick, suites, suite) escape '"', '\\'
 // and the control characters (as \u00XX) and carry the rest as raw UTF-8,
 // where json.dumps would write non-ASCII as \uXXXX: no seed peer ever sees
@@ -50,16 +53,17 @@
 //
 //   - the datagram must be valid UTF-8 and exactly one JSON object, with
 //     nothing but whitespace after it;
-//   - "type" must be a string naming KEY_REQ, KEY_REP, DATA, ACK, PING, PONG
-//     or BYE;
+//   - "type" must be a string naming KEY_REQ, KEY_REP, DATA, ACK, PING, PONG,
+//     BYE or COOKIE;
 //   - "seq", "ack_seq" and "sid", when present, must be JSON integers in
 //     [0, 2^64-1] written without sign, fraction or exponent: 1.0, 1e3, -0,
 //     "1", null and the like are refused (the seed echoed whatever it got; we
 //     do not); "v" likewise, in [0, 255];
-//   - "payload", "server_key" and "sig" must be strings holding standard
-//     base64 with padding and zero padding bits (base64.StdEncoding.Strict);
-//     line breaks, which Go's decoder would otherwise skip, are refused;
-//     server_key and sig decode to at most 256 bytes;
+//   - "payload", "server_key", "sig" and "cookie" must be strings holding
+//     standard base64 with padding and zero padding bits
+//     (base64.StdEncoding.Strict); line breaks, which Go's decoder would
+//     otherwise skip, are refused; server_key, sig and cookie decode to at
+//     most 256 bytes;
 //   - "nick" and "suite" must be strings of at most 64 bytes, "suites" an
 //     array of at most 16 such strings; a \u escape of half a UTF-16
 //     surrogate pair is refused, as it is no character;
@@ -148,7 +152,7 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	}
 	switch p.Type {
 	case core.TypeKeyReq, core.TypeKeyRep, core.TypeData, core.TypeAck,
-		core.TypePing, core.TypePong, core.TypeBye:
+		core.TypePing, core.TypePong, core.TypeBye, core.TypeCookie:
 	default:
 		return dst, fmt.Errorf("codec/json: cannot encode packet type %v", p.Type)
 	}
@@ -217,6 +221,11 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 		dst = base64.StdEncoding.AppendEncode(dst, p.Sig)
 		dst = append(dst, '"')
 	}
+	if len(p.Cookie) > 0 {
+		dst = append(dst, `, "cookie": "`...)
+		dst = base64.StdEncoding.AppendEncode(dst, p.Cookie)
+		dst = append(dst, '"')
+	}
 	if withPayload {
 		dst = append(dst, `, "payload": "`...)
 		dst = base64.StdEncoding.AppendEncode(dst, p.Payload)
@@ -248,6 +257,9 @@ func checkV2(p *core.Packet) error {
 	}
 	if len(p.Sig) > maxKeyBytes {
 		return fmt.Errorf(`codec/json: cannot encode a "sig" of %d bytes, at most %d`, len(p.Sig), maxKeyBytes)
+	}
+	if len(p.Cookie) > maxKeyBytes {
+		return fmt.Errorf(`codec/json: cannot encode a "cookie" of %d bytes, at most %d`, len(p.Cookie), maxKeyBytes)
 	}
 	return nil
 }
@@ -295,6 +307,9 @@ func v2Len(p *core.Packet) int {
 	if len(p.Sig) > 0 {
 		n += 11 + base64.StdEncoding.EncodedLen(len(p.Sig))
 	}
+	if len(p.Cookie) > 0 {
+		n += 14 + base64.StdEncoding.EncodedLen(len(p.Cookie))
+	}
 	return n
 }
 
@@ -311,6 +326,7 @@ const (
 	fSuite
 	fServerKey
 	fSig
+	fCookie
 	fPayload
 	nPacketFields
 )
@@ -318,7 +334,7 @@ const (
 var packetFields = [nPacketFields]string{
 	fType: "type", fVersion: "v", fSession: "sid", fSeq: "seq", fAckSeq: "ack_seq", fCum: "cum",
 	fNick: "nick", fSuites: "suites", fSuite: "suite", fServerKey: "server_key", fSig: "sig",
-	fPayload: "payload",
+	fCookie: "cookie", fPayload: "payload",
 }
 
 // Decode parses one datagram; see the package documentation for what it
@@ -365,6 +381,8 @@ func (Codec) Decode(b []byte) (*core.Packet, error) {
 			p.ServerKey, err = parseKeyBytes("server_key", val)
 		case fSig:
 			p.Sig, err = parseKeyBytes("sig", val)
+		case fCookie:
+			p.Cookie, err = parseKeyBytes("cookie", val)
 		case fPayload:
 			// Non-nil even when empty: present and empty is legal.
 			p.Payload, err = parseBase64("payload", val, -1)
@@ -382,7 +400,7 @@ func (Codec) Decode(b []byte) (*core.Packet, error) {
 	return &p, nil
 }
 
-// parseKeyBytes reads "server_key" or "sig". Empty is the same as absent
+// parseKeyBytes reads "server_key", "sig" or "cookie". Empty is the same as absent
 // (nil), as the encoder writes no field for it.
 func parseKeyBytes(field string, val []byte) ([]byte, error) {
 	b, err := parseBase64(field, val, maxKeyBytes)
@@ -420,6 +438,8 @@ func parseType(val []byte) (core.PacketType, error) {
 		return core.TypePong, nil
 	case "BYE":
 		return core.TypeBye, nil
+	case "COOKIE":
+		return core.TypeCookie, nil
 	}
 	return core.TypeInvalid, fmt.Errorf(`codec/json: unknown packet type %s`, quoteShort(s))
 }

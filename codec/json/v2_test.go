@@ -134,7 +134,8 @@ func TestAppendRejectsV2(t *testing.T) {
 		{"suite not utf8", core.Packet{Type: core.TypeKeyRep, Suite: "\xed\xa0\x80"}, `"suite": not valid UTF-8`},
 		{"server_key too long", core.Packet{Type: core.TypeKeyRep, ServerKey: make([]byte, 257)}, `"server_key" of 257 bytes`},
 		{"sig too long", core.Packet{Type: core.TypeKeyRep, Sig: make([]byte, 257)}, `"sig" of 257 bytes`},
-		{"type past BYE", core.Packet{Type: core.TypeBye + 1}, "cannot encode packet type"},
+		{"cookie too long", core.Packet{Type: core.TypeKeyReq, Cookie: make([]byte, 257)}, `"cookie" of 257 bytes`},
+		{"type past COOKIE", core.Packet{Type: core.TypeCookie + 1}, "cannot encode packet type"},
 	}
 	var c json.Codec
 	for _, tt := range tests {

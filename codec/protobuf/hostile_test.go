@@ -134,7 +134,7 @@ func TestDecodeLenient(t *testing.T) {
 		in   []byte
 		want core.Packet
 	}{
-		{"unknown fields", cat(typeData, varint(99, 1), field(100, []byte("x")), fixed32(13, 1), fixed64(14, 1), group, varint(2, 4)),
+		{"unknown fields", cat(typeData, varint(99, 1), field(100, []byte("x")), fixed32(23, 1), fixed64(24, 1), group, varint(2, 4)),
 			core.Packet{Type: core.TypeData, Seq: 4, HasSeq: true}},
 		{"fields out of order", cat(typeData, fixed64(7, sid), field(5, []byte("p")), varint(2, 0)),
 			core.Packet{Type: core.TypeData, Session: sid, Seq: 0, HasSeq: true, Payload: []byte("p")}},

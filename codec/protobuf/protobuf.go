@@ -7,8 +7,10 @@
 //
 // # Encoding
 //
-// Append marshals deterministically (proto.MarshalOptions{Deterministic:
-// true}), so the same packet always gives the same bytes. Fields are written
+// Append writes what a deterministic marshal (proto.MarshalOptions{
+// Deterministic: true}) of the packetpb.Packet writes, so the same packet
+// always gives the same bytes; Append and Decode do it by hand (wire.go),
+// without the generated code's reflection and allocations. Fields are written
 // in number order and type, field 1, is never 0, so every encoded packet
 // starts with the byte 0x08 (field 1, wire type varint). A JSON datagram
 // starts with '{' or whitespace, never 0x08, so a server that accepts both
@@ -48,11 +50,11 @@
 //   - a varint must fit its field without truncation: the wire carries 64
 //     bits, and decoders silently cut an enum to 32, so type 2^32+3 would
 //     otherwise be DATA and version 2^32+2 would be 2;
-//   - type must be KEY_REQ, KEY_REP, DATA, ACK, PING, PONG or BYE (not
+//   - type must be KEY_REQ, KEY_REP, DATA, ACK, PING, PONG, BYE or COOKIE (not
 //     TYPE_UNSPECIFIED, not a number packet.proto does not name);
 //   - version is at most 255; nick and suite are at most 64 bytes, suites
-//     at most 16 names of at most 64 bytes each; server_key and sig at most
-//     256 bytes;
+//     at most 16 names of at most 64 bytes each; server_key, sig and cookie
+//     at most 256 bytes;
 //   - strings must be valid UTF-8: proto3 requires it and Go's decoder
 //     enforces it;
 //   - unknown fields are skipped, whatever their value, if well-formed, so
@@ -137,39 +139,12 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	if err := checkV2(p); err != nil {
 		return dst, err
 	}
-	pb := packetpb.Packet{
-		// core.PacketType and packetpb.Type share their numbering
-		// (packet.proto; TestTypeNumbering).
-		Type:      packetpb.Type(p.Type),
-		Payload:   p.Payload,
-		Version:   uint32(p.Version),
-		Session:   p.Session,
-		Nick:      p.Nick,
-		Suites:    p.Suites,
-		Suite:     p.Suite,
-		ServerKey: p.ServerKey,
-		Sig:       p.Sig,
-	}
-	// The pointers are only read, during the marshal below.
-	if p.HasSeq {
-		pb.Seq = &p.Seq
-	}
-	if p.HasAckSeq {
-		pb.AckSeq = &p.AckSeq
-	}
-	if p.HasCum {
-		pb.Cum = &p.Cum
-	}
-	out, err := marshal.MarshalAppend(dst, &pb)
-	if err != nil {
-		return dst, fmt.Errorf("codec/protobuf: encode %v: %w", p.Type, err)
-	}
-	return out, nil
+	return appendPacket(dst, p), nil
 }
 
 // knownType reports whether t is a packet type of version 1 or 2.
 func knownType(t core.PacketType) bool {
-	return t >= core.TypeKeyReq && t <= core.TypeBye
+	return t >= core.TypeKeyReq && t <= core.TypeCookie
 }
 
 // checkV2 refuses the version 2 fields that Decode would refuse, before
@@ -182,8 +157,9 @@ func checkV2(p *core.Packet) error {
 		return fmt.Errorf("codec/protobuf: cannot encode %d suites, at most %d", len(p.Suites), maxSuites)
 	}
 	for i, s := range p.Suites {
-		if err := checkName("cannot encode", fmt.Sprintf("suites[%d]", i), s); err != nil {
-			return err
+		if len(s) > maxName || !utf8.ValidString(s) {
+			// Only now, on the error path, is the field's name built.
+			return checkName("cannot encode", fmt.Sprintf("suites[%d]", i), s)
 		}
 	}
 	if err := checkName("cannot encode", "suite", p.Suite); err != nil {
@@ -192,7 +168,10 @@ func checkV2(p *core.Packet) error {
 	if err := checkKey("cannot encode", "server_key", p.ServerKey); err != nil {
 		return err
 	}
-	return checkKey("cannot encode", "sig", p.Sig)
+	if err := checkKey("cannot encode", "sig", p.Sig); err != nil {
+		return err
+	}
+	return checkKey("cannot encode", "cookie", p.Cookie)
 }
 
 // checkName refuses a name (nick, suite, from, to) of more than maxName
@@ -213,7 +192,7 @@ func checkText(verb, field, s string) error {
 	return nil
 }
 
-// checkKey refuses a server_key or sig of more than maxKeyBytes.
+// checkKey refuses a server_key, sig or cookie of more than maxKeyBytes.
 func checkKey(verb, field string, b []byte) error {
 	if len(b) > maxKeyBytes {
 		return fmt.Errorf("codec/protobuf: %s %s of %d bytes, at most %d", verb, field, len(b), maxKeyBytes)
@@ -234,50 +213,39 @@ func (Codec) Decode(b []byte) (*core.Packet, error) {
 	if err := packetSchema.check(b, "datagram"); err != nil {
 		return nil, err
 	}
-	var pb packetpb.Packet
-	if err := unmarshal.Unmarshal(b, &pb); err != nil {
-		return nil, fmt.Errorf("codec/protobuf: datagram: %w", err)
+	p, typ, version, err := decodePacket(b)
+	if err != nil {
+		return nil, err
 	}
-
-	if pb.Type < packetpb.Type_KEY_REQ || pb.Type > packetpb.Type_BYE {
-		return nil, fmt.Errorf("codec/protobuf: unknown packet type %d", int32(pb.Type))
+	if typ < int32(packetpb.Type_KEY_REQ) || typ > int32(packetpb.Type_COOKIE) {
+		return nil, fmt.Errorf("codec/protobuf: unknown packet type %d", typ)
 	}
-	if pb.Version > 255 {
-		return nil, fmt.Errorf("codec/protobuf: version %d out of range, at most 255", pb.Version)
+	if version > 255 {
+		return nil, fmt.Errorf("codec/protobuf: version %d out of range, at most 255", version)
 	}
-	if err := checkName("datagram has", "nick", pb.Nick); err != nil {
+	if err := checkName("datagram has", "nick", p.Nick); err != nil {
 		return nil, err
 	}
 	// The schema check has bounded the number of suites already.
-	for i, s := range pb.Suites {
-		if err := checkName("datagram has", fmt.Sprintf("suites[%d]", i), s); err != nil {
-			return nil, err
+	for i, s := range p.Suites {
+		if len(s) > maxName {
+			return nil, fmt.Errorf("codec/protobuf: datagram has suites[%d] of %d bytes, at most %d", i, len(s), maxName)
 		}
 	}
-	if err := checkName("datagram has", "suite", pb.Suite); err != nil {
+	if err := checkName("datagram has", "suite", p.Suite); err != nil {
 		return nil, err
 	}
-	if err := checkKey("datagram has", "server_key", pb.ServerKey); err != nil {
+	if err := checkKey("datagram has", "server_key", p.ServerKey); err != nil {
 		return nil, err
 	}
-	if err := checkKey("datagram has", "sig", pb.Sig); err != nil {
+	if err := checkKey("datagram has", "sig", p.Sig); err != nil {
 		return nil, err
 	}
-
-	p := &core.Packet{
-		Type:      core.PacketType(pb.Type),
-		Payload:   pb.Payload,
-		Version:   uint8(pb.Version),
-		Session:   pb.Session,
-		Nick:      pb.Nick,
-		Suites:    pb.Suites,
-		Suite:     pb.Suite,
-		ServerKey: pb.ServerKey,
-		Sig:       pb.Sig,
+	if err := checkKey("datagram has", "cookie", p.Cookie); err != nil {
+		return nil, err
 	}
-	p.Seq, p.HasSeq = pb.GetSeq(), pb.Seq != nil
-	p.AckSeq, p.HasAckSeq = pb.GetAckSeq(), pb.AckSeq != nil
-	p.Cum, p.HasCum = pb.GetCum(), pb.Cum != nil
+	p.Type = core.PacketType(typ)
+	p.Version = uint8(version)
 	return p, nil
 }
 

@@ -26,7 +26,7 @@ func samePacket(a, b *core.Packet) bool {
 		bytes.Equal(a.Payload, b.Payload) &&
 		a.Version == b.Version && a.Session == b.Session &&
 		a.Nick == b.Nick && slices.Equal(a.Suites, b.Suites) && a.Suite == b.Suite &&
-		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig)
+		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Cookie, b.Cookie)
 }
 
 func bytesOf(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
@@ -56,6 +56,8 @@ var shapes = []struct {
 	{"v2 pong", core.Packet{Type: core.TypePong, Session: sid, Payload: []byte{0xff, 0xfe}}},
 	{"v2 bye", core.Packet{Type: core.TypeBye, Session: 2, Payload: []byte("x")}},
 	{"bye bare", core.Packet{Type: core.TypeBye}},
+	{"cookie", core.Packet{Type: core.TypeCookie, Cookie: bytesOf(16, 'c')}},
+	{"key_req with cookie", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "n", Suites: []string{"s"}, Cookie: bytesOf(16, 'c'), Payload: []byte("hello")}},
 	{"v2 every field", core.Packet{Type: core.TypeKeyRep, Version: 2, Session: 7,
 		Seq: 1, HasSeq: true, AckSeq: 2, HasAckSeq: true, Cum: 3, HasCum: true,
 		Nick: "n", Suites: []string{"a", "b"}, Suite: "a", ServerKey: []byte{1}, Sig: []byte{2}, Payload: []byte{3}}},
@@ -84,13 +86,13 @@ func TestRegistered(t *testing.T) {
 // TestTypeNumbering: packet.proto numbers the packet types as core does, so
 // that Append and Decode can convert by number.
 func TestTypeNumbering(t *testing.T) {
-	for typ := core.TypeKeyReq; typ <= core.TypeBye; typ++ {
+	for typ := core.TypeKeyReq; typ <= core.TypeCookie; typ++ {
 		if got := packetpb.Type(typ).String(); got != typ.String() {
 			t.Errorf("packetpb.Type(%d) = %s, core says %s", typ, got, typ)
 		}
 	}
-	if n := packetpb.Type(0).Descriptor().Values().Len(); n != int(core.TypeBye)+1 {
-		t.Errorf("packet.proto has %d types, core %d", n, core.TypeBye+1)
+	if n := packetpb.Type(0).Descriptor().Values().Len(); n != int(core.TypeCookie)+1 {
+		t.Errorf("packet.proto has %d types, core %d", n, core.TypeCookie+1)
 	}
 }
 
@@ -131,7 +133,7 @@ func TestRoundTrip(t *testing.T) {
 // no JSON datagram does.
 func TestFirstByte(t *testing.T) {
 	var c protobuf.Codec
-	for typ := core.TypeKeyReq; typ <= core.TypeBye; typ++ {
+	for typ := core.TypeKeyReq; typ <= core.TypeCookie; typ++ {
 		for _, p := range []core.Packet{
 			{Type: typ},
 			{Type: typ, Payload: []byte{'{'}},
@@ -194,7 +196,7 @@ func TestAppendRefuses(t *testing.T) {
 	}{
 		{"nil", "nil packet", nil},
 		{"type 0", "packet type", &core.Packet{}},
-		{"type 8", "packet type", &core.Packet{Type: core.TypeBye + 1}},
+		{"type 9", "packet type", &core.Packet{Type: core.TypeCookie + 1}},
 		{"nick too long", "nick of 65 bytes", &core.Packet{Type: core.TypeKeyReq, Nick: strings.Repeat("n", 65)}},
 		{"nick not utf-8", "nick: not valid UTF-8", &core.Packet{Type: core.TypeKeyReq, Nick: bad}},
 		{"17 suites", "17 suites", &core.Packet{Type: core.TypeKeyReq, Suites: make([]string, 17)}},
@@ -238,7 +240,7 @@ func TestSameAsJSON(t *testing.T) {
 		core.Packet{Type: core.TypeKeyReq, Suites: make([]string, 16)},
 		core.Packet{Type: core.TypeKeyRep, ServerKey: make([]byte, 257)},
 		core.Packet{Type: core.TypeKeyRep, Sig: make([]byte, 257)},
-		core.Packet{Type: core.TypeBye + 1},
+		core.Packet{Type: core.TypeCookie + 1},
 	)
 	for _, p := range all {
 		pEnc, pErr := pc.Append(nil, &p)

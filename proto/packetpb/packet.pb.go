@@ -7,8 +7,8 @@
 // The "protobuf" wire codec of udpchat: one Packet per UDP datagram, and, for
 // version 2 peers, one Message as the plaintext of a sealed DATA. It carries
 // exactly what the "json" codec carries (PROTOCOL.md, "Codecs"; the field
-// rules are in codec/json's package documentation), with payload, server_key
-// and sig as raw bytes instead of base64, so datagrams are smaller.
+// rules are in codec/json's package documentation), with payload, server_key,
+// sig and cookie as raw bytes instead of base64, so datagrams are smaller.
 //
 // Every Packet on the wire starts with the byte 0x08, the tag of field 1
 // (type) as a varint: type is never TYPE_UNSPECIFIED, so it is always
@@ -61,6 +61,9 @@ const (
 	Type_PONG Type = 6
 	// BYE, either way (version 2): the session ends; the server answers BYE.
 	Type_BYE Type = 7
+	// COOKIE, server to client (version 2): a server under load asks the
+	// client to send its KEY_REQ again with this cookie.
+	Type_COOKIE Type = 8
 )
 
 // Enum value maps for Type.
@@ -74,6 +77,7 @@ var (
 		5: "PING",
 		6: "PONG",
 		7: "BYE",
+		8: "COOKIE",
 	}
 	Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED": 0,
@@ -84,6 +88,7 @@ var (
 		"PING":             5,
 		"PONG":             6,
 		"BYE":              7,
+		"COOKIE":           8,
 	}
 )
 
@@ -223,7 +228,10 @@ type Packet struct {
 	ServerKey []byte `protobuf:"bytes,11,opt,name=server_key,json=serverKey,proto3" json:"server_key,omitempty"`
 	// sig is the server's signature of the handshake, on a version 2 KEY_REP:
 	// at most 256 bytes.
-	Sig           []byte `protobuf:"bytes,12,opt,name=sig,proto3" json:"sig,omitempty"`
+	Sig []byte `protobuf:"bytes,12,opt,name=sig,proto3" json:"sig,omitempty"`
+	// cookie is what a server under load hands out in COOKIE, and a version 2
+	// KEY_REQ then echoes: at most 256 bytes.
+	Cookie        []byte `protobuf:"bytes,13,opt,name=cookie,proto3" json:"cookie,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -342,6 +350,13 @@ func (x *Packet) GetSig() []byte {
 	return nil
 }
 
+func (x *Packet) GetCookie() []byte {
+	if x != nil {
+		return x.Cookie
+	}
+	return nil
+}
+
 // Message is the structured inner message of version 2: the plaintext of a
 // DATA between version 2 peers that speak this codec. It mirrors
 // core.Message, less Origin, which never goes on the wire.
@@ -444,7 +459,7 @@ var File_packet_v1_packet_proto protoreflect.FileDescriptor
 
 const file_packet_v1_packet_proto_rawDesc = "" +
 	"\n" +
-	"\x16packet/v1/packet.proto\x12\x11udpchat.packet.v1\"\xde\x02\n" +
+	"\x16packet/v1/packet.proto\x12\x11udpchat.packet.v1\"\xf6\x02\n" +
 	"\x06Packet\x12+\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x17.udpchat.packet.v1.TypeR\x04type\x12\x15\n" +
 	"\x03seq\x18\x02 \x01(\x04H\x00R\x03seq\x88\x01\x01\x12\x1c\n" +
@@ -459,7 +474,8 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	" \x01(\tR\x05suite\x12\x1d\n" +
 	"\n" +
 	"server_key\x18\v \x01(\fR\tserverKey\x12\x10\n" +
-	"\x03sig\x18\f \x01(\fR\x03sigB\x06\n" +
+	"\x03sig\x18\f \x01(\fR\x03sig\x12\x16\n" +
+	"\x06cookie\x18\r \x01(\fR\x06cookieB\x06\n" +
 	"\x04_seqB\n" +
 	"\n" +
 	"\b_ack_seqB\x06\n" +
@@ -470,7 +486,7 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	"\x04from\x18\x03 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x04 \x01(\tR\x02to\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12\x13\n" +
-	"\x05ts_ms\x18\x06 \x01(\x03R\x04tsMs*f\n" +
+	"\x05ts_ms\x18\x06 \x01(\x03R\x04tsMs*r\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aKEY_REQ\x10\x01\x12\v\n" +
@@ -479,7 +495,9 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	"\x03ACK\x10\x04\x12\b\n" +
 	"\x04PING\x10\x05\x12\b\n" +
 	"\x04PONG\x10\x06\x12\a\n" +
-	"\x03BYE\x10\a*k\n" +
+	"\x03BYE\x10\a\x12\n" +
+	"\n" +
+	"\x06COOKIE\x10\b*k\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_CHAT\x10\x00\x12\x0f\n" +
 	"\vKIND_SYSTEM\x10\x01\x12\x0e\n" +
