@@ -57,7 +57,8 @@ type ServerConfig struct {
 	MaxHalfOpen int
 	// HandshakeRate and HandshakeBurst limit the KEY_REQs that start a
 	// session, per source IP address (ports cost a spoofer nothing): Burst
-	// at once, then Rate a second. Defaults 10 and 5.
+	// at once, then Rate a second. Defaults 10 and 5; a negative Rate turns
+	// the limit off.
 	HandshakeRate  rate.Limit
 	HandshakeBurst int
 	// CookieThreshold is the number of half-open sessions at which the
@@ -97,6 +98,8 @@ const (
 	DefaultRecipientQueue = 1024
 	DefaultRate           = 2
 	DefaultBurst          = 20
+	DefaultHandshakeRate  = 5
+	DefaultHandshakeBurst = 10
 	serverTick            = 20 * time.Millisecond // retransmission timer granularity
 	handoffQueue          = 4096                  // messages waiting for the handler chain
 )
@@ -163,10 +166,13 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		cfg.CookieThreshold = max(cfg.MaxHalfOpen/8, 1)
 	}
 	if cfg.HandshakeRate == 0 {
-		cfg.HandshakeRate = 5
+		cfg.HandshakeRate = DefaultHandshakeRate
+	}
+	if cfg.HandshakeRate < 0 {
+		cfg.HandshakeRate = rate.Inf
 	}
 	if cfg.HandshakeBurst <= 0 {
-		cfg.HandshakeBurst = 10
+		cfg.HandshakeBurst = DefaultHandshakeBurst
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout

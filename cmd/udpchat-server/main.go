@@ -117,6 +117,10 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		History:           noneIfZero(cfg.Server.History),
 		Rate:              rate.Limit(noneIfZero(cfg.Server.Rate)),
 		Burst:             cfg.Server.Burst,
+		RecipientQueue:    cfg.Server.RecipientQueue,
+		HandshakeRate:     rate.Limit(noneIfZero(cfg.Server.HandshakeRate)),
+		HandshakeBurst:    cfg.Server.HandshakeBurst,
+		CookieThreshold:   cfg.Server.CookieThreshold,
 		Env:               core.Env{Logger: log},
 	})
 	if err != nil {

@@ -118,6 +118,12 @@ type Server struct {
 	History       int           `koanf:"history"`
 	Rate          float64       `koanf:"rate"`
 	Burst         int           `koanf:"burst"`
+	// RecipientQueue, HandshakeRate, HandshakeBurst and CookieThreshold
+	// are core.ServerConfig's.
+	RecipientQueue  int     `koanf:"recipient_queue"`
+	HandshakeRate   float64 `koanf:"handshake_rate"`
+	HandshakeBurst  int     `koanf:"handshake_burst"`
+	CookieThreshold int     `koanf:"cookie_threshold"`
 }
 
 // Client configures udpchat.
@@ -163,6 +169,10 @@ func Default() Config {
 			History:       core.DefaultHistory,
 			Rate:          core.DefaultRate,
 			Burst:         core.DefaultBurst,
+
+			RecipientQueue: core.DefaultRecipientQueue,
+			HandshakeRate:  core.DefaultHandshakeRate,
+			HandshakeBurst: core.DefaultHandshakeBurst,
 		},
 		Client: Client{
 			LogFile:          "client.log",
@@ -330,6 +340,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Burst < 1 {
 		bad("server.burst", "must be at least 1, got %d", c.Server.Burst)
+	}
+	if c.Server.RecipientQueue < 1 {
+		bad("server.recipient_queue", "must be at least 1, got %d", c.Server.RecipientQueue)
+	}
+	if c.Server.HandshakeRate < 0 {
+		bad("server.handshake_rate", "must not be negative (0 turns the limit off), got %g", c.Server.HandshakeRate)
+	}
+	if c.Server.HandshakeBurst < 1 {
+		bad("server.handshake_burst", "must be at least 1, got %d", c.Server.HandshakeBurst)
+	}
+	if c.Server.CookieThreshold < -1 {
+		bad("server.cookie_threshold", "want -1 (always), 0 (automatic) or a number of handshakes, got %d", c.Server.CookieThreshold)
 	}
 	if c.Client.Protocol != 1 && c.Client.Protocol != 2 {
 		bad("client.protocol", "want 1 or 2, got %d", c.Client.Protocol)

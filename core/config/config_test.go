@@ -121,6 +121,8 @@ func TestErrors(t *testing.T) {
 		{name: "not YAML", file: "codec: [json\n", want: []string{"udpchat.yaml"}},
 		{name: "unknown variable", env: []string{"UDPCHAT_COLOUR=blue"}, want: []string{"UDPCHAT_COLOUR"}},
 		{name: "bad log level", file: "log:\n  level: loud\n", want: []string{"log.level", "loud"}},
+		{name: "bad cookie threshold", file: "server:\n  cookie_threshold: -2\n", want: []string{"server.cookie_threshold", "-2"}},
+		{name: "empty recipient queue", env: []string{"UDPCHAT_SERVER_RECIPIENT_QUEUE=0"}, want: []string{"server.recipient_queue", "at least 1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
