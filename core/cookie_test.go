@@ -100,3 +100,36 @@ func TestCookiesUnderLoad(t *testing.T) {
 		t.Fatalf("%d COOKIEs, want at least %d", st.Cookies, 200-threshold)
 	}
 }
+
+// TestSpoofedKeyReqCannotReplace: a KEY_REQ from the address of a proven
+// version 2 session, which anyone can forge, does not end that session: it
+// is answered with a COOKIE, which only the real address sees. The client
+// itself, restarted on the same port, answers it and starts over.
+func TestSpoofedKeyReqCannotReplace(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	c := room.Raw()
+	c.HandshakeV2(chattest.Keys.Key(0), "victim")
+	c.SendPacket(c.SealPacket(&core.Packet{Type: core.TypePing, Seq: 1, HasSeq: true}, nil))
+	c.ReadV2(core.TypePong)
+
+	restart, _ := c.Hello(chattest.Keys.Key(1))
+	restart.Version, restart.Nick, restart.Suites = 2, "victim", []string{seed.Name}
+	c.SendPacket(restart)
+	cookie := c.ReadType(core.TypeCookie)
+	seedReq, _ := c.Hello(chattest.Keys.Key(2)) // version 1: no cookie possible
+	c.SendPacket(seedReq)
+	c.SendPacket(c.SealPacket(&core.Packet{Type: core.TypePing, Seq: 2, HasSeq: true}, nil))
+	c.ReadV2(core.TypePong) // the session lives
+	if st := room.Server.Stats(); st.Handshake != 1 || st.Sessions != 1 {
+		t.Fatalf("after KEY_REQs without a cookie: %+v, want the one session", st)
+	}
+
+	restart.Cookie = cookie.Cookie
+	c.SendPacket(restart)
+	if rep := c.ReadType(core.TypeKeyRep); rep.Nick != "victim" {
+		t.Fatalf("the restarted client is %q", rep.Nick)
+	}
+	if st := room.Server.Stats(); st.Handshake != 2 || st.Sessions != 1 {
+		t.Fatalf("after the restart: %+v, want the new session in place of the old", st)
+	}
+}

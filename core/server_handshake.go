@@ -44,7 +44,15 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
 		return
 	}
-	if p.Version >= 2 && s.v2 && s.underLoad() && !s.cookies.valid(now, s.cfg.Rand, from, p.Cookie) {
+	// A KEY_REQ that would end a proven version 2 session must come from
+	// its address, not merely claim to: otherwise one spoofed datagram
+	// would end someone's session.
+	replacing := old != nil && old.version >= 2 && old.confirmed.Load()
+	if replacing && p.Version < 2 {
+		s.drop(from, "version 1 KEY_REQ for the address of a version 2 session", nil)
+		return
+	}
+	if p.Version >= 2 && s.v2 && (replacing || s.underLoad()) && !s.cookies.valid(now, s.cfg.Rand, from, p.Cookie) {
 		s.sendCookie(codec, from, size)
 		return
 	}
