@@ -196,11 +196,10 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 	for _, it := range s.flight {
 		switch {
 		case it.sacked:
-		case it.skips >= dupThreshold && !now.Before(it.sentAt.Add(s.reorderWait())):
+		case s.fastRetransmit(it) && !now.Before(it.sentAt.Add(s.reorderWait())):
 			// Fast retransmit: three later messages got through, and so
 			// much time has passed that this one is lost, not just
 			// overtaken (RACK, RFC 8985).
-			it.skips = 0
 			send = s.resend(send, it, now)
 		case !now.Before(it.deadline):
 			if it.tries > s.cfg.MaxRetries {
@@ -230,7 +229,7 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 	}
 	for _, it := range s.flight {
 		due := it.deadline
-		if it.skips >= dupThreshold {
+		if s.fastRetransmit(it) {
 			due = it.sentAt.Add(s.reorderWait())
 		}
 		if !it.sacked && (next.IsZero() || due.Before(next)) {
@@ -249,7 +248,16 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 	return send, failed, next
 }
 
+// fastRetransmit reports whether it has the evidence of loss to be sent
+// again before its timeout. Its retries still bound it, or a peer that
+// acknowledges later messages could have it sent without end.
+func (s *Sender) fastRetransmit(it *item) bool {
+	return it.skips >= dupThreshold && it.tries <= s.cfg.MaxRetries
+}
+
 func (s *Sender) resend(send []core.Transmission, it *item, now time.Time) []core.Transmission {
+	// Evidence against an earlier transmission says nothing about this one.
+	it.skips = 0
 	it.tries++
 	it.sentAt = now
 	s.sentNo++
