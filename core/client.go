@@ -172,6 +172,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.MaxVersion == 0 {
 		cfg.MaxVersion = 2
 	}
+	if mv, ok := cfg.Suite.(MinVersioner); ok && mv.MinVersion() > cfg.MaxVersion {
+		return nil, fmt.Errorf("core: client: suite %s needs protocol version %d, and at most %d is offered", cfg.Suite.Name(), mv.MinVersion(), cfg.MaxVersion)
+	}
 	cfg.Env = cfg.Env.withDefaults()
 	if cfg.NewInitiator == nil {
 		suite, r := cfg.Suite, cfg.Rand

@@ -56,6 +56,7 @@ func TestLossyNetwork(t *testing.T) {
 			noRateLimit(cfg)
 			cfg.Handlers = append(cfg.Handlers, rec.middleware)
 		},
+		Suite:  seed.Suite{}, // version 1 has no other
 		Client: func(cfg *core.ClientConfig) { cfg.MaxVersion = 1 },
 	})
 	const perClient = 30

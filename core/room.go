@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // deliver is the last handler of the chain: it delivers m to its recipient,
@@ -224,13 +225,37 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings, out *outbo
 
 // notify sends the server's own message to one session.
 func (s *Server) notify(sess *session, kind MessageKind, text string) {
-	s.deliverTo(sess, &Message{Kind: kind, ID: s.nextMsg.Add(1), From: SystemSender, Text: text, Time: s.cfg.Now()}, nil, nil)
+	m := &Message{Kind: kind, ID: s.nextMsg.Add(1), From: SystemSender, Text: text, Time: s.cfg.Now()}
+	enc, err := s.fitNotice(m)
+	if err != nil {
+		s.log.Error("notice does not fit", "err", err)
+		return
+	}
+	s.deliverTo(sess, m, enc, nil)
+}
+
+// fitNotice shortens the text of the server's own message until it fits in
+// a datagram: a notice may quote what a client sent ("unknown command
+// /xxxx…"), and one too large to send would never be delivered, holding up
+// every message after it.
+func (s *Server) fitNotice(m *Message) (*encodings, error) {
+	for {
+		enc, err := s.fit(m)
+		if _, tooLong := RejectionReason(err); !tooLong || len(m.Text) < 16 {
+			return enc, err
+		}
+		cut := len(m.Text) * 3 / 4
+		for cut > 0 && !utf8.RuneStart(m.Text[cut]) {
+			cut--
+		}
+		m.Text = m.Text[:cut] + "…"
+	}
 }
 
 // announce tells every session but except something about the room.
 func (s *Server) announce(_ context.Context, text string, except uint64) {
 	m := &Message{Kind: KindSystem, ID: s.nextMsg.Add(1), From: SystemSender, Text: text, Time: s.cfg.Now()}
-	enc, err := s.fit(m)
+	enc, err := s.fitNotice(m)
 	if err != nil {
 		s.log.Error("announcement does not fit", "err", err)
 		return

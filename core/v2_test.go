@@ -14,9 +14,12 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/cipher/modern"
+	"github.com/udpchat/udpchat/cipher/seed"
+	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/chattest"
 	"github.com/udpchat/udpchat/core/identity"
+	"github.com/udpchat/udpchat/core/stopwait"
 )
 
 func nick(name string) func(*core.ClientConfig) {
@@ -76,7 +79,10 @@ func TestMixedRoom(t *testing.T) {
 // 2 client falls back and chats, and says so; one that requires version 2,
 // or has the server's key pinned, refuses.
 func TestFallbackToV1(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Server: func(cfg *core.ServerConfig) { cfg.Identity = nil }})
+	room := chattest.Start(t, chattest.Options{
+		Suite:  seed.Suite{}, // the only one a version 1 server speaks
+		Server: func(cfg *core.ServerConfig) { cfg.Identity = nil },
+	})
 	a, b := room.Join(), room.Join()
 	if a.Info.Version != 1 {
 		t.Fatalf("connected in version %d, want 1", a.Info.Version)
@@ -475,5 +481,17 @@ func TestSlowHandlerStallsNothingElse(t *testing.T) {
 	a.WaitDelivered(id)
 	if m := b.WaitChat(1)[0]; m.Text != "hold me" {
 		t.Fatalf("b got %+v", m)
+	}
+}
+
+// TestSuiteNeedsV2Refused: a client set to speak only version 1 with a suite
+// that needs version 2 is refused at once, saying why.
+func TestSuiteNeedsV2Refused(t *testing.T) {
+	_, err := core.NewClient(core.ClientConfig{
+		Transport: &sinkTransport{}, Server: chattest.Loopback, Codec: jsoncodec.Codec{},
+		Suite: modern.Suite{}, Reliability: stopwait.Layer{}, MaxVersion: 1,
+	})
+	if err == nil || !strings.Contains(err.Error(), modern.Name+" needs protocol version 2") {
+		t.Fatalf("NewClient = %v, want a refusal naming the suite", err)
 	}
 }

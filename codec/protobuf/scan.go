@@ -89,6 +89,11 @@ func (s *schema) check(b []byte, what string) error {
 		if n < 0 {
 			return fmt.Errorf("codec/protobuf: %s: bad field tag: %w", what, protowire.ParseError(n))
 		}
+		if !num.IsValid() {
+			// ConsumeTag takes numbers up to 2^32-1; protobuf allows
+			// 2^29-1, and proto.Unmarshal refuses the rest.
+			return fmt.Errorf("codec/protobuf: %s: field number %d out of range", what, num)
+		}
 		b = b[n:]
 		n = protowire.ConsumeFieldValue(num, typ, b)
 		if n < 0 {

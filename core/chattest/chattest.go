@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	_ "github.com/udpchat/udpchat/cipher/modern" // so that $UDPCHAT_TEST_SUITE may name it
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
@@ -41,7 +43,8 @@ type Options struct {
 	// Reliability tunes both sides; zero fields take short test timers.
 	Reliability core.ReliabilityConfig
 	// Suite is the suite version 2 clients ask for; the server speaks it
-	// beside the seed's. Default: the seed's.
+	// beside the seed's. Default: the one named by $UDPCHAT_TEST_SUITE, or
+	// the seed's, so that CI can run every test again under another suite.
 	Suite core.Suite
 	// Codecs are the codecs the server speaks at once ("auto"); clients
 	// speak the first. Default: JSON.
@@ -85,7 +88,7 @@ func Start(t testing.TB, opts Options) *Room {
 		opts.Layer = stopwait.Layer{}
 	}
 	if opts.Suite == nil {
-		opts.Suite = seed.Suite{}
+		opts.Suite = defaultSuite(t)
 	}
 	if len(opts.Codecs) == 0 {
 		opts.Codecs = []core.Codec{jsoncodec.Codec{}}
@@ -284,6 +287,22 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p[:len(p)-1]))
 	return len(p), nil
+}
+
+// SuiteEnv names the environment variable that picks the suite version 2
+// clients ask for where a test does not say.
+const SuiteEnv = "UDPCHAT_TEST_SUITE"
+
+func defaultSuite(t testing.TB) core.Suite {
+	name := os.Getenv(SuiteEnv)
+	if name == "" {
+		return seed.Suite{}
+	}
+	suite, err := core.Suites.Lookup(name)
+	if err != nil {
+		t.Fatalf("%s: %v", SuiteEnv, err)
+	}
+	return suite
 }
 
 // initiators returns the NewInitiator of the next client: pooled RSA keys for
