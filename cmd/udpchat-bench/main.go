@@ -1,0 +1,266 @@
+// Command udpchat-bench is a load generator for udpchat: it starts N
+// simulated clients (core.Client, each on its own UDP socket on 127.0.0.1)
+// in one process against a server, runs their handshakes, has them send M
+// messages of B bytes each, and reports what it measured: handshake
+// latency, messages acknowledged a second, deliveries a second, delivery
+// latency percentiles, losses, duplicates, out-of-order deliveries,
+// retransmissions, bytes on the wire, and the server's CPU and memory where
+// it can see them. It prints a summary on standard error (with a progress
+// bar on a terminal) and, as the last line of standard output, one JSON
+// object with every figure, for scripts.
+//
+// Usage:
+//
+//	udpchat-bench [MODE] [flags]
+//
+// Modes:
+//
+//	relay      (default) N clients, each sending M messages to the room;
+//	           each receiver checks every message of every other client.
+//	floor      this machine's loopback UDP datagram rate alone: one socket
+//	           blasting B-byte datagrams at another for -floor-time. A relay
+//	           run measures it first too (unless -floor=false), and states
+//	           its deliveries/s as a fraction of it.
+//	handshake  the server's KEY_REQ throughput: precomputed KEY_REQs from
+//	           -hs-sockets sockets, each with one in flight and a different
+//	           key each time, KEY_REPs counted, never decrypted.
+//	idle       N clients connect and stay idle; -senders of them send -m
+//	           messages, which must reach all the others; the server's RSS
+//	           before and after gives its memory per idle session.
+//
+// The server (-server): "spawn" (default) re-executes this binary as a
+// child running a core.Server, so that its CPU (utime+stime) and memory
+// (VmRSS, VmHWM) are read from /proc apart from the clients'; "inproc" runs
+// it in this process (its CPU and memory are then not separable); HOST:PORT
+// is any server, a seed server speaking only version 1 included (its CPU
+// and memory only with -server-pid). The bench's own server is set up for
+// load: a fresh Ed25519 identity (version 2), no message rate limit, no
+// handshake limit, no history, room for every client, logging at warn.
+//
+// The figures of the performance work, with the default JSON codec and
+// suite rsa-aes-cbc-hmac:
+//
+//	udpchat-bench -n 20 -m 2000 -size 64                    # 1. relay capacity, back to back
+//	udpchat-bench -n 20 -m 2000 -size 64 -proto 1           #    the same in version 1
+//	udpchat-bench -n 20 -m 2000 -size 64 -reliability window -inflight 16
+//	udpchat-bench -n 20 -m 200 -think 20ms -floor=false     # 2. latency, 20 ms think time
+//	udpchat-bench handshake -hs-count 20000                 # 3. KEY_REQs a second
+//	udpchat-bench idle -n 1000                              #    memory per idle session
+//	udpchat-bench idle -n 10000 -recipient-queue 32 -server-log /tmp/s.log
+//
+// The JSON object's fields (omitted where the mode does not measure them):
+//
+//	mode, start, ok, error        the mode, its start (RFC 3339), whether it completed
+//	config                        clients, senders, messages, size, proto, codec,
+//	                              suite, reliability, inflight, think_ms, rate
+//	floor                         size, seconds, sent, received, sent_per_s,
+//	                              received_per_s, loss (fraction)
+//	server                        kind (spawn|inproc|external), addr, separate (the
+//	                              figures are the server's own), cpu_s and cpu_pct
+//	                              (of one core) over the measured phase, rss_kib,
+//	                              hwm_kib (peak RSS), stats (the server's counters:
+//	                              received, dropped, accepted, relayed, sessions,
+//	                              handshakes; spawn and inproc only)
+//	connect                       clients, connected, failed, seconds, per_s,
+//	                              latency_ms {n, mean, p50, p90, p99, max}, versions
+//	relay                         seconds (first send to last delivery),
+//	                              send_seconds, sent, acked, failed, unresolved,
+//	                              msgs_per_s (acked a second), expected (acked ×
+//	                              (clients-1)), deliveries (distinct), deliveries_per_s,
+//	                              lost, duplicates, out_of_order, unacked_received,
+//	                              notices, latency_ms (send to delivery),
+//	                              floor_fraction, retransmissions (client datagrams
+//	                              sent again byte for byte), server_retransmissions_seen
+//	handshake                     proto, sockets, seconds, key_reqs, key_reps,
+//	                              key_reps_per_s, unanswered, other, latency_ms
+//	idle                          clients, rss_before_kib, rss_after_kib,
+//	                              bytes_per_session, hwm_kib, all_reached
+//	wire                          the clients' tx_datagrams, tx_bytes, rx_datagrams,
+//	                              rx_bytes (UDP payload), tx_repeats, rx_repeats
+//	bench_cpu_s, notes            this process's CPU time; caveats
+//
+// Percentiles are nearest-rank over every sample, up to 4 Mi samples, and
+// from a log-linear histogram (within 1.6%) beyond ("approx": true).
+//
+// Exit status: 0 when the run completed, 1 when it could not, 2 on a bad
+// command line. A run that completed with losses still exits 0: the JSON
+// says so.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/udpchat/udpchat/cmd/internal/standard"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == childCommand {
+		if err := runChild(os.Args[2:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "udpchat-bench server: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
+}
+
+// modes are the first arguments that name a mode.
+var modes = map[string]bool{"relay": true, "floor": true, "handshake": true, "idle": true}
+
+// parseFlags reads the command line into Options.
+func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
+	o := Options{Mode: "relay"}
+	if len(args) > 0 && modes[args[0]] {
+		o.Mode, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("udpchat-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: udpchat-bench [relay|floor|handshake|idle] [flags]\n\n"+
+			"A load generator for udpchat; `go doc ./cmd/udpchat-bench` documents the modes and the JSON report.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	var proto uint
+	var progress string
+	var clientLog string
+	fs.StringVar(&o.Server, "server", "spawn", "the server: `spawn` (a child process), inproc, or HOST:PORT")
+	fs.IntVar(&o.ServerPID, "server-pid", 0, "`PID` of an external server, to read its CPU and memory")
+	fs.StringVar(&o.Server0.Codec, "server-codec", "", "the bench server's codec, auto for every one (default: -codec)")
+	fs.IntVar(&o.Server0.RecipientQueue, "recipient-queue", 0, "the bench server's queue per version 2 recipient (0: core's default, 1024)")
+	fs.StringVar(&o.Server0.LogLevel, "server-log-level", "warn", "the bench server's log level: debug, info, warn, error")
+	fs.StringVar(&o.Server0.LogFile, "server-log", "", "the bench server's log `FILE` (default standard error)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the spawned server's CPU profile to `FILE`")
+	fs.StringVar(&o.Codec, "codec", "json", "codec, by its registered name")
+	fs.StringVar(&o.Suite, "suite", "rsa-aes-cbc-hmac", "cipher suite, by its registered name")
+	fs.StringVar(&o.Reliability, "reliability", "stop-and-wait", "reliability layer: stop-and-wait or window")
+	fs.DurationVar(&o.RelConfig.RTO, "rto", 200*time.Millisecond, "retransmission timeout, both sides")
+	fs.IntVar(&o.RelConfig.MaxRetries, "retries", 5, "retransmissions before a message is given up on")
+	fs.IntVar(&o.RelConfig.Window, "window", 64, "window layer: messages in flight")
+	fs.IntVar(&o.RelConfig.Queue, "queue", 256, "messages a client may queue")
+	fs.UintVar(&proto, "proto", 2, "highest protocol version the clients offer: 2 or 1")
+	fs.IntVar(&o.Clients, "n", 20, "clients")
+	fs.IntVar(&o.Senders, "senders", 0, "clients that send (default all; idle: 3)")
+	fs.IntVar(&o.Messages, "m", 1000, "messages per sender (idle: 1)")
+	fs.IntVar(&o.Size, "size", 64, "bytes per message text, and per floor datagram")
+	fs.IntVar(&o.Inflight, "inflight", 0, "messages a sender has unacknowledged at once (default 1; window: 16)")
+	fs.DurationVar(&o.Think, "think", 0, "pause after each acknowledgement before the next message")
+	fs.Float64Var(&o.Rate, "rate", 0, "messages a second per sender, whatever the acknowledgements (0: back to back)")
+	fs.IntVar(&o.Keys, "keys", 8, "RSA keys in the clients' pool")
+	fs.IntVar(&o.HandshakeConcurrency, "hs-concurrency", 32, "client handshakes under way at once")
+	fs.DurationVar(&o.HandshakeRTO, "hs-rto", time.Second, "client KEY_REQ retry timeout")
+	fs.BoolVar(&o.Floor, "floor", true, "relay: measure the loopback floor first")
+	fs.DurationVar(&o.FloorDuration, "floor-time", 2*time.Second, "how long the floor is measured")
+	fs.IntVar(&o.HSSockets, "hs-sockets", 32, "handshake: sockets sending KEY_REQs")
+	fs.IntVar(&o.HSCount, "hs-count", 20000, "handshake: KEY_REQs to send at most")
+	fs.DurationVar(&o.HSTime, "hs-time", 10*time.Second, "handshake: how long to send at most")
+	fs.DurationVar(&o.Drain, "drain", 2*time.Second, "end the wait for deliveries once none came for this long")
+	fs.DurationVar(&o.Settle, "settle", 2*time.Second, "idle: wait before reading the server's memory")
+	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	fs.StringVar(&progress, "progress", "auto", "progress bar on standard error: auto (on a terminal), on, off")
+	fs.StringVar(&clientLog, "client-log", "", "log the clients' warnings to `FILE`")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.Mode == "idle" {
+		if !set["n"] {
+			o.Clients = 1000
+		}
+		if !set["senders"] {
+			o.Senders = 3
+		}
+		if !set["m"] {
+			o.Messages = 1
+		}
+		// Thousands of clients on two cores answer late: the core's own
+		// patience (the seed's 2 s), not a loopback test's.
+		if !set["rto"] {
+			o.RelConfig.RTO = 2 * time.Second
+		}
+	}
+	if o.Mode != "relay" && !set["floor"] {
+		o.Floor = false
+	}
+	if o.Inflight <= 0 {
+		o.Inflight = 1
+		if o.Reliability == "window" {
+			o.Inflight = 16
+		}
+	}
+	switch {
+	case proto != 1 && proto != 2:
+		return o, fmt.Errorf("-proto: want 1 or 2, got %d", proto)
+	case o.Clients < 2 && (o.Mode == "relay" || o.Mode == "idle"):
+		return o, errors.New("-n: at least 2 clients")
+	case o.Messages < 0 || o.Size < 1:
+		return o, errors.New("-m must not be negative and -size must be positive")
+	case o.Rate > 0 && o.Think > 0:
+		return o, errors.New("-rate and -think exclude each other")
+	case o.HSSockets < 1 || o.HSCount < 1:
+		return o, errors.New("-hs-sockets and -hs-count must be positive")
+	}
+	o.Proto = uint8(proto)
+	switch progress {
+	case "auto":
+		o.Progress = tty
+	case "on", "off":
+		o.Progress = progress == "on"
+	default:
+		return o, fmt.Errorf("-progress: want auto, on or off, got %q", progress)
+	}
+	if clientLog != "" {
+		f, err := os.OpenFile(clientLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return o, fmt.Errorf("-client-log: %w", err)
+		}
+		o.ClientLog = f // closed at exit
+	}
+	return o, nil
+}
+
+// benchMain is the program, minus the process: tests call it. It returns
+// the exit status.
+func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
+	standard.Register()
+	o, err := parseFlags(args, stderr, tty)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "udpchat-bench: %v\n", err)
+		return 2
+	}
+	if c, ok := o.ClientLog.(io.Closer); ok {
+		defer c.Close()
+	}
+	r := &Result{}
+	err = run(ctx, o, r, stderr)
+	r.BenchCPU = round3(selfCPU().Seconds())
+	r.OK = err == nil
+	if err != nil {
+		r.Error = err.Error()
+	}
+	writeSummary(stderr, r)
+	if werr := writeJSON(stdout, r); werr != nil {
+		fmt.Fprintf(stderr, "udpchat-bench: %v\n", werr)
+		return 1
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// Result is the JSON object a run prints as its last line on standard
+// output. Its field names are stable; the package comment documents them.
+type Result struct {
+	Mode  string `json:"mode"`
+	Start string `json:"start"` // RFC 3339
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+
+	Config *RunConfig   `json:"config,omitempty"`
+	Floor  *FloorResult `json:"floor,omitempty"`
+	Server *ServerInfo  `json:"server,omitempty"`
+
+	Connect   *ConnectResult   `json:"connect,omitempty"`
+	Relay     *RelayResult     `json:"relay,omitempty"`
+	Handshake *HandshakeResult `json:"handshake,omitempty"`
+	Idle      *IdleResult      `json:"idle,omitempty"`
+	Wire      *Wire            `json:"wire,omitempty"`
+
+	BenchCPU float64  `json:"bench_cpu_s"` // this process's CPU time, clients included
+	Notes    []string `json:"notes,omitempty"`
+}
+
+// RunConfig echoes what was asked for.
+type RunConfig struct {
+	Clients     int     `json:"clients"`
+	Senders     int     `json:"senders"`
+	Messages    int     `json:"messages"`
+	Size        int     `json:"size"`
+	Proto       uint8   `json:"proto"`
+	Codec       string  `json:"codec"`
+	Suite       string  `json:"suite"`
+	Reliability string  `json:"reliability"`
+	Inflight    int     `json:"inflight"`
+	ThinkMS     float64 `json:"think_ms"`
+	Rate        float64 `json:"rate"`
+}
+
+// ServerInfo is what the bench could see of the server.
+type ServerInfo struct {
+	Kind string `json:"kind"` // spawn, inproc or external
+	Addr string `json:"addr"`
+	// Separate is true when the figures below are the server process's
+	// alone (spawn, or external with -server-pid).
+	Separate bool    `json:"separate"`
+	CPU      float64 `json:"cpu_s"`   // over the measured phase
+	CPUPct   float64 `json:"cpu_pct"` // of one core, over the measured phase
+	RSSKiB   uint64  `json:"rss_kib"`
+	HWMKiB   uint64  `json:"hwm_kib"` // peak RSS over the whole run
+	Stats    *Stats  `json:"stats,omitempty"`
+}
+
+// Stats are core.ServerStats, with JSON names.
+type Stats struct {
+	Received   uint64 `json:"received"`
+	Dropped    uint64 `json:"dropped"`
+	Accepted   uint64 `json:"accepted"`
+	Relayed    uint64 `json:"relayed"`
+	Sessions   int    `json:"sessions"`
+	Handshakes uint64 `json:"handshakes"`
+}
+
+func statsOf(s *core.ServerStats) *Stats {
+	if s == nil {
+		return nil
+	}
+	return &Stats{Received: s.Received, Dropped: s.Dropped, Accepted: s.Accepted, Relayed: s.Relayed,
+		Sessions: s.Sessions, Handshakes: s.Handshake}
+}
+
+// ConnectResult is the clients' handshakes.
+type ConnectResult struct {
+	Clients   int            `json:"clients"`
+	Connected int64          `json:"connected"`
+	Failed    int64          `json:"failed"`
+	Seconds   float64        `json:"seconds"`
+	PerSec    float64        `json:"per_s"`
+	Latency   Summary        `json:"latency_ms"`
+	Versions  map[string]int `json:"versions"` // protocol version: clients
+}
+
+// RelayResult is the message phase.
+type RelayResult struct {
+	Seconds          float64 `json:"seconds"`      // first send to last delivery
+	SendSeconds      float64 `json:"send_seconds"` // first send to last acknowledgement
+	Sent             int64   `json:"sent"`
+	Acked            int64   `json:"acked"`
+	Failed           int64   `json:"failed"`
+	Unresolved       int64   `json:"unresolved"` // neither acknowledged nor given up on at the end
+	MsgsPerSec       float64 `json:"msgs_per_s"` // acknowledged a second
+	Expected         int64   `json:"expected"`   // acked × (clients - 1)
+	Deliveries       int64   `json:"deliveries"` // distinct acknowledged messages received
+	DeliveriesPerSec float64 `json:"deliveries_per_s"`
+	Lost             int64   `json:"lost"` // expected - deliveries
+	Duplicates       int64   `json:"duplicates"`
+	OutOfOrder       int64   `json:"out_of_order"`
+	Unacked          int64   `json:"unacked_received"` // received, though never acknowledged to their sender
+	Notices          int64   `json:"notices"`          // other messages received: joins, leaves
+	Latency          Summary `json:"latency_ms"`       // send to delivery
+	// FloorFraction is deliveries_per_s / floor.received_per_s.
+	FloorFraction float64 `json:"floor_fraction,omitempty"`
+	// Retransmissions are the clients' datagrams sent again byte for byte
+	// (DATA retransmissions, retried KEY_REQs); ServerRetransmissions the
+	// server's that reached the clients.
+	Retransmissions       uint64 `json:"retransmissions"`
+	ServerRetransmissions uint64 `json:"server_retransmissions_seen"`
+	// ClientFailures are clients whose session ended before the bench
+	// stopped them (the server gave up on them, or they on it), and
+	// ClientError the first one's error.
+	ClientFailures int    `json:"client_failures"`
+	ClientError    string `json:"client_error,omitempty"`
+}
+
+// IdleResult is the server's memory per idle session. A spawned server
+// collects its garbage and returns it to the kernel (debug.FreeOSMemory)
+// before each reading, so RSS is live memory, not what the burst of join
+// notices left behind; the peak is the whole run's.
+type IdleResult struct {
+	Clients         int     `json:"clients"`
+	RSSBeforeKiB    uint64  `json:"rss_before_kib"`
+	RSSAfterKiB     uint64  `json:"rss_after_kib"`
+	BytesPerSession float64 `json:"bytes_per_session"`
+	HWMKiB          uint64  `json:"hwm_kib"`
+	// AllReached is true when every broadcast reached every other client.
+	AllReached bool `json:"all_reached"`
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+func round3(x float64) float64 { return math.Round(x*1e3) / 1e3 }
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// writeJSON prints r as one line.
+func writeJSON(w io.Writer, r *Result) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// writeSummary prints r for people.
+func writeSummary(w io.Writer, r *Result) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("udpchat-bench %s", r.Mode)
+	if c := r.Config; c != nil && r.Mode != "floor" {
+		p("  %d clients (%d sending %d × %d B), protocol %d, %s/%s/%s, inflight %d, think %gms, rate %g/s",
+			c.Clients, c.Senders, c.Messages, c.Size, c.Proto, c.Codec, c.Suite, c.Reliability, c.Inflight, c.ThinkMS, c.Rate)
+	}
+	if f := r.Floor; f != nil {
+		p("  floor: %.0f datagrams/s received of %.0f/s sent (%d B, %.1f%% lost, %.1fs)",
+			f.ReceivedPerSec, f.SentPerSec, f.Size, 100*f.Loss, f.Seconds)
+	}
+	if c := r.Connect; c != nil {
+		p("  connect: %d/%d in %.2fs (%.0f/s), handshake ms p50 %.2f p90 %.2f p99 %.2f max %.2f, versions %v",
+			c.Connected, c.Clients, c.Seconds, c.PerSec, c.Latency.P50, c.Latency.P90, c.Latency.P99, c.Latency.Max, c.Versions)
+	}
+	if x := r.Relay; x != nil {
+		p("  sent %d, acked %d (%.0f/s), failed %d, unresolved %d", x.Sent, x.Acked, x.MsgsPerSec, x.Failed, x.Unresolved)
+		p("  deliveries %d of %d (%.0f/s), lost %d, duplicates %d, out of order %d, unacked received %d",
+			x.Deliveries, x.Expected, x.DeliveriesPerSec, x.Lost, x.Duplicates, x.OutOfOrder, x.Unacked)
+		p("  delivery latency ms: p50 %.3f p90 %.3f p99 %.3f max %.3f (n %d)", x.Latency.P50, x.Latency.P90, x.Latency.P99, x.Latency.Max, x.Latency.N)
+		if x.FloorFraction > 0 {
+			p("  deliveries/s = %.1f%% of the loopback floor", 100*x.FloorFraction)
+		}
+		p("  retransmissions: clients %d, server (seen) %d", x.Retransmissions, x.ServerRetransmissions)
+		if x.ClientFailures > 0 {
+			p("  %d clients lost their session during the run: %s", x.ClientFailures, x.ClientError)
+		}
+	}
+	if h := r.Handshake; h != nil {
+		p("  KEY_REP %.0f/s: %d answered of %d KEY_REQs (v%d, %d sockets, %.2fs), %d unanswered, latency ms p50 %.2f p99 %.2f",
+			h.PerSec, h.KeyReps, h.KeyReqs, h.Proto, h.Sockets, h.Seconds, h.Unanswered, h.Latency.P50, h.Latency.P99)
+	}
+	if i := r.Idle; i != nil {
+		p("  idle: server RSS %d KiB before, %d KiB after %d sessions: %.0f B/session; peak %d KiB; broadcasts reached all: %v",
+			i.RSSBeforeKiB, i.RSSAfterKiB, i.Clients, i.BytesPerSession, i.HWMKiB, i.AllReached)
+	}
+	if wr := r.Wire; wr != nil {
+		p("  wire (clients): sent %d datagrams / %d B, received %d / %d B", wr.TxDatagrams, wr.TxBytes, wr.RxDatagrams, wr.RxBytes)
+	}
+	if s := r.Server; s != nil {
+		if s.Separate {
+			p("  server (%s %s): CPU %.2fs (%.0f%% of a core), RSS %d KiB, peak %d KiB", s.Kind, s.Addr, s.CPU, s.CPUPct, s.RSSKiB, s.HWMKiB)
+		} else {
+			p("  server (%s %s): CPU and memory not separable from the bench's", s.Kind, s.Addr)
+		}
+		if st := s.Stats; st != nil {
+			p("  server counters: received %d, dropped %d, accepted %d, relayed %d, handshakes %d", st.Received, st.Dropped, st.Accepted, st.Relayed, st.Handshakes)
+		}
+	}
+	p("  bench CPU %.2fs", r.BenchCPU)
+	for _, n := range r.Notes {
+		p("  note: %s", n)
+	}
+	if r.Error != "" {
+		p("  error: %s", r.Error)
+	}
+}
+
+// isTerminal reports whether f is a character device: a terminal, near
+// enough, without a dependency.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar redraws one line on a terminal: a phase, a bar, a count and a
+// rate. A nil *progressBar does nothing.
+type progressBar struct {
+	w     io.Writer
+	mu    sync.Mutex
+	phase string
+	total int64
+	done  func() int64
+	start time.Time
+	stop  chan struct{}
+	wg    sync.WaitGroup
+	drawn atomic.Bool
+}
+
+// newProgress starts redrawing on w, or returns nil if w should not get a
+// bar.
+func newProgress(w io.Writer, on bool) *progressBar {
+	if !on {
+		return nil
+	}
+	b := &progressBar{w: w, stop: make(chan struct{})}
+	b.wg.Go(func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.stop:
+				return
+			case <-t.C:
+				b.draw()
+			}
+		}
+	})
+	return b
+}
+
+// set starts a phase whose progress is done() out of total.
+func (b *progressBar) set(phase string, total int64, done func() int64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.phase, b.total, b.done, b.start = phase, total, done, time.Now()
+	b.mu.Unlock()
+}
+
+func (b *progressBar) draw() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done == nil {
+		return
+	}
+	n := b.done()
+	frac := 0.0
+	if b.total > 0 {
+		frac = min(float64(n)/float64(b.total), 1)
+	}
+	const width = 30
+	fill := int(frac * width)
+	rate := float64(n) / max(time.Since(b.start).Seconds(), 1e-9)
+	fmt.Fprintf(b.w, "\r\033[K%-10s [%s%s] %5.1f%% %d/%d %.0f/s",
+		b.phase, strings.Repeat("#", fill), strings.Repeat(".", width-fill), 100*frac, n, b.total, rate)
+	b.drawn.Store(true)
+}
+
+// close stops the bar and clears its line.
+func (b *progressBar) close() {
+	if b == nil {
+		return
+	}
+	close(b.stop)
+	b.wg.Wait()
+	if b.drawn.Load() {
+		fmt.Fprint(b.w, "\r\033[K")
+	}
+}
