@@ -270,32 +270,20 @@ func (s *Server) Serve(ctx context.Context) error {
 		attrs = append(attrs, "protocol", "1")
 	}
 	s.log.Info("server ready", attrs...)
-	if bt, ok := s.cfg.Transport.(BatchTransport); ok {
-		return s.readBatches(ctx, bt)
-	}
-	buf := make([]byte, MaxDatagram+1) // one byte more, to see an oversize datagram
-	for {
-		n, from, err := s.cfg.Transport.ReadFrom(buf)
-		if err != nil {
-			if ctx.Err() != nil {
-				s.log.Info("server stopped")
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("core: server transport closed: %w", err)
-			}
-			s.log.Warn("read failed", "err", err)
-			continue
-		}
-		s.HandleDatagram(ctx, buf[:n], from)
-	}
+	return s.readLoop(ctx)
 }
 
-// readBatches is Serve's read loop over a BatchTransport: a burst of
-// datagrams (ACKs from a room, mostly) is read in one system call, and what
-// they cause (the next DATA to each recipient) is sent in one.
-func (s *Server) readBatches(ctx context.Context, bt BatchTransport) error {
-	dgs := make([]Datagram, batchSize)
+// readLoop reads and handles datagrams until the transport fails or ctx is
+// done. Over a BatchTransport a burst of datagrams (ACKs from a room,
+// mostly) is read in one system call, and what they cause (the next DATA to
+// each recipient) is sent in one.
+func (s *Server) readLoop(ctx context.Context) error {
+	read, size := s.readOne, 1
+	bt, batched := s.cfg.Transport.(BatchTransport)
+	if batched {
+		read, size = bt.ReadBatch, batchSize
+	}
+	dgs := make([]Datagram, size)
 	for i := range dgs {
 		dgs[i].B = make([]byte, 0, MaxDatagram+1) // one byte more, to see an oversize datagram
 	}
@@ -304,7 +292,7 @@ func (s *Server) readBatches(ctx context.Context, bt BatchTransport) error {
 		for i := range dgs {
 			dgs[i].B = dgs[i].B[:cap(dgs[i].B)]
 		}
-		n, err := bt.ReadBatch(dgs)
+		n, err := read(dgs)
 		if err != nil {
 			if ctx.Err() != nil {
 				s.log.Info("server stopped")
@@ -321,6 +309,16 @@ func (s *Server) readBatches(ctx context.Context, bt BatchTransport) error {
 		}
 		out.flush()
 	}
+}
+
+// readOne reads one datagram into dgs[0], for a transport without batches.
+func (s *Server) readOne(dgs []Datagram) (int, error) {
+	n, from, err := s.cfg.Transport.ReadFrom(dgs[0].B)
+	if err != nil {
+		return 0, err
+	}
+	dgs[0].B, dgs[0].Addr = dgs[0].B[:n], from
+	return 1, nil
 }
 
 // HandleDatagram processes one datagram as if Serve had read it from from. It

@@ -1,16 +1,12 @@
 package seed_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/coretest"
 )
-
-// benchSizes are the plaintexts the benchmarks seal: a chat line and a
-// kilobyte.
-var benchSizes = []int{64, 1024}
 
 // benchKeys returns a sealer and the matching opener: the one version 1 key
 // for both, or the two sides of a version 2 session.
@@ -27,68 +23,24 @@ func benchKeys(b *testing.B, version int) (seal, open core.SessionKeys) {
 	return ss.server, ss.client
 }
 
-// BenchmarkSeal and BenchmarkOpen measure the per-message cost of the suite,
-// in protocol versions 1 and 2, for a 64-byte and a 1 KiB plaintext, as
-// docs/PERFORMANCE.md reports it. dst has room, as the engine's buffers do.
+// The per-message cost of the suite, in protocol versions 1 and 2, as
+// docs/PERFORMANCE.md reports it.
+
 func BenchmarkSeal(b *testing.B) {
 	for _, v := range []int{1, 2} {
-		for _, n := range benchSizes {
-			b.Run(fmt.Sprintf("v%d/%dB", v, n), func(b *testing.B) {
-				keys, _ := benchKeys(b, v)
-				plain := make([]byte, n)
-				ad := dataAD(sidA, 7)
-				dst := make([]byte, 0, core.MaxDatagram)
-				b.ReportAllocs()
-				b.SetBytes(int64(n))
-				for b.Loop() {
-					if _, err := keys.Seal(dst[:0], plain, ad); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+		keys, _ := benchKeys(b, v)
+		coretest.BenchmarkSeal(b, map[int]string{1: "v1/", 2: "v2/"}[v], keys, dataAD(sidA, 7))
 	}
 }
 
 func BenchmarkOpen(b *testing.B) {
 	for _, v := range []int{1, 2} {
-		for _, n := range benchSizes {
-			b.Run(fmt.Sprintf("v%d/%dB", v, n), func(b *testing.B) {
-				from, to := benchKeys(b, v)
-				ad := dataAD(sidA, 7)
-				sealed, err := from.Seal(nil, make([]byte, n), ad)
-				if err != nil {
-					b.Fatal(err)
-				}
-				dst := make([]byte, 0, core.MaxDatagram)
-				b.ReportAllocs()
-				b.SetBytes(int64(n))
-				for b.Loop() {
-					if _, err := to.Open(dst[:0], sealed, ad); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+		from, to := benchKeys(b, v)
+		coretest.BenchmarkOpen(b, map[int]string{1: "v1/", 2: "v2/"}[v], from, to, dataAD(sidA, 7))
 	}
 }
 
-// BenchmarkSealParallel seals a 64-byte plaintext from every P under one
-// key, as a client's sender and receiver share their keys, to show that the
-// per-session state does not serialise them.
 func BenchmarkSealParallel(b *testing.B) {
 	keys, _ := benchKeys(b, 2)
-	ad := dataAD(sidA, 7)
-	b.ReportAllocs()
-	b.SetBytes(64)
-	b.RunParallel(func(pb *testing.PB) {
-		plain := make([]byte, 64)
-		dst := make([]byte, 0, core.MaxDatagram)
-		for pb.Next() {
-			if _, err := keys.Seal(dst[:0], plain, ad); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	coretest.BenchmarkSealParallel(b, keys, dataAD(sidA, 7))
 }

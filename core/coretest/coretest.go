@@ -1,0 +1,115 @@
+// Package coretest holds benchmarks that every implementation of a core
+// interface runs alike, as testing/fstest does for file systems: a codec or
+// a cipher suite calls them from its own tests with its own values, so that
+// the figures in docs/PERFORMANCE.md are measured the same way for each.
+package coretest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// DataV2 is the packet a server sends most: a version 2 DATA with a session
+// id and a seq, carrying a 64-byte plaintext sealed by the seed suite (a
+// 128-byte payload).
+func DataV2() *core.Packet {
+	payload := make([]byte, 128)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	return &core.Packet{Type: core.TypeData, Session: 0x0123456789abcdef, Seq: 12345, HasSeq: true, Payload: payload}
+}
+
+// BenchmarkAppend measures c.Append of p into a buffer with room, as the
+// engines call it.
+func BenchmarkAppend(b *testing.B, c core.Codec, p *core.Packet) {
+	buf := make([]byte, 0, core.MaxDatagram)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = c.Append(buf[:0], p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportMetric(float64(len(buf)), "datagram-bytes")
+}
+
+// BenchmarkDecode measures c.Decode of p's encoding.
+func BenchmarkDecode(b *testing.B, c core.Codec, p *core.Packet) {
+	enc, err := c.Append(nil, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// SealSizes are the plaintexts the suite benchmarks seal: a chat line and a
+// kilobyte.
+var SealSizes = []int{64, 1024}
+
+// BenchmarkSeal measures keys.Seal of each of SealSizes under ad, into a
+// buffer with room, as the engines call it; name prefixes the
+// sub-benchmarks' names.
+func BenchmarkSeal(b *testing.B, name string, keys core.SessionKeys, ad []byte) {
+	for _, n := range SealSizes {
+		b.Run(fmt.Sprintf("%s%dB", name, n), func(b *testing.B) {
+			plain := make([]byte, n)
+			dst := make([]byte, 0, core.MaxDatagram)
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				if _, err := keys.Seal(dst[:0], plain, ad); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOpen measures to.Open of what from sealed, for each of
+// SealSizes.
+func BenchmarkOpen(b *testing.B, name string, from, to core.SessionKeys, ad []byte) {
+	for _, n := range SealSizes {
+		b.Run(fmt.Sprintf("%s%dB", name, n), func(b *testing.B) {
+			sealed, err := from.Seal(nil, make([]byte, n), ad)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst := make([]byte, 0, core.MaxDatagram)
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				if _, err := to.Open(dst[:0], sealed, ad); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSealParallel seals a 64-byte plaintext from every P under one
+// key, as a client's sender and receiver share their keys, to show that the
+// per-session state does not serialise them.
+func BenchmarkSealParallel(b *testing.B, keys core.SessionKeys, ad []byte) {
+	b.ReportAllocs()
+	b.SetBytes(64)
+	b.RunParallel(func(pb *testing.PB) {
+		plain := make([]byte, 64)
+		dst := make([]byte, 0, core.MaxDatagram)
+		for pb.Next() {
+			if _, err := keys.Seal(dst[:0], plain, ad); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
