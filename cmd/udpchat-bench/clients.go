@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,7 @@ type FleetOptions struct {
 	// Inflight bounds a sender's messages not yet acknowledged: 1 is
 	// stop-and-wait, back to back. Ignored when Rate is set.
 	Inflight int
-	Think    time.Duration // pause after each acknowledgement
+	Think    time.Duration // pause after each acknowledgement, and a random one up to it before the first message
 	Rate     float64       // messages a second per sender; 0: as fast as acknowledged
 	// HandshakeConcurrency bounds the handshakes under way at once, so
 	// that thousands of clients do not all time out waiting for their
@@ -343,8 +344,16 @@ func (c *benchClient) sendAll(ctx context.Context) error {
 			case <-ctx.Done():
 				return fmt.Errorf("sender %d: %w", c.idx, ctx.Err())
 			}
-			if think != nil && seq > 0 {
-				think.Reset(o.Think)
+			if think != nil {
+				wait := o.Think
+				if seq == 0 {
+					// Clients that all start at once, and think alike,
+					// would send in lockstep, every burst at the same
+					// instant: people do not. A random phase spreads
+					// them without changing the rate.
+					wait = rand.N(o.Think)
+				}
+				think.Reset(wait)
 				select {
 				case <-think.C:
 				case <-ctx.Done():

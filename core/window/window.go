@@ -100,6 +100,12 @@ type Sender struct {
 	rto     time.Duration
 	backoff int
 	sentNo  uint64 // transmissions so far, to order them
+	// due is when something in flight next needs Poll's attention, as its
+	// last scan of the flight found; zero when unknown. Only an ACK changes
+	// what is due, so until one comes Poll need not look at the flight
+	// again: a server polls every recipient's sender for every message, and
+	// the scan was a seventh of its time.
+	due time.Time
 }
 
 var _ core.Sender = (*Sender)(nil)
@@ -125,6 +131,7 @@ func (s *Sender) Push(build func(seq uint64) ([]byte, error), ref any) (uint64, 
 // that makes a message delivered. A stale or forged ACK changes nothing that
 // a true one would not.
 func (s *Sender) Ack(a core.Ack, now time.Time) []any {
+	s.due = time.Time{}
 	var ackedSent uint64 // the acknowledged message's last transmission
 	for _, it := range s.flight {
 		if it.seq == a.Seq && !it.sacked {
@@ -191,6 +198,10 @@ func (s *Sender) timeout() time.Duration { return clamp(s.rto << s.backoff) }
 
 // Poll implements core.Sender.
 func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, next time.Time) {
+	if !s.due.IsZero() && now.Before(s.due) {
+		send = s.sendQueued(send, now)
+		return send, nil, s.due
+	}
 	timedOut := false
 	kept := s.flight[:0]
 	for _, it := range s.flight {
@@ -216,17 +227,8 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 	if timedOut && s.backoff < maxBackoff {
 		s.backoff++ // RFC 6298 5.5: back off the timer
 	}
-	for len(s.flight) < s.cfg.Window && len(s.queue) > 0 {
-		it := s.queue[0]
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
-		it.sentAt, it.tries = now, 1
-		s.sentNo++
-		it.sentNo = s.sentNo
-		it.deadline = now.Add(s.timeout())
-		s.flight = append(s.flight, it)
-		send = append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1})
-	}
+	s.due = time.Time{}
+	send = s.sendQueued(send, now)
 	for _, it := range s.flight {
 		due := it.deadline
 		if s.fastRetransmit(it) {
@@ -245,7 +247,28 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 			it.sacked = false
 		}
 	}
+	s.due = next
 	return send, failed, next
+}
+
+// sendQueued moves queued messages into flight while the window has room,
+// and appends their first transmissions to send.
+func (s *Sender) sendQueued(send []core.Transmission, now time.Time) []core.Transmission {
+	for len(s.flight) < s.cfg.Window && len(s.queue) > 0 {
+		it := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		it.sentAt, it.tries = now, 1
+		s.sentNo++
+		it.sentNo = s.sentNo
+		it.deadline = now.Add(s.timeout())
+		s.flight = append(s.flight, it)
+		send = append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1})
+		if !s.due.IsZero() && it.deadline.Before(s.due) {
+			s.due = it.deadline
+		}
+	}
+	return send
 }
 
 // fastRetransmit reports whether it has the evidence of loss to be sent
@@ -278,7 +301,7 @@ func (s *Sender) Drain() []any {
 	for _, it := range s.queue {
 		refs = append(refs, it.ref)
 	}
-	s.flight, s.queue = nil, nil
+	s.flight, s.queue, s.due = nil, nil, time.Time{}
 	return refs
 }
 
