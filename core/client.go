@@ -81,7 +81,7 @@ const (
 	DefaultHandshakeRetries = 5
 	DefaultKeepalive        = 10 * time.Second
 	maxHandshakeRTO         = 8 * time.Second
-	clientQueue             = 64 // datagrams waiting for the engine
+	clientQueue             = 64 // datagrams waiting for the engine, beyond the socket's buffer
 	byeTries                = 5
 )
 
@@ -333,14 +333,13 @@ func (c *Client) readLoop(ctx context.Context) {
 			c.drop(from, "oversize datagram", nil)
 			continue
 		}
+		// When the engine is behind, the read waits and the socket's
+		// buffer holds what comes meanwhile: dropping here instead lost
+		// whole bursts of a window to retransmission timeouts.
 		select {
 		case c.in <- append([]byte(nil), buf[:n]...):
 		case <-ctx.Done():
 			return
-		default:
-			// The engine is behind; a datagram lost here is one the
-			// reliability layer recovers, as it would a lost one.
-			c.drop(from, "client queue full", nil)
 		}
 	}
 }
