@@ -36,6 +36,7 @@ type HandshakeResult struct {
 	PerSec     float64 `json:"key_reps_per_s"`
 	Unanswered uint64  `json:"unanswered"` // KEY_REQs whose KEY_REP did not come in time
 	Other      uint64  `json:"other"`      // other datagrams (the server's notices to seed sessions)
+	Cookies    uint64  `json:"cookies"`    // COOKIEs answered: the server was under load
 	// Latency is from KEY_REQ sent to KEY_REP received, per answered one.
 	Latency Summary `json:"latency_ms"`
 }
@@ -49,9 +50,10 @@ type HandshakeResult struct {
 func blastHandshakes(ctx context.Context, o HandshakeOptions, progress func(done uint64)) (*HandshakeResult, error) {
 	nkeys := len(o.Keys.inits)
 	// Precompute one KEY_REQ per key and socket (the nick differs by socket).
-	reqs := make([][][]byte, o.Sockets)
+	reqs := make([][]*core.Packet, o.Sockets)
+	dgs := make([][][]byte, o.Sockets)
 	for s := range o.Sockets {
-		reqs[s] = make([][]byte, nkeys)
+		reqs[s], dgs[s] = make([]*core.Packet, nkeys), make([][]byte, nkeys)
 		for k := range nkeys {
 			p := &core.Packet{Type: core.TypeKeyReq, Payload: o.Keys.hello(k)}
 			if o.Proto >= 2 {
@@ -61,7 +63,7 @@ func blastHandshakes(ctx context.Context, o HandshakeOptions, progress func(done
 			if err != nil {
 				return nil, fmt.Errorf("handshake: encode KEY_REQ: %w", err)
 			}
-			reqs[s][k] = b
+			reqs[s][k], dgs[s][k] = p, b
 		}
 	}
 	conns := make([]*net.UDPConn, 0, o.Sockets)
@@ -81,7 +83,7 @@ func blastHandshakes(ctx context.Context, o HandshakeOptions, progress func(done
 	defer cancel()
 	var budget atomic.Int64
 	budget.Store(int64(o.Count))
-	var reqN, repN, lostN, otherN atomic.Uint64
+	var reqN, repN, lostN, otherN, cookieN atomic.Uint64
 	lat := NewRecorder(0)
 	stop := context.AfterFunc(ctx, func() {
 		for _, c := range conns {
@@ -96,11 +98,12 @@ func blastHandshakes(ctx context.Context, o HandshakeOptions, progress func(done
 			buf := make([]byte, core.MaxDatagram+1)
 			for k := s; ctx.Err() == nil && budget.Add(-1) >= 0; k++ {
 				sent := time.Now()
-				if _, err := conn.WriteToUDPAddrPort(reqs[s][k%nkeys], o.Server); err != nil {
+				if _, err := conn.WriteToUDPAddrPort(dgs[s][k%nkeys], o.Server); err != nil {
 					return
 				}
 				reqN.Add(1)
 				conn.SetReadDeadline(sent.Add(o.Wait))
+				cookies := 0
 				for {
 					n, _, err := conn.ReadFromUDPAddrPort(buf)
 					if err != nil {
@@ -115,6 +118,20 @@ func blastHandshakes(ctx context.Context, o HandshakeOptions, progress func(done
 						progress(repN.Add(1))
 						break
 					}
+					if err == nil && p.Type == core.TypeCookie && cookies < 3 {
+						// A server under load: answer as a client does,
+						// with the same KEY_REQ and the cookie.
+						cookies++
+						cookieN.Add(1)
+						req := *reqs[s][k%nkeys]
+						req.Cookie = p.Cookie
+						if b, err := o.Codec.Append(nil, &req); err == nil {
+							if _, err := conn.WriteToUDPAddrPort(b, o.Server); err == nil {
+								reqN.Add(1)
+							}
+						}
+						continue
+					}
 					otherN.Add(1)
 				}
 			}
@@ -124,7 +141,7 @@ func blastHandshakes(ctx context.Context, o HandshakeOptions, progress func(done
 	elapsed := time.Since(start)
 	r := &HandshakeResult{
 		Proto: o.Proto, Sockets: o.Sockets, Seconds: round3(elapsed.Seconds()),
-		KeyReqs: reqN.Load(), KeyReps: repN.Load(), Unanswered: lostN.Load(), Other: otherN.Load(),
+		KeyReqs: reqN.Load(), KeyReps: repN.Load(), Unanswered: lostN.Load(), Other: otherN.Load(), Cookies: cookieN.Load(),
 		PerSec: round1(float64(repN.Load()) / elapsed.Seconds()), Latency: lat.Summary(),
 	}
 	return r, nil

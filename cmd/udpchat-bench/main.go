@@ -72,7 +72,8 @@
 //	                              floor_fraction, retransmissions (client datagrams
 //	                              sent again byte for byte), server_retransmissions_seen
 //	handshake                     proto, sockets, seconds, key_reqs, key_reps,
-//	                              key_reps_per_s, unanswered, other, latency_ms
+//	                              key_reps_per_s, unanswered, other, cookies,
+//	                              latency_ms
 //	idle                          clients, rss_before_kib, rss_after_kib,
 //	                              bytes_per_session, hwm_kib, all_reached
 //	wire                          the clients' tx_datagrams, tx_bytes, rx_datagrams,
