@@ -17,6 +17,16 @@ type Codec interface {
 // Codecs maps codec names to implementations ("json", "protobuf").
 var Codecs = NewRegistry[Codec]("codec")
 
+// DecoderTo is an optional capability of a Codec: it decodes into a Packet
+// the caller owns, so that a hot path allocates nothing (the server decodes
+// every ACK of a room this way).
+type DecoderTo interface {
+	// DecodeTo decodes b as Decode does, overwriting all of p; the payload,
+	// if b has one, is written to buf[:0], to reuse its storage. p never
+	// aliases b.
+	DecodeTo(p *Packet, b, buf []byte) error
+}
+
 // Sniffer is an optional capability of a Codec: it recognises its own
 // datagrams, so that a server can speak several codecs at once ("auto") and
 // answer each session in the one it spoke.

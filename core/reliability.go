@@ -54,7 +54,8 @@ type Sender interface {
 	// back when the message is acknowledged or given up on.
 	Push(build func(seq uint64) ([]byte, error), ref any) (uint64, error)
 	// Ack processes an acknowledgement and returns the refs of the messages it
-	// newly acknowledges.
+	// newly acknowledges. The slices Ack and Poll return may be the Sender's
+	// own, reused: they are valid until its next call.
 	Ack(ack Ack, now time.Time) (acked []any)
 	// Poll returns the datagrams due to be sent at now, the refs of the messages
 	// given up on, and when Poll wants to be called again (zero when nothing
@@ -98,6 +99,8 @@ type Receiver interface {
 	// Accept records that the message v with seq was authentic, and returns
 	// the messages now ready for the application, in order: v and whatever
 	// was held back behind it, or nothing if v must wait for a gap to fill.
+	// The slice may be the Receiver's own, reused: it is valid until the
+	// next Accept.
 	// Its ACK may be sent once they are handed on.
 	Accept(seq uint64, v any) (ready []any)
 	// Cumulative is the lowest seq not yet received: all below it have been.

@@ -199,7 +199,7 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings, out *outbo
 		return
 	}
 	sess.body = v2
-	_, err = sess.snd.Push(sess.build, m.ID)
+	_, err = sess.snd.Push(sess.build, nil) // no ref: the server wants nothing back, and boxing the id would allocate
 	sess.body = nil
 	dead, behind := false, false
 	switch {

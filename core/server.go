@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -147,6 +148,10 @@ type Server struct {
 	handshakes sourceLimits
 	cookies    cookieJar
 	gathered   presenceQueue // announcements gathered in a large room
+
+	// The read loop's decoded packet and its payload's storage, reused.
+	scratch        Packet
+	scratchPayload []byte
 
 	received, dropped, accepted, relayed, started, cookied atomic.Uint64
 }
@@ -337,12 +342,13 @@ func (s *Server) handle(ctx context.Context, b []byte, from netip.AddrPort, out 
 		return
 	}
 	codec := s.codecOf(b)
-	p, err := codec.Decode(b)
+	p, err := s.decode(codec, b)
 	if err != nil {
 		s.drop(from, "undecodable", err)
 		return
 	}
 	if p.Type == TypeKeyReq {
+		p.Payload = bytes.Clone(p.Payload) // the handshake may keep it; it is rare
 		s.handleKeyReq(ctx, codec, p, from, len(b))
 		return
 	}
@@ -375,6 +381,23 @@ func (s *Server) write(dg []byte, to netip.AddrPort) bool {
 		return false
 	}
 	return true
+}
+
+// decode decodes b in codec c: where c can, into the read loop's scratch
+// packet, which the next datagram overwrites, so that nothing handling a
+// packet may keep it or its payload.
+func (s *Server) decode(c Codec, b []byte) (*Packet, error) {
+	d, ok := c.(DecoderTo)
+	if !ok {
+		return c.Decode(b)
+	}
+	if err := d.DecodeTo(&s.scratch, b, s.scratchPayload); err != nil {
+		return nil, err
+	}
+	if s.scratch.Payload != nil {
+		s.scratchPayload = s.scratch.Payload[:0]
+	}
+	return &s.scratch, nil
 }
 
 // codecOf picks the codec a datagram is written in.

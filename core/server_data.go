@@ -31,7 +31,8 @@ func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from 
 		s.drop(from, "server busy: too many messages waiting for the handlers", nil)
 		return
 	}
-	ack := func() { s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: p.Seq, HasAckSeq: true}), from) }
+	seq := p.Seq // p is the read loop's, and ack runs later, on the worker
+	ack := func() { s.write(s.encode(codec, &Packet{Type: TypeAck, AckSeq: seq, HasAckSeq: true}), from) }
 	sess.mu.Lock()
 	switch sess.recv.Classify(p.Seq) {
 	case ArrivalDuplicate:
@@ -163,9 +164,10 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *Packet, pla
 		s.drop(from, "server busy: too many messages waiting for the handlers", nil)
 		return
 	}
+	seq := p.Seq // p is the read loop's, and ack runs later, on the worker
 	ack := func() {
 		sess.mu.Lock()
-		s.ackLocked(sess, p.Seq)
+		s.ackLocked(sess, seq)
 		sess.mu.Unlock()
 	}
 	switch sess.recv.Classify(p.Seq) {

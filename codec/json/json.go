@@ -340,12 +340,23 @@ var packetFields = [nPacketFields]string{
 // Decode parses one datagram; see the package documentation for what it
 // accepts. The returned packet owns its payload and strings: it never
 // aliases b.
-func (Codec) Decode(b []byte) (*core.Packet, error) {
-	var vals [nPacketFields][]byte
-	if err := collect(b, "datagram", packetFields[:], vals[:]); err != nil {
+func (c Codec) Decode(b []byte) (*core.Packet, error) {
+	p := new(core.Packet)
+	if err := c.DecodeTo(p, b, nil); err != nil {
 		return nil, err
 	}
-	var p core.Packet
+	return p, nil
+}
+
+var _ core.DecoderTo = Codec{}
+
+// DecodeTo is Decode into p, with the payload decoded into buf's storage.
+func (Codec) DecodeTo(p *core.Packet, b, buf []byte) error {
+	*p = core.Packet{}
+	var vals [nPacketFields][]byte
+	if err := collect(b, "datagram", packetFields[:], vals[:]); err != nil {
+		return err
+	}
 	for f, val := range vals {
 		if val == nil {
 			continue
@@ -385,19 +396,22 @@ func (Codec) Decode(b []byte) (*core.Packet, error) {
 			p.Cookie, err = parseKeyBytes("cookie", val)
 		case fPayload:
 			// Non-nil even when empty: present and empty is legal.
-			p.Payload, err = parseBase64("payload", val, -1)
+			p.Payload, err = parseBase64Into(buf, "payload", val, -1)
+			if p.Payload == nil {
+				p.Payload = []byte{}
+			}
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if vals[fType] == nil {
-		return nil, errors.New(`codec/json: missing "type" field`)
+		return errors.New(`codec/json: missing "type" field`)
 	}
 	if vals[fPayload] == nil && needsPayload(p.Type) {
-		return nil, fmt.Errorf(`codec/json: %v without "payload" field`, p.Type)
+		return fmt.Errorf(`codec/json: %v without "payload" field`, p.Type)
 	}
-	return &p, nil
+	return nil
 }
 
 // parseKeyBytes reads "server_key", "sig" or "cookie". Empty is the same as absent

@@ -6,6 +6,7 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -164,6 +165,11 @@ func parseUintMax(field string, val []byte, max uint64) (uint64, error) {
 // bounds the decoded length; it is checked on the encoded length first, so
 // that a hostile peer cannot make us allocate more. max < 0 means no bound.
 func parseBase64(field string, val []byte, max int) ([]byte, error) {
+	return parseBase64Into(nil, field, val, max)
+}
+
+// parseBase64Into is parseBase64, decoding into dst[:0]'s storage.
+func parseBase64Into(dst []byte, field string, val []byte, max int) ([]byte, error) {
 	if len(val) == 0 || val[0] != '"' {
 		return nil, fmt.Errorf("codec/json: %q must be a base64 string, got %s", field, kindOf(val, 0))
 	}
@@ -186,7 +192,7 @@ func parseBase64(field string, val []byte, max int) ([]byte, error) {
 	if max >= 0 && len(s) > base64.StdEncoding.EncodedLen(max) {
 		return nil, fmt.Errorf("codec/json: %q is longer than %d bytes", field, max)
 	}
-	out := make([]byte, b64.DecodedLen(len(s)))
+	out := slices.Grow(dst[:0], b64.DecodedLen(len(s)))[:b64.DecodedLen(len(s))]
 	n, err := b64.Decode(out, s)
 	if err != nil {
 		return nil, fmt.Errorf("codec/json: %q is not valid padded standard base64: %w", field, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/coretest"
 )
 
 // The tests of the version 2 packet fields and types. The version 1 tests in
@@ -436,4 +437,13 @@ func BenchmarkDecodeKeyRepV2(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestDecodeTo: decoding into a reused packet gives what Decode gives.
+func TestDecodeTo(t *testing.T) {
+	var ps []*core.Packet
+	for _, f := range v2Forms {
+		ps = append(ps, &f.p)
+	}
+	coretest.TestDecodeTo(t, json.Codec{}, json.Codec{}, ps)
 }

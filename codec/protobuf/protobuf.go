@@ -203,50 +203,62 @@ func checkKey(verb, field string, b []byte) error {
 // Decode parses one datagram; see the package documentation for what it
 // accepts. The returned packet owns its payload and strings: it never
 // aliases b (the protobuf decoder copies what it keeps).
-func (Codec) Decode(b []byte) (*core.Packet, error) {
+func (c Codec) Decode(b []byte) (*core.Packet, error) {
+	p := new(core.Packet)
+	if err := c.DecodeTo(p, b, nil); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var _ core.DecoderTo = Codec{}
+
+// DecodeTo is Decode into p, with the payload copied into buf's storage.
+func (Codec) DecodeTo(p *core.Packet, b, buf []byte) error {
+	*p = core.Packet{}
 	if len(b) == 0 {
-		return nil, errors.New("codec/protobuf: empty datagram")
+		return errors.New("codec/protobuf: empty datagram")
 	}
 	if b[0] != firstByte {
-		return nil, fmt.Errorf("codec/protobuf: datagram starts with 0x%02x, not 0x%02x (the type field)", b[0], firstByte)
+		return fmt.Errorf("codec/protobuf: datagram starts with 0x%02x, not 0x%02x (the type field)", b[0], firstByte)
 	}
 	if err := packetSchema.check(b, "datagram"); err != nil {
-		return nil, err
+		return err
 	}
-	p, typ, version, err := decodePacket(b)
+	typ, version, err := decodePacket(p, b, buf)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if typ < int32(packetpb.Type_KEY_REQ) || typ > int32(packetpb.Type_COOKIE) {
-		return nil, fmt.Errorf("codec/protobuf: unknown packet type %d", typ)
+		return fmt.Errorf("codec/protobuf: unknown packet type %d", typ)
 	}
 	if version > 255 {
-		return nil, fmt.Errorf("codec/protobuf: version %d out of range, at most 255", version)
+		return fmt.Errorf("codec/protobuf: version %d out of range, at most 255", version)
 	}
 	if err := checkName("datagram has", "nick", p.Nick); err != nil {
-		return nil, err
+		return err
 	}
 	// The schema check has bounded the number of suites already.
 	for i, s := range p.Suites {
 		if len(s) > maxName {
-			return nil, fmt.Errorf("codec/protobuf: datagram has suites[%d] of %d bytes, at most %d", i, len(s), maxName)
+			return fmt.Errorf("codec/protobuf: datagram has suites[%d] of %d bytes, at most %d", i, len(s), maxName)
 		}
 	}
 	if err := checkName("datagram has", "suite", p.Suite); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkKey("datagram has", "server_key", p.ServerKey); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkKey("datagram has", "sig", p.Sig); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkKey("datagram has", "cookie", p.Cookie); err != nil {
-		return nil, err
+		return err
 	}
 	p.Type = core.PacketType(typ)
 	p.Version = uint8(version)
-	return p, nil
+	return nil
 }
 
 var _ core.Sniffer = Codec{}

@@ -11,6 +11,7 @@ import (
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/core/coretest"
 	"github.com/udpchat/udpchat/proto/packetpb"
 )
 
@@ -359,4 +360,13 @@ func BenchmarkDecodeKeyRepV2(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestDecodeTo: decoding into a reused packet gives what Decode gives.
+func TestDecodeTo(t *testing.T) {
+	var ps []*core.Packet
+	for _, s := range shapes {
+		ps = append(ps, &s.p)
+	}
+	coretest.TestDecodeTo(t, protobuf.Codec{}, protobuf.Codec{}, ps)
 }

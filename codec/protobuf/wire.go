@@ -96,17 +96,16 @@ func appendString(dst []byte, num protowire.Number, s string) []byte {
 // without its type and version, which come back as their wire values for
 // Decode to judge. Like proto.Unmarshal, it refuses a string that is not
 // UTF-8. What the packet holds is copied: it never aliases b.
-func decodePacket(b []byte) (p *core.Packet, typ int32, version uint32, err error) {
-	p = new(core.Packet)
+func decodePacket(p *core.Packet, b, buf []byte) (typ int32, version uint32, err error) {
 	for len(b) > 0 {
 		num, wtyp, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return nil, 0, 0, errMalformed(num)
+			return 0, 0, errMalformed(num)
 		}
 		b = b[n:]
 		n = protowire.ConsumeFieldValue(num, wtyp, b)
 		if n < 0 {
-			return nil, 0, 0, errMalformed(num)
+			return 0, 0, errMalformed(num)
 		}
 		val := b[:n]
 		b = b[n:]
@@ -130,7 +129,9 @@ func decodePacket(b []byte) (p *core.Packet, typ int32, version uint32, err erro
 			p.HasCum = true
 		case fieldPayload:
 			v, _ := protowire.ConsumeBytes(val)
-			p.Payload = copyBytes(v)
+			if len(v) > 0 {
+				p.Payload = append(buf[:0], v...)
+			}
 		case fieldVersion:
 			v, _ := protowire.ConsumeVarint(val)
 			version = uint32(v)
@@ -139,7 +140,7 @@ func decodePacket(b []byte) (p *core.Packet, typ int32, version uint32, err erro
 		case fieldNick, fieldSuites, fieldSuite:
 			v, _ := protowire.ConsumeBytes(val)
 			if !utf8.Valid(v) {
-				return nil, 0, 0, fmt.Errorf("codec/protobuf: datagram: %s (field %d) is not valid UTF-8", packetSchema.fields[num].name, num)
+				return 0, 0, fmt.Errorf("codec/protobuf: datagram: %s (field %d) is not valid UTF-8", packetSchema.fields[num].name, num)
 			}
 			switch num {
 			case fieldNick:
@@ -163,7 +164,7 @@ func decodePacket(b []byte) (p *core.Packet, typ int32, version uint32, err erro
 			p.Cookie = keyBytes(v)
 		}
 	}
-	return p, typ, version, nil
+	return typ, version, nil
 }
 
 // keyBytes copies a server_key, sig or cookie, which Decode bounds afterwards. One

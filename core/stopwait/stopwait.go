@@ -59,9 +59,15 @@ type Sender struct {
 	cfg      core.ReliabilityConfig
 	next     uint64
 	queue    []item
-	inflight *item
+	inflight item
+	busy     bool // inflight holds a message
 	sentAt   time.Time
 	tries    int // transmissions of the message in flight
+
+	// What Ack and Poll return, reused: they run for every DATA a server
+	// sends, and core.Sender lets their results live until the next call.
+	acked []any
+	send  []core.Transmission
 }
 
 var _ core.Sender = (*Sender)(nil)
@@ -84,26 +90,28 @@ func (s *Sender) Push(build func(seq uint64) ([]byte, error), ref any) (uint64, 
 // Ack implements core.Sender. Only the message in flight can be acknowledged;
 // a stale or forged ack_seq changes nothing.
 func (s *Sender) Ack(ack core.Ack, _ time.Time) []any {
-	if s.inflight == nil || s.inflight.seq != ack.Seq && !(ack.HasCum && s.inflight.seq < ack.Cum) {
+	if !s.busy || s.inflight.seq != ack.Seq && !(ack.HasCum && s.inflight.seq < ack.Cum) {
 		return nil
 	}
-	ref := s.inflight.ref
-	s.inflight = nil
-	return []any{ref}
+	s.acked = append(s.acked[:0], s.inflight.ref)
+	s.inflight, s.busy = item{}, false
+	return s.acked
 }
 
 // Poll implements core.Sender.
 func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, next time.Time) {
+	send = s.send[:0]
 	for {
-		if s.inflight == nil {
+		if !s.busy {
 			if len(s.queue) == 0 {
 				return send, failed, time.Time{}
 			}
 			it := s.queue[0]
 			s.queue[0] = item{}
 			s.queue = s.queue[1:]
-			s.inflight, s.sentAt, s.tries = &it, now, 1
-			return append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1}), failed, now.Add(s.cfg.RTO)
+			s.inflight, s.busy, s.sentAt, s.tries = it, true, now, 1
+			s.send = append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1})
+			return s.send, failed, now.Add(s.cfg.RTO)
 		}
 		deadline := s.sentAt.Add(s.cfg.RTO)
 		if now.Before(deadline) {
@@ -111,19 +119,20 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 		}
 		if s.tries > s.cfg.MaxRetries {
 			failed = append(failed, s.inflight.ref)
-			s.inflight = nil
+			s.inflight, s.busy = item{}, false
 			continue
 		}
 		s.sentAt = now
 		s.tries++
-		return append(send, core.Transmission{Datagram: s.inflight.datagram, Ref: s.inflight.ref, Attempt: s.tries}), failed, now.Add(s.cfg.RTO)
+		s.send = append(send, core.Transmission{Datagram: s.inflight.datagram, Ref: s.inflight.ref, Attempt: s.tries})
+		return s.send, failed, now.Add(s.cfg.RTO)
 	}
 }
 
 // Pending implements core.Sender.
 func (s *Sender) Pending() int {
 	n := len(s.queue)
-	if s.inflight != nil {
+	if s.busy {
 		n++
 	}
 	return n
@@ -132,6 +141,7 @@ func (s *Sender) Pending() int {
 // Receiver takes sequence numbers strictly in order from 0.
 type Receiver struct {
 	expected uint64
+	ready    []any // what Accept returns, reused
 }
 
 var _ core.Receiver = (*Receiver)(nil)
@@ -155,7 +165,8 @@ func (r *Receiver) Accept(seq uint64, v any) []any {
 		return nil
 	}
 	r.expected++
-	return []any{v}
+	r.ready = append(r.ready[:0], v)
+	return r.ready
 }
 
 // Cumulative implements core.Receiver.
@@ -164,9 +175,9 @@ func (r *Receiver) Cumulative() uint64 { return r.expected }
 // Drain implements core.Sender.
 func (s *Sender) Drain() []any {
 	var refs []any
-	if s.inflight != nil {
+	if s.busy {
 		refs = append(refs, s.inflight.ref)
-		s.inflight = nil
+		s.inflight, s.busy = item{}, false
 	}
 	for _, it := range s.queue {
 		refs = append(refs, it.ref)

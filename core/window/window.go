@@ -106,6 +106,9 @@ type Sender struct {
 	// again: a server polls every recipient's sender for every message, and
 	// the scan was a seventh of its time.
 	due time.Time
+	// What Ack and Poll return, reused, as core.Sender allows.
+	acked []any
+	send  []core.Transmission
 }
 
 var _ core.Sender = (*Sender)(nil)
@@ -158,12 +161,13 @@ func (s *Sender) Ack(a core.Ack, now time.Time) []any {
 			it.skips++
 		}
 	}
-	var delivered []any
+	delivered := s.acked[:0]
 	for len(s.flight) > 0 && s.flight[0].seq < a.Cum {
 		delivered = append(delivered, s.flight[0].ref)
 		s.flight[0] = nil
 		s.flight = s.flight[1:]
 	}
+	s.acked = delivered
 	return delivered
 }
 
@@ -198,6 +202,8 @@ func (s *Sender) timeout() time.Duration { return clamp(s.rto << s.backoff) }
 
 // Poll implements core.Sender.
 func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, next time.Time) {
+	send = s.send[:0]
+	defer func() { s.send = send }()
 	if !s.due.IsZero() && now.Before(s.due) {
 		send = s.sendQueued(send, now)
 		return send, nil, s.due
@@ -315,6 +321,7 @@ type Receiver struct {
 	window   uint64
 	expected uint64
 	held     map[uint64]any
+	ready    []any // what Accept returns, reused
 }
 
 var _ core.Receiver = (*Receiver)(nil)
@@ -342,15 +349,15 @@ func (r *Receiver) Accept(seq uint64, v any) []any {
 		r.held[seq] = v
 		return nil
 	}
-	ready := []any{v}
+	r.ready = append(r.ready[:0], v)
 	r.expected++
 	for {
 		w, ok := r.held[r.expected]
 		if !ok {
-			return ready
+			return r.ready
 		}
 		delete(r.held, r.expected)
-		ready = append(ready, w)
+		r.ready = append(r.ready, w)
 		r.expected++
 	}
 }
