@@ -107,7 +107,7 @@ type Client struct {
 
 	events chan Event
 	sendCh chan *outgoing
-	in     chan []byte
+	in     chan *[]byte // from datagrams
 	done   chan struct{}
 
 	idMu   sync.Mutex
@@ -134,6 +134,13 @@ type Client struct {
 	acksDue   int    // how many DATA that ACK stands for
 	lastSent  time.Time
 	lastHeard time.Time // the last authentic packet from the server
+
+	// Scratch space for the packet at hand, reused by the loop in Run:
+	// nothing that handles a packet keeps it, its payload or its plaintext.
+	scratch        Packet
+	scratchPayload []byte
+	opened         []byte
+	ad             [ADLen]byte
 }
 
 // SessionInfo describes a connected session, for a status line.
@@ -188,7 +195,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		log:    cfg.Logger,
 		events: make(chan Event, 256),
 		sendCh: make(chan *outgoing),
-		in:     make(chan []byte, max(clientQueue, 2*cfg.ReliabilityConfig.Window)),
+		in:     make(chan *[]byte, max(clientQueue, 2*cfg.ReliabilityConfig.Window)),
 		done:   make(chan struct{}),
 		// Our own DATA must fit, and so must the server's broadcast of it
 		// behind the longest sender prefix the server could add.
@@ -300,7 +307,9 @@ func (c *Client) Run(ctx context.Context) error {
 			c.fail(ctx, err)
 			return err
 		case dg := <-c.in:
-			if err := c.handle(ctx, dg); err != nil {
+			err := c.handle(ctx, *dg)
+			datagrams.Put(dg)
+			if err != nil {
 				c.fail(ctx, err)
 				return err
 			}
@@ -337,11 +346,21 @@ func (c *Client) readLoop(ctx context.Context) {
 		// buffer holds what comes meanwhile: dropping here instead lost
 		// whole bursts of a window to retransmission timeouts.
 		select {
-		case c.in <- append([]byte(nil), buf[:n]...):
+		case c.in <- copyDatagram(buf[:n]):
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// datagrams recycles the buffers that carry datagrams from the read loop to
+// the engine: a client in a busy room receives tens of thousands a second.
+var datagrams = sync.Pool{New: func() any { return new([]byte) }}
+
+func copyDatagram(b []byte) *[]byte {
+	dg := datagrams.Get().(*[]byte)
+	*dg = append((*dg)[:0], b...)
+	return dg
 }
 
 func (c *Client) drop(from netip.AddrPort, reason string, err error) {
@@ -547,7 +566,7 @@ func (c *Client) ping(now time.Time) {
 // handle processes one datagram from the server. It returns an error only
 // when the server must be refused.
 func (c *Client) handle(ctx context.Context, dg []byte) error {
-	p, err := c.cfg.Codec.Decode(dg)
+	p, err := c.decode(dg)
 	if err != nil {
 		c.drop(c.cfg.Server, "undecodable", err)
 		return nil
@@ -715,11 +734,12 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 		c.log.Warn("the server has lost our session")
 		return c.sessionLost(ctx)
 	}
-	plain, err := c.keys.Open(nil, p.Payload, p.AD())
+	plain, err := c.keys.Open(c.opened[:0], p.Payload, p.AppendAD(c.ad[:0]))
 	if err != nil {
 		c.drop(c.cfg.Server, p.Type.String()+" failed to open", err)
 		return nil
 	}
+	c.opened = plain
 	c.lastHeard = c.cfg.Now()
 	switch p.Type {
 	case TypeAck:
@@ -779,6 +799,22 @@ func (c *Client) sendAck() {
 	c.sendSealed(&Packet{Type: TypeAck, AckSeq: c.ackSeq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
 }
 
+// decode decodes a datagram from the server, into the scratch packet where
+// the codec can.
+func (c *Client) decode(b []byte) (*Packet, error) {
+	d, ok := c.cfg.Codec.(DecoderTo)
+	if !ok {
+		return c.cfg.Codec.Decode(b)
+	}
+	if err := d.DecodeTo(&c.scratch, b, c.scratchPayload); err != nil {
+		return nil, err
+	}
+	if c.scratch.Payload != nil {
+		c.scratchPayload = c.scratch.Payload[:0]
+	}
+	return &c.scratch, nil
+}
+
 // sessionLost reconnects, or gives up, as configured.
 func (c *Client) sessionLost(ctx context.Context) error {
 	if c.cfg.Reconnect {
@@ -805,7 +841,8 @@ func (c *Client) bye() {
 		for answered := false; !answered; {
 			select {
 			case dg := <-c.in:
-				p, err := c.cfg.Codec.Decode(dg)
+				p, err := c.cfg.Codec.Decode(*dg)
+				datagrams.Put(dg)
 				if err == nil && p.Type == TypeBye && p.Session == c.info.Session {
 					if _, err := c.keys.Open(nil, p.Payload, p.AD()); err == nil {
 						return
