@@ -40,13 +40,17 @@
 // The figures of the performance work, with the default JSON codec and
 // suite rsa-aes-cbc-hmac:
 //
-//	udpchat-bench -n 20 -m 2000 -size 64                    # 1. relay capacity, back to back
-//	udpchat-bench -n 20 -m 2000 -size 64 -proto 1           #    the same in version 1
-//	udpchat-bench -n 20 -m 2000 -size 64 -reliability window -inflight 16
-//	udpchat-bench -n 20 -m 200 -think 20ms -floor=false     # 2. latency, 20 ms think time
+//	udpchat-bench -n 20 -m 1000 -size 64                    # 1. relay capacity, back to back
+//	udpchat-bench -n 20 -m 1000 -size 64 -proto 1           #    the same in version 1
+//	udpchat-bench -n 20 -m 1000 -size 64 -reliability window -inflight 16
+//	udpchat-bench -n 20 -m 500 -think 20ms -floor=false     # 2. latency, 20 ms think time
 //	udpchat-bench handshake -hs-count 20000                 # 3. KEY_REQs a second
 //	udpchat-bench idle -n 1000                              #    memory per idle session
-//	udpchat-bench idle -n 10000 -recipient-queue 32 -server-log /tmp/s.log
+//	udpchat-bench idle -n 10000
+//
+// -cpuprofile FILE profiles the spawned server; the environment variable
+// UDPCHAT_BENCH_CPUPROFILE=FILE profiles the bench's own process, the
+// clients' side.
 //
 // The JSON object's fields (omitted where the mode does not measure them):
 //
@@ -96,6 +100,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -112,6 +117,15 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv("UDPCHAT_BENCH_CPUPROFILE"); path != "" {
+		// The clients' side of a run, where -cpuprofile is the server's.
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			code := benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
 }
 
