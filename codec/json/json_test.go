@@ -424,11 +424,14 @@ func randomPacket(rng *rand.Rand) *core.Packet {
 
 // TestRoundTrip: for many packets, Decode(Append(p)) == p, the encoding is
 // valid JSON, and it is stable (a second round gives the same bytes).
-func TestRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) { roundTrip(t, rand.New(rand.NewPCG(3, 4)), randomPacket) }
+
+// roundTrip checks 5000 packets of gen as TestRoundTrip says.
+func roundTrip(t *testing.T, rng *rand.Rand, gen func(*rand.Rand) *core.Packet) {
+	t.Helper()
 	var c json.Codec
-	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range 5000 {
-		p := randomPacket(rng)
+		p := gen(rng)
 		enc, err := c.Append(nil, p)
 		if err != nil {
 			t.Fatalf("#%d Append(%v): %v", i, p, err)
@@ -475,42 +478,4 @@ func TestConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-func benchPacket() *core.Packet {
-	payload := make([]byte, 64)
-	for i := range payload {
-		payload[i] = byte(i)
-	}
-	return &core.Packet{Type: core.TypeData, Seq: 12345, HasSeq: true, Payload: payload}
-}
-
-func BenchmarkAppend(b *testing.B) {
-	var c json.Codec
-	p := benchPacket()
-	buf := make([]byte, 0, core.MaxDatagram)
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		buf, err = c.Append(buf[:0], p)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(len(buf)))
-}
-
-func BenchmarkDecode(b *testing.B) {
-	var c json.Codec
-	enc, err := c.Append(nil, benchPacket())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(enc)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Decode(enc); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

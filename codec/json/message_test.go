@@ -321,37 +321,3 @@ func TestDecodeMessageDoesNotAlias(t *testing.T) {
 		t.Fatalf("message changed with the input buffer: %+v", m)
 	}
 }
-
-func benchMessage() *core.Message {
-	return &core.Message{Kind: core.KindChat, ID: 12345, From: "alice", Text: strings.Repeat("hello ", 10), Time: tsTime}
-}
-
-func BenchmarkAppendMessage(b *testing.B) {
-	var c json.Codec
-	m := benchMessage()
-	buf := make([]byte, 0, core.MaxDatagram)
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		buf, err = c.AppendMessage(buf[:0], m)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(len(buf)))
-}
-
-func BenchmarkDecodeMessage(b *testing.B) {
-	var c json.Codec
-	enc, err := c.AppendMessage(nil, benchMessage())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(enc)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.DecodeMessage(enc); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

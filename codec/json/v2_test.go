@@ -397,47 +397,7 @@ func randomV2Packet(rng *rand.Rand) *core.Packet {
 }
 
 // TestRoundTripV2 is TestRoundTrip over version 2 packets.
-func TestRoundTripV2(t *testing.T) {
-	var c json.Codec
-	rng := rand.New(rand.NewPCG(5, 6))
-	for i := range 5000 {
-		p := randomV2Packet(rng)
-		enc, err := c.Append(nil, p)
-		if err != nil {
-			t.Fatalf("#%d Append(%+v): %v", i, p, err)
-		}
-		if !stdjson.Valid(enc) {
-			t.Fatalf("#%d not valid JSON: %s", i, enc)
-		}
-		got, err := c.Decode(enc)
-		if err != nil {
-			t.Fatalf("#%d Decode(%s): %v", i, enc, err)
-		}
-		if !samePacket(got, p) {
-			t.Fatalf("#%d round trip: got %+v, want %+v", i, got, p)
-		}
-		enc2, err := c.Append(nil, got)
-		if err != nil || !bytes.Equal(enc, enc2) {
-			t.Fatalf("#%d re-encoding differs:\n%s\n%s (%v)", i, enc, enc2, err)
-		}
-	}
-}
-
-func BenchmarkDecodeKeyRepV2(b *testing.B) {
-	var c json.Codec
-	enc, err := c.Append(nil, &core.Packet{Type: core.TypeKeyRep, Version: 2, Session: sid, Nick: "alice",
-		Suite: "x25519-chacha20-poly1305", ServerKey: make([]byte, 32), Sig: make([]byte, 64), Payload: make([]byte, 80)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(enc)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Decode(enc); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func TestRoundTripV2(t *testing.T) { roundTrip(t, rand.New(rand.NewPCG(5, 6)), randomV2Packet) }
 
 // TestDecodeTo: decoding into a reused packet gives what Decode gives.
 func TestDecodeTo(t *testing.T) {

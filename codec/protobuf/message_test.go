@@ -207,38 +207,3 @@ func TestDecodeMessageLenient(t *testing.T) {
 		t.Fatalf("DecodeMessage(nil) = %+v, %v", m, err)
 	}
 }
-
-// benchMessage is codec/json's.
-func benchMessage() *core.Message {
-	return &core.Message{Kind: core.KindChat, ID: 12345, From: "alice", Text: strings.Repeat("hello ", 10), Time: tsTime}
-}
-
-func BenchmarkAppendMessage(b *testing.B) {
-	var c protobuf.Codec
-	m := benchMessage()
-	buf := make([]byte, 0, core.MaxDatagram)
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		buf, err = c.AppendMessage(buf[:0], m)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(len(buf)))
-}
-
-func BenchmarkDecodeMessage(b *testing.B) {
-	var c protobuf.Codec
-	enc, err := c.AppendMessage(nil, benchMessage())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(enc)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.DecodeMessage(enc); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

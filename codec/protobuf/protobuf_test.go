@@ -305,63 +305,6 @@ func TestSize(t *testing.T) {
 	}
 }
 
-// benchPacket is codec/json's: a version 1 DATA with a seq and a 64-byte
-// payload, so that the benchmarks of the two codecs compare.
-func benchPacket() *core.Packet {
-	payload := make([]byte, 64)
-	for i := range payload {
-		payload[i] = byte(i)
-	}
-	return &core.Packet{Type: core.TypeData, Seq: 12345, HasSeq: true, Payload: payload}
-}
-
-func BenchmarkAppend(b *testing.B) {
-	var c protobuf.Codec
-	p := benchPacket()
-	buf := make([]byte, 0, core.MaxDatagram)
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		buf, err = c.Append(buf[:0], p)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(len(buf)))
-}
-
-func BenchmarkDecode(b *testing.B) {
-	var c protobuf.Codec
-	enc, err := c.Append(nil, benchPacket())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(enc)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Decode(enc); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkDecodeKeyRepV2 is codec/json's too.
-func BenchmarkDecodeKeyRepV2(b *testing.B) {
-	var c protobuf.Codec
-	enc, err := c.Append(nil, &core.Packet{Type: core.TypeKeyRep, Version: 2, Session: sid, Nick: "alice",
-		Suite: "x25519-chacha20-poly1305", ServerKey: make([]byte, 32), Sig: make([]byte, 64), Payload: make([]byte, 80)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(enc)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Decode(enc); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // TestDecodeTo: decoding into a reused packet gives what Decode gives.
 func TestDecodeTo(t *testing.T) {
 	var ps []*core.Packet

@@ -6,7 +6,9 @@ package coretest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -20,6 +22,28 @@ func DataV2() *core.Packet {
 		payload[i] = byte(i * 7)
 	}
 	return &core.Packet{Type: core.TypeData, Session: 0x0123456789abcdef, Seq: 12345, HasSeq: true, Payload: payload}
+}
+
+// DataV1 is a version 1 DATA from a client, with a seq and a 64-byte
+// payload.
+func DataV1() *core.Packet {
+	payload := make([]byte, 64)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	return &core.Packet{Type: core.TypeData, Seq: 12345, HasSeq: true, Payload: payload}
+}
+
+// KeyRepV2 is a version 2 KEY_REP, the largest packet with strings in it.
+func KeyRepV2() *core.Packet {
+	return &core.Packet{Type: core.TypeKeyRep, Version: 2, Session: 0x0123456789abcdef, Nick: "alice",
+		Suite: "x25519-chacha20-poly1305", ServerKey: make([]byte, 32), Sig: make([]byte, 64), Payload: make([]byte, 80)}
+}
+
+// ChatMessage is a version 2 inner message: a 60-byte chat line.
+func ChatMessage() *core.Message {
+	return &core.Message{Kind: core.KindChat, ID: 12345, From: "alice", Text: strings.Repeat("hello ", 10),
+		Time: time.UnixMilli(1764331200123).UTC()}
 }
 
 // BenchmarkAppend measures c.Append of p into a buffer with room, as the
@@ -47,6 +71,35 @@ func BenchmarkDecode(b *testing.B, c core.Codec, p *core.Packet) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendMessage measures mc.AppendMessage of m into a buffer with
+// room.
+func BenchmarkAppendMessage(b *testing.B, mc core.MessageCodec, m *core.Message) {
+	buf := make([]byte, 0, core.MaxDatagram)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = mc.AppendMessage(buf[:0], m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkDecodeMessage measures mc.DecodeMessage of m's encoding.
+func BenchmarkDecodeMessage(b *testing.B, mc core.MessageCodec, m *core.Message) {
+	enc, err := mc.AppendMessage(nil, m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := mc.DecodeMessage(enc); err != nil {
 			b.Fatal(err)
 		}
 	}
