@@ -692,10 +692,6 @@ func (c *Client) handleKeyRep(ctx context.Context, p *Packet) error {
 		}
 	}
 	keys, err := c.init.Finish(p.Payload, Handshake{Version: info.Version, SessionID: info.Session})
-	if info.Version < 2 && errors.Is(err, ErrVersion) {
-		// Retrying cannot help: say why at once.
-		return fmt.Errorf("%s: suite %s needs protocol version 2: %w", c.cfg.Server, c.cfg.Suite.Name(), ErrV1Server)
-	}
 	if err != nil {
 		c.drop(c.cfg.Server, "bad KEY_REP", err)
 		return nil

@@ -11,9 +11,6 @@ var (
 	ErrReplay = errors.New("replayed payload")
 	// ErrTooLong means a message does not fit in one datagram.
 	ErrTooLong = errors.New("message too long")
-	// ErrVersion means a suite cannot speak the protocol version a peer
-	// answered in.
-	ErrVersion = errors.New("protocol version not supported by the suite")
 	// ErrClosed means the engine has been closed.
 	ErrClosed = errors.New("closed")
 )

@@ -148,8 +148,8 @@ func (in *initiator) Finish(reply []byte, hs core.Handshake) (core.SessionKeys, 
 // done.
 func checkVersion(hs core.Handshake) error {
 	if hs.Version != 2 {
-		return fmt.Errorf("%w: version %d; %s needs protocol version 2 (a seed peer cannot speak it)",
-			core.ErrVersion, hs.Version, Name)
+		return fmt.Errorf("protocol version %d not supported: %s needs protocol version 2 (a seed peer cannot speak it)",
+			hs.Version, Name)
 	}
 	return nil
 }
