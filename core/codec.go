@@ -27,6 +27,15 @@ type DecoderTo interface {
 	DecodeTo(p *Packet, b, buf []byte) error
 }
 
+// DecodeNew is Decode for a codec that has DecodeTo: into a new packet.
+func DecodeNew(d DecoderTo, b []byte) (*Packet, error) {
+	p := new(Packet)
+	if err := d.DecodeTo(p, b, nil); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // Sniffer is an optional capability of a Codec: it recognises its own
 // datagrams, so that a server can speak several codecs at once ("auto") and
 // answer each session in the one it spoke.

@@ -340,13 +340,7 @@ var packetFields = [nPacketFields]string{
 // Decode parses one datagram; see the package documentation for what it
 // accepts. The returned packet owns its payload and strings: it never
 // aliases b.
-func (c Codec) Decode(b []byte) (*core.Packet, error) {
-	p := new(core.Packet)
-	if err := c.DecodeTo(p, b, nil); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
+func (c Codec) Decode(b []byte) (*core.Packet, error) { return core.DecodeNew(c, b) }
 
 var _ core.DecoderTo = Codec{}
 

@@ -203,13 +203,7 @@ func checkKey(verb, field string, b []byte) error {
 // Decode parses one datagram; see the package documentation for what it
 // accepts. The returned packet owns its payload and strings: it never
 // aliases b (the protobuf decoder copies what it keeps).
-func (c Codec) Decode(b []byte) (*core.Packet, error) {
-	p := new(core.Packet)
-	if err := c.DecodeTo(p, b, nil); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
+func (c Codec) Decode(b []byte) (*core.Packet, error) { return core.DecodeNew(c, b) }
 
 var _ core.DecoderTo = Codec{}
 

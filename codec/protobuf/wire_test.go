@@ -141,16 +141,7 @@ func TestDecodeAllocs(t *testing.T) {
 // not UTF-8, malformed wire format), Decode refuses.
 func FuzzSameAsProto(f *testing.F) {
 	var c protobuf.Codec
-	for _, tt := range shapes {
-		enc, err := c.Append(nil, &tt.p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(enc)
-	}
-	for _, tc := range hostileCases() {
-		f.Add(tc.in)
-	}
+	addPacketSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		p, err := c.Decode(in)
 		var pb packetpb.Packet
