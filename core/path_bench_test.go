@@ -16,43 +16,8 @@ import (
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/chattest"
 	"github.com/udpchat/udpchat/core/stopwait"
+	"github.com/udpchat/udpchat/transport/memory"
 )
-
-// sinkTransport is a server transport that reads nothing and sends
-// nowhere: what the server writes is counted, and, while record is set,
-// decoded so that a benchmark can learn the sequence numbers its peers must
-// acknowledge.
-type sinkTransport struct {
-	mu      sync.Mutex
-	record  bool
-	written int
-	last    map[netip.AddrPort]*core.Packet // the last packet written to each address, while recording
-	dataSeq map[netip.AddrPort][]uint64     // DATA seqs written to each address, while recording
-}
-
-func (s *sinkTransport) ReadFrom([]byte) (int, netip.AddrPort, error) {
-	select {} // the benchmark calls HandleDatagram itself
-}
-
-func (s *sinkTransport) WriteTo(p []byte, to netip.AddrPort) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.written++
-	if s.record {
-		pkt, err := jsoncodec.Codec{}.Decode(p)
-		if err != nil {
-			panic(err)
-		}
-		s.last[to] = pkt
-		if pkt.Type == core.TypeData {
-			s.dataSeq[to] = append(s.dataSeq[to], pkt.Seq)
-		}
-	}
-	return len(p), nil
-}
-
-func (s *sinkTransport) LocalAddr() netip.AddrPort { return chattest.Loopback }
-func (s *sinkTransport) Close() error              { return nil }
 
 // pathPeer is a version 2 client as the benchmark plays it: its address,
 // keys and session, and the next seq it sends and must acknowledge.
@@ -88,7 +53,7 @@ func (p *pathPeer) ack(tb testing.TB, seq uint64) []byte {
 // stop-and-wait), every one joined and every DATA so far acknowledged.
 type pathFixture struct {
 	srv   *core.Server
-	sink  *sinkTransport
+	tr    *capturingTransport
 	peers []*pathPeer // peers[0] sends
 	text  []byte      // the sender's message, 64 bytes of text
 }
@@ -107,16 +72,20 @@ func pathFixtureFor(b *testing.B, n int) *pathFixture {
 	if f := pathFixtures[n]; f != nil {
 		return f
 	}
-	sink := &sinkTransport{record: true, last: map[netip.AddrPort]*core.Packet{}, dataSeq: map[netip.AddrPort][]uint64{}}
+	mem, err := memory.NewNetwork().Listen(chattest.Loopback)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := &capturingTransport{Transport: mem}
 	_, id, _ := ed25519.GenerateKey(nil)
 	srv, err := core.NewServer(core.ServerConfig{
-		Transport: sink, Codec: jsoncodec.Codec{}, Suite: seed.Suite{}, Reliability: stopwait.Layer{},
+		Transport: tr, Codec: jsoncodec.Codec{}, Suite: seed.Suite{}, Reliability: stopwait.Layer{},
 		Identity: id, MaxSessions: n + 10, Rate: -1, HandshakeRate: rate.Inf,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := &pathFixture{srv: srv, sink: sink}
+	f := &pathFixture{srv: srv, tr: tr}
 	ctx := context.Background()
 	for i := range n + 1 {
 		in, err := seed.NewInitiatorFromKey(chattest.Keys.Key(i % 4))
@@ -130,21 +99,21 @@ func pathFixtureFor(b *testing.B, n int) *pathFixture {
 			b.Fatal(err)
 		}
 		srv.HandleDatagram(ctx, hello, p.addr)
-		rep := sink.last[p.addr]
-		if rep == nil || rep.Type != core.TypeKeyRep {
-			b.Fatalf("peer %d: no KEY_REP", i)
+		rep := f.sent(b, p.addr, core.TypeKeyRep)
+		if len(rep) != 1 {
+			b.Fatalf("peer %d: %d KEY_REPs", i, len(rep))
 		}
-		if p.keys, err = in.Finish(rep.Payload, core.Handshake{Version: 2, SessionID: rep.Session}); err != nil {
+		if p.keys, err = in.Finish(rep[0].Payload, core.Handshake{Version: 2, SessionID: rep[0].Session}); err != nil {
 			b.Fatal(err)
 		}
-		p.sid = rep.Session
+		p.sid = rep[0].Session
 		// The first PING confirms the session: the server admits it to the
 		// room, and announces it to everyone already there.
 		srv.HandleDatagram(ctx, p.seal(b, &core.Packet{Type: core.TypePing, Seq: 1, HasSeq: true}, nil), p.addr)
 		f.peers = append(f.peers, p)
 		f.ackAll(b)
 	}
-	sink.record = false
+	tr.out, tr.discard = nil, true // from here on the server sends nowhere
 	f.text, err = jsoncodec.Codec{}.AppendMessage(nil, &core.Message{Kind: core.KindChat,
 		Text: "0123456789012345678901234567890123456789012345678901234567890123"})
 	if err != nil {
@@ -154,28 +123,44 @@ func pathFixtureFor(b *testing.B, n int) *pathFixture {
 	return f
 }
 
+// sent returns the packets of type typ the server has sent to addr, and
+// forgets every datagram it sent.
+func (f *pathFixture) sent(b *testing.B, addr netip.AddrPort, typ core.PacketType) []*core.Packet {
+	var ps []*core.Packet
+	for _, d := range f.tr.out {
+		p, err := jsoncodec.Codec{}.Decode(d.b)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d.to == addr && p.Type == typ {
+			ps = append(ps, p)
+		}
+	}
+	f.tr.out = nil
+	return ps
+}
+
 // ackAll acknowledges every DATA the server has sent, until it sends no
 // more (stop-and-wait sends the next only when the last is acknowledged).
 func (f *pathFixture) ackAll(b *testing.B) {
-	for {
-		acked := false
-		for _, p := range f.peers {
-			seqs := f.sink.dataSeq[p.addr]
-			for len(seqs) > 0 {
-				seq := seqs[0]
-				seqs = seqs[1:]
-				f.sink.dataSeq[p.addr] = seqs
-				if seq < p.nextIn {
-					continue // a retransmission
-				}
-				p.nextIn = seq + 1
-				f.srv.HandleDatagram(context.Background(), p.ack(b, seq), p.addr)
-				acked = true
-				seqs = f.sink.dataSeq[p.addr]
+	byAddr := make(map[netip.AddrPort]*pathPeer, len(f.peers))
+	for _, p := range f.peers {
+		byAddr[p.addr] = p
+	}
+	for len(f.tr.out) > 0 {
+		sent := f.tr.out
+		f.tr.out = nil
+		for _, d := range sent {
+			pkt, err := jsoncodec.Codec{}.Decode(d.b)
+			if err != nil {
+				b.Fatal(err)
 			}
-		}
-		if !acked {
-			return
+			p := byAddr[d.to]
+			if pkt.Type != core.TypeData || p == nil || pkt.Seq < p.nextIn {
+				continue // not DATA, or a retransmission
+			}
+			p.nextIn = pkt.Seq + 1
+			f.srv.HandleDatagram(context.Background(), p.ack(b, pkt.Seq), p.addr)
 		}
 	}
 }

@@ -488,7 +488,7 @@ func TestSlowHandlerStallsNothingElse(t *testing.T) {
 // that needs version 2 is refused at once, saying why.
 func TestSuiteNeedsV2Refused(t *testing.T) {
 	_, err := core.NewClient(core.ClientConfig{
-		Transport: &sinkTransport{}, Server: chattest.Loopback, Codec: jsoncodec.Codec{},
+		Transport: &capturingTransport{}, Server: chattest.Loopback, Codec: jsoncodec.Codec{},
 		Suite: modern.Suite{}, Reliability: stopwait.Layer{}, MaxVersion: 1,
 	})
 	if err == nil || !strings.Contains(err.Error(), modern.Name+" needs protocol version 2") {
