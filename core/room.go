@@ -35,7 +35,7 @@ func (s *Server) deliver(ctx context.Context, m *Message) error {
 		s.waitFor(ctx, sess, out)
 		s.deliverTo(sess, m, enc, out)
 	}
-	out.flush()
+	out.release()
 	return nil
 }
 
@@ -264,7 +264,7 @@ func (s *Server) announce(_ context.Context, text string, except uint64) {
 	for _, sess := range s.sessions.all(except) {
 		s.deliverTo(sess, m, enc, out)
 	}
-	out.flush()
+	out.release()
 }
 
 // endSession removes sess and tells the room it left, once.

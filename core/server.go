@@ -149,6 +149,8 @@ type Server struct {
 	cookies    cookieJar
 	gathered   presenceQueue // announcements gathered in a large room
 
+	outboxes sync.Pool // of *outbox, for fan-outs
+
 	// The read loop's decoded packet and its payload's storage, reused.
 	scratch        Packet
 	scratchPayload []byte
@@ -424,13 +426,26 @@ type outbox struct {
 }
 
 // newOutbox returns an outbox for the server's transport, or nil if it
-// cannot send batches.
+// cannot send batches. One made for a single fan-out goes back with
+// release: there is one for every message.
 func (s *Server) newOutbox() *outbox {
 	bt, ok := s.cfg.Transport.(BatchTransport)
 	if !ok {
 		return nil
 	}
+	if o, ok := s.outboxes.Get().(*outbox); ok {
+		return o
+	}
 	return &outbox{s: s, bt: bt, dgs: make([]Datagram, 0, batchSize)}
+}
+
+// release sends what the outbox holds and returns it to the server's pool.
+func (o *outbox) release() {
+	if o == nil {
+		return
+	}
+	o.flush()
+	o.s.outboxes.Put(o)
 }
 
 // send sends dg to to, now or with the batch; it reports false if dg
