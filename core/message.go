@@ -68,6 +68,27 @@ type MessageCodec interface {
 	DecodeMessage(b []byte) (*Message, error)
 }
 
+// MaxBundle bounds the messages one bundle may hold, so that a peer cannot
+// make its receiver build an unbounded list from one datagram.
+const MaxBundle = 256
+
+// Bundler is implemented by a MessageCodec that can carry several messages
+// in the plaintext of one version 2 DATA. The server bundles the messages
+// that wait for a recipient while its reliability layer has no room in
+// flight: stop-and-wait then delivers a burst in one round trip instead of
+// one round trip per message. A plaintext holding one message is never a
+// bundle, so a DATA that carries one reads the same either way.
+type Bundler interface {
+	// AppendBundled returns bundle, the plaintext of a bundle of the
+	// messages before (nil for none), with m, one message as AppendMessage
+	// encodes it, added at its end. It may reuse bundle's storage.
+	AppendBundled(bundle, m []byte) []byte
+	// DecodeMessages decodes b, one message (as DecodeMessage does) or a
+	// bundle of 1 to MaxBundle messages, and appends them to dst in order.
+	// A bundle inside a bundle is refused, as is an empty one.
+	DecodeMessages(dst []*Message, b []byte) ([]*Message, error)
+}
+
 // V1Text is the plaintext protocol version 1 carries for m: "<sender> text",
 // with what version 1 cannot say otherwise written into the text.
 func (m *Message) V1Text() string {
