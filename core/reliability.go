@@ -68,6 +68,15 @@ type Sender interface {
 	Drain() []any
 }
 
+// Flow is implemented by a Sender that can say whether it has room to send:
+// the server holds the messages for a recipient whose Sender has none and
+// sends them as one bundle (see Bundler) when it has.
+type Flow interface {
+	// CanSend reports whether a message pushed now would be sent by the
+	// next Poll, rather than wait for acknowledgements.
+	CanSend() bool
+}
+
 // Transmission is one datagram a Sender wants sent.
 type Transmission struct {
 	Datagram []byte

@@ -70,7 +70,10 @@ type Sender struct {
 	send  []core.Transmission
 }
 
-var _ core.Sender = (*Sender)(nil)
+var (
+	_ core.Sender = (*Sender)(nil)
+	_ core.Flow   = (*Sender)(nil)
+)
 
 // Push implements core.Sender.
 func (s *Sender) Push(build func(seq uint64) ([]byte, error), ref any) (uint64, error) {
@@ -128,6 +131,9 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 		return s.send, failed, now.Add(s.cfg.RTO)
 	}
 }
+
+// CanSend implements core.Flow: only while nothing is queued or in flight.
+func (s *Sender) CanSend() bool { return !s.busy && len(s.queue) == 0 }
 
 // Pending implements core.Sender.
 func (s *Sender) Pending() int {

@@ -111,7 +111,10 @@ type Sender struct {
 	send  []core.Transmission
 }
 
-var _ core.Sender = (*Sender)(nil)
+var (
+	_ core.Sender = (*Sender)(nil)
+	_ core.Flow   = (*Sender)(nil)
+)
 
 // Push implements core.Sender.
 func (s *Sender) Push(build func(seq uint64) ([]byte, error), ref any) (uint64, error) {
@@ -297,6 +300,10 @@ func (s *Sender) resend(send []core.Transmission, it *item, now time.Time) []cor
 
 // Pending implements core.Sender.
 func (s *Sender) Pending() int { return len(s.queue) + len(s.flight) }
+
+// CanSend implements core.Flow: while nothing is queued and the window has
+// room.
+func (s *Sender) CanSend() bool { return len(s.queue) == 0 && len(s.flight) < s.cfg.Window }
 
 // Drain implements core.Sender.
 func (s *Sender) Drain() []any {

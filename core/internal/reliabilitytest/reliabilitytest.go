@@ -140,6 +140,9 @@ type sent struct {
 	datagram []byte
 	attempts int
 	done     bool // returned by Ack, Poll (failed) or Drain
+	// due: pushed when the Sender said it could send, so the next Poll
+	// must send it.
+	due bool
 }
 
 // senderRun checks one program against one sender.
@@ -172,7 +175,9 @@ type senderRun struct {
 //     and none is given up on before its retries are spent;
 //   - Poll's next is zero exactly when nothing is pending, and otherwise
 //     after now, so the engine never spins;
-//   - Drain returns every pending ref, in seq order, and leaves nothing.
+//   - Drain returns every pending ref, in seq order, and leaves nothing;
+//   - a message pushed while the Sender said it could send (core.Flow) is
+//     sent by the next Poll.
 func FuzzSender(f *testing.F, l Layer) {
 	fuzzPrograms(f, Seeds, func(t *testing.T, b []byte) {
 		cfg := SenderConfig(b)
@@ -213,6 +218,8 @@ func (r *senderRun) push(step int, fail bool) {
 	seq := uint64(len(r.msgs))
 	builds := 0
 	dg := fmt.Appendf(nil, "dg%d", seq)
+	flow, ok := r.s.(core.Flow)
+	due := ok && flow.CanSend()
 	got, err := r.s.Push(func(n uint64) ([]byte, error) {
 		builds++
 		if n != seq {
@@ -236,7 +243,7 @@ func (r *senderRun) push(step int, fail bool) {
 		if err != nil || got != seq || builds != 1 {
 			t.Fatalf("step %d: Push = %d, %v after %d builds, want seq %d, once", step, got, err, builds, seq)
 		}
-		r.msgs = append(r.msgs, sent{seq: seq, datagram: dg})
+		r.msgs = append(r.msgs, sent{seq: seq, datagram: dg, due: due})
 		r.live++
 	}
 }
@@ -301,6 +308,11 @@ func (r *senderRun) poll(step int, now time.Time) {
 				t.Fatalf("step %d: seq %d sent for the first time after seq %d", step, m.seq, r.firstSent)
 			}
 			r.firstSent, r.anyFirst = m.seq, true
+		}
+	}
+	for i := range r.msgs {
+		if m := &r.msgs[i]; m.due && !m.done && m.attempts == 0 {
+			t.Fatalf("step %d: seq %d was pushed when CanSend said it would go, but Poll did not send it", step, m.seq)
 		}
 	}
 	pending := r.s.Pending()
