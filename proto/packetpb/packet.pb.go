@@ -378,7 +378,15 @@ type Message struct {
 	Text string `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
 	// ts_ms is when the message was sent, in Unix milliseconds, in [1, 2^63-1];
 	// 0 (absent) is no time. Negative values (before 1970) are refused.
-	TsMs          int64 `protobuf:"varint,6,opt,name=ts_ms,json=tsMs,proto3" json:"ts_ms,omitempty"`
+	TsMs int64 `protobuf:"varint,6,opt,name=ts_ms,json=tsMs,proto3" json:"ts_ms,omitempty"`
+	// bundle makes this Message a bundle: several messages in the plaintext of
+	// one DATA, in order, so that a burst reaches a stop-and-wait recipient in
+	// one round trip (core.Bundler). A bundle sets only this field: 1 to 256
+	// (core.MaxBundle) entries and no other field, known or unknown. Each entry
+	// is one message without a bundle of its own. A plaintext without this
+	// field is one message, as before, so a peer that never bundles reads and
+	// writes exactly what it did.
+	Bundle        []*Message `protobuf:"bytes,15,rep,name=bundle,proto3" json:"bundle,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -455,6 +463,13 @@ func (x *Message) GetTsMs() int64 {
 	return 0
 }
 
+func (x *Message) GetBundle() []*Message {
+	if x != nil {
+		return x.Bundle
+	}
+	return nil
+}
+
 var File_packet_v1_packet_proto protoreflect.FileDescriptor
 
 const file_packet_v1_packet_proto_rawDesc = "" +
@@ -479,14 +494,15 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	"\x04_seqB\n" +
 	"\n" +
 	"\b_ack_seqB\x06\n" +
-	"\x04_cum\"\x93\x01\n" +
+	"\x04_cum\"\xc7\x01\n" +
 	"\aMessage\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.udpchat.packet.v1.KindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x04 \x01(\tR\x02to\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12\x13\n" +
-	"\x05ts_ms\x18\x06 \x01(\x03R\x04tsMs*r\n" +
+	"\x05ts_ms\x18\x06 \x01(\x03R\x04tsMs\x122\n" +
+	"\x06bundle\x18\x0f \x03(\v2\x1a.udpchat.packet.v1.MessageR\x06bundle*r\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aKEY_REQ\x10\x01\x12\v\n" +
@@ -530,11 +546,12 @@ var file_packet_v1_packet_proto_goTypes = []any{
 var file_packet_v1_packet_proto_depIdxs = []int32{
 	0, // 0: udpchat.packet.v1.Packet.type:type_name -> udpchat.packet.v1.Type
 	1, // 1: udpchat.packet.v1.Message.kind:type_name -> udpchat.packet.v1.Kind
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 2: udpchat.packet.v1.Message.bundle:type_name -> udpchat.packet.v1.Message
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_packet_v1_packet_proto_init() }
