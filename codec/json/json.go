@@ -25,6 +25,8 @@
 //
 // The inner message of version 2 (core.MessageCodec), the plaintext of a
 // DATA between version 2 peers, is a JSON object too; see AppendMessage.
+// Several of them in one DATA (core.Bundler) are a JSON array of such
+// objects, a bundle; see AppendBundled and DecodeMessages.
 //
 // # Encoding
 //

@@ -112,6 +112,11 @@ func (Codec) DecodeMessage(b []byte) (*core.Message, error) {
 	if err := collect(b, "message", messageFields[:], vals[:]); err != nil {
 		return nil, err
 	}
+	return messageOf(&vals)
+}
+
+// messageOf reads the message whose raw field values collect found.
+func messageOf(vals *[nMessageFields][]byte) (*core.Message, error) {
 	var m core.Message
 	for f, val := range vals {
 		if val == nil {

@@ -37,6 +37,15 @@ var errMalformed = errors.New("codec/json: malformed JSON object")
 // allocation-free scan. It still checks its bounds, so that a disagreement
 // with json.Valid would be an error, never a panic.
 func collect(b []byte, what string, names []string, vals [][]byte) error {
+	if err := validate(b, what); err != nil {
+		return err
+	}
+	return collectValid(b, what, names, vals)
+}
+
+// validate checks that b is one well-formed UTF-8 JSON value, with nothing
+// but whitespace after it. what names the input in errors.
+func validate(b []byte, what string) error {
 	if len(b) == 0 {
 		return fmt.Errorf("codec/json: empty %s", what)
 	}
@@ -48,6 +57,13 @@ func collect(b []byte, what string, names []string, vals [][]byte) error {
 	if !utf8.Valid(b) {
 		return fmt.Errorf("codec/json: %s is not valid UTF-8", what)
 	}
+	return nil
+}
+
+// collectValid is collect of b, which validate has accepted: by itself, or
+// as a part of a larger value (an element of a bundle), so that the part is
+// not checked again.
+func collectValid(b []byte, what string, names []string, vals [][]byte) error {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return fmt.Errorf("codec/json: %s is not a JSON object but %s", what, kindOf(b, i))
