@@ -754,13 +754,15 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 			c.drop(c.cfg.Server, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
 			return nil
 		}
-		m, err := c.msgCodec.DecodeMessage(plain)
+		ms, err := c.decodeMessages(plain)
 		if err != nil {
+			// Accepted all the same: what the server sent cannot be
+			// read, and waiting for it to be sent again would not help.
 			c.log.Warn("malformed message from the server", "err", err)
-			m = nil
 		}
-		for _, r := range c.recv.Accept(p.Seq, m) {
-			if m, ok := r.(*Message); ok && m != nil {
+		for _, r := range c.recv.Accept(p.Seq, ms) {
+			ms, _ := r.([]*Message)
+			for _, m := range ms {
 				c.emit(ctx, MessageEvent{Message: *m})
 			}
 		}
@@ -779,6 +781,20 @@ func (c *Client) handleV2(ctx context.Context, p *Packet) error {
 		c.drop(c.cfg.Server, "unexpected packet type", errors.New(p.Type.String()))
 	}
 	return nil
+}
+
+// decodeMessages decodes the plaintext of a version 2 DATA from the server:
+// one message, or a bundle of them where the codec can carry one. The slice
+// is the caller's: a receiver may hold it back behind a gap.
+func (c *Client) decodeMessages(plain []byte) ([]*Message, error) {
+	if b, ok := c.msgCodec.(Bundler); ok {
+		return b.DecodeMessages(nil, plain)
+	}
+	m, err := c.msgCodec.DecodeMessage(plain)
+	if err != nil {
+		return nil, err
+	}
+	return []*Message{m}, nil
 }
 
 // maxAcksDue bounds the DATA one ACK may stand for, so that a sender in a

@@ -13,6 +13,7 @@ import (
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/chattest"
+	"github.com/udpchat/udpchat/core/stopwait"
 	"github.com/udpchat/udpchat/core/window"
 	"github.com/udpchat/udpchat/transport/fault"
 )
@@ -177,6 +178,11 @@ func testLossyV2(t *testing.T, suite core.Suite, codec core.Codec, layer core.Re
 		if extra := len(c.Chat()) - 2*perClient; extra != 0 {
 			t.Errorf("%s received %d messages more than were sent", c.Name, extra)
 		}
+	}
+	if n := room.Server.Stats().Bundled; layer.Name() == stopwait.Name && n == 0 {
+		// 100 messages for each stop-and-wait recipient at once: what
+		// waits behind the DATA in flight must go in bundles.
+		t.Fatal("no DATA carried a bundle")
 	}
 	clients[2].Stop()
 	clients[1].Stop()

@@ -72,6 +72,11 @@ type MessageCodec interface {
 // make its receiver build an unbounded list from one datagram.
 const MaxBundle = 256
 
+// MaxBundleOverhead bounds the bytes AppendBundled may add to a bundle
+// beside the message itself, so that the server can tell whether a message
+// still fits in the bundle it is gathering before it builds it.
+const MaxBundleOverhead = 16
+
 // Bundler is implemented by a MessageCodec that can carry several messages
 // in the plaintext of one version 2 DATA. The server bundles the messages
 // that wait for a recipient while its reliability layer has no room in
@@ -81,7 +86,8 @@ const MaxBundle = 256
 type Bundler interface {
 	// AppendBundled returns bundle, the plaintext of a bundle of the
 	// messages before (nil for none), with m, one message as AppendMessage
-	// encodes it, added at its end. It may reuse bundle's storage.
+	// encodes it, added at its end, at most MaxBundleOverhead bytes more
+	// than len(bundle)+len(m). It may reuse bundle's storage.
 	AppendBundled(bundle, m []byte) []byte
 	// DecodeMessages decodes b, one message (as DecodeMessage does) or a
 	// bundle of 1 to MaxBundle messages, and appends them to dst in order.

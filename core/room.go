@@ -60,7 +60,7 @@ func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox) {
 	var timer *time.Timer
 	for {
 		sess.mu.Lock()
-		behind := !sess.ended && !sess.slow && sess.confirmed.Load() && sess.snd.Pending() >= s.stallAt()
+		behind := !sess.ended && !sess.slow && sess.confirmed.Load() && sess.backlog >= s.stallAt()
 		sess.mu.Unlock()
 		if !behind {
 			break
@@ -91,7 +91,7 @@ func (s *Server) caughtUpLocked(sess *session) {
 	if sess.space == nil {
 		return
 	}
-	n := sess.snd.Pending()
+	n := sess.backlog
 	if sess.slow && n <= s.stallAt()/2 {
 		sess.slow = false
 	}
@@ -198,9 +198,7 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings, out *outbo
 		s.log.Error("encode message", "err", err)
 		return
 	}
-	sess.body = v2
-	_, err = sess.snd.Push(sess.build, nil) // no ref: the server wants nothing back, and boxing the id would allocate
-	sess.body = nil
+	err = s.queueLocked(sess, v2)
 	dead, behind := false, false
 	switch {
 	case err != nil:
@@ -298,6 +296,8 @@ func (s *Server) retire(sess *session) (name string, joined bool) {
 	sess.ended = true
 	if sess.snd != nil {
 		sess.snd.Drain()
+		clear(sess.held)
+		sess.held, sess.backlog = nil, 0
 	}
 	if e, ok := sess.keys.(Eraser); ok {
 		e.Erase()

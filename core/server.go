@@ -111,6 +111,7 @@ type ServerStats struct {
 	Dropped   uint64 // datagrams dropped as invalid, unauthentic, replayed or unexpected
 	Accepted  uint64 // chat messages accepted (and acknowledged)
 	Relayed   uint64 // DATA datagrams sent to recipients, retransmissions included
+	Bundled   uint64 // version 2 DATA that carry a bundle of messages (core.Bundler)
 	Sessions  int    // sessions now
 	Handshake uint64 // sessions started
 	Cookies   uint64 // COOKIE answers sent, under load
@@ -155,7 +156,7 @@ type Server struct {
 	scratch        Packet
 	scratchPayload []byte
 
-	received, dropped, accepted, relayed, started, cookied atomic.Uint64
+	received, dropped, accepted, relayed, bundled, started, cookied atomic.Uint64
 }
 
 // NewServer checks cfg and returns a Server ready to Serve.
@@ -236,6 +237,7 @@ func (s *Server) Stats() ServerStats {
 		Dropped:   s.dropped.Load(),
 		Accepted:  s.accepted.Load(),
 		Relayed:   s.relayed.Load(),
+		Bundled:   s.bundled.Load(),
 		Sessions:  s.sessions.len(),
 		Handshake: s.started.Load(),
 		Cookies:   s.cookied.Load(),

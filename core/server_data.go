@@ -125,7 +125,7 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 		if !p.HasAckSeq {
 			break
 		}
-		sess.snd.Ack(Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now)
+		s.ackedLocked(sess, sess.snd.Ack(Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now))
 		s.caughtUpLocked(sess)
 		if s.pollLocked(sess, now, out) {
 			sess.mu.Unlock()
@@ -319,6 +319,11 @@ func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
 // message was given up on: the client's receiver then waits for what it will
 // never get, so the caller ends the session, which tells the room.
 func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead bool) {
+	if len(sess.held) > 0 && sess.flow.CanSend() {
+		if err := s.flushLocked(sess); err != nil {
+			s.log.Error("held messages not queued", "to", sess.name, "err", err)
+		}
+	}
 	send, failed, next := sess.snd.Poll(now)
 	for _, t := range send {
 		if t.Attempt > 1 {

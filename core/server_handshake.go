@@ -106,6 +106,8 @@ func (s *Server) handleKeyReq(ctx context.Context, codec Codec, p *Packet, from 
 		rc.Queue = s.cfg.RecipientQueue
 		sess.snd = s.cfg.Reliability.NewSender(rc)
 		sess.build = func(seq uint64) ([]byte, error) { return s.buildData(sess, seq) }
+		sess.bundler, _ = msgs.(Bundler)
+		sess.flow, _ = sess.snd.(Flow)
 		sess.space = make(chan struct{}, 1)
 		sess.name, nickProblem = s.pickNick(p.Nick, old)
 		pub := s.cfg.Identity.Public().(ed25519.PublicKey)

@@ -58,6 +58,19 @@ type session struct {
 	opened []byte
 	body   []byte                           // the message the next build seals (version 2)
 	build  func(seq uint64) ([]byte, error) // s.buildData, made once
+
+	// Version 2 delivery (held.go). backlog counts the messages queued
+	// for the client and not yet acknowledged, held or in snd: it is
+	// what server.recipient_queue bounds and back-pressure watches.
+	// held are the messages, encoded, that wait for snd to have room,
+	// to go as one bundle; bundler and flow are nil when the codec or
+	// the layer cannot bundle.
+	backlog   int
+	held      [][]byte
+	heldBytes int
+	bundle    []byte // scratch for the bundle a flush builds
+	bundler   Bundler
+	flow      Flow
 }
 
 // scratchAD returns p's associated data in the session's scratch space.

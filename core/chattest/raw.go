@@ -261,15 +261,29 @@ func (c *RawClient) SendV2Data(seq uint64, text string) *core.Packet {
 // must for the server to go on.
 func (c *RawClient) ReadV2(typ core.PacketType) (*core.Packet, []byte) {
 	c.t.Helper()
+	p, plain := c.OpenV2(typ)
+	if typ == core.TypeData {
+		c.AckV2(p.Seq)
+	}
+	return p, plain
+}
+
+// OpenV2 is ReadV2 without the ACK: the server's DATA stays in flight.
+func (c *RawClient) OpenV2(typ core.PacketType) (*core.Packet, []byte) {
+	c.t.Helper()
 	p := c.ReadType(typ)
 	plain, err := c.Keys.Open(nil, p.Payload, p.AD())
 	if err != nil {
 		c.t.Fatalf("raw client: %v does not open: %v", p, err)
 	}
-	if typ == core.TypeData {
-		c.SendPacket(c.SealPacket(&core.Packet{Type: core.TypeAck, AckSeq: p.Seq, HasAckSeq: true}, nil))
-	}
 	return p, plain
+}
+
+// AckV2 acknowledges the server's DATA seq, in the raw client's version 2
+// session.
+func (c *RawClient) AckV2(seq uint64) {
+	c.t.Helper()
+	c.SendPacket(c.SealPacket(&core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true}, nil))
 }
 
 // ExpectAckV2 waits for the version 2 ACK of seq.
