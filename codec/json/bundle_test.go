@@ -168,7 +168,9 @@ func FuzzDecodeMessages(f *testing.F) {
 		f.Add(seed)
 	}
 	for _, tc := range hostileBundles() {
-		f.Add([]byte(tc.in))
+		if len(tc.in) <= 256 { // short, as coretest.BundleSeeds says why
+			f.Add([]byte(tc.in))
+		}
 	}
 	for _, tt := range messageForms {
 		f.Add([]byte("[" + tt.want + "]"))
