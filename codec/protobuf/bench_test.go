@@ -31,3 +31,11 @@ func BenchmarkAppendMessage(b *testing.B) {
 func BenchmarkDecodeMessage(b *testing.B) {
 	coretest.BenchmarkDecodeMessage(b, protobuf.Codec{}, coretest.ChatMessage())
 }
+
+func BenchmarkDecodeMessages16(b *testing.B) {
+	coretest.BenchmarkDecodeMessages(b, protobuf.Codec{}, 16)
+}
+
+func BenchmarkAppendBundled16(b *testing.B) {
+	coretest.BenchmarkAppendBundled(b, protobuf.Codec{}, 16)
+}

@@ -73,13 +73,25 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 // kind packet.proto names; from and to at most 64 bytes; strings UTF-8;
 // ts_ms not negative; unknown fields skipped. Proto3 cannot tell an absent
 // kind or text from chat and "", which codec/json requires to be present: an
-// empty b is a chat message with no text, as AppendMessage encodes one. The
+// empty b is a chat message with no text, as AppendMessage encodes one. A b
+// holding the bundle field is refused: it is a bundle, which DecodeMessages
+// reads, and read as one message it would be an empty chat message. The
 // payload was authenticated before it got here, but its sender may be
 // hostile too.
 func (Codec) DecodeMessage(b []byte) (*core.Message, error) {
-	if err := messageSchema.check(b, "message"); err != nil {
+	found, err := messageSchema.walk(b, "message")
+	if err != nil {
 		return nil, err
 	}
+	if found.known&(1<<fieldBundle) != 0 {
+		return nil, errors.New("codec/protobuf: message is a bundle (field 15), not one message")
+	}
+	return decodeMessage(b)
+}
+
+// decodeMessage reads b, one message that the schema walk has accepted and
+// that holds no bundle.
+func decodeMessage(b []byte) (*core.Message, error) {
 	var pb packetpb.Message
 	if err := unmarshal.Unmarshal(b, &pb); err != nil {
 		return nil, fmt.Errorf("codec/protobuf: message: %w", err)

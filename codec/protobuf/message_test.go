@@ -173,6 +173,11 @@ func hostileMessages() []struct {
 		{"truncated text", []byte{0x2a, 0x05, 'a'}, "field 5"},
 		{"trailing garbage", cat(field(5, []byte("a")), []byte{0x80}), "bad field tag"},
 		{"json", []byte(`{"kind": "chat", "text": "hi"}`), "codec/protobuf: "},
+		// A bundle read as one message would be an empty chat message.
+		{"bundle", field(15, field(5, []byte("hi"))), "message is a bundle (field 15), not one message"},
+		{"bundle of an empty message", field(15, nil), "message is a bundle"},
+		{"text and bundle", cat(field(5, []byte("hi")), field(15, nil)), "message is a bundle"},
+		{"bundle as varint", varint(15, 1), "bundle (field 15) has wire type varint"},
 	}
 }
 

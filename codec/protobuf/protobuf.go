@@ -5,6 +5,11 @@
 // rules, with payload, server_key and sig as raw bytes instead of base64, so
 // datagrams are smaller (PROTOCOL.md, "Codecs").
 //
+// Several inner messages in one DATA (core.Bundler) are a bundle: a Message
+// holding them in its repeated field bundle (15), and nothing else; see
+// AppendBundled and DecodeMessages. DecodeMessage refuses one, which it
+// would otherwise read as an empty chat message.
+//
 // # Encoding
 //
 // Append writes what a deterministic marshal (proto.MarshalOptions{

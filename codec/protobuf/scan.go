@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/proto/packetpb"
 )
 
@@ -35,8 +36,10 @@ type schema struct {
 }
 
 var (
-	packetSchema  = schemaOf((&packetpb.Packet{}).ProtoReflect().Descriptor(), maxSuites)
-	messageSchema = schemaOf((&packetpb.Message{}).ProtoReflect().Descriptor(), 0)
+	packetSchema = schemaOf((&packetpb.Packet{}).ProtoReflect().Descriptor(), maxSuites)
+	// A Message's one repeated field is bundle: the walk bounds a bundle at
+	// core.MaxBundle entries before anything is decoded.
+	messageSchema = schemaOf((&packetpb.Message{}).ProtoReflect().Descriptor(), core.MaxBundle)
 )
 
 // schemaOf derives the schema of md from its descriptor, so that it cannot
@@ -80,55 +83,72 @@ func schemaOf(md protoreflect.MessageDescriptor, maxList int) *schema {
 // and refuses it if it is malformed or breaks one of the rules above. what
 // names the input in errors ("datagram", "message").
 func (s *schema) check(b []byte, what string) error {
+	_, err := s.walk(b, what)
+	return err
+}
+
+// met is what a walk found in an encoding it accepted, for a caller whose
+// rules depend on which fields are there: a bundle holds its own field and
+// no other.
+type met struct {
+	known   uint64 // the known fields, by number
+	unknown bool   // whether there was an unknown field
+}
+
+// walk is check, saying which fields it met.
+func (s *schema) walk(b []byte, what string) (met, error) {
 	var (
+		found met
 		seen  uint64  // the singular fields met so far, by number
 		count [64]int // the values met so far of each repeated field
 	)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("codec/protobuf: %s: bad field tag: %w", what, protowire.ParseError(n))
+			return met{}, fmt.Errorf("codec/protobuf: %s: bad field tag: %w", what, protowire.ParseError(n))
 		}
 		if !num.IsValid() {
 			// ConsumeTag takes numbers up to 2^32-1; protobuf allows
 			// 2^29-1, and proto.Unmarshal refuses the rest.
-			return fmt.Errorf("codec/protobuf: %s: field number %d out of range", what, num)
+			return met{}, fmt.Errorf("codec/protobuf: %s: field number %d out of range", what, num)
 		}
 		b = b[n:]
 		n = protowire.ConsumeFieldValue(num, typ, b)
 		if n < 0 {
-			return fmt.Errorf("codec/protobuf: %s: field %d: %w", what, num, protowire.ParseError(n))
+			return met{}, fmt.Errorf("codec/protobuf: %s: field %d: %w", what, num, protowire.ParseError(n))
 		}
 		val := b[:n]
 		b = b[n:]
 
 		if int(num) >= len(s.fields) || s.fields[num].name == "" {
+			found.unknown = true
 			continue // unknown: skipped, for the versions to come
 		}
 		f := &s.fields[num]
 		if typ != f.wire {
-			return fmt.Errorf("codec/protobuf: %s: %s (field %d) has wire type %s, not %s",
+			return met{}, fmt.Errorf("codec/protobuf: %s: %s (field %d) has wire type %s, not %s",
 				what, f.name, num, wireName(typ), wireName(f.wire))
 		}
+		found.known |= 1 << num
 		if f.list {
 			if int(count[num]) >= s.maxList {
-				return fmt.Errorf("codec/protobuf: %s: more than %d values of %s", what, s.maxList, f.name)
+				return met{}, fmt.Errorf("codec/protobuf: %s: more than %d values of %s", what, s.maxList, f.name)
 			}
 			count[num]++
 			continue
 		}
 		if seen&(1<<num) != 0 {
-			return fmt.Errorf("codec/protobuf: %s: duplicate %s (field %d)", what, f.name, num)
+			return met{}, fmt.Errorf("codec/protobuf: %s: duplicate %s (field %d)", what, f.name, num)
 		}
 		seen |= 1 << num
 		if typ == protowire.VarintType {
 			v, _ := protowire.ConsumeVarint(val) // well-formed: ConsumeFieldValue said so
 			if !fits(f.kind, v) {
-				return fmt.Errorf("codec/protobuf: %s: %s (field %d) = %d is out of range for %v", what, f.name, num, v, f.kind)
+				return met{}, fmt.Errorf("codec/protobuf: %s: %s (field %d) = %d is out of range for %v", what, f.name, num, v, f.kind)
 			}
 		}
 	}
-	return nil
+	return found, nil
 }
 
 // fits reports whether the 64-bit varint v is a value of kind as it is,
