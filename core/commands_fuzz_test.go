@@ -213,15 +213,17 @@ func (r *commandRoom) pump(tb testing.TB) (broken []string) {
 			if p.Type != core.TypeData {
 				continue
 			}
-			msg, why := r.open(m, p)
+			msgs, why := r.open(m, p)
 			if why != "" {
 				broken = append(broken, why)
 				continue
 			}
-			if hasControl(msg.Text) || hasControl(msg.From) || !utf8.ValidString(msg.Text) {
-				broken = append(broken, fmt.Sprintf("a message with control characters or invalid UTF-8: %q", msg.Text))
+			for _, msg := range msgs {
+				if hasControl(msg.Text) || hasControl(msg.From) || !utf8.ValidString(msg.Text) {
+					broken = append(broken, fmt.Sprintf("a message with control characters or invalid UTF-8: %q", msg.Text))
+				}
+				m.got = append(m.got, msg)
 			}
-			m.got = append(m.got, msg)
 			if m.session != 0 {
 				ack := r.seal(tb, m, &core.Packet{Type: core.TypeAck, AckSeq: p.Seq, HasAckSeq: true}, nil)
 				r.srv.HandleDatagram(context.Background(), ack, m.addr)
@@ -231,26 +233,30 @@ func (r *commandRoom) pump(tb testing.TB) (broken []string) {
 	return broken
 }
 
-// open reads a DATA the server sent m: a structured message in version 2,
-// "<sender> text" in version 1.
-func (r *commandRoom) open(m *roomMember, p *core.Packet) (core.Message, string) {
+// open reads a DATA the server sent m: structured messages in version 2,
+// one or a bundle, "<sender> text" in version 1.
+func (r *commandRoom) open(m *roomMember, p *core.Packet) ([]core.Message, string) {
 	var ad []byte
 	if m.session != 0 {
 		ad = p.AD()
 	}
 	plain, err := m.keys.Open(nil, p.Payload, ad)
 	if err != nil {
-		return core.Message{}, "a DATA that does not open: " + err.Error()
+		return nil, "a DATA that does not open: " + err.Error()
 	}
 	if m.session == 0 {
 		from, text := core.ParseV1Text(string(plain))
-		return core.Message{From: from, Text: text}, ""
+		return []core.Message{{From: from, Text: text}}, ""
 	}
-	msg, err := r.codec.DecodeMessage(plain)
+	ptrs, err := r.codec.DecodeMessages(nil, plain)
 	if err != nil {
-		return core.Message{}, "an unreadable message: " + err.Error()
+		return nil, "an unreadable message: " + err.Error()
 	}
-	return *msg, ""
+	msgs := make([]core.Message, len(ptrs))
+	for i, msg := range ptrs {
+		msgs[i] = *msg
+	}
+	return msgs, ""
 }
 
 func (r *commandRoom) member(addr netip.AddrPort) *roomMember {

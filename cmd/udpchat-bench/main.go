@@ -63,8 +63,8 @@
 //	                              figures are the server's own), cpu_s and cpu_pct
 //	                              (of one core) over the measured phase, rss_kib,
 //	                              hwm_kib (peak RSS), stats (the server's counters:
-//	                              received, dropped, accepted, relayed, sessions,
-//	                              handshakes; spawn and inproc only)
+//	                              received, dropped, accepted, relayed, bundled,
+//	                              sessions, handshakes; spawn and inproc only)
 //	connect                       clients, connected, failed, seconds, per_s,
 //	                              latency_ms {n, mean, p50, p90, p99, max}, versions
 //	relay                         seconds (first send to last delivery),

@@ -71,6 +71,7 @@ type Stats struct {
 	Dropped    uint64 `json:"dropped"`
 	Accepted   uint64 `json:"accepted"`
 	Relayed    uint64 `json:"relayed"`
+	Bundled    uint64 `json:"bundled"`
 	Sessions   int    `json:"sessions"`
 	Handshakes uint64 `json:"handshakes"`
 }
@@ -80,7 +81,7 @@ func statsOf(s *core.ServerStats) *Stats {
 		return nil
 	}
 	return &Stats{Received: s.Received, Dropped: s.Dropped, Accepted: s.Accepted, Relayed: s.Relayed,
-		Sessions: s.Sessions, Handshakes: s.Handshake}
+		Bundled: s.Bundled, Sessions: s.Sessions, Handshakes: s.Handshake}
 }
 
 // ConnectResult is the clients' handshakes.
@@ -201,7 +202,7 @@ func writeSummary(w io.Writer, r *Result) {
 			p("  server (%s %s): CPU and memory not separable from the bench's", s.Kind, s.Addr)
 		}
 		if st := s.Stats; st != nil {
-			p("  server counters: received %d, dropped %d, accepted %d, relayed %d, handshakes %d", st.Received, st.Dropped, st.Accepted, st.Relayed, st.Handshakes)
+			p("  server counters: received %d, dropped %d, accepted %d, relayed %d, bundled %d, handshakes %d", st.Received, st.Dropped, st.Accepted, st.Relayed, st.Bundled, st.Handshakes)
 		}
 	}
 	p("  bench CPU %.2fs", r.BenchCPU)
