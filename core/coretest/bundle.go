@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,6 +182,8 @@ func SameMessages(got, want []*core.Message) string {
 //     DecodeMessages as itself;
 //   - MaxBundle+1 messages, and a bundle where a message should be, are
 //     refused;
+//   - AppendBundled adds at most core.MaxBundleOverhead bytes beside each
+//     message;
 //   - a refusal returns dst as it was, and no plaintext, however mangled,
 //     makes DecodeMessages panic.
 func TestBundler(t *testing.T, c BundleCodec) {
@@ -249,6 +252,27 @@ func TestBundler(t *testing.T, c BundleCodec) {
 			}
 		})
 	}
+
+	t.Run("overhead", func(t *testing.T) {
+		// The server sizes a bundle before it builds it, on the word of
+		// core.MaxBundleOverhead: a bundle may grow by no more than that
+		// beside each message, the first or a later one, short or as
+		// long as a datagram.
+		msgs := append(bundleVariety(), &core.Message{Kind: core.KindChat, Text: strings.Repeat("x", core.MaxDatagram)})
+		var bundle []byte
+		for i, m := range msgs {
+			enc, err := c.AppendMessage(nil, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := len(bundle)
+			bundle = c.AppendBundled(bundle, enc)
+			if extra := len(bundle) - before - len(enc); extra > core.MaxBundleOverhead {
+				t.Fatalf("message %d (%d bytes) grew the bundle by %d bytes beside it, more than core.MaxBundleOverhead (%d)",
+					i, len(enc), extra, core.MaxBundleOverhead)
+			}
+		}
+	})
 
 	t.Run("mangled", func(t *testing.T) {
 		enc, err := EncodeBundle(c, bundleVariety()[:3])
