@@ -1,7 +1,6 @@
 package json_test
 
 import (
-	"bytes"
 	stdjson "encoding/json"
 	"errors"
 	"strings"
@@ -48,33 +47,29 @@ func TestAppendBundledForm(t *testing.T) {
 
 // TestDecodeMessagesAccepts covers legal bundles the encoder does not write.
 func TestDecodeMessagesAccepts(t *testing.T) {
-	a := core.Message{Kind: core.KindChat, ID: 1, From: "alice", Text: "hi"}
-	b := core.Message{Kind: core.KindSystem, From: "server", Text: "bob joined"}
+	a := &core.Message{Kind: core.KindChat, ID: 1, From: "alice", Text: "hi"}
+	b := &core.Message{Kind: core.KindSystem, From: "server", Text: "bob joined"}
 	for _, tt := range []struct {
 		name string
 		in   string
-		want []core.Message
+		want []*core.Message
 	}{
-		{"bundle of one", "[" + chatA + "]", []core.Message{a}},
-		{"whitespace", "[\n\t" + chatA + " ,\r\n " + chatB + " \n]\r\n ", []core.Message{a, b}},
+		{"bundle of one", "[" + chatA + "]", []*core.Message{a}},
+		{"whitespace", "[\n\t" + chatA + " ,\r\n " + chatB + " \n]\r\n ", []*core.Message{a, b}},
 		{"compact", `[{"kind":"chat","id":1,"from":"alice","text":"hi"},{"kind":"system","from":"server","text":"bob joined"}]`,
-			[]core.Message{a, b}},
+			[]*core.Message{a, b}},
 		{"unknown fields with arrays", `[{"kind": "chat", "text": "", "x": [[{"kind": "chat"}]], "y": "]"}]`,
-			[]core.Message{{Kind: core.KindChat}}},
-		{"escapes", `[{"k\u0069nd": "chat", "text": "\ud83c\udf0d \"]\""}]`, []core.Message{{Kind: core.KindChat, Text: `🌍 "]"`}}},
-		{"plain message", chatA, []core.Message{a}},
-		{"plain message after whitespace", " \n" + chatA, []core.Message{a}},
+			[]*core.Message{{Kind: core.KindChat}}},
+		{"escapes", `[{"k\u0069nd": "chat", "text": "\ud83c\udf0d \"]\""}]`, []*core.Message{{Kind: core.KindChat, Text: `🌍 "]"`}}},
+		{"plain message", chatA, []*core.Message{a}},
+		{"plain message after whitespace", " \n" + chatA, []*core.Message{a}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := json.Codec{}.DecodeMessages(nil, []byte(tt.in))
+			got, err := coretest.DecodeAfter(t, json.Codec{}, []byte(tt.in))
 			if err != nil {
 				t.Fatalf("DecodeMessages(%q): %v", tt.in, err)
 			}
-			want := make([]*core.Message, len(tt.want))
-			for i := range tt.want {
-				want[i] = &tt.want[i]
-			}
-			if diff := coretest.SameMessages(got, want); diff != "" {
+			if diff := coretest.SameMessages(got, tt.want); diff != "" {
 				t.Fatal(diff)
 			}
 		})
@@ -116,16 +111,11 @@ func hostileBundles() []hostileCase {
 }
 
 func TestDecodeMessagesRefuses(t *testing.T) {
-	var c json.Codec
-	keep := &core.Message{Text: "kept"}
 	for _, tc := range hostileBundles() {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.DecodeMessages([]*core.Message{keep}, []byte(tc.in))
+			got, err := coretest.DecodeAfter(t, json.Codec{}, []byte(tc.in))
 			if err == nil {
-				t.Fatalf("DecodeMessages accepted %q as %d messages", tc.in, len(got)-1)
-			}
-			if len(got) != 1 || got[0] != keep {
-				t.Errorf("DecodeMessages refused but changed dst: %v", got)
+				t.Fatalf("DecodeMessages accepted %q as %d messages", tc.in, len(got))
 			}
 			msg := err.Error()
 			if !strings.HasPrefix(msg, "codec/json: ") || !strings.Contains(msg, tc.want) {
@@ -158,10 +148,12 @@ func TestDecodeMessagesElementError(t *testing.T) {
 }
 
 // FuzzDecodeMessages feeds DecodeMessages arbitrary plaintexts. It must never
-// panic or modify its input; it must agree with refDecodeMessages except on
-// duplicate fields; a refusal leaves dst as it was; and what it accepts must
-// round-trip: AppendMessage and, for a bundle, AppendBundled encode it,
-// DecodeMessages gives it back, and encoding that again gives the same bytes.
+// panic or modify its input; a refusal is a codec/json error and leaves dst
+// as it was (coretest.DecodeAfter); it must agree with refDecodeMessages
+// except on duplicate fields; and what it accepts must not alias the input
+// and must round-trip: AppendMessage and, for a bundle, AppendBundled encode
+// it, DecodeMessages gives it back, and encoding that again gives the same
+// bytes (coretest.CheckRoundTrip).
 func FuzzDecodeMessages(f *testing.F) {
 	var c json.Codec
 	for _, seed := range coretest.BundleSeeds(f, c) {
@@ -179,21 +171,9 @@ func FuzzDecodeMessages(f *testing.F) {
 	f.Add([]byte(`[{"ts": 0, "text": "\ud83c\udf0d", "kind": "h\u0069story", "x": [{"]": "["}]}]`))
 
 	f.Fuzz(func(t *testing.T, in []byte) {
-		orig := bytes.Clone(in)
-		keep := &core.Message{Text: "kept"}
-		got, err := c.DecodeMessages([]*core.Message{keep}, in)
-		if !bytes.Equal(in, orig) {
-			t.Fatal("DecodeMessages modified its input")
-		}
-		if len(got) == 0 || got[0] != keep {
-			t.Fatal("DecodeMessages lost dst's message")
-		}
-		got = got[1:]
+		got, err := coretest.DecodeAfter(t, c, in)
 		ref, refOK := refDecodeMessages(in)
 		if err != nil {
-			if len(got) != 0 {
-				t.Fatalf("DecodeMessages returned %d messages with its error", len(got))
-			}
 			if !strings.HasPrefix(err.Error(), "codec/json: ") {
 				t.Fatalf("error %q lacks the codec/json prefix", err)
 			}
@@ -208,34 +188,7 @@ func FuzzDecodeMessages(f *testing.F) {
 		if diff := coretest.SameMessages(got, ref); diff != "" {
 			t.Fatalf("DecodeMessages(%q) against the reference: %s", in, diff)
 		}
-
-		bundle := in[0] == '['
-		if !bundle && len(got) != 1 {
-			t.Fatalf("one message, %q, decoded as %d", in, len(got))
-		}
-		var enc []byte
-		if bundle {
-			enc, err = coretest.EncodeBundle(c, got)
-		} else {
-			enc, err = c.AppendMessage(nil, got[0])
-		}
-		if err != nil {
-			t.Fatalf("encoding %d messages: %v", len(got), err)
-		}
-		again, err := c.DecodeMessages(nil, enc)
-		if err != nil {
-			t.Fatalf("DecodeMessages(%s): %v", enc, err)
-		}
-		if diff := coretest.SameMessages(again, got); diff != "" {
-			t.Fatalf("round trip: %s", diff)
-		}
-		enc2, err := coretest.EncodeBundle(c, again)
-		if !bundle {
-			enc2, err = c.AppendMessage(nil, again[0])
-		}
-		if err != nil || !bytes.Equal(enc, enc2) {
-			t.Fatalf("re-encoding differs:\n%s\n%s (%v)", enc, enc2, err)
-		}
+		coretest.CheckRoundTrip(t, c, got, in[0] == '[')
 	})
 }
 

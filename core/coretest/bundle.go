@@ -1,6 +1,7 @@
 package coretest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -172,12 +173,90 @@ func SameMessages(got, want []*core.Message) string {
 	return ""
 }
 
+// DecodeAfter calls c.DecodeMessages on a copy of b, with a message already
+// in dst as a caller that reuses its slice has, and returns what it
+// appended. It fails t if DecodeMessages loses dst's message, appends
+// anything when it refuses, modifies its input, or returns messages that
+// change with their plaintext.
+func DecodeAfter(t testing.TB, c BundleCodec, b []byte) ([]*core.Message, error) {
+	t.Helper()
+	in := slices.Clone(b)
+	keep := &core.Message{Kind: core.KindSystem, Text: "decoded before"}
+	got, err := c.DecodeMessages([]*core.Message{keep}, in)
+	if !bytes.Equal(in, b) {
+		t.Fatalf("DecodeMessages(%q) modified its input", b)
+	}
+	if err != nil {
+		if len(got) != 1 || got[0] != keep {
+			t.Fatalf("DecodeMessages refused %q (%v) but did not return dst as it was: %d messages", b, err, len(got))
+		}
+		return nil, err
+	}
+	if len(got) == 0 || got[0] != keep {
+		t.Fatalf("DecodeMessages(%q) did not append to dst: dst[0] is now %+v", b, got)
+	}
+	got = got[1:]
+	before := make([]core.Message, len(got))
+	for i, m := range got {
+		if m == nil {
+			t.Fatalf("DecodeMessages(%q): message %d is nil", b, i)
+		}
+		before[i] = *m
+		before[i].From, before[i].To, before[i].Text = strings.Clone(m.From), strings.Clone(m.To), strings.Clone(m.Text)
+	}
+	clear(in)
+	for i, m := range got {
+		if *m != before[i] {
+			t.Fatalf("DecodeMessages(%q): message %d changed with the plaintext: %+v became %+v", b, i, before[i], *m)
+		}
+	}
+	return got, nil
+}
+
+// CheckRoundTrip checks that msgs, which c decoded from a bundle (bundle
+// true) or from one message, encode again, each with AppendMessage and for
+// a bundle with AppendBundled, to a plaintext that DecodeMessages reads as
+// msgs; and that encoding what it reads gives the same bytes.
+func CheckRoundTrip(t testing.TB, c BundleCodec, msgs []*core.Message, bundle bool) {
+	t.Helper()
+	encode := func(msgs []*core.Message) []byte {
+		t.Helper()
+		if !bundle && len(msgs) != 1 {
+			t.Fatalf("%d messages from one message", len(msgs))
+		}
+		var (
+			enc []byte
+			err error
+		)
+		if bundle {
+			enc, err = EncodeBundle(c, msgs)
+		} else {
+			enc, err = c.AppendMessage(nil, msgs[0])
+		}
+		if err != nil {
+			t.Fatalf("encoding %d messages: %v", len(msgs), err)
+		}
+		return enc
+	}
+	enc := encode(msgs)
+	again, err := DecodeAfter(t, c, enc)
+	if err != nil {
+		t.Fatalf("DecodeMessages(%q): %v", enc, err)
+	}
+	if diff := SameMessages(again, msgs); diff != "" {
+		t.Fatalf("round trip: %s", diff)
+	}
+	if enc2 := encode(again); !bytes.Equal(enc, enc2) {
+		t.Fatalf("re-encoding differs:\n%q\n%q", enc, enc2)
+	}
+}
+
 // TestBundler checks c's Bundler, table-driven, on what every codec shares:
 //
 //   - bundles of 1, 2, 3 and MaxBundle messages of every kind and shape
-//     round-trip through AppendMessage, AppendBundled and DecodeMessages,
-//     which appends them to what dst held, in order, without aliasing the
-//     plaintext;
+//     round-trip through AppendMessage, AppendBundled and DecodeMessages
+//     (DecodeAfter, CheckRoundTrip), which appends them to what dst held,
+//     in order, without aliasing the plaintext;
 //   - one message as AppendMessage encodes it, no bundle, decodes through
 //     DecodeMessages as itself;
 //   - MaxBundle+1 messages, and a bundle where a message should be, are
@@ -187,41 +266,20 @@ func SameMessages(got, want []*core.Message) string {
 //   - a refusal returns dst as it was, and no plaintext, however mangled,
 //     makes DecodeMessages panic.
 func TestBundler(t *testing.T, c BundleCodec) {
-	sentinel := &core.Message{Kind: core.KindSystem, Text: "decoded before"}
-	// decode calls DecodeMessages after the sentinel and returns what it
-	// appended, having checked that the sentinel is still there.
-	decode := func(t *testing.T, b []byte) ([]*core.Message, error) {
-		t.Helper()
-		got, err := c.DecodeMessages([]*core.Message{sentinel}, b)
-		if err != nil {
-			if len(got) != 1 || got[0] != sentinel {
-				t.Fatalf("DecodeMessages refused %q (%v) but did not return dst as it was: %d messages", b, err, len(got))
-			}
-			return nil, err
-		}
-		if len(got) == 0 || got[0] != sentinel {
-			t.Fatalf("DecodeMessages did not append to dst: dst[0] is now %+v", got)
-		}
-		return got[1:], nil
-	}
-
 	for _, tc := range bundleCases() {
 		t.Run("bundle/"+tc.name, func(t *testing.T) {
 			enc, err := EncodeBundle(c, tc.msgs)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decode(t, enc)
+			got, err := DecodeAfter(t, c, enc)
 			if err != nil {
 				t.Fatalf("DecodeMessages(%q): %v", enc, err)
 			}
 			if diff := SameMessages(got, tc.msgs); diff != "" {
 				t.Fatal(diff)
 			}
-			clear(enc) // the messages must not alias the plaintext
-			if diff := SameMessages(got, tc.msgs); diff != "" {
-				t.Fatalf("the messages changed with the plaintext: %s", diff)
-			}
+			CheckRoundTrip(t, c, got, true)
 		})
 	}
 
@@ -231,13 +289,14 @@ func TestBundler(t *testing.T, c BundleCodec) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decode(t, enc)
+			got, err := DecodeAfter(t, c, enc)
 			if err != nil {
 				t.Fatalf("DecodeMessages(%q), one message: %v", enc, err)
 			}
 			if diff := SameMessages(got, []*core.Message{m}); diff != "" {
 				t.Fatal(diff)
 			}
+			CheckRoundTrip(t, c, got, false)
 		})
 	}
 
@@ -247,7 +306,7 @@ func TestBundler(t *testing.T, c BundleCodec) {
 	}
 	for _, tc := range refusals {
 		t.Run("refuse/"+tc.name, func(t *testing.T) {
-			if got, err := decode(t, tc.enc); err == nil {
+			if got, err := DecodeAfter(t, c, tc.enc); err == nil {
 				t.Fatalf("DecodeMessages accepted %q as %d messages", tc.enc, len(got))
 			}
 		})
@@ -294,7 +353,7 @@ func TestBundler(t *testing.T, c BundleCodec) {
 			}
 		}
 		for _, b := range inputs {
-			got, err := decode(t, b)
+			got, err := DecodeAfter(t, c, b)
 			if err == nil && (len(got) == 0 || len(got) > core.MaxBundle) {
 				t.Fatalf("DecodeMessages(%q) accepted %d messages", b, len(got))
 			}
