@@ -156,19 +156,17 @@ func TestDecodeMessagesElementError(t *testing.T) {
 // bytes (coretest.CheckRoundTrip).
 func FuzzDecodeMessages(f *testing.F) {
 	var c json.Codec
-	for _, seed := range coretest.BundleSeeds(f, c) {
-		f.Add(seed)
+	extra := [][]byte{
+		[]byte(" [ " + chatA + " , " + chatB + " ] "),
+		[]byte(`[{"ts": 0, "text": "\ud83c\udf0d", "kind": "h\u0069story", "x": [{"]": "["}]}]`),
 	}
 	for _, tc := range hostileBundles() {
-		if len(tc.in) <= 256 { // short, as coretest.BundleSeeds says why
-			f.Add([]byte(tc.in))
-		}
+		extra = append(extra, []byte(tc.in))
 	}
 	for _, tt := range messageForms {
-		f.Add([]byte("[" + tt.want + "]"))
+		extra = append(extra, []byte("["+tt.want+"]"))
 	}
-	f.Add([]byte(" [ " + chatA + " , " + chatB + " ] "))
-	f.Add([]byte(`[{"ts": 0, "text": "\ud83c\udf0d", "kind": "h\u0069story", "x": [{"]": "["}]}]`))
+	coretest.AddBundleSeeds(f, c, extra...)
 
 	f.Fuzz(func(t *testing.T, in []byte) {
 		got, err := coretest.DecodeAfter(t, c, in)

@@ -163,23 +163,18 @@ func TestDecodeMessagesEntryError(t *testing.T) {
 // bytes (coretest.CheckRoundTrip).
 func FuzzDecodeMessages(f *testing.F) {
 	var c protobuf.Codec
-	for _, seed := range coretest.BundleSeeds(f, c) {
-		f.Add(seed)
-	}
+	var extra [][]byte
 	for _, tc := range hostileBundles() {
-		if len(tc.in) <= 256 { // short, as coretest.BundleSeeds says why
-			f.Add(tc.in)
-		}
+		extra = append(extra, tc.in)
 	}
 	for _, tt := range messages {
 		enc, err := c.AppendMessage(nil, &tt.m)
 		if err != nil {
 			f.Fatal(err)
 		}
-		if len(enc) <= 256 {
-			f.Add(c.AppendBundled(nil, enc))
-		}
+		extra = append(extra, c.AppendBundled(nil, enc))
 	}
+	coretest.AddBundleSeeds(f, c, extra...)
 
 	f.Fuzz(func(t *testing.T, in []byte) {
 		got, err := coretest.DecodeAfter(t, c, in)

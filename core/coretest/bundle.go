@@ -53,8 +53,8 @@ func bundleOf(n int) []*core.Message {
 	return out
 }
 
-// bundleCases are the bundles TestBundler round-trips; BundleSeeds gives
-// their encodings too.
+// bundleCases are the bundles TestBundler round-trips; AddBundleSeeds
+// gives their encodings to the fuzz targets too.
 func bundleCases() []struct {
 	name string
 	msgs []*core.Message
@@ -114,40 +114,45 @@ func EncodeBundle(c BundleCodec, msgs []*core.Message) ([]byte, error) {
 	return bundle, nil
 }
 
-// maxSeed bounds the seeds BundleSeeds gives: a fuzzer minimizes each new
-// input it finds, byte by byte, decoding it each time, and one grown from a
-// bundle of MaxBundle messages (tens of kilobytes) takes it the whole of a
-// minute's run. TestBundler covers those bundles.
+// maxSeed bounds the seeds AddBundleSeeds adds: a fuzzer minimizes each
+// new input it finds, byte by byte, decoding it each time, and one grown
+// from a bundle of MaxBundle messages (tens of kilobytes) takes it the
+// whole of a minute's run. TestBundler covers those bundles.
 const maxSeed = 256
 
-// BundleSeeds returns what TestBundler feeds c's DecodeMessages, for c's
-// fuzz target to start from: its bundles, each of its messages alone, and
-// the bundles it must refuse, less those longer than maxSeed bytes.
-func BundleSeeds(tb testing.TB, c BundleCodec) [][]byte {
-	tb.Helper()
-	var seeds [][]byte
+// AddBundleSeeds adds to f, a fuzz target of c's DecodeMessages, what
+// TestBundler feeds it (its bundles, each of its messages alone, the
+// bundles it must refuse) and extra, the codec's own cases, less those
+// longer than maxSeed bytes.
+func AddBundleSeeds(f *testing.F, c BundleCodec, extra ...[]byte) {
+	f.Helper()
+	seeds := extra
 	for _, tc := range bundleCases() {
 		enc, err := EncodeBundle(c, tc.msgs)
 		if err != nil {
-			tb.Fatalf("%s: %v", tc.name, err)
+			f.Fatalf("%s: %v", tc.name, err)
 		}
 		seeds = append(seeds, enc)
 	}
 	for _, m := range bundleVariety() {
 		enc, err := c.AppendMessage(nil, m)
 		if err != nil {
-			tb.Fatal(err)
+			f.Fatal(err)
 		}
 		seeds = append(seeds, enc)
 	}
 	refusals, err := bundleRefusals(c)
 	if err != nil {
-		tb.Fatal(err)
+		f.Fatal(err)
 	}
 	for _, tc := range refusals {
 		seeds = append(seeds, tc.enc)
 	}
-	return slices.DeleteFunc(seeds, func(b []byte) bool { return len(b) > maxSeed })
+	for _, seed := range seeds {
+		if len(seed) <= maxSeed {
+			f.Add(seed)
+		}
+	}
 }
 
 // SameMessages reports how got, decoded, differs from want, what was
