@@ -91,7 +91,8 @@ type Bundler interface {
 	AppendBundled(bundle, m []byte) []byte
 	// DecodeMessages decodes b, one message (as DecodeMessage does) or a
 	// bundle of 1 to MaxBundle messages, and appends them to dst in order.
-	// A bundle inside a bundle is refused, as is an empty one.
+	// A bundle inside a bundle is refused, as is an empty one; on error
+	// dst comes back as it was.
 	DecodeMessages(dst []*Message, b []byte) ([]*Message, error)
 }
 
