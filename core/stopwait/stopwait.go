@@ -58,7 +58,11 @@ type item struct {
 type Sender struct {
 	cfg      core.ReliabilityConfig
 	next     uint64
+	// queue[head:] waits, oldest first. Popping moves head rather than
+	// slicing off the front, which would give up the array's capacity
+	// and make a mostly idle sender allocate a queue for every message.
 	queue    []item
+	head     int
 	inflight item
 	busy     bool // inflight holds a message
 	sentAt   time.Time
@@ -86,6 +90,11 @@ func (s *Sender) Push(build func(seq uint64) ([]byte, error), ref any) (uint64, 
 		return 0, err
 	}
 	s.next++
+	if s.head > 0 && len(s.queue) == cap(s.queue) {
+		n := copy(s.queue, s.queue[s.head:]) // reuse the space popped
+		clear(s.queue[n:])
+		s.queue, s.head = s.queue[:n], 0
+	}
 	s.queue = append(s.queue, item{seq: seq, datagram: dg, ref: ref})
 	return seq, nil
 }
@@ -106,12 +115,14 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 	send = s.send[:0]
 	for {
 		if !s.busy {
-			if len(s.queue) == 0 {
+			if s.head == len(s.queue) {
 				return send, failed, time.Time{}
 			}
-			it := s.queue[0]
-			s.queue[0] = item{}
-			s.queue = s.queue[1:]
+			it := s.queue[s.head]
+			s.queue[s.head] = item{}
+			if s.head++; s.head == len(s.queue) {
+				s.queue, s.head = s.queue[:0], 0
+			}
 			s.inflight, s.busy, s.sentAt, s.tries = it, true, now, 1
 			s.send = append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1})
 			return s.send, failed, now.Add(s.cfg.RTO)
@@ -133,11 +144,11 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 }
 
 // CanSend implements core.Flow: only while nothing is queued or in flight.
-func (s *Sender) CanSend() bool { return !s.busy && len(s.queue) == 0 }
+func (s *Sender) CanSend() bool { return !s.busy && s.head == len(s.queue) }
 
 // Pending implements core.Sender.
 func (s *Sender) Pending() int {
-	n := len(s.queue)
+	n := len(s.queue) - s.head
 	if s.busy {
 		n++
 	}
@@ -185,9 +196,9 @@ func (s *Sender) Drain() []any {
 		refs = append(refs, s.inflight.ref)
 		s.inflight, s.busy = item{}, false
 	}
-	for _, it := range s.queue {
+	for _, it := range s.queue[s.head:] {
 		refs = append(refs, it.ref)
 	}
-	s.queue = nil
+	s.queue, s.head = nil, 0
 	return refs
 }
