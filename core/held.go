@@ -42,14 +42,25 @@ func (s *Server) queueLocked(sess *session, m []byte) error {
 func (s *Server) flushLocked(sess *session) error {
 	body, n := sess.held[0], len(sess.held)
 	if n > 1 {
-		b := sess.bundle[:0]
+		// The bundle is sealed into a datagram of its own at once, so its
+		// plaintext is scratch, pooled rather than kept by each session:
+		// an idle session stays small.
+		buf, _ := s.bundles.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		defer s.bundles.Put(buf)
+		b := (*buf)[:0]
 		for _, m := range sess.held {
 			b = sess.bundler.AppendBundled(b, m)
 		}
-		sess.bundle, body = b, b
+		*buf, body = b, b
 	}
 	clear(sess.held) // the encodings belong to their messages
 	sess.held, sess.heldBytes = sess.held[:0], 0
+	if cap(sess.held) > 32 {
+		sess.held = nil // a long burst's list, not kept for an idle session
+	}
 	if err := s.pushLocked(sess, body, n); err != nil {
 		sess.backlog -= n
 		return err

@@ -151,6 +151,7 @@ type Server struct {
 	gathered   presenceQueue // announcements gathered in a large room
 
 	outboxes sync.Pool // of *outbox, for fan-outs
+	bundles  sync.Pool // of *[]byte, a bundle's plaintext while it is sealed
 
 	// The read loop's decoded packet and its payload's storage, reused.
 	scratch        Packet

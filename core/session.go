@@ -68,7 +68,6 @@ type session struct {
 	backlog   int
 	held      [][]byte
 	heldBytes int
-	bundle    []byte // scratch for the bundle a flush builds
 	bundler   Bundler
 	flow      Flow
 }
