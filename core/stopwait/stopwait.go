@@ -56,8 +56,8 @@ type item struct {
 
 // Sender keeps one message in flight and the rest in a bounded queue.
 type Sender struct {
-	cfg      core.ReliabilityConfig
-	next     uint64
+	cfg  core.ReliabilityConfig
+	next uint64
 	// queue[head:] waits, oldest first. Popping moves head rather than
 	// slicing off the front, which would give up the array's capacity
 	// and make a mostly idle sender allocate a queue for every message.
