@@ -353,6 +353,12 @@ func (Codec) DecodeTo(p *core.Packet, b, buf []byte) error {
 	if err := collect(b, "datagram", packetFields[:], vals[:]); err != nil {
 		return err
 	}
+	return packetOf(p, &vals, buf)
+}
+
+// packetOf fills p, which is zero, with the packet whose raw field values
+// collect found, the payload decoded into buf's storage.
+func packetOf(p *core.Packet, vals *[nPacketFields][]byte, buf []byte) error {
 	for f, val := range vals {
 		if val == nil {
 			continue
