@@ -49,52 +49,74 @@ func (c Codec) DecodeMessages(dst []*core.Message, b []byte) ([]*core.Message, e
 		}
 		return append(dst, m), nil
 	}
-	// One syntax and UTF-8 check of the whole, as DecodeMessage makes of
-	// one message; the walk below then relies on well-formed input and
-	// only checks its bounds.
-	if err := validate(b, "bundle"); err != nil {
-		return dst, err
-	}
 	n := len(dst)
+	s := scanner{b: b}
+	dst, end, err := s.bundle(dst)
+	if err := s.finish(end, "bundle", err); err != nil {
+		return truncate(dst, n), err
+	}
+	return dst, nil
+}
+
+// bundle reads the array at b[0]: it appends to dst the messages of its
+// elements and returns the array's end and the first refusal of an element
+// or of the array's length. After a refusal the rest is only scanned, so
+// that a syntax error further on is still the verdict.
+func (s *scanner) bundle(dst []*core.Message) ([]*core.Message, int, error) {
+	b := s.b
 	i := skipWS(b, 1)
 	if i < len(b) && b[i] == ']' {
-		return dst, errors.New("codec/json: empty bundle")
+		return dst, i + 1, errors.New("codec/json: empty bundle")
 	}
+	var err error
 	for k := 0; ; k++ {
-		if k == core.MaxBundle {
-			return truncate(dst, n), fmt.Errorf("codec/json: bundle of more than %d messages", core.MaxBundle)
-		}
-		if i >= len(b) || b[i] != '{' {
-			if i < len(b) && b[i] == '[' {
-				return truncate(dst, n), fmt.Errorf("codec/json: bundle element %d is an array: a bundle holds no bundle", k)
+		switch {
+		case err != nil:
+			i = s.value(i, 1)
+		case k == core.MaxBundle:
+			err = fmt.Errorf("codec/json: bundle of more than %d messages", core.MaxBundle)
+			i = s.value(i, 1)
+		case i < len(b) && b[i] == '{':
+			var m *core.Message
+			if i, m, err = s.message(i); m != nil {
+				dst = append(dst, m)
+			} else if err != nil {
+				err = &elementError{k, err}
 			}
-			return truncate(dst, n), fmt.Errorf("codec/json: bundle element %d is not a message object but %s", k, kindOf(b, i))
+		case i < len(b) && b[i] == '[':
+			err = fmt.Errorf("codec/json: bundle element %d is an array: a bundle holds no bundle", k)
+			i = s.value(i, 1)
+		default:
+			err = fmt.Errorf("codec/json: bundle element %d is not a message object but %s", k, kindOf(b, i))
+			i = s.value(i, 1)
 		}
-		end := skipValue(b, i)
-		if end < 0 {
-			return truncate(dst, n), errMalformed
+		if i < 0 {
+			return dst, -1, err
 		}
-		var vals [nMessageFields][]byte
-		err := collectValid(b[i:end], "message", messageFields[:], vals[:])
-		var m *core.Message
-		if err == nil {
-			m, err = messageOf(&vals)
-		}
-		if err != nil {
-			return truncate(dst, n), &elementError{k, err}
-		}
-		dst = append(dst, m)
-
-		i = skipWS(b, end)
+		i = skipWS(b, i)
 		switch {
 		case i < len(b) && b[i] == ',':
 			i = skipWS(b, i+1)
 		case i < len(b) && b[i] == ']':
-			return dst, nil // validate made sure that only whitespace follows
+			return dst, i + 1, err
 		default:
-			return truncate(dst, n), errMalformed
+			return dst, -1, err
 		}
 	}
+}
+
+// message reads the element of a bundle at b[i], which is '{': it returns
+// the element's end and, if its syntax is good, the message it holds (nil
+// if none) or why DecodeMessage would refuse it. The element's strings may
+// still prove not to be UTF-8, which finish says of the whole bundle.
+func (s *scanner) message(i int) (int, *core.Message, error) {
+	var vals [nMessageFields][]byte
+	end, err := s.object(i, 2, "message", messageFields[:], vals[:])
+	if end < 0 || err != nil {
+		return end, nil, err
+	}
+	m, err := messageOf(&vals)
+	return end, m, err
 }
 
 // truncate drops what DecodeMessages appended to dst after its first n

@@ -13,115 +13,19 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds what packets and messages share: the walk over the members
-// of a JSON object, the strict readers of the value types the protocol uses,
-// and the string escaping of the encoder.
+// This file holds what packets and messages share: the strict readers of the
+// value types the protocol uses, which read the raw values the scanner
+// (syntax.go) has picked out, and the string escaping of the encoder.
 
-// errMalformed means the field walk met something json.Valid had accepted but
-// the walk did not expect. It should never happen; it exists so that it
+// errMalformed means a reader met a value the scanner had accepted but the
+// reader did not expect. It should never happen; it exists so that it
 // cannot turn into an index panic.
 var errMalformed = errors.New("codec/json: malformed JSON object")
 
-// collect checks that b is one well-formed UTF-8 JSON object and stores the
-// raw value of each known field names[i] in vals[i] (nil when absent; a
-// present value is never empty). Unknown fields are skipped, whatever their
-// value. what names the input in errors ("datagram", "message").
-//
-// A known field given twice is refused before any value is read, so that
-// the verdict is "duplicate" whatever the values: Python and encoding/json
-// keep the last one, other parsers the first, and reading the first alone
-// would judge a value that another parser ignores.
-//
-// Syntax is checked first, in full, by encoding/json (json.Valid allocates
-// nothing); the walk can then rely on well-formed input and stays a simple,
-// allocation-free scan. It still checks its bounds, so that a disagreement
-// with json.Valid would be an error, never a panic.
-func collect(b []byte, what string, names []string, vals [][]byte) error {
-	if err := validate(b, what); err != nil {
-		return err
-	}
-	return collectValid(b, what, names, vals)
-}
-
-// validate checks that b is one well-formed UTF-8 JSON value, with nothing
-// but whitespace after it. what names the input in errors.
-func validate(b []byte, what string) error {
-	if len(b) == 0 {
-		return fmt.Errorf("codec/json: empty %s", what)
-	}
-	if !stdjson.Valid(b) {
-		return syntaxError(b)
-	}
-	// encoding/json lets invalid UTF-8 through (it substitutes U+FFFD), but
-	// the protocol says UTF-8, and a Python peer decoding the bytes fails.
-	if !utf8.Valid(b) {
-		return fmt.Errorf("codec/json: %s is not valid UTF-8", what)
-	}
-	return nil
-}
-
-// collectValid is collect of b, which validate has accepted: by itself, or
-// as a part of a larger value (an element of a bundle), so that the part is
-// not checked again.
-func collectValid(b []byte, what string, names []string, vals [][]byte) error {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return fmt.Errorf("codec/json: %s is not a JSON object but %s", what, kindOf(b, i))
-	}
-	i++
-	for {
-		i = skipWS(b, i)
-		if i < len(b) && b[i] == '}' {
-			return nil
-		}
-		// Key.
-		ks := i
-		ke, esc := stringEnd(b, ks)
-		if ke < 0 {
-			return errMalformed
-		}
-		key := b[ks+1 : ke-1]
-		if esc {
-			u, err := unquote(b[ks:ke])
-			if err != nil {
-				return err
-			}
-			key = u
-		}
-		i = skipWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return errMalformed
-		}
-		// Value.
-		vs := skipWS(b, i+1)
-		ve := skipValue(b, vs)
-		if ve < 0 {
-			return errMalformed
-		}
-		for f, name := range names {
-			if string(key) == name {
-				if vals[f] != nil {
-					return fmt.Errorf("codec/json: duplicate %q field in %s", key, what)
-				}
-				vals[f] = b[vs:ve]
-				break
-			}
-		}
-
-		i = skipWS(b, ve)
-		if i < len(b) && b[i] == ',' {
-			i++
-			continue
-		}
-		if i < len(b) && b[i] == '}' {
-			return nil
-		}
-		return errMalformed
-	}
-}
-
-// syntaxError explains why b is not JSON, in encoding/json's words. It is
-// only called on the error path, so the second parse costs nothing normally.
+// syntaxError explains why b, which the scanner refused, is not JSON, in
+// encoding/json's words. It is only called on the error path, so the second
+// parse costs nothing normally, and it keeps the messages what they were
+// when json.Valid made the decision.
 func syntaxError(b []byte) error {
 	err := stdjson.Unmarshal(b, new(struct{}))
 	var se *stdjson.SyntaxError
@@ -136,14 +40,15 @@ func syntaxError(b []byte) error {
 		return fmt.Errorf("codec/json: not valid JSON: %w", err)
 	}
 	if err == nil {
-		// json.Valid and Unmarshal disagree; say so rather than pass it.
-		err = errors.New("rejected by json.Valid")
+		// The scanner and encoding/json disagree; say so rather than pass
+		// it. FuzzSameAsValid is there so that this never happens.
+		err = errors.New("refused by the codec's scanner, not by encoding/json")
 	}
 	return fmt.Errorf("codec/json: not valid JSON: %w", err)
 }
 
 // parseUint reads an unsigned integer field: a JSON number made of digits
-// only. JSON forbids leading zeros and json.Valid has checked that, so "0" is
+// only. JSON forbids leading zeros and the scanner has checked that, so "0" is
 // the only number that starts with 0.
 func parseUint(field string, val []byte) (uint64, error) {
 	if len(val) == 0 {
@@ -238,7 +143,7 @@ func fieldName(field string, idx int) string {
 	return fmt.Sprintf("%q[%d]", field, idx)
 }
 
-// stringValue unescapes the JSON string literal lit, which json.Valid has
+// stringValue unescapes the JSON string literal lit, which the scanner has
 // accepted, and checks that it has at most max bytes (max < 0: no bound).
 func stringValue(field string, idx int, lit []byte, max int) (string, error) {
 	if len(lit) < 2 {
@@ -250,8 +155,9 @@ func stringValue(field string, idx int, lit []byte, max int) (string, error) {
 		err error
 	)
 	if bytes.IndexByte(s, '\\') < 0 {
-		// The input is valid UTF-8 and raw control characters are not
-		// valid JSON, so the raw bytes are the string.
+		// The input is valid UTF-8 (or refused as a whole, whatever this
+		// returns) and raw control characters are not valid JSON, so the
+		// raw bytes are the string.
 		out = string(s)
 	} else if out, err = unescape(s); err != nil {
 		if err == errMalformed {
@@ -309,7 +215,7 @@ func parseStrings(field string, val []byte, maxN, maxLen int) ([]string, error) 
 var errLoneSurrogate = errors.New("holds an unpaired UTF-16 surrogate escape")
 
 // unescape decodes the body s of a JSON string literal that holds escapes.
-// json.Valid has checked the escapes' syntax; unescape checks what it cannot:
+// The scanner has checked the escapes' syntax; unescape checks what it cannot:
 // a \u escape of a UTF-16 surrogate must be the first half of a pair whose
 // second half follows. encoding/json and Python accept a lone surrogate
 // (Go as U+FFFD, Python as a str it cannot encode back to UTF-8); it names no
@@ -495,47 +401,4 @@ func stringEnd(b []byte, i int) (end int, escaped bool) {
 		}
 	}
 	return -1, false
-}
-
-// skipValue returns the index just past the JSON value starting at b[i], or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		end, _ := stringEnd(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				end, _ := stringEnd(b, i)
-				if end < 0 {
-					return -1
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return -1
-	}
-	// A number or a literal (true, false, null): runs to the next delimiter.
-	j := i
-	for j < len(b) && !isWS(b[j]) && b[j] != ',' && b[j] != '}' && b[j] != ']' {
-		j++
-	}
-	if j == i {
-		return -1
-	}
-	return j
 }
