@@ -1,6 +1,7 @@
 package json
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"unicode/utf8"
@@ -279,7 +280,18 @@ func (s *scanner) str(i int) (end int, escaped bool) {
 	if i >= len(b) || b[i] != '"' {
 		return -1, false
 	}
-	for j := i + 1; j < len(b); {
+	for j := i + 1; ; {
+		for j+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[j:])) {
+			j += 8
+		}
+		// Among the next eight bytes is one to look at: go to it one by
+		// one, rather than try eight at a time again for each byte.
+		for j < len(b) && plain(b[j]) {
+			j++
+		}
+		if j >= len(b) {
+			return -1, false
+		}
 		switch c := b[j]; {
 		case c == '"':
 			return j + 1, escaped
@@ -301,8 +313,6 @@ func (s *scanner) str(i int) (end int, escaped bool) {
 			}
 		case c < 0x20:
 			return -1, false
-		case c < utf8.RuneSelf:
-			j++
 		default:
 			r, size := utf8.DecodeRune(b[j:])
 			if r == utf8.RuneError && size == 1 {
@@ -311,7 +321,22 @@ func (s *scanner) str(i int) (end int, escaped bool) {
 			j += size
 		}
 	}
-	return -1, false
+}
+
+// plain reports whether c is plain string content, as plain8 does of
+// eight bytes.
+func plain(c byte) bool { return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' }
+
+// plain8 reports whether the eight bytes of x are plain string content:
+// ASCII, and none of them '"', '\\' or a control character. Strings are most
+// of what the scanner reads (base64 payloads, chat text), and eight bytes
+// at a time is several times faster than one: if x is ASCII, subtracting
+// 0x20 from each byte, or 1 from a byte XORed with '"' or '\\', sets the
+// byte's top bit exactly when it is one of those, and a top bit set in x
+// itself is a byte beyond ASCII.
+func plain8(x uint64) bool {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	return (x|(x-0x20*ones)|((x^'"'*ones)-ones)|((x^'\\'*ones)-ones))&tops == 0
 }
 
 // number returns the index just past the JSON number at b[i]:
