@@ -48,8 +48,8 @@ func syntaxError(b []byte) error {
 }
 
 // parseUint reads an unsigned integer field: a JSON number made of digits
-// only. JSON forbids leading zeros and the scanner has checked that, so "0" is
-// the only number that starts with 0.
+// only. JSON forbids leading zeros and the scanner has checked that, so "0"
+// is the only number that starts with 0.
 func parseUint(field string, val []byte) (uint64, error) {
 	if len(val) == 0 {
 		return 0, errMalformed
@@ -61,7 +61,7 @@ func parseUint(field string, val []byte) (uint64, error) {
 	if c < '0' || c > '9' {
 		return 0, fmt.Errorf("codec/json: %q must be a non-negative integer, got %s", field, kindOf(val, 0))
 	}
-	if bytes.ContainsAny(val, ".eE") {
+	if digits(val, 0) != len(val) { // in a JSON number, a fraction or an exponent
 		// Python reads 1.0 and 1e3 as floats; the seed would echo them back.
 		return 0, fmt.Errorf("codec/json: %q must be an integer, got %s (fraction or exponent)", field, quoteShort(val))
 	}
