@@ -37,6 +37,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"type": "KEY_REQ", "nick": "a\ud83d\ude00\u00e9\n", "suites": ["\"]", "b"], "payload": ""}`))
 	f.Add([]byte(`{"type": "KEY_REP", "v": 255, "sid": 18446744073709551615, "suite": "", "server_key": "\/w==", "sig": "", "payload": ""}`))
 	f.Add([]byte(`{"type": "PING", "sid": 0, "suites": [ ]}`))
+	f.Add([]byte(`{"type": "COOKIE", "cookie": "AQID"}`))
 
 	var c json.Codec
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -161,6 +162,8 @@ func refDecode(b []byte) (*core.Packet, bool) {
 		p.Type = core.TypePong
 	case "BYE":
 		p.Type = core.TypeBye
+	case "COOKIE":
+		p.Type = core.TypeCookie
 	default:
 		return nil, false
 	}
@@ -206,6 +209,11 @@ func refDecode(b []byte) (*core.Packet, bool) {
 	}
 	if raw, ok := m["sig"]; ok {
 		if p.Sig, ok = key(raw, 256); !ok {
+			return nil, false
+		}
+	}
+	if raw, ok := m["cookie"]; ok {
+		if p.Cookie, ok = key(raw, 256); !ok {
 			return nil, false
 		}
 	}

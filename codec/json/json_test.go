@@ -98,7 +98,7 @@ func samePacket(a, b *core.Packet) bool {
 		bytes.Equal(a.Payload, b.Payload) &&
 		a.Version == b.Version && a.Session == b.Session &&
 		a.Nick == b.Nick && slices.Equal(a.Suites, b.Suites) && a.Suite == b.Suite &&
-		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig)
+		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Cookie, b.Cookie)
 }
 
 func TestRegistered(t *testing.T) {
