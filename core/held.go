@@ -58,7 +58,7 @@ func (s *Server) flushLocked(sess *session) error {
 	}
 	clear(sess.held) // the encodings belong to their messages
 	sess.held, sess.heldBytes = sess.held[:0], 0
-	if cap(sess.held) > 32 {
+	if cap(sess.held) > 4 {
 		sess.held = nil // a long burst's list, not kept for an idle session
 	}
 	if err := s.pushLocked(sess, body, n); err != nil {

@@ -54,6 +54,9 @@ type item struct {
 	ref      any
 }
 
+// keptQueue is the largest queue array an emptied queue keeps for reuse.
+const keptQueue = 4
+
 // Sender keeps one message in flight and the rest in a bounded queue.
 type Sender struct {
 	cfg  core.ReliabilityConfig
@@ -122,6 +125,9 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 			s.queue[s.head] = item{}
 			if s.head++; s.head == len(s.queue) {
 				s.queue, s.head = s.queue[:0], 0
+				if cap(s.queue) > keptQueue {
+					s.queue = nil // a burst's array, not kept by an idle session
+				}
 			}
 			s.inflight, s.busy, s.sentAt, s.tries = it, true, now, 1
 			s.send = append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1})
