@@ -60,11 +60,11 @@ func (s *scanner) finish(i int, what string, err error) error {
 // present value is never empty). Unknown fields are skipped, whatever their
 // value. what names the input in errors ("datagram", "message").
 //
-// A known field given twice is refused, but only once all of b has been
-// read: the verdict is "duplicate" whatever the values, as Python and
-// encoding/json keep the last one, other parsers the first, and reading the
-// first alone would judge a value that another parser ignores; and the
-// verdict on the syntax and the UTF-8 of b comes before it.
+// A known field given twice is refused whatever its values: Python and
+// encoding/json keep the last one, other parsers the first, so judging
+// either alone would judge a value that another parser ignores. A syntax
+// or UTF-8 error anywhere in b is the verdict before that one, so the pass
+// reads all of b before it says "duplicate".
 func collect(b []byte, what string, names []string, vals [][]byte) error {
 	if len(b) == 0 {
 		return fmt.Errorf("codec/json: empty %s", what)
@@ -81,8 +81,8 @@ func collect(b []byte, what string, names []string, vals [][]byte) error {
 	return s.finish(end, what, err)
 }
 
-// object reads the object at b[i], which is '{', inside depth-1 others, as
-// collect describes. Besides its end it returns the first duplicate of a
+// object reads the object at b[i], which is '{', as collect describes;
+// depth counts it and the objects and arrays around it. Besides its end it returns the first duplicate of a
 // known field; the pass goes on after one, so that the caller can give the
 // syntax error past it precedence.
 func (s *scanner) object(i, depth int, what string, names []string, vals [][]byte) (int, error) {
@@ -192,31 +192,29 @@ func (s *scanner) container(i, depth int) int {
 	// Room for 64 on the stack covers any input but a hostile one.
 	open := make([]byte, 0, 64)
 	for {
-		// b[i] starts a value.
+		// A value starts at b[i].
 		if i >= len(b) {
 			return -1
 		}
-		if c := b[i]; c != '{' && c != '[' {
-			if i = s.scalar(i); i < 0 {
-				return -1
-			}
-		} else {
+		if c := b[i]; c == '{' || c == '[' {
 			if depth+len(open) >= maxDepth {
 				return -1
 			}
 			open = append(open, c)
 			i = skipWS(b, i+1)
-			if i < len(b) && b[i] == closer(c) {
-				open = open[:len(open)-1]
-				i++
-			} else {
+			if i >= len(b) || b[i] != closer(c) { // not empty: a member or element starts
 				if c == '{' {
-					if i = s.key(i); i < 0 {
-						return -1
-					}
+					i = s.key(i)
+				}
+				if i < 0 {
+					return -1
 				}
 				continue
 			}
+			open = open[:len(open)-1]
+			i++
+		} else if i = s.scalar(i); i < 0 {
+			return -1
 		}
 		// A value has ended at b[i]: close what it ends, up to the next
 		// member or element.
