@@ -510,6 +510,12 @@ func (s *Server) timers(ctx context.Context) {
 		for _, sess := range due {
 			sess.mu.Lock()
 			dead := !sess.sndNext.IsZero() && !now.Before(sess.sndNext) && s.pollLocked(sess, now, nil)
+			if sess.sndNext.IsZero() && sess.onTimer {
+				sess.onTimer = false
+				s.pendingMu.Lock()
+				delete(s.pending, sess)
+				s.pendingMu.Unlock()
+			}
 			sess.mu.Unlock()
 			if dead {
 				s.endSession(ctx, sess, "timed out")

@@ -334,13 +334,15 @@ func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead boo
 		}
 	}
 	sess.sndNext = next
-	s.pendingMu.Lock()
-	if next.IsZero() {
-		delete(s.pending, sess)
-	} else {
+	if !next.IsZero() && !sess.onTimer {
+		// On the timer list until the timer finds it idle: taking it off
+		// here, at every ACK, would take the server-wide lock twice for
+		// every message to every recipient, against the read loop.
+		sess.onTimer = true
+		s.pendingMu.Lock()
 		s.pending[sess] = struct{}{}
+		s.pendingMu.Unlock()
 	}
-	s.pendingMu.Unlock()
 	if len(failed) > 0 {
 		s.log.Warn("no ACK after retries", "to", sess.name, "lost", len(failed))
 		return true

@@ -39,6 +39,7 @@ type session struct {
 	tags     tagSet    // version 1: tags of accepted payloads
 	snd      Sender    // version 2: server-to-client DATA
 	sndNext  time.Time // when snd wants Poll again; zero when idle
+	onTimer  bool      // in the server's pending set, for the timer to poll
 	lastPing uint64    // version 2: highest PING seq seen, so only fresh PINGs move a session
 	limiter  *rate.Limiter
 	ended    bool
