@@ -50,7 +50,7 @@
 //
 // -cpuprofile FILE profiles the spawned server; the environment variable
 // UDPCHAT_BENCH_CPUPROFILE=FILE profiles the bench's own process, the
-// clients' side.
+// clients' side; UDPCHAT_BENCH_TRACE=FILE writes its execution trace.
 //
 // The JSON object's fields (omitted where the mode does not measure them):
 //
@@ -100,7 +100,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 	"time"
 
@@ -117,16 +119,28 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if path := os.Getenv("UDPCHAT_BENCH_CPUPROFILE"); path != "" {
-		// The clients' side of a run, where -cpuprofile is the server's.
-		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
-			code := benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr))
-			pprof.StopCPUProfile()
-			f.Close()
-			os.Exit(code)
+	os.Exit(profiled(func() int { return benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)) }))
+}
+
+// profiled runs run under the profiles the environment asks for: the
+// clients' side of a run, where -cpuprofile is the server's.
+// UDPCHAT_BENCH_CPUPROFILE=FILE writes a CPU profile; UDPCHAT_BENCH_TRACE=FILE
+// an execution trace, whose scheduling latency (go tool trace -pprof=sched)
+// says how long the clients' goroutines waited to run.
+func profiled(run func() int) int {
+	if path := os.Getenv("UDPCHAT_BENCH_TRACE"); path != "" {
+		if f, err := os.Create(path); err == nil && trace.Start(f) == nil {
+			defer f.Close()
+			defer trace.Stop()
 		}
 	}
-	os.Exit(benchMain(ctx, os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
+	if path := os.Getenv("UDPCHAT_BENCH_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
+	return run()
 }
 
 // modes are the first arguments that name a mode.
@@ -171,6 +185,7 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	fs.DurationVar(&o.Think, "think", 0, "pause after each acknowledgement before the next message")
 	fs.Float64Var(&o.Rate, "rate", 0, "messages a second per sender, whatever the acknowledgements (0: back to back)")
 	fs.IntVar(&o.Keys, "keys", 8, "RSA keys in the clients' pool")
+	fs.IntVar(&o.Procs, "procs", 0, "GOMAXPROCS of the bench's own process, the clients' side (0: Go's default); a spawned server keeps its own")
 	fs.IntVar(&o.HandshakeConcurrency, "hs-concurrency", 32, "client handshakes under way at once")
 	fs.DurationVar(&o.HandshakeRTO, "hs-rto", time.Second, "client KEY_REQ retry timeout")
 	fs.BoolVar(&o.Floor, "floor", true, "relay: measure the loopback floor first")
@@ -261,6 +276,9 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty
 	}
 	if c, ok := o.ClientLog.(io.Closer); ok {
 		defer c.Close()
+	}
+	if o.Procs > 0 {
+		runtime.GOMAXPROCS(o.Procs)
 	}
 	r := &Result{}
 	err = run(ctx, o, r, stderr)

@@ -16,7 +16,8 @@ import (
 
 // Options are everything a run takes from its command line.
 type Options struct {
-	Mode string // relay, floor, handshake, idle
+	Mode  string // relay, floor, handshake, idle
+	Procs int    // GOMAXPROCS of the bench's process; 0 leaves the default
 
 	Server     string // spawn, inproc, or HOST:PORT
 	ServerPID  int
