@@ -182,7 +182,7 @@ func (s *Server) deliverTo(sess *session, m *Message, enc *encodings, out *outbo
 			s.log.Error("seal failed", "err", err)
 			return
 		}
-		sess.sealed = sealed
+		sess.sealed = keep(sealed)
 		sess.pkt = Packet{Type: TypeData, Payload: sealed}
 		if dg := s.encode(sess.codec, &sess.pkt); dg != nil && out.send(s, dg, sess.addr) {
 			s.relayed.Add(1)

@@ -58,7 +58,7 @@ func (s *Server) handleV1Data(ctx context.Context, codec Codec, p *Packet, from 
 		s.drop(from, "DATA failed to open", err)
 		return
 	}
-	sess.opened = plain
+	sess.opened = keep(plain)
 	sess.tags.add(tag)
 	sess.recv.Accept(p.Seq, nil) // stop-and-wait: only this one, now
 	sess.reply = nil             // it has the keys
@@ -105,7 +105,7 @@ func (s *Server) handleV2(ctx context.Context, codec Codec, p *Packet, from neti
 		s.drop(from, p.Type.String()+" failed to open", err)
 		return
 	}
-	sess.opened = plain
+	sess.opened = keep(plain)
 	sess.touch(now)
 	if !sess.confirmed.Load() {
 		// The first authentic packet: the client holds the keys.
@@ -294,7 +294,7 @@ func (s *Server) sendSealedLocked(sess *session, p *Packet, plaintext []byte) {
 		s.log.Error("seal failed", "err", err)
 		return
 	}
-	sess.sealed, p.Payload = sealed, sealed
+	sess.sealed, p.Payload = keep(sealed), sealed
 	if dg := s.encode(sess.codec, p); dg != nil {
 		s.write(dg, sess.addr)
 	}
@@ -310,7 +310,7 @@ func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess.sealed, p.Payload = sealed, sealed
+	sess.sealed, p.Payload = keep(sealed), sealed
 	return sess.codec.Append(nil, p)
 }
 

@@ -73,6 +73,19 @@ type session struct {
 	flow      Flow
 }
 
+// keptScratch bounds the scratch buffers a session keeps between packets: a
+// bundle or a long message grows one to a datagram's size, and an idle
+// session that kept every such buffer would cost kilobytes more.
+const keptScratch = 512
+
+// keep returns b to keep as scratch, or nil if it is too large to keep.
+func keep(b []byte) []byte {
+	if cap(b) > keptScratch {
+		return nil
+	}
+	return b
+}
+
 // scratchAD returns p's associated data in the session's scratch space.
 func (s *session) scratchAD(p *Packet) []byte { return p.AppendAD(s.ad[:0]) }
 
