@@ -122,19 +122,7 @@ func hostileBundles() []struct {
 
 func TestDecodeMessagesRefuses(t *testing.T) {
 	for _, tc := range hostileBundles() {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := coretest.DecodeAfter(t, protobuf.Codec{}, tc.in)
-			if err == nil {
-				t.Fatalf("DecodeMessages accepted %x as %d messages", tc.in, len(got))
-			}
-			msg := err.Error()
-			if !strings.HasPrefix(msg, "codec/protobuf: ") || !strings.Contains(msg, tc.want) {
-				t.Errorf("error %q, want the codec/protobuf prefix and %q", msg, tc.want)
-			}
-			if strings.Count(msg, "codec/protobuf: ") != 1 {
-				t.Errorf("error %q says codec/protobuf more than once", msg)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { coretest.CheckRefused(t, protobuf.Codec{}, tc.in, "codec/protobuf: ", tc.want) })
 	}
 }
 

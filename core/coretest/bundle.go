@@ -178,6 +178,27 @@ func SameMessages(got, want []*core.Message) string {
 	return ""
 }
 
+// CheckRefused checks that c.DecodeMessages refuses b (as DecodeAfter does)
+// with one error that starts with prefix once, mentions want, and is short
+// enough to log for every hostile datagram.
+func CheckRefused(t *testing.T, c BundleCodec, b []byte, prefix, want string) {
+	t.Helper()
+	got, err := DecodeAfter(t, c, b)
+	if err == nil {
+		t.Fatalf("DecodeMessages accepted %q as %d messages", b, len(got))
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) || !strings.Contains(msg, want) {
+		t.Errorf("error %q, want the prefix %q and %q", msg, prefix, want)
+	}
+	if strings.Count(msg, prefix) != 1 {
+		t.Errorf("error %q says %q more than once", msg, prefix)
+	}
+	if len(msg) > 200 {
+		t.Errorf("error is %d bytes long; hostile input must not flood the log", len(msg))
+	}
+}
+
 // DecodeAfter calls c.DecodeMessages on a copy of b, with a message already
 // in dst as a caller that reuses its slice has, and returns what it
 // appended. It fails t if DecodeMessages loses dst's message, appends
