@@ -174,8 +174,11 @@ func (s *Server) sendCookie(codec Codec, from netip.AddrPort, size int) {
 		s.drop(from, "KEY_REQ smaller than its cookie: not amplifying", nil)
 		return
 	}
-	if s.write(dg, from) {
-		s.cookied.Add(1)
+	// Counted before it is sent, so that whoever reads the COOKIE finds it
+	// in Stats (TestCookieRoundTrip did not, once in a while).
+	s.cookied.Add(1)
+	if !s.write(dg, from) {
+		s.cookied.Add(^uint64(0))
 	}
 }
 
