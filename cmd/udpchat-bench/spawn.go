@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -14,7 +13,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +26,13 @@ import (
 // server's CPU and memory are its own process's.
 const childCommand = "__server"
 
+// childOptions is the server child's one argument, in JSON: the parent's
+// options whole, so that the two cannot disagree on a default.
+type childOptions struct {
+	Server     ServerOptions
+	CPUProfile string // "" for none
+}
+
 // childFinal is what a server child prints on its last line: its counters
 // and its CPU time, measured by getrusage.
 type childFinal struct {
@@ -39,29 +44,14 @@ type childFinal struct {
 // listens, serves until its standard input closes (the parent's lifeline:
 // the child dies with the bench) or SIGTERM, then prints "FINAL {json}".
 func runChild(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet(childCommand, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o ServerOptions
-	var listen, cpuprofile string
-	fs.StringVar(&listen, "listen", "127.0.0.1:0", "")
-	fs.StringVar(&o.Codec, "codec", "json", "")
-	fs.StringVar(&o.Suite, "suite", "rsa-aes-cbc-hmac", "")
-	fs.StringVar(&o.Reliability, "reliability", "stop-and-wait", "")
-	fs.DurationVar(&o.RelConfig.RTO, "rto", 200*time.Millisecond, "")
-	fs.IntVar(&o.RelConfig.MaxRetries, "retries", 5, "")
-	fs.IntVar(&o.RelConfig.Window, "window", 64, "")
-	fs.IntVar(&o.MaxSessions, "max-sessions", 4096, "")
-	fs.IntVar(&o.RecipientQueue, "recipient-queue", 0, "")
-	fs.StringVar(&o.LogLevel, "log-level", "warn", "")
-	fs.StringVar(&o.LogFile, "log-file", "", "")
-	fs.StringVar(&cpuprofile, "cpuprofile", "", "")
-	if err := fs.Parse(args); err != nil {
-		return err
+	if len(args) != 1 {
+		return fmt.Errorf("want one argument, the options in JSON, got %d", len(args))
 	}
-	var err error
-	if o.Listen, err = netip.ParseAddrPort(listen); err != nil {
-		return fmt.Errorf("listen: %w", err)
+	var co childOptions
+	if err := json.Unmarshal([]byte(args[0]), &co); err != nil {
+		return fmt.Errorf("options: %w", err)
 	}
+	o, cpuprofile := co.Server, co.CPUProfile
 	t, err := udp.Network{}.Listen(o.Listen)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -137,13 +127,11 @@ func startSpawned(ctx context.Context, o ServerOptions, cpuprofile string, stder
 	if err != nil {
 		return nil, fmt.Errorf("spawn server: %w", err)
 	}
-	args := []string{childCommand,
-		"-listen", o.Listen.String(), "-codec", o.Codec, "-suite", o.Suite, "-reliability", o.Reliability,
-		"-rto", o.RelConfig.RTO.String(), "-retries", strconv.Itoa(o.RelConfig.MaxRetries),
-		"-window", strconv.Itoa(o.RelConfig.Window), "-max-sessions", strconv.Itoa(o.MaxSessions),
-		"-recipient-queue", strconv.Itoa(o.RecipientQueue), "-log-level", o.LogLevel, "-log-file", o.LogFile,
-		"-cpuprofile", cpuprofile}
-	cmd := exec.Command(exe, args...)
+	opts, err := json.Marshal(childOptions{Server: o, CPUProfile: cpuprofile})
+	if err != nil {
+		return nil, fmt.Errorf("spawn server: %w", err)
+	}
+	cmd := exec.Command(exe, childCommand, string(opts))
 	cmd.Stderr = stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
