@@ -7,16 +7,27 @@ import (
 	"time"
 )
 
-// TestCookieJar: a cookie is good for its own address only, survives one
-// change of secret and not two, and anything but a cookie is refused.
-func TestCookieJar(t *testing.T) {
-	addr := netip.MustParseAddrPort("127.0.0.1:5000")
-	start := time.Unix(1_000_000, 0)
-	var j cookieJar
-	cookie, err := j.make(start, rand.Reader, addr)
+// The address and time the jar tests make their cookie for, and at.
+var (
+	jarAddr  = netip.MustParseAddrPort("127.0.0.1:5000")
+	jarStart = time.Unix(1_000_000, 0)
+)
+
+// makeAt makes a cookie for addr at now, or fails t.
+func (j *cookieJar) makeAt(t *testing.T, now time.Time, addr netip.AddrPort) []byte {
+	t.Helper()
+	cookie, err := j.make(now, rand.Reader, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cookie
+}
+
+// TestCookieJar: a cookie is good for its own address only, survives one
+// change of secret and not two, and anything but a cookie is refused.
+func TestCookieJar(t *testing.T) {
+	var j cookieJar
+	cookie := j.makeAt(t, jarStart, jarAddr)
 	if len(cookie) != CookieLen {
 		t.Fatalf("cookie of %d bytes, want %d", len(cookie), CookieLen)
 	}
@@ -30,18 +41,18 @@ func TestCookieJar(t *testing.T) {
 		cookie []byte
 		want   bool
 	}{
-		{"same address", 0, addr, cookie, true},
+		{"same address", 0, jarAddr, cookie, true},
 		{"another port", 0, netip.MustParseAddrPort("127.0.0.1:5001"), cookie, false},
 		{"another host", 0, netip.MustParseAddrPort("127.0.0.2:5000"), cookie, false},
-		{"one bit off", 0, addr, other, false},
-		{"short", 0, addr, cookie[:CookieLen-1], false},
-		{"empty", 0, addr, nil, false},
-		{"just before the secret changes", cookieLifetime - time.Second, addr, cookie, true},
-		{"under the retired secret", cookieLifetime + time.Second, addr, cookie, true},
-		{"two secrets later", 2*cookieLifetime + 2*time.Second, addr, cookie, false},
+		{"one bit off", 0, jarAddr, other, false},
+		{"short", 0, jarAddr, cookie[:CookieLen-1], false},
+		{"empty", 0, jarAddr, nil, false},
+		{"just before the secret changes", cookieLifetime - time.Second, jarAddr, cookie, true},
+		{"under the retired secret", cookieLifetime + time.Second, jarAddr, cookie, true},
+		{"two secrets later", 2*cookieLifetime + 2*time.Second, jarAddr, cookie, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := j.valid(start.Add(tc.at), rand.Reader, tc.addr, tc.cookie); got != tc.want {
+			if got := j.valid(jarStart.Add(tc.at), rand.Reader, tc.addr, tc.cookie); got != tc.want {
 				t.Fatalf("valid = %v, want %v", got, tc.want)
 			}
 		})
@@ -51,14 +62,9 @@ func TestCookieJar(t *testing.T) {
 // TestCookieJarIdle: a secret retired after a long silence takes its
 // cookies with it, so a cookie never outlives three lifetimes.
 func TestCookieJarIdle(t *testing.T) {
-	addr := netip.MustParseAddrPort("127.0.0.1:5000")
-	start := time.Unix(1_000_000, 0)
 	var j cookieJar
-	cookie, err := j.make(start, rand.Reader, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if j.valid(start.Add(3*cookieLifetime), rand.Reader, addr, cookie) {
+	cookie := j.makeAt(t, jarStart, jarAddr)
+	if j.valid(jarStart.Add(3*cookieLifetime), rand.Reader, jarAddr, cookie) {
 		t.Fatal("a cookie three lifetimes old is still good")
 	}
 }
