@@ -137,10 +137,9 @@ type Client struct {
 
 	// Scratch space for the packet at hand, reused by the loop in Run:
 	// nothing that handles a packet keeps it, its payload or its plaintext.
-	scratch        Packet
-	scratchPayload []byte
-	opened         []byte
-	ad             [ADLen]byte
+	scratch scratchDecoder
+	opened  []byte
+	ad      [ADLen]byte
 }
 
 // SessionInfo describes a connected session, for a status line.
@@ -566,7 +565,7 @@ func (c *Client) ping(now time.Time) {
 // handle processes one datagram from the server. It returns an error only
 // when the server must be refused.
 func (c *Client) handle(ctx context.Context, dg []byte) error {
-	p, err := c.decode(dg)
+	p, err := c.scratch.decode(c.cfg.Codec, dg)
 	if err != nil {
 		c.drop(c.cfg.Server, "undecodable", err)
 		return nil
@@ -809,22 +808,6 @@ func (c *Client) sendAck() {
 		return
 	}
 	c.sendSealed(&Packet{Type: TypeAck, AckSeq: c.ackSeq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
-}
-
-// decode decodes a datagram from the server, into the scratch packet where
-// the codec can.
-func (c *Client) decode(b []byte) (*Packet, error) {
-	d, ok := c.cfg.Codec.(DecoderTo)
-	if !ok {
-		return c.cfg.Codec.Decode(b)
-	}
-	if err := d.DecodeTo(&c.scratch, b, c.scratchPayload); err != nil {
-		return nil, err
-	}
-	if c.scratch.Payload != nil {
-		c.scratchPayload = c.scratch.Payload[:0]
-	}
-	return &c.scratch, nil
 }
 
 // sessionLost reconnects, or gives up, as configured.

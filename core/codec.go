@@ -36,6 +36,29 @@ func DecodeNew(d DecoderTo, b []byte) (*Packet, error) {
 	return p, nil
 }
 
+// scratchDecoder decodes datagrams into one reused packet where the codec
+// can (DecoderTo), so that the hot path allocates no packet per datagram.
+// The next decode overwrites the packet and its payload: nothing handling a
+// packet may keep either.
+type scratchDecoder struct {
+	pkt     Packet
+	payload []byte
+}
+
+func (sd *scratchDecoder) decode(c Codec, b []byte) (*Packet, error) {
+	d, ok := c.(DecoderTo)
+	if !ok {
+		return c.Decode(b)
+	}
+	if err := d.DecodeTo(&sd.pkt, b, sd.payload); err != nil {
+		return nil, err
+	}
+	if sd.pkt.Payload != nil {
+		sd.payload = sd.pkt.Payload[:0]
+	}
+	return &sd.pkt, nil
+}
+
 // Sniffer is an optional capability of a Codec: it recognises its own
 // datagrams, so that a server can speak several codecs at once ("auto") and
 // answer each session in the one it spoke.

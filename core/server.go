@@ -154,8 +154,7 @@ type Server struct {
 	bundles  sync.Pool // of *[]byte, a bundle's plaintext while it is sealed
 
 	// The read loop's decoded packet and its payload's storage, reused.
-	scratch        Packet
-	scratchPayload []byte
+	scratch scratchDecoder
 
 	received, dropped, accepted, relayed, bundled, started, cookied atomic.Uint64
 }
@@ -347,7 +346,7 @@ func (s *Server) handle(ctx context.Context, b []byte, from netip.AddrPort, out 
 		return
 	}
 	codec := s.codecOf(b)
-	p, err := s.decode(codec, b)
+	p, err := s.scratch.decode(codec, b)
 	if err != nil {
 		s.drop(from, "undecodable", err)
 		return
@@ -386,23 +385,6 @@ func (s *Server) write(dg []byte, to netip.AddrPort) bool {
 		return false
 	}
 	return true
-}
-
-// decode decodes b in codec c: where c can, into the read loop's scratch
-// packet, which the next datagram overwrites, so that nothing handling a
-// packet may keep it or its payload.
-func (s *Server) decode(c Codec, b []byte) (*Packet, error) {
-	d, ok := c.(DecoderTo)
-	if !ok {
-		return c.Decode(b)
-	}
-	if err := d.DecodeTo(&s.scratch, b, s.scratchPayload); err != nil {
-		return nil, err
-	}
-	if s.scratch.Payload != nil {
-		s.scratchPayload = s.scratch.Payload[:0]
-	}
-	return &s.scratch, nil
 }
 
 // codecOf picks the codec a datagram is written in.
