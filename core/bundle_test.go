@@ -96,7 +96,7 @@ func testBundledBurst(t *testing.T, room *chattest.Room, burst, size, bundles in
 		got = append(got, ms...)
 	}
 	for i, m := range got {
-		if m.Text != text(i+1) || m.Kind != core.KindChat || m.From != alice.Name || m.ID == 0 || m.Time.IsZero() {
+		if m.Text != text(i+1) || m.Kind != core.KindChat || m.From != alice.Name() || m.ID == 0 || m.Time.IsZero() {
 			t.Fatalf("message %d of the bundles is %.20q from %q (id %d, kind %v), want alice's chat %.20q with an id and a time",
 				i, m.Text, m.From, m.ID, m.Kind, text(i+1))
 		}

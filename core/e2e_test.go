@@ -47,8 +47,8 @@ func testEndToEnd(t *testing.T, version uint8, suite core.Suite, codec core.Code
 	room := chattest.Start(t, chattest.Options{Layer: layer, Codecs: []core.Codec{codec}, Suite: suite})
 	join := func() *chattest.Client {
 		c := room.JoinWith(func(cfg *core.ClientConfig) { cfg.MaxVersion = version })
-		if c.Info.Version != version || c.Info.Suite != suite.Name() {
-			t.Fatalf("client speaks version %d with %s, want %d with %s", c.Info.Version, c.Info.Suite, version, suite.Name())
+		if c.Info().Version != version || c.Info().Suite != suite.Name() {
+			t.Fatalf("client speaks version %d with %s, want %d with %s", c.Info().Version, c.Info().Suite, version, suite.Name())
 		}
 		return c
 	}
@@ -58,7 +58,7 @@ func testEndToEnd(t *testing.T, version uint8, suite core.Suite, codec core.Code
 	for _, c := range clients {
 		var ids []uint64
 		for _, text := range texts {
-			ids = append(ids, c.Say(c.Name+": "+text))
+			ids = append(ids, c.Say(c.Name()+": "+text))
 		}
 		c.WaitDelivered(ids...)
 	}
@@ -69,7 +69,7 @@ func testEndToEnd(t *testing.T, version uint8, suite core.Suite, codec core.Code
 				continue
 			}
 			for _, text := range texts {
-				want = append(want, fmt.Sprintf("<%s> %s: %s", other.Name, other.Name, text))
+				want = append(want, fmt.Sprintf("<%s> %s: %s", other.Name(), other.Name(), text))
 			}
 		}
 		got := v1Lines(c.WaitChat(len(want)))
@@ -99,7 +99,7 @@ func testBackToBack(t *testing.T, layer core.Reliability) {
 	for i := range 100 {
 		text := fmt.Sprintf("message %d", i)
 		ids = append(ids, sender.Say(text))
-		want = append(want, "<"+sender.Name+"> "+text)
+		want = append(want, "<"+sender.Name()+"> "+text)
 	}
 	sender.WaitDelivered(ids...)
 	got := v1Lines(receiver.WaitChat(100))
@@ -174,15 +174,15 @@ func TestMixedCodecsAndLayers(t *testing.T) {
 	}
 	seedc := joinRaw(t, room, 0)
 	for _, c := range clients {
-		c.WaitDelivered(c.Say("hello from " + c.Name))
+		c.WaitDelivered(c.Say("hello from " + c.Name()))
 	}
 	heard := map[string]bool{}
 	for range clients {
 		heard[seedc.ReadChat()] = true
 	}
 	for _, c := range clients {
-		if !heard["<"+c.Name+"> hello from "+c.Name] {
-			t.Errorf("the seed client did not hear %s: %v", c.Name, heard)
+		if !heard["<"+c.Name()+"> hello from "+c.Name()] {
+			t.Errorf("the seed client did not hear %s: %v", c.Name(), heard)
 		}
 	}
 	seedc.SendData(0, "hello from the seed")
@@ -193,12 +193,12 @@ func TestMixedCodecsAndLayers(t *testing.T) {
 			got[m.Text] = true
 		}
 		for _, other := range clients {
-			if other != c && !got["hello from "+other.Name] {
-				t.Errorf("%s did not hear %s: %v", c.Name, other.Name, got)
+			if other != c && !got["hello from "+other.Name()] {
+				t.Errorf("%s did not hear %s: %v", c.Name(), other.Name(), got)
 			}
 		}
 		if !got["hello from the seed"] {
-			t.Errorf("%s did not hear the seed client", c.Name)
+			t.Errorf("%s did not hear the seed client", c.Name())
 		}
 	}
 }

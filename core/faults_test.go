@@ -68,7 +68,7 @@ func TestLossyNetwork(t *testing.T) {
 	for i, c := range clients {
 		var ids []uint64
 		for j := range perClient {
-			text := fmt.Sprintf("%s #%d", c.Name, j)
+			text := fmt.Sprintf("%s #%d", c.Name(), j)
 			sent[i] = append(sent[i], text)
 			ids = append(ids, c.Say(text))
 		}
@@ -78,7 +78,7 @@ func TestLossyNetwork(t *testing.T) {
 
 	totalFailed := 0
 	for i, c := range clients {
-		got := rec.texts(c.Name)
+		got := rec.texts(c.Name())
 		// What the server accepted is what the client sent, in order, less
 		// some of what the client was told failed (a failure can also be a
 		// delivery whose every ACK was lost).
@@ -158,8 +158,8 @@ func testLossyV2(t *testing.T, suite core.Suite, codec core.Codec, layer core.Re
 	for _, c := range clients {
 		var ids []uint64
 		for j := range perClient {
-			text := fmt.Sprintf("%s #%d", c.Name, j)
-			sent[c.Name] = append(sent[c.Name], text)
+			text := fmt.Sprintf("%s #%d", c.Name(), j)
+			sent[c.Name()] = append(sent[c.Name()], text)
 			ids = append(ids, c.Say(text))
 		}
 		wg.Go(func() { c.WaitDelivered(ids...) })
@@ -171,12 +171,12 @@ func testLossyV2(t *testing.T, suite core.Suite, codec core.Codec, layer core.Re
 			got[m.From] = append(got[m.From], m.Text)
 		}
 		for _, other := range clients {
-			if other != c && !slices.Equal(got[other.Name], sent[other.Name]) {
-				t.Errorf("%s received from %s:\n%q\nwant\n%q", c.Name, other.Name, got[other.Name], sent[other.Name])
+			if other != c && !slices.Equal(got[other.Name()], sent[other.Name()]) {
+				t.Errorf("%s received from %s:\n%q\nwant\n%q", c.Name(), other.Name(), got[other.Name()], sent[other.Name()])
 			}
 		}
 		if extra := len(c.Chat()) - 2*perClient; extra != 0 {
-			t.Errorf("%s received %d messages more than were sent", c.Name, extra)
+			t.Errorf("%s received %d messages more than were sent", c.Name(), extra)
 		}
 	}
 	if n := room.Server.Stats().Bundled; layer.Name() == stopwait.Name && n == 0 {

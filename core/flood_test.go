@@ -56,7 +56,7 @@ func TestHandshakeFlood(t *testing.T) {
 	var ids [10][]uint64
 	for i, c := range clients {
 		for j := range 5 {
-			ids[i] = append(ids[i], c.Say(fmt.Sprintf("%s says %d", c.Name, j)))
+			ids[i] = append(ids[i], c.Say(fmt.Sprintf("%s says %d", c.Name(), j)))
 		}
 	}
 	flood.Wait()

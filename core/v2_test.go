@@ -49,7 +49,7 @@ func TestMixedRoom(t *testing.T) {
 	for _, c := range []*chattest.Client{alice, bob} {
 		m := c.WaitMessage("the seed client's message", func(m core.Message) bool { return m.Kind == core.KindChat })
 		if m.From != seedName || m.Text != "hello from the seed" || m.ID == 0 || m.Time.IsZero() {
-			t.Fatalf("%s got %+v", c.Name, m)
+			t.Fatalf("%s got %+v", c.Name(), m)
 		}
 	}
 
@@ -84,8 +84,8 @@ func TestFallbackToV1(t *testing.T) {
 		Server: func(cfg *core.ServerConfig) { cfg.Identity = nil },
 	})
 	a, b := room.Join(), room.Join()
-	if a.Info.Version != 1 {
-		t.Fatalf("connected in version %d, want 1", a.Info.Version)
+	if a.Info().Version != 1 {
+		t.Fatalf("connected in version %d, want 1", a.Info().Version)
 	}
 	if n := a.WaitNotice("only protocol version 1"); !strings.Contains(n, "not authenticated") {
 		t.Fatalf("the warning does not say what is lost: %q", n)
@@ -444,7 +444,7 @@ func TestReconnect(t *testing.T) {
 func TestReservedNames(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{Server: func(cfg *core.ServerConfig) { cfg.Reserved = []string{"bot"} }})
 	c := room.JoinWith(nick("Bot"))
-	if c.Name == "Bot" {
+	if c.Name() == "Bot" {
 		t.Fatal("a client took the reserved name Bot")
 	}
 	c.WaitMessage("why not", func(m core.Message) bool {

@@ -26,22 +26,22 @@ func TestBot(t *testing.T) {
 	// A roll, answered to everyone, after the question.
 	{
 		a.WaitDelivered(a.Say("!roll 2d6"))
-		answer := regexp.MustCompile(`^` + a.Name + ` rolled 2d6: ([1-6]) \+ ([1-6]) = ([0-9]+)$`)
+		answer := regexp.MustCompile(`^` + a.Name() + ` rolled 2d6: ([1-6]) \+ ([1-6]) = ([0-9]+)$`)
 		for _, c := range []*chattest.Client{a, b} {
 			got := c.WaitMessage("the bot's roll", func(m core.Message) bool { return m.From == "bot" && answer.MatchString(m.Text) })
 			d := answer.FindStringSubmatch(got.Text)
 			x, _ := strconv.Atoi(d[1])
 			y, _ := strconv.Atoi(d[2])
 			if sum, _ := strconv.Atoi(d[3]); sum != x+y {
-				t.Errorf("%s: %q does not add up", c.Name, got.Text)
+				t.Errorf("%s: %q does not add up", c.Name(), got.Text)
 			}
 		}
 		// The answer comes after the question.
 		msgs := b.Messages()
-		q := indexOf(msgs, from(a.Name, "!roll 2d6"))
+		q := indexOf(msgs, from(a.Name(), "!roll 2d6"))
 		ans := indexOf(msgs, func(m core.Message) bool { return m.From == "bot" && answer.MatchString(m.Text) })
 		if q < 0 || q > ans {
-			t.Errorf("%s got the question at %d and the answer at %d: %v", b.Name, q, ans, msgs)
+			t.Errorf("%s got the question at %d and the answer at %d: %v", b.Name(), q, ans, msgs)
 		}
 	}
 	// Bad dice get the usage.
@@ -78,7 +78,7 @@ func TestBot(t *testing.T) {
 	}
 	// A private question gets a private answer.
 	{
-		a.WaitDelivered(a.Say("/msg " + b.Name + " !help"))
+		a.WaitDelivered(a.Say("/msg " + b.Name() + " !help"))
 		a.WaitMessage("a private answer", func(m core.Message) bool {
 			return m.From == "bot" && m.Kind == core.KindPrivate && strings.HasPrefix(m.Text, "commands:")
 		})
@@ -102,9 +102,9 @@ func TestFilterReplace(t *testing.T) {
 	a.Say("oh DARN it, heckle the heck!")
 	a.Say("/me says darn")
 	a.Say("all clean")
-	b.WaitMessage("the starred text", from(a.Name, "oh **** it, heckle the ****!"))
+	b.WaitMessage("the starred text", from(a.Name(), "oh **** it, heckle the ****!"))
 	b.WaitMessage("the starred action", func(m core.Message) bool { return m.Kind == core.KindAction && m.Text == "says ****" })
-	b.WaitMessage("the clean text", from(a.Name, "all clean"))
+	b.WaitMessage("the clean text", from(a.Name(), "all clean"))
 	never(t, b, "DARN")
 	never(t, b, "darn")
 	never(t, b, "heck!")
@@ -118,7 +118,7 @@ func TestFilterDrop(t *testing.T) {
 	a.Say("what the HECK")
 	a.WaitMessage("the reason", refused("message contains a filtered word"))
 	a.Say("heckle is fine")
-	b.WaitMessage("the clean text", from(a.Name, "heckle is fine"))
+	b.WaitMessage("the clean text", from(a.Name(), "heckle is fine"))
 	never(t, b, "HECK")
 }
 
@@ -178,18 +178,18 @@ func TestArchiver(t *testing.T) {
 	a, b := r.Join(), r.Join()
 	a.Say("hello")
 	b.Say("/me waves")
-	a.Say("/msg " + b.Name + " psst")
+	a.Say("/msg " + b.Name() + " psst")
 	a.Say("/nick alice")
-	b.WaitMessage("the private message", from(a.Name, "psst"))
+	b.WaitMessage("the private message", from(a.Name(), "psst"))
 	b.Stop()
 	waitArchive(t, path,
-		archived{Event: "join", Name: a.Name},
-		archived{Event: "join", Name: b.Name},
-		archived{Kind: "chat", From: a.Name, Text: "hello"},
-		archived{Kind: "action", From: b.Name, Text: "waves"},
-		archived{Kind: "private", From: a.Name, To: b.Name, Text: "psst"},
-		archived{Event: "rename", Name: a.Name, NewName: "alice"},
-		archived{Event: "leave", Name: b.Name, Why: "left"},
+		archived{Event: "join", Name: a.Name()},
+		archived{Event: "join", Name: b.Name()},
+		archived{Kind: "chat", From: a.Name(), Text: "hello"},
+		archived{Kind: "action", From: b.Name(), Text: "waves"},
+		archived{Kind: "private", From: a.Name(), To: b.Name(), Text: "psst"},
+		archived{Event: "rename", Name: a.Name(), NewName: "alice"},
+		archived{Event: "leave", Name: b.Name(), Why: "left"},
 	)
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("archive: %v, mode %v, want 0600", err, fi.Mode().Perm())
@@ -207,8 +207,8 @@ func TestChainOrder(t *testing.T) {
 	)
 	a, b := r.Join(), r.Join()
 	a.Say("the secret plan")
-	b.WaitMessage("the filtered text", from(a.Name, "the ****** plan"))
-	got := waitArchive(t, path, archived{Kind: "chat", From: a.Name, Text: "the ****** plan"})
+	b.WaitMessage("the filtered text", from(a.Name(), "the ****** plan"))
+	got := waitArchive(t, path, archived{Kind: "chat", From: a.Name(), Text: "the ****** plan"})
 	for _, line := range got {
 		if strings.Contains(line.Text, "secret") {
 			t.Errorf("the archive holds %q", line.Text)

@@ -53,11 +53,11 @@ func TestMisbehaving(t *testing.T) {
 				b.Say("hello from b")
 				if tc.dies && failClosed {
 					waitFor(t, "b's message relayed or refused", func() bool {
-						return indexOf(c.Messages(), from(b.Name, "hello from b")) >= 0 ||
+						return indexOf(c.Messages(), from(b.Name(), "hello from b")) >= 0 ||
 							indexOf(b.Messages(), refused(tc.plugin+" is unavailable")) >= 0
 					})
 				} else {
-					c.WaitMessage("b's message", from(b.Name, "hello from b"))
+					c.WaitMessage("b's message", from(b.Name(), "hello from b"))
 				}
 				if d := time.Since(start); d > faultTimeout+10*time.Second {
 					t.Errorf("b's message took %v, with a plugin timeout of %v", d, faultTimeout)
@@ -65,7 +65,7 @@ func TestMisbehaving(t *testing.T) {
 				if failClosed {
 					a.WaitMessage("the refusal", refused(tc.plugin+" is unavailable"))
 				} else {
-					c.WaitMessage("the trigger, passed", from(a.Name, tc.trigger))
+					c.WaitMessage("the trigger, passed", from(a.Name(), tc.trigger))
 				}
 
 				if tc.dies {
@@ -76,7 +76,7 @@ func TestMisbehaving(t *testing.T) {
 				}
 				// A later call succeeds: only the plugin turns ping into pong.
 				a.Say(testplugins.Ping)
-				c.WaitMessage("the plugin's pong", from(a.Name, testplugins.Pong))
+				c.WaitMessage("the plugin's pong", from(a.Name(), testplugins.Pong))
 				if failClosed {
 					never(t, c, tc.trigger)
 				}
@@ -180,7 +180,7 @@ func TestHost(t *testing.T) {
 	r, _ := startRoom(t, log, Config{Name: "garbage", Path: bin(t, "garbage")})
 	a, b := r.Join(), r.Join()
 	a.Say(testplugins.Who)
-	b.WaitMessage("the users", from("garbage", strings.Join([]string{a.Name, b.Name}, ",")))
+	b.WaitMessage("the users", from("garbage", strings.Join([]string{a.Name(), b.Name()}, ",")))
 	a.Say(testplugins.Log)
 	logs.wait(1, "level=WARN", fmt.Sprintf("msg=%q", testplugins.LogMsg), "plugin=garbage", "asked=yes")
 }

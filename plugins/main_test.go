@@ -196,7 +196,7 @@ func never(t testing.TB, c *chattest.Client, s string) {
 	t.Helper()
 	for _, m := range c.Messages() {
 		if strings.Contains(m.Text, s) {
-			t.Errorf("client %s received %q from %s, holding %q", c.Name, m.Text, m.From, s)
+			t.Errorf("client %s received %q from %s, holding %q", c.Name(), m.Text, m.From, s)
 		}
 	}
 }

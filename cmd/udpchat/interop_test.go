@@ -224,7 +224,7 @@ func TestSeedClientToOurServer(t *testing.T) {
 	said := []string{"hi python", strings.Repeat("z", 2000)}
 	goClient.WaitDelivered(goClient.Say(said[0]), goClient.Say(said[1]))
 	for _, text := range said {
-		want := "<" + goClient.Name + "> " + text + "\n"
+		want := "<" + goClient.Name() + "> " + text + "\n"
 		waitUntil(t, fmt.Sprintf("the seed client to print %.60q", want),
 			func() bool { return strings.Contains(py.stdout.String(), want) }, py.done)
 	}

@@ -46,7 +46,7 @@ func TestPlainReceives(t *testing.T) {
 	deadline := chattest.Timeout
 	waitFor(t, deadline, func() bool { return room.Server.Stats().Sessions == 2 })
 	talker.WaitDelivered(talker.Say("hello plain"))
-	waitFor(t, deadline, func() bool { return strings.Contains(out.String(), "<"+talker.Name+"> hello plain\n") })
+	waitFor(t, deadline, func() bool { return strings.Contains(out.String(), "<"+talker.Name()+"> hello plain\n") })
 	pw.Close()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d", code)

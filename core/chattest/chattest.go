@@ -232,7 +232,7 @@ func (r *Room) Dial(edit func(*core.ClientConfig)) *Client {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	c := &Client{Client: cc, t: r.t, Addr: local, Name: local.String(), changed: make(chan struct{})}
+	c := &Client{Client: cc, t: r.t, Addr: local, name: local.String(), changed: make(chan struct{})}
 	ctx, cancel := context.WithCancel(r.ctx)
 	c.cancel = cancel
 	c.done = make(chan struct{})

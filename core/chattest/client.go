@@ -18,10 +18,6 @@ type Client struct {
 	*core.Client
 	t    testing.TB
 	Addr netip.AddrPort // the client's own address
-	// Name is how the server names the client to others: its nickname in
-	// version 2, its address in version 1. It is set once connected.
-	Name string
-	Info core.SessionInfo // the session, once connected
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -35,6 +31,25 @@ type Client struct {
 	delivered map[uint64]bool
 	failed    map[uint64]error
 	states    []core.ConnState
+	name      string
+	info      core.SessionInfo
+}
+
+// Name is how the server names the client to others: its nickname in
+// version 2, its address in version 1 and until it is connected. It
+// changes if the client connects again under another name.
+func (c *Client) Name() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.name
+}
+
+// Info is the client's session, once connected: the latest, if it has
+// connected more than once.
+func (c *Client) Info() core.SessionInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info
 }
 
 func (c *Client) collect(ctx context.Context) {
@@ -60,10 +75,10 @@ func (c *Client) collect(ctx context.Context) {
 			case core.StateEvent:
 				c.states = append(c.states, e.State)
 				if e.Info != nil {
-					c.Info = *e.Info
-					c.Name = c.Addr.String()
+					c.info = *e.Info
+					c.name = c.Addr.String()
 					if e.Info.Nick != "" {
-						c.Name = e.Info.Nick
+						c.name = e.Info.Nick
 					}
 				}
 			case core.NoticeEvent:
@@ -97,11 +112,11 @@ func (c *Client) waitFor(what string, cond func() bool) {
 			ok = cond()
 			c.mu.Unlock()
 			if !ok {
-				c.t.Fatalf("%s: client %s ended (%v) before %s", c.t.Name(), c.Name, c.runErr, what)
+				c.t.Fatalf("%s: client %s ended (%v) before %s", c.t.Name(), c.Name(), c.runErr, what)
 			}
 			return
 		case <-deadline.C:
-			c.t.Fatalf("client %s: timed out after %v waiting for %s", c.Name, Timeout, what)
+			c.t.Fatalf("client %s: timed out after %v waiting for %s", c.Name(), Timeout, what)
 		}
 	}
 }
@@ -113,7 +128,7 @@ func (c *Client) Say(text string) uint64 {
 	defer cancel()
 	id, err := c.Send(ctx, text)
 	if err != nil {
-		c.t.Fatalf("client %s: send: %v", c.Name, err)
+		c.t.Fatalf("client %s: send: %v", c.Name(), err)
 	}
 	return id
 }
@@ -267,7 +282,7 @@ func (c *Client) WaitSettled(ids ...uint64) map[uint64]error {
 func (c *Client) WaitDelivered(ids ...uint64) {
 	c.t.Helper()
 	if failed := c.WaitSettled(ids...); len(failed) > 0 {
-		c.t.Fatalf("client %s: messages failed: %v", c.Name, failed)
+		c.t.Fatalf("client %s: messages failed: %v", c.Name(), failed)
 	}
 }
 
