@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,42 @@ func TestMessageRoundTrip(t *testing.T) {
 	}
 	if s.distinct != 4 || !s.has(70) || s.has(3) {
 		t.Errorf("set %+v", s)
+	}
+}
+
+// TestThinkTime: pauses keep the mean asked for, stay within the jitter,
+// and really vary, or clients fall into lockstep.
+func TestThinkTime(t *testing.T) {
+	const mean = 20 * time.Millisecond
+	for _, tc := range []struct {
+		jitter   float64
+		first    bool
+		min, max time.Duration // the range draws must fall in, [min, max)
+		avg      time.Duration // 0: not checked
+	}{
+		{jitter: 0.5, min: 10 * time.Millisecond, max: 30 * time.Millisecond, avg: mean},
+		{jitter: 1, min: 0, max: 2 * mean, avg: mean},
+		{jitter: 0, min: mean, max: mean + 1, avg: mean},
+		{jitter: 0.5, first: true, min: 0, max: mean, avg: mean / 2},
+	} {
+		const n = 10000
+		lo, hi, sum := time.Duration(1<<62), time.Duration(0), time.Duration(0)
+		for range n {
+			d := thinkTime(mean, tc.jitter, tc.first)
+			lo, hi, sum = min(lo, d), max(hi, d), sum+d
+		}
+		if lo < tc.min || hi >= tc.max {
+			t.Errorf("jitter %g first %v: pauses from %v to %v, want within [%v, %v)", tc.jitter, tc.first, lo, hi, tc.min, tc.max)
+		}
+		if avg := sum / n; avg < tc.avg*98/100 || avg > tc.avg*102/100 {
+			t.Errorf("jitter %g first %v: mean pause %v, want %v", tc.jitter, tc.first, avg, tc.avg)
+		}
+		// Uniform draws reach near both ends of their range.
+		if width := tc.max - tc.min; width > 1 && (lo > tc.min+width/20 || hi < tc.max-width/20) {
+			t.Errorf("jitter %g first %v: pauses only from %v to %v", tc.jitter, tc.first, lo, hi)
+		}
+	}
+	if _, err := parseFlags([]string{"-think", "20ms", "-think-jitter", "1.5"}, io.Discard, false); err == nil || !strings.Contains(err.Error(), "-think-jitter") {
+		t.Errorf("-think-jitter 1.5: error %v, want one naming the flag", err)
 	}
 }

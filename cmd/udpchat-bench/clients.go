@@ -30,8 +30,10 @@ type FleetOptions struct {
 	// Inflight bounds a sender's messages not yet acknowledged: 1 is
 	// stop-and-wait, back to back. Ignored when Rate is set.
 	Inflight int
-	Think    time.Duration // pause after each acknowledgement, and a random one up to it before the first message
-	Rate     float64       // messages a second per sender; 0: as fast as acknowledged
+	Think    time.Duration // mean pause after each acknowledgement, and a random one up to it before the first message
+	// ThinkJitter spreads each pause uniformly over Think × (1 ± ThinkJitter).
+	ThinkJitter float64
+	Rate        float64 // messages a second per sender; 0: as fast as acknowledged
 	// HandshakeConcurrency bounds the handshakes under way at once, so
 	// that thousands of clients do not all time out waiting for their
 	// turn at the server (and at the bench's own CPU, which decrypts
@@ -345,15 +347,7 @@ func (c *benchClient) sendAll(ctx context.Context) error {
 				return fmt.Errorf("sender %d: %w", c.idx, ctx.Err())
 			}
 			if think != nil {
-				wait := o.Think
-				if seq == 0 {
-					// Clients that all start at once, and think alike,
-					// would send in lockstep, every burst at the same
-					// instant: people do not. A random phase spreads
-					// them without changing the rate.
-					wait = rand.N(o.Think)
-				}
-				think.Reset(wait)
+				think.Reset(thinkTime(o.Think, o.ThinkJitter, seq == 0))
 				select {
 				case <-think.C:
 				case <-ctx.Done():
@@ -367,6 +361,27 @@ func (c *benchClient) sendAll(ctx context.Context) error {
 		c.f.sent.Add(1)
 	}
 	return nil
+}
+
+// thinkTime is a sender's pause before its next message. Clients that all
+// start at once, and think alike, would send in lockstep, every message of
+// the room at the same instant: people do not. The first pause is a random
+// phase up to mean. The rest vary by ±jitter about mean, because a fixed
+// pause does not keep the phases apart: senders whose messages collide are
+// acknowledged together, think alike and collide again, and within seconds
+// most of a room sends in one burst.
+func thinkTime(mean time.Duration, jitter float64, first bool) time.Duration {
+	switch {
+	case first:
+		return rand.N(mean)
+	case jitter <= 0:
+		return mean
+	}
+	spread := time.Duration(2 * jitter * float64(mean))
+	if spread <= 0 {
+		return mean
+	}
+	return mean - spread/2 + rand.N(spread)
 }
 
 // outcomes is how many messages have been acknowledged or given up on.

@@ -43,7 +43,7 @@
 //	udpchat-bench -n 20 -m 1000 -size 64                    # 1. relay capacity, back to back
 //	udpchat-bench -n 20 -m 1000 -size 64 -proto 1           #    the same in version 1
 //	udpchat-bench -n 20 -m 1000 -size 64 -reliability window -inflight 16
-//	udpchat-bench -n 20 -m 500 -think 20ms -floor=false     # 2. latency, 20 ms think time
+//	udpchat-bench -n 20 -m 500 -think 20ms -floor=false -procs 1  # 2. latency, 20 ms think time
 //	udpchat-bench handshake -hs-count 20000                 # 3. KEY_REQs a second
 //	udpchat-bench idle -n 1000                              #    memory per idle session
 //	udpchat-bench idle -n 10000
@@ -56,7 +56,8 @@
 //
 //	mode, start, ok, error        the mode, its start (RFC 3339), whether it completed
 //	config                        clients, senders, messages, size, proto, codec,
-//	                              suite, reliability, inflight, think_ms, rate
+//	                              suite, reliability, inflight, think_ms,
+//	                              think_jitter, rate
 //	floor                         size, seconds, sent, received, sent_per_s,
 //	                              received_per_s, loss (fraction)
 //	server                        kind (spawn|inproc|external), addr, separate (the
@@ -182,7 +183,8 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	fs.IntVar(&o.Messages, "m", 1000, "messages per sender (idle: 1)")
 	fs.IntVar(&o.Size, "size", 64, "bytes per message text, and per floor datagram")
 	fs.IntVar(&o.Inflight, "inflight", 0, "messages a sender has unacknowledged at once (default 1; window: 16)")
-	fs.DurationVar(&o.Think, "think", 0, "pause after each acknowledgement before the next message")
+	fs.DurationVar(&o.Think, "think", 0, "mean pause after each acknowledgement before the next message")
+	fs.Float64Var(&o.ThinkJitter, "think-jitter", 0.5, "each pause is uniform over -think × (1 ± this); 0 for a fixed pause")
 	fs.Float64Var(&o.Rate, "rate", 0, "messages a second per sender, whatever the acknowledgements (0: back to back)")
 	fs.IntVar(&o.Keys, "keys", 8, "RSA keys in the clients' pool")
 	fs.IntVar(&o.Procs, "procs", 0, "GOMAXPROCS of the bench's own process, the clients' side (0: Go's default); a spawned server keeps its own")
@@ -240,6 +242,8 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 		return o, errors.New("-m must not be negative and -size must be positive")
 	case o.Rate > 0 && o.Think > 0:
 		return o, errors.New("-rate and -think exclude each other")
+	case o.ThinkJitter < 0 || o.ThinkJitter > 1:
+		return o, fmt.Errorf("-think-jitter: want 0 to 1, got %g", o.ThinkJitter)
 	case o.HSSockets < 1 || o.HSCount < 1:
 		return o, errors.New("-hs-sockets and -hs-count must be positive")
 	}

@@ -48,6 +48,7 @@ type RunConfig struct {
 	Reliability string  `json:"reliability"`
 	Inflight    int     `json:"inflight"`
 	ThinkMS     float64 `json:"think_ms"`
+	ThinkJitter float64 `json:"think_jitter,omitempty"`
 	Rate        float64 `json:"rate"`
 }
 
@@ -160,8 +161,8 @@ func writeSummary(w io.Writer, r *Result) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("udpchat-bench %s", r.Mode)
 	if c := r.Config; c != nil && r.Mode != "floor" {
-		p("  %d clients (%d sending %d × %d B), protocol %d, %s/%s/%s, inflight %d, think %gms, rate %g/s",
-			c.Clients, c.Senders, c.Messages, c.Size, c.Proto, c.Codec, c.Suite, c.Reliability, c.Inflight, c.ThinkMS, c.Rate)
+		p("  %d clients (%d sending %d × %d B), protocol %d, %s/%s/%s, inflight %d, think %gms ±%g%%, rate %g/s",
+			c.Clients, c.Senders, c.Messages, c.Size, c.Proto, c.Codec, c.Suite, c.Reliability, c.Inflight, c.ThinkMS, 100*c.ThinkJitter, c.Rate)
 	}
 	if f := r.Floor; f != nil {
 		p("  floor: %.0f datagrams/s received of %.0f/s sent (%d B, %.1f%% lost, %.1fs)",

@@ -31,6 +31,7 @@ type Options struct {
 	Clients, Senders, Messages, Size int
 	Inflight                         int
 	Think                            time.Duration
+	ThinkJitter                      float64
 	Rate                             float64
 	Keys                             int
 	HandshakeConcurrency             int
@@ -65,6 +66,9 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	r.Config = &RunConfig{Clients: o.Clients, Senders: senders, Messages: o.Messages, Size: o.Size, Proto: o.Proto,
 		Codec: o.Codec, Suite: o.Suite, Reliability: o.Reliability, Inflight: o.Inflight,
 		ThinkMS: float64(o.Think) / 1e6, Rate: o.Rate}
+	if o.Think > 0 {
+		r.Config.ThinkJitter = o.ThinkJitter
+	}
 	bar := newProgress(stderr, o.Progress)
 	defer bar.close()
 
@@ -145,7 +149,7 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	}
 	f, err := newFleet(FleetOptions{
 		Server: srv.Addr(), Layers: layers, Proto: o.Proto, Clients: o.Clients, Senders: senders,
-		Messages: o.Messages, Size: o.Size, Inflight: o.Inflight, Think: o.Think, Rate: o.Rate,
+		Messages: o.Messages, Size: o.Size, Inflight: o.Inflight, Think: o.Think, ThinkJitter: o.ThinkJitter, Rate: o.Rate,
 		HandshakeConcurrency: o.HandshakeConcurrency, HandshakeRTO: o.HandshakeRTO, Keys: keys, Logger: logger,
 	})
 	if err != nil {
