@@ -53,7 +53,7 @@ func (c Codec) DecodeMessages(dst []*core.Message, b []byte) ([]*core.Message, e
 	s := scanner{b: b}
 	dst, end, err := s.bundle(dst)
 	if err := s.finish(end, "bundle", err); err != nil {
-		return truncate(dst, n), err
+		return slices.Delete(dst, n, len(dst)), err
 	}
 	return dst, nil
 }
@@ -117,14 +117,6 @@ func (s *scanner) message(i int) (int, *core.Message, error) {
 	}
 	m, err := messageOf(&vals)
 	return end, m, err
-}
-
-// truncate drops what DecodeMessages appended to dst after its first n
-// messages, clearing them so that the caller's reused storage does not keep
-// them alive.
-func truncate(dst []*core.Message, n int) []*core.Message {
-	clear(dst[n:])
-	return dst[:n]
 }
 
 // elementError is err, a codec/json error about one message, said of

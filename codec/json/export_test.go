@@ -4,6 +4,7 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/udpchat/udpchat/core"
@@ -62,17 +63,17 @@ func (c ValidFirst) DecodeMessages(dst []*core.Message, b []byte) ([]*core.Messa
 	}
 	for k := 0; ; k++ {
 		if k == core.MaxBundle {
-			return truncate(dst, n), fmt.Errorf("codec/json: bundle of more than %d messages", core.MaxBundle)
+			return slices.Delete(dst, n, len(dst)), fmt.Errorf("codec/json: bundle of more than %d messages", core.MaxBundle)
 		}
 		if i >= len(b) || b[i] != '{' {
 			if i < len(b) && b[i] == '[' {
-				return truncate(dst, n), fmt.Errorf("codec/json: bundle element %d is an array: a bundle holds no bundle", k)
+				return slices.Delete(dst, n, len(dst)), fmt.Errorf("codec/json: bundle element %d is an array: a bundle holds no bundle", k)
 			}
-			return truncate(dst, n), fmt.Errorf("codec/json: bundle element %d is not a message object but %s", k, kindOf(b, i))
+			return slices.Delete(dst, n, len(dst)), fmt.Errorf("codec/json: bundle element %d is not a message object but %s", k, kindOf(b, i))
 		}
 		end := skipValue(b, i)
 		if end < 0 {
-			return truncate(dst, n), errMalformed
+			return slices.Delete(dst, n, len(dst)), errMalformed
 		}
 		var vals [nMessageFields][]byte
 		err := collectValid(b[i:end], "message", messageFields[:], vals[:])
@@ -81,7 +82,7 @@ func (c ValidFirst) DecodeMessages(dst []*core.Message, b []byte) ([]*core.Messa
 			m, err = messageOf(&vals)
 		}
 		if err != nil {
-			return truncate(dst, n), &elementError{k, err}
+			return slices.Delete(dst, n, len(dst)), &elementError{k, err}
 		}
 		dst = append(dst, m)
 
@@ -92,7 +93,7 @@ func (c ValidFirst) DecodeMessages(dst []*core.Message, b []byte) ([]*core.Messa
 		case i < len(b) && b[i] == ']':
 			return dst, nil // validate made sure that only whitespace follows
 		default:
-			return truncate(dst, n), errMalformed
+			return slices.Delete(dst, n, len(dst)), errMalformed
 		}
 	}
 }

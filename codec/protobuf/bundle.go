@@ -68,16 +68,16 @@ func (c Codec) DecodeMessages(dst []*core.Message, b []byte) ([]*core.Message, e
 		// 15 of wire type bytes.
 		_, _, tn := protowire.ConsumeTag(b)
 		if tn < 0 {
-			return truncate(dst, n), errMalformedBundle
+			return slices.Delete(dst, n, len(dst)), errMalformedBundle
 		}
 		entry, vn := protowire.ConsumeBytes(b[tn:])
 		if vn < 0 {
-			return truncate(dst, n), errMalformedBundle
+			return slices.Delete(dst, n, len(dst)), errMalformedBundle
 		}
 		b = b[tn+vn:]
 		m, err := c.DecodeMessage(entry)
 		if err != nil {
-			return truncate(dst, n), &entryError{k, err}
+			return slices.Delete(dst, n, len(dst)), &entryError{k, err}
 		}
 		dst = append(dst, m)
 	}
@@ -87,14 +87,6 @@ func (c Codec) DecodeMessages(dst []*core.Message, b []byte) ([]*core.Message, e
 // errMalformedBundle is what DecodeMessages says of wire format the schema
 // walk would have refused first; it cannot happen.
 var errMalformedBundle = errors.New("codec/protobuf: bundle: malformed")
-
-// truncate drops what DecodeMessages appended to dst after its first n
-// messages, clearing them so that the caller's reused storage does not keep
-// them alive.
-func truncate(dst []*core.Message, n int) []*core.Message {
-	clear(dst[n:])
-	return dst[:n]
-}
 
 // entryError is err, a codec/protobuf error about one message, said of
 // entry i of a bundle. It is a type rather than fmt.Errorf's %w so that the
