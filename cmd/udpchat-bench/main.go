@@ -107,6 +107,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/cmd/internal/standard"
 )
 
@@ -162,13 +163,12 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	}
 	var proto uint
 	var progress string
-	var clientLog string
 	fs.StringVar(&o.Server, "server", "spawn", "the server: `spawn` (a child process), inproc, or HOST:PORT")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "`PID` of an external server, to read its CPU and memory")
 	fs.StringVar(&o.Server0.Codec, "server-codec", "", "the bench server's codec, auto for every one (default: -codec)")
 	fs.IntVar(&o.Server0.RecipientQueue, "recipient-queue", 0, "the bench server's queue per version 2 recipient (0: core's default, 1024)")
 	fs.StringVar(&o.Server0.LogLevel, "server-log-level", "warn", "the bench server's log level: debug, info, warn, error")
-	fs.StringVar(&o.Server0.LogFile, "server-log", "", "the bench server's log `FILE` (default standard error)")
+	fs.StringVar(&o.Server0.LogFile, "server-log", "-", "the bench server's log `FILE` (- for standard error)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the spawned server's CPU profile to `FILE`")
 	fs.StringVar(&o.Codec, "codec", "json", "codec, by its registered name")
 	fs.StringVar(&o.Suite, "suite", "rsa-aes-cbc-hmac", "cipher suite, by its registered name")
@@ -199,7 +199,7 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	fs.DurationVar(&o.Settle, "settle", 2*time.Second, "idle: wait before reading the server's memory")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.StringVar(&progress, "progress", "auto", "progress bar on standard error: auto (on a terminal), on, off")
-	fs.StringVar(&clientLog, "client-log", "", "log the clients' warnings to `FILE`")
+	fs.StringVar(&o.ClientLogFile, "client-log", "", "log the clients' warnings to `FILE` (- for standard error)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -256,13 +256,6 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	default:
 		return o, fmt.Errorf("-progress: want auto, on or off, got %q", progress)
 	}
-	if clientLog != "" {
-		f, err := os.OpenFile(clientLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return o, fmt.Errorf("-client-log: %w", err)
-		}
-		o.ClientLog = f // closed at exit
-	}
 	return o, nil
 }
 
@@ -278,8 +271,14 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty
 		fmt.Fprintf(stderr, "udpchat-bench: %v\n", err)
 		return 2
 	}
-	if c, ok := o.ClientLog.(io.Closer); ok {
-		defer c.Close()
+	if o.ClientLogFile != "" {
+		w, closeLog, err := cli.OpenLog(o.ClientLogFile, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "udpchat-bench: -client-log: %v\n", err)
+			return 2
+		}
+		defer closeLog()
+		o.ClientLog = w
 	}
 	if o.Procs > 0 {
 		runtime.GOMAXPROCS(o.Procs)

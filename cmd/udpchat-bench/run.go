@@ -48,8 +48,9 @@ type Options struct {
 	Settle  time.Duration // idle: wait before the memory is read
 	Timeout time.Duration
 
-	Progress  bool
-	ClientLog io.Writer // nil: discard
+	Progress      bool
+	ClientLogFile string    // -client-log; "" for none
+	ClientLog     io.Writer // where the clients log, opened from ClientLogFile; nil: discard
 }
 
 // run is the whole bench, minus the process: it fills r, and returns an

@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
-	"os"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/udpchat/udpchat/cipher/seed"
+	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/core/stopwait"
 	"github.com/udpchat/udpchat/transport/udp"
@@ -54,7 +54,7 @@ type ServerOptions struct {
 	MaxSessions    int
 	RecipientQueue int    // 0: core's default
 	LogLevel       string // debug, info, warn, error
-	LogFile        string // "" logs to standard error
+	LogFile        string // "-" logs to standard error
 }
 
 // newLoadServer builds a core.Server configured for load testing on t.
@@ -124,16 +124,24 @@ func newLoadServer(o ServerOptions, t core.Transport, logw io.Writer) (*core.Ser
 	return srv, nil
 }
 
-// openLog opens where the server logs: the file named, or w.
-func openLog(name string, w io.Writer) (io.Writer, func(), error) {
-	if name == "" {
-		return w, func() {}, nil
-	}
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// listenLoadServer builds the load server on a socket of its own, logging
+// where o says; closeLog closes the log once the server has stopped.
+func listenLoadServer(o ServerOptions, stderr io.Writer) (srv *core.Server, closeLog func(), err error) {
+	t, err := udp.Network{}.Listen(o.Listen)
 	if err != nil {
+		return nil, nil, fmt.Errorf("server: %w", err)
+	}
+	logw, closeLog, err := cli.OpenLog(o.LogFile, stderr)
+	if err != nil {
+		t.Close()
 		return nil, nil, fmt.Errorf("server log: %w", err)
 	}
-	return f, func() { f.Close() }, nil
+	if srv, err = newLoadServer(o, t, logw); err != nil {
+		t.Close()
+		closeLog()
+		return nil, nil, err
+	}
+	return srv, closeLog, nil
 }
 
 // Server is the server a run loads, wherever it runs.
@@ -160,19 +168,8 @@ type inprocServer struct {
 
 // startInproc starts a server in this process.
 func startInproc(o ServerOptions, stderr io.Writer) (*inprocServer, error) {
-	t, err := udp.Network{}.Listen(o.Listen)
+	srv, closeLog, err := listenLoadServer(o, stderr)
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	logw, closeLog, err := openLog(o.LogFile, stderr)
-	if err != nil {
-		t.Close()
-		return nil, err
-	}
-	srv, err := newLoadServer(o, t, logw)
-	if err != nil {
-		t.Close()
-		closeLog()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())

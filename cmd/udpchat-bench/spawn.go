@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/transport/udp"
 )
 
 // childCommand is the hidden first argument that makes the bench binary a
@@ -52,34 +51,22 @@ func runChild(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("options: %w", err)
 	}
 	o, cpuprofile := co.Server, co.CPUProfile
-	t, err := udp.Network{}.Listen(o.Listen)
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	logw, closeLog, err := openLog(o.LogFile, stderr)
-	if err != nil {
-		t.Close()
-		return err
-	}
-	defer closeLog()
-	srv, err := newLoadServer(o, t, logw)
-	if err != nil {
-		t.Close()
-		return err
-	}
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
-			t.Close()
 			return fmt.Errorf("cpuprofile: %w", err)
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			t.Close()
 			return fmt.Errorf("cpuprofile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
 	}
+	srv, closeLog, err := listenLoadServer(o, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)

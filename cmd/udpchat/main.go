@@ -62,9 +62,9 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
-	logw, closeLog, err := openLog(cfg.Client.LogFile, stderr)
+	logw, closeLog, err := cli.OpenLog(cfg.Client.LogFile, stderr)
 	if err != nil {
-		return command.Exit(err, stderr)
+		return command.Exit(fmt.Errorf("client.log_file: %w", err), stderr)
 	}
 	defer closeLog()
 	log := cfg.Log.NewLogger(logw)
@@ -101,17 +101,6 @@ func serverArg(args []string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, &cli.UsageError{Err: fmt.Errorf("server address: %w", err)}
 	}
 	return addr, nil
-}
-
-func openLog(path string, stderr io.Writer) (io.Writer, func(), error) {
-	if path == "-" {
-		return stderr, func() {}, nil
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, nil, fmt.Errorf("client.log_file: %w", err)
-	}
-	return f, func() { f.Close() }, nil
 }
 
 // newClient builds the client engine the configuration describes. notify

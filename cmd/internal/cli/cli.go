@@ -1,11 +1,13 @@
 // Package cli is what udpchat's commands share: the flags every command takes,
-// loading the configuration through them, and the exit codes.
+// loading the configuration through them, the exit codes, and opening a
+// log.
 package cli
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -94,4 +96,18 @@ func (c *Command) Exit(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", c.Name, msg)
 	return ExitFail
+}
+
+// OpenLog opens the log a command was told to write to: the file at path,
+// appended to and created readable by its owner only (a chat log names who
+// talked to whom), or stderr for "-". close closes the file, never stderr.
+func OpenLog(path string, stderr io.Writer) (w io.Writer, close func(), err error) {
+	if path == "-" {
+		return stderr, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
 }
