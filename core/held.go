@@ -73,7 +73,8 @@ func (s *Server) flushLocked(sess *session) error {
 
 // pushLocked gives the plaintext body, which holds n messages, to sess's
 // sender. The ref is n, so that the acknowledgement says how many messages
-// it delivered; a small int boxes without allocating.
+// it delivered; Go boxes an int under 256 without allocating, so only a
+// bundle of the full MaxBundle costs an allocation here.
 func (s *Server) pushLocked(sess *session, body []byte, n int) error {
 	sess.body = body
 	_, err := sess.snd.Push(sess.build, n)
