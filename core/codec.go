@@ -36,16 +36,17 @@ func DecodeNew(d DecoderTo, b []byte) (*Packet, error) {
 	return p, nil
 }
 
-// scratchDecoder decodes datagrams into one reused packet where the codec
+// ScratchDecoder decodes datagrams into one reused packet where the codec
 // can (DecoderTo), so that the hot path allocates no packet per datagram.
 // The next decode overwrites the packet and its payload: nothing handling a
 // packet may keep either.
-type scratchDecoder struct {
+type ScratchDecoder struct {
 	pkt     Packet
 	payload []byte
 }
 
-func (sd *scratchDecoder) decode(c Codec, b []byte) (*Packet, error) {
+// Decode decodes b in c, into the scratch packet where c can.
+func (sd *ScratchDecoder) Decode(c Codec, b []byte) (*Packet, error) {
 	d, ok := c.(DecoderTo)
 	if !ok {
 		return c.Decode(b)

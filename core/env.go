@@ -16,7 +16,8 @@ type Env struct {
 	Now    func() time.Time // default: time.Now
 }
 
-func (e Env) withDefaults() Env {
+// WithDefaults returns e with its unset fields set to their defaults.
+func (e Env) WithDefaults() Env {
 	if e.Logger == nil {
 		e.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -2,15 +2,15 @@ package core
 
 import "math"
 
-// maxV1Prefix is the longest sender prefix a version 1 broadcast can carry:
+// MaxV1Prefix is the longest sender prefix a version 1 broadcast can carry:
 // "<" + a bracketed IPv6 address and port + "> ".
-const maxV1Prefix = len("<[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535> ")
+const MaxV1Prefix = len("<[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535> ")
 
-// maxPlaintext returns the longest plaintext that, sealed by suite and sent in
+// MaxPlaintext returns the longest plaintext that, sealed by suite and sent in
 // a packet shaped like hdr, still fits in MaxDatagram. The size of a datagram
 // depends only on the length of what it carries, so a search over lengths
 // with a dummy payload gives the exact bound for any codec and suite.
-func maxPlaintext(c Codec, s Suite, hdr Packet) int {
+func MaxPlaintext(c Codec, s Suite, hdr Packet) int {
 	fits := func(n int) bool {
 		p := hdr
 		p.Payload = make([]byte, n+s.Overhead(n))
@@ -29,12 +29,12 @@ func maxPlaintext(c Codec, s Suite, hdr Packet) int {
 	return lo
 }
 
-// broadcastHeader and clientDataHeader are the largest headers of the two
+// BroadcastHeader and ClientDataHeader are the largest headers of the two
 // kinds of DATA in protocol version 1.
 var (
-	broadcastHeader  = Packet{Type: TypeData}
-	clientDataHeader = Packet{Type: TypeData, Seq: math.MaxUint64, HasSeq: true}
+	BroadcastHeader  = Packet{Type: TypeData}
+	ClientDataHeader = Packet{Type: TypeData, Seq: math.MaxUint64, HasSeq: true}
 )
 
-// v2DataHeader is the largest header of a version 2 DATA.
-var v2DataHeader = Packet{Type: TypeData, Session: math.MaxUint64, Seq: math.MaxUint64, HasSeq: true}
+// V2DataHeader is the largest header of a version 2 DATA.
+var V2DataHeader = Packet{Type: TypeData, Session: math.MaxUint64, Seq: math.MaxUint64, HasSeq: true}

@@ -14,8 +14,8 @@ const MaxNick = 16
 // or for everyone.
 var reservedNames = []string{SystemSender, "system", "admin", "root", "udpchat", "all", "everyone", "nobody", "me"}
 
-// foldName is the form names are compared in: "Alice" and "alice" are one.
-func foldName(s string) string { return strings.ToLower(s) }
+// FoldName is the form names are compared in: "Alice" and "alice" are one.
+func FoldName(s string) string { return strings.ToLower(s) }
 
 // CheckNick says why name cannot be a nickname, or returns nil: 1 to 16
 // letters, digits, '-' or '_', starting with a letter, and not a reserved
@@ -37,21 +37,8 @@ func CheckNick(name string) error {
 			return fmt.Errorf("a nickname has only letters, digits, '-' and '_': %q", name)
 		}
 	}
-	if slices.Contains(reservedNames, foldName(name)) {
+	if slices.Contains(reservedNames, FoldName(name)) {
 		return fmt.Errorf("%q is reserved", name)
-	}
-	return nil
-}
-
-// checkName is CheckNick, and not one of the server's reserved names.
-func (s *Server) checkName(name string) error {
-	if err := CheckNick(name); err != nil {
-		return err
-	}
-	for _, r := range s.cfg.Reserved {
-		if foldName(r) == foldName(name) {
-			return fmt.Errorf("%q is reserved", name)
-		}
 	}
 	return nil
 }

@@ -3,8 +3,6 @@ package core
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -62,49 +60,4 @@ type Room interface {
 	Post(ctx context.Context, m *Message) error
 	// Users lists who is in the room, by name.
 	Users() []User
-}
-
-var _ Room = (*Server)(nil)
-
-// Post implements Room.
-func (s *Server) Post(_ context.Context, m *Message) error {
-	if m.From == "" || m.Kind == KindHistory {
-		return fmt.Errorf("core: post: need a sender, and a kind other than history")
-	}
-	c := *m
-	c.ID, c.Time, c.Origin = s.nextMsg.Add(1), s.cfg.Now(), 0
-	if c.To != "" && c.Kind != KindPrivate {
-		c.Kind = KindPrivate
-	}
-	if err := s.deliver(context.Background(), &c); err != nil {
-		if reason, ok := RejectionReason(err); ok {
-			return fmt.Errorf("core: post: %s", reason)
-		}
-		return err
-	}
-	return nil
-}
-
-// Users implements Room.
-func (s *Server) Users() []User {
-	now := s.cfg.Now()
-	var us []User
-	for _, sess := range s.sessions.all(0) {
-		if !sess.confirmed.Load() {
-			continue
-		}
-		sess.mu.Lock()
-		us = append(us, User{Name: sess.name, Version: sess.version, Idle: now.Sub(time.Unix(0, sess.lastSeen.Load()))})
-		sess.mu.Unlock()
-	}
-	slices.SortFunc(us, func(a, b User) int { return strings.Compare(foldName(a.Name), foldName(b.Name)) })
-	return us
-}
-
-// observe tells every observer of e.
-func (s *Server) observe(ctx context.Context, e RoomEvent) {
-	e.Time = s.cfg.Now()
-	for _, o := range s.cfg.Observers {
-		o.RoomEvent(ctx, e)
-	}
 }

@@ -24,7 +24,7 @@
 //	set, err := plugins.StartAll(ctx, cfgs, room, log)
 //	...
 //	defer set.Close()
-//	srv, err := core.NewServer(core.ServerConfig{
+//	srv, err := server.New(server.Config{
 //		Handlers:  set.Middlewares(),
 //		Observers: set.Observers(),
 //		...

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/chattest"
 )
 
 func TestBot(t *testing.T) {

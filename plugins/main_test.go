@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/server"
+
 	"go.uber.org/goleak"
 
+	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/chattest"
 )
 
 func TestMain(m *testing.M) {
@@ -160,7 +162,7 @@ func startRoom(t *testing.T, log *slog.Logger, cfgs ...Config) (*chattest.Room, 
 		// clients must not give up sooner (chattest's own 200 ms x 5
 		// would). 500 ms x 10 outlasts the 1 s the fault tests allow.
 		Reliability: core.ReliabilityConfig{RTO: 500 * time.Millisecond, MaxRetries: 10},
-		Server: func(c *core.ServerConfig) {
+		Server: func(c *server.Config) {
 			c.Handlers = append(c.Handlers, set.Middlewares()...)
 			c.Observers = append(c.Observers, set.Observers()...)
 		},

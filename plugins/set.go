@@ -43,7 +43,7 @@ func StartAll(ctx context.Context, cfgs []Config, room core.Room, log *slog.Logg
 func (s *Set) Plugins() []*Plugin { return append([]*Plugin(nil), s.plugins...) }
 
 // Middlewares returns the plugins' handlers, in order, for
-// core.ServerConfig.Handlers.
+// server.Config.Handlers.
 func (s *Set) Middlewares() []core.Middleware {
 	mw := make([]core.Middleware, len(s.plugins))
 	for i, p := range s.plugins {
@@ -53,7 +53,7 @@ func (s *Set) Middlewares() []core.Middleware {
 }
 
 // Observers returns the plugins as room observers, in order, for
-// core.ServerConfig.Observers.
+// server.Config.Observers.
 func (s *Set) Observers() []core.RoomObserver {
 	obs := make([]core.RoomObserver, len(s.plugins))
 	for i, p := range s.plugins {

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/udpchat/udpchat/cipher/seed"
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/coretest"
 )
 
 // benchKeys returns a sealer and the matching opener: the one version 1 key
@@ -29,18 +29,18 @@ func benchKeys(b *testing.B, version int) (seal, open core.SessionKeys) {
 func BenchmarkSeal(b *testing.B) {
 	for _, v := range []int{1, 2} {
 		keys, _ := benchKeys(b, v)
-		coretest.BenchmarkSeal(b, map[int]string{1: "v1/", 2: "v2/"}[v], keys, dataAD(sidA, 7))
+		codectest.BenchmarkSeal(b, map[int]string{1: "v1/", 2: "v2/"}[v], keys, dataAD(sidA, 7))
 	}
 }
 
 func BenchmarkOpen(b *testing.B) {
 	for _, v := range []int{1, 2} {
 		from, to := benchKeys(b, v)
-		coretest.BenchmarkOpen(b, map[int]string{1: "v1/", 2: "v2/"}[v], from, to, dataAD(sidA, 7))
+		codectest.BenchmarkOpen(b, map[int]string{1: "v1/", 2: "v2/"}[v], from, to, dataAD(sidA, 7))
 	}
 }
 
 func BenchmarkSealParallel(b *testing.B) {
 	keys, _ := benchKeys(b, 2)
-	coretest.BenchmarkSealParallel(b, keys, dataAD(sidA, 7))
+	codectest.BenchmarkSealParallel(b, keys, dataAD(sidA, 7))
 }

@@ -11,9 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/udpchat/udpchat/client"
+
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/stopwait"
+	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/transport/udp"
 )
 
@@ -67,9 +69,9 @@ type fleet struct {
 type benchClient struct {
 	f    *fleet
 	idx  int
-	c    *core.Client
+	c    *client.Client
 	tr   *countingTransport
-	info *core.SessionInfo
+	info *client.SessionInfo
 
 	connected chan struct{} // closed once connected, or once it failed
 	connErr   error         // set before connected closes, if it failed
@@ -103,7 +105,7 @@ func newFleet(o FleetOptions) (*fleet, error) {
 			return nil, fmt.Errorf("client %d: %w (ulimit -n?)", i, err)
 		}
 		ct := &countingTransport{Transport: t}
-		cfg := core.ClientConfig{
+		cfg := client.Config{
 			Transport:         ct,
 			Server:            o.Server,
 			Codec:             o.Layers.Codec,
@@ -121,7 +123,7 @@ func newFleet(o FleetOptions) (*fleet, error) {
 		if o.Keys != nil && o.Layers.Suite.Name() == seed.Name {
 			cfg.NewInitiator = o.Keys.initiators
 		}
-		c, err := core.NewClient(cfg)
+		c, err := client.New(cfg)
 		if err != nil {
 			ct.Close()
 			f.closeUnstarted()
@@ -217,24 +219,24 @@ func (c *benchClient) events(began time.Time) {
 		}
 		close(c.connected)
 	}
-	handle := func(e core.Event) {
+	handle := func(e client.Event) {
 		switch e := e.(type) {
-		case core.StateEvent:
+		case client.StateEvent:
 			switch e.State {
-			case core.StateConnected:
+			case client.StateConnected:
 				c.info = e.Info
 				markConnected(nil)
-			case core.StateFailed:
+			case client.StateFailed:
 				markConnected(fmt.Errorf("failed: %w", e.Err))
 			}
-		case core.DeliveredEvent:
+		case client.DeliveredEvent:
 			f.acked.Add(1)
 			c.acked.arrival(int(e.ID) - 1) // IDs count Sends from 1
 			c.release()
-		case core.FailedEvent:
+		case client.FailedEvent:
 			f.failed.Add(1)
 			c.release()
-		case core.MessageEvent:
+		case client.MessageEvent:
 			c.message(&e.Message)
 		}
 	}

@@ -1,5 +1,5 @@
 // Command udpchat-bench is a load generator for udpchat: it starts N
-// simulated clients (core.Client, each on its own UDP socket on 127.0.0.1)
+// simulated clients (client.Client, each on its own UDP socket on 127.0.0.1)
 // in one process against a server, runs their handshakes, has them send M
 // messages of B bytes each, and reports what it measured: handshake
 // latency, messages acknowledged a second, deliveries a second, delivery
@@ -29,7 +29,7 @@
 //	           before and after gives its memory per idle session.
 //
 // The server (-server): "spawn" (default) re-executes this binary as a
-// child running a core.Server, so that its CPU (utime+stime) and memory
+// child running a server.Server, so that its CPU (utime+stime) and memory
 // (VmRSS, VmHWM) are read from /proc apart from the clients'; "inproc" runs
 // it in this process (its CPU and memory are then not separable); HOST:PORT
 // is any server, a seed server speaking only version 1 included (its CPU
@@ -108,7 +108,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/cmd/internal/cli"
-	"github.com/udpchat/udpchat/cmd/internal/standard"
+	"github.com/udpchat/udpchat/standard"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/server"
 )
 
 // Result is the JSON object a run prints as its last line on standard
@@ -66,7 +66,7 @@ type ServerInfo struct {
 	Stats    *Stats  `json:"stats,omitempty"`
 }
 
-// Stats are core.ServerStats, with JSON names.
+// Stats are server.Stats, with JSON names.
 type Stats struct {
 	Received   uint64 `json:"received"`
 	Dropped    uint64 `json:"dropped"`
@@ -77,7 +77,7 @@ type Stats struct {
 	Handshakes uint64 `json:"handshakes"`
 }
 
-func statsOf(s *core.ServerStats) *Stats {
+func statsOf(s *server.Stats) *Stats {
 	if s == nil {
 		return nil
 	}

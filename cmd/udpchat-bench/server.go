@@ -11,12 +11,14 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/udpchat/udpchat/server"
+
 	"golang.org/x/time/rate"
 
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/stopwait"
+	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/transport/udp"
 )
 
@@ -57,14 +59,14 @@ type ServerOptions struct {
 	LogFile        string // "-" logs to standard error
 }
 
-// newLoadServer builds a core.Server configured for load testing on t.
-func newLoadServer(o ServerOptions, t core.Transport, logw io.Writer) (*core.Server, error) {
+// newLoadServer builds a server.Server configured for load testing on t.
+func newLoadServer(o ServerOptions, t core.Transport, logw io.Writer) (*server.Server, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(o.LogLevel)); err != nil {
 		return nil, fmt.Errorf("server log level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: lv}))
-	cfg := core.ServerConfig{
+	cfg := server.Config{
 		Transport:         t,
 		Suite:             seed.Suite{}, // version 1 speaks only the seed's
 		V1Reliability:     stopwait.Layer{},
@@ -117,7 +119,7 @@ func newLoadServer(o ServerOptions, t core.Transport, logw io.Writer) (*core.Ser
 	if _, cfg.Identity, err = ed25519.GenerateKey(nil); err != nil {
 		return nil, fmt.Errorf("server identity: %w", err)
 	}
-	srv, err := core.NewServer(cfg)
+	srv, err := server.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -126,7 +128,7 @@ func newLoadServer(o ServerOptions, t core.Transport, logw io.Writer) (*core.Ser
 
 // listenLoadServer builds the load server on a socket of its own, logging
 // where o says; closeLog closes the log once the server has stopped.
-func listenLoadServer(o ServerOptions, stderr io.Writer) (srv *core.Server, closeLog func(), err error) {
+func listenLoadServer(o ServerOptions, stderr io.Writer) (srv *server.Server, closeLog func(), err error) {
 	t, err := udp.Network{}.Listen(o.Listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: %w", err)
@@ -155,12 +157,12 @@ type Server interface {
 	Sample() (s ProcSample, ok bool)
 	// Stop stops a server the bench started and returns its final
 	// counters, if it can see them.
-	Stop() (*core.ServerStats, error)
+	Stop() (*server.Stats, error)
 }
 
-// inprocServer is a core.Server in the bench's own process.
+// inprocServer is a server.Server in the bench's own process.
 type inprocServer struct {
-	srv     *core.Server
+	srv     *server.Server
 	cancel  context.CancelFunc
 	done    chan error
 	closeLg func()
@@ -181,7 +183,7 @@ func startInproc(o ServerOptions, stderr io.Writer) (*inprocServer, error) {
 func (s *inprocServer) Kind() string             { return "inproc" }
 func (s *inprocServer) Addr() netip.AddrPort     { return s.srv.Addr() }
 func (*inprocServer) Sample() (ProcSample, bool) { return ProcSample{}, false }
-func (s *inprocServer) Stop() (*core.ServerStats, error) {
+func (s *inprocServer) Stop() (*server.Stats, error) {
 	s.cancel()
 	err := <-s.done
 	s.closeLg()
@@ -207,7 +209,7 @@ func (s *externalServer) Sample() (ProcSample, bool) {
 	p, err := readProc(s.pid)
 	return p, err == nil
 }
-func (*externalServer) Stop() (*core.ServerStats, error) { return nil, nil }
+func (*externalServer) Stop() (*server.Stats, error) { return nil, nil }
 
 // waitTimeout bounds a wait for a child process.
 const waitTimeout = 10 * time.Second

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/server"
 )
 
 // childCommand is the hidden first argument that makes the bench binary a
@@ -35,8 +35,8 @@ type childOptions struct {
 // childFinal is what a server child prints on its last line: its counters
 // and its CPU time, measured by getrusage.
 type childFinal struct {
-	Stats  core.ServerStats `json:"stats"`
-	CPUSec float64          `json:"cpu_s"`
+	Stats  server.Stats `json:"stats"`
+	CPUSec float64      `json:"cpu_s"`
 }
 
 // runChild is the server child's main: it prints "ADDR host:port" once it
@@ -188,7 +188,7 @@ func (s *spawnedServer) Sample() (ProcSample, bool) {
 
 // Stop closes the child's lifeline and waits for its final counters; a
 // child that does not stop in time is killed.
-func (s *spawnedServer) Stop() (*core.ServerStats, error) {
+func (s *spawnedServer) Stop() (*server.Stats, error) {
 	s.stdin.Close()
 	select {
 	case final := <-s.final:

@@ -39,7 +39,7 @@ func (w *Wire) add(o Wire) {
 }
 
 // countingTransport wraps a client's transport to count datagrams and bytes
-// each way, and the datagrams that repeat one of the recent ones: core.Client
+// each way, and the datagrams that repeat one of the recent ones: client.Client
 // exposes no retransmission counter, but a retransmission is the stored
 // datagram written again.
 type countingTransport struct {

@@ -12,15 +12,17 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/udpchat/udpchat/server"
+
 	"golang.org/x/time/rate"
 
 	"github.com/udpchat/udpchat/cmd/internal/cli"
-	"github.com/udpchat/udpchat/cmd/internal/standard"
+	"github.com/udpchat/udpchat/config"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/config"
-	"github.com/udpchat/udpchat/core/identity"
-	"github.com/udpchat/udpchat/core/stopwait"
+	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/plugins"
+	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/standard"
 )
 
 var command = cli.Command{
@@ -98,7 +100,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	if states := set.States(); len(states) > 0 {
 		log.Info("plugins", "states", states)
 	}
-	srv, err := core.NewServer(core.ServerConfig{
+	srv, err := server.New(server.Config{
 		Transport:         t,
 		Codec:             layers.Codec,
 		Codecs:            layers.Codecs,

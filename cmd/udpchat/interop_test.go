@@ -29,10 +29,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/chattest"
 )
 
 // interopTimeout bounds every wait on a seed peer: Python's RSA-2048 key

@@ -19,12 +19,14 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/udpchat/udpchat/client"
+
 	"github.com/udpchat/udpchat/cmd/internal/cli"
-	"github.com/udpchat/udpchat/cmd/internal/standard"
+	"github.com/udpchat/udpchat/config"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/config"
-	"github.com/udpchat/udpchat/core/identity"
-	"github.com/udpchat/udpchat/core/stopwait"
+	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/standard"
 )
 
 var command = cli.Command{
@@ -74,11 +76,11 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		}
 		return command.Exit(terminal(ctx, cfg, server, log, stdin, stdout), stderr)
 	}
-	client, err := newClient(cfg, server, log, false, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", msg) })
+	c, err := newClient(cfg, server, log, false, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", msg) })
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
-	delivered, err := plain(ctx, client, server, stdin, stdout, stderr)
+	delivered, err := plain(ctx, c, server, stdin, stdout, stderr)
 	if err == nil && !delivered {
 		return cli.ExitFail
 	}
@@ -105,7 +107,7 @@ func serverArg(args []string) (netip.AddrPort, error) {
 
 // newClient builds the client engine the configuration describes. notify
 // hears of server keys pinned or replaced.
-func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, reconnect bool, notify func(string)) (*core.Client, error) {
+func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, reconnect bool, notify func(string)) (*client.Client, error) {
 	if cfg.Codec == config.AutoCodec {
 		return nil, errors.New("codec: auto is for servers; a client speaks one codec, e.g. json or protobuf")
 	}
@@ -132,7 +134,7 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 	if err != nil {
 		return nil, err
 	}
-	client, err := core.NewClient(core.ClientConfig{
+	c, err := client.New(client.Config{
 		Transport:         t,
 		Server:            server,
 		Codec:             layers.Codec,
@@ -154,16 +156,16 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 		t.Close()
 		return nil, err
 	}
-	return client, nil
+	return c, nil
 }
 
 // plain runs the plain line mode. It reports whether every line read was
 // delivered.
-func plain(ctx context.Context, client *core.Client, server netip.AddrPort, stdin io.Reader, stdout, stderr io.Writer) (bool, error) {
+func plain(ctx context.Context, c *client.Client, server netip.AddrPort, stdin io.Reader, stdout, stderr io.Writer) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)
-	go func() { runErr <- client.Run(ctx) }()
+	go func() { runErr <- c.Run(ctx) }()
 
 	// Lines are read and sent by their own goroutine, so that reading
 	// standard input never holds up printing what arrives.
@@ -177,7 +179,7 @@ func plain(ctx context.Context, client *core.Client, server netip.AddrPort, stdi
 		sc := bufio.NewScanner(stdin)
 		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 		for sc.Scan() {
-			id, err := client.Send(ctx, strings.TrimSuffix(sc.Text(), "\r"))
+			id, err := c.Send(ctx, strings.TrimSuffix(sc.Text(), "\r"))
 			select {
 			case sends <- sent{id, err}:
 			case <-ctx.Done():
@@ -213,9 +215,9 @@ func plain(ctx context.Context, client *core.Client, server netip.AddrPort, stdi
 				pending[s.id] = true
 			}
 			delete(settled, s.id)
-		case e := <-client.Events():
+		case e := <-c.Events():
 			switch e := e.(type) {
-			case core.MessageEvent:
+			case client.MessageEvent:
 				switch e.Message.Kind {
 				case core.KindSystem, core.KindError:
 					fmt.Fprintf(stderr, "udpchat: %s: %s\n", e.Message.From, e.Message.Text)
@@ -223,21 +225,21 @@ func plain(ctx context.Context, client *core.Client, server netip.AddrPort, stdi
 					fmt.Fprintln(out, e.Message.V1Text())
 					out.Flush()
 				}
-			case core.NoticeEvent:
+			case client.NoticeEvent:
 				fmt.Fprintf(stderr, "udpchat: warning: %s\n", e.Text)
-			case core.DeliveredEvent:
+			case client.DeliveredEvent:
 				if !pending[e.ID] {
 					settled[e.ID] = true
 				}
 				delete(pending, e.ID)
-			case core.FailedEvent:
+			case client.FailedEvent:
 				allOK = false
 				fmt.Fprintf(stderr, "udpchat: message %d not delivered: %v\n", e.ID, e.Err)
 				if !pending[e.ID] {
 					settled[e.ID] = true
 				}
 				delete(pending, e.ID)
-			case core.StateEvent:
+			case client.StateEvent:
 				fmt.Fprintf(stderr, "udpchat: %s %s%s\n", e.State, server, describe(e.Info))
 			}
 		case err := <-runErr:
@@ -251,7 +253,7 @@ func plain(ctx context.Context, client *core.Client, server netip.AddrPort, stdi
 	// Drain events until Run ends, so that it never waits on us.
 	for {
 		select {
-		case <-client.Events():
+		case <-c.Events():
 		case err := <-runErr:
 			return allOK, err
 		}
@@ -259,7 +261,7 @@ func plain(ctx context.Context, client *core.Client, server netip.AddrPort, stdi
 }
 
 // describe says what a connected session is, for the user.
-func describe(info *core.SessionInfo) string {
+func describe(info *client.SessionInfo) string {
 	if info == nil {
 		return ""
 	}

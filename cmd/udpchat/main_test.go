@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/udpchat/udpchat/core/chattest"
+	"github.com/udpchat/udpchat/chattest"
 )
 
 // TestPlainPipe: `printf 'hi\n' | udpchat --plain HOST:PORT` is a complete

@@ -8,11 +8,12 @@ import (
 	"net/netip"
 	"os"
 
+	"github.com/udpchat/udpchat/client"
+
 	"github.com/charmbracelet/x/term"
 
 	"github.com/udpchat/udpchat/cmd/udpchat/tui"
-	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/config"
+	"github.com/udpchat/udpchat/config"
 )
 
 // isTerminal reports whether f is a terminal, which decides between the
@@ -29,10 +30,10 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log
 		return errors.New("client.theme: " + err.Error())
 	}
 	// Key pins are news for the screen: they join the engine's events.
-	notices := make(chan core.Event, 4)
-	client, err := newClient(cfg, server, log, true, func(msg string) {
+	notices := make(chan client.Event, 4)
+	c, err := newClient(cfg, server, log, true, func(msg string) {
 		select {
-		case notices <- core.NoticeEvent{Text: msg}:
+		case notices <- client.NoticeEvent{Text: msg}:
 		default: // the screen is behind; the log has it
 		}
 		log.Info(msg)
@@ -43,17 +44,17 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)
-	go func() { runErr <- client.Run(ctx) }()
+	go func() { runErr <- c.Run(ctx) }()
 
-	events := make(chan core.Event)
+	events := make(chan client.Event)
 	uiCtx, stopForward := context.WithCancel(ctx)
 	forwarded := make(chan struct{})
 	go func() {
 		defer close(forwarded)
 		for {
-			var e core.Event
+			var e client.Event
 			select {
-			case e = <-client.Events():
+			case e = <-c.Events():
 			case e = <-notices:
 			case <-uiCtx.Done():
 				return
@@ -65,7 +66,7 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log
 			}
 		}
 	}()
-	uiErr := tui.Run(uiCtx, client, events, tui.Options{
+	uiErr := tui.Run(uiCtx, c, events, tui.Options{
 		Server: server.String(), Nick: cfg.Client.Nick, Theme: cfg.Client.Theme, Bell: cfg.Client.Bell,
 	}, stdin, stdout)
 	stopForward()
@@ -73,7 +74,7 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log
 	cancel() // the client says BYE
 	for {
 		select {
-		case <-client.Events(): // the client waits for a reader; nobody else is left
+		case <-c.Events(): // the client waits for a reader; nobody else is left
 		case err := <-runErr:
 			return errors.Join(uiErr, err)
 		}

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/client"
+
+	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/chattest"
-	"github.com/udpchat/udpchat/core/identity"
+	"github.com/udpchat/udpchat/identity"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot.txt from TestScreenshot")
@@ -118,7 +120,7 @@ func clientArgs(t *testing.T, room *chattest.Room, nick string) []string {
 // delivery mark.
 func TestTerminalUI(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	bob := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick = "bob" })
+	bob := room.JoinWith(func(cfg *client.Config) { cfg.Nick = "bob" })
 	p := startPane(t, nil, clientArgs(t, room, "alice")...)
 	key := identity.ShortFingerprint(room.Identity.Public().(ed25519.PublicKey))
 	p.waitFor("connected", room.Addr.String(), "alice", "protocol 2", key)
@@ -151,7 +153,7 @@ func TestTerminalUIReconnect(t *testing.T) {
 	p.waitFor("typed while the server was down ✓", "connected")
 
 	// It reached the new server: a newcomer is shown it as history.
-	carol := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick = "carol" })
+	carol := room.JoinWith(func(cfg *client.Config) { cfg.Nick = "carol" })
 	carol.WaitMessage("alice's message, as history", func(m core.Message) bool {
 		return m.Kind == core.KindHistory && m.From == "alice" && m.Text == "typed while the server was down"
 	})
@@ -161,10 +163,10 @@ func TestTerminalUIReconnect(t *testing.T) {
 // -update-screenshot it writes docs/screenshot.txt, which the README shows.
 func TestScreenshot(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	bob := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick = "bob" })
+	bob := room.JoinWith(func(cfg *client.Config) { cfg.Nick = "bob" })
 	p := startPane(t, nil, clientArgs(t, room, "alice")...)
 	p.waitFor("connected")
-	carol := room.JoinWith(func(cfg *core.ClientConfig) { cfg.Nick = "carol" })
+	carol := room.JoinWith(func(cfg *client.Config) { cfg.Nick = "carol" })
 	p.waitFor("carol joined")
 
 	bob.WaitDelivered(bob.Say("morning! anyone tried the new v2 handshake?"))

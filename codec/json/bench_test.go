@@ -3,39 +3,39 @@ package json_test
 import (
 	"testing"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/json"
-	"github.com/udpchat/udpchat/core/coretest"
 )
 
 // The codec's benchmarks, the same for every codec (core/coretest), as
 // docs/PERFORMANCE.md reports them.
 
-func BenchmarkAppend(b *testing.B) { coretest.BenchmarkAppend(b, json.Codec{}, coretest.DataV1()) }
-func BenchmarkDecode(b *testing.B) { coretest.BenchmarkDecode(b, json.Codec{}, coretest.DataV1()) }
+func BenchmarkAppend(b *testing.B) { codectest.BenchmarkAppend(b, json.Codec{}, codectest.DataV1()) }
+func BenchmarkDecode(b *testing.B) { codectest.BenchmarkDecode(b, json.Codec{}, codectest.DataV1()) }
 
 func BenchmarkAppendDataV2(b *testing.B) {
-	coretest.BenchmarkAppend(b, json.Codec{}, coretest.DataV2())
+	codectest.BenchmarkAppend(b, json.Codec{}, codectest.DataV2())
 }
 func BenchmarkDecodeDataV2(b *testing.B) {
-	coretest.BenchmarkDecode(b, json.Codec{}, coretest.DataV2())
+	codectest.BenchmarkDecode(b, json.Codec{}, codectest.DataV2())
 }
 
 func BenchmarkDecodeKeyRepV2(b *testing.B) {
-	coretest.BenchmarkDecode(b, json.Codec{}, coretest.KeyRepV2())
+	codectest.BenchmarkDecode(b, json.Codec{}, codectest.KeyRepV2())
 }
 
 func BenchmarkAppendMessage(b *testing.B) {
-	coretest.BenchmarkAppendMessage(b, json.Codec{}, coretest.ChatMessage())
+	codectest.BenchmarkAppendMessage(b, json.Codec{}, codectest.ChatMessage())
 }
 
 func BenchmarkDecodeMessage(b *testing.B) {
-	coretest.BenchmarkDecodeMessage(b, json.Codec{}, coretest.ChatMessage())
+	codectest.BenchmarkDecodeMessage(b, json.Codec{}, codectest.ChatMessage())
 }
 
 func BenchmarkDecodeMessages16(b *testing.B) {
-	coretest.BenchmarkDecodeMessages(b, json.Codec{}, 16)
+	codectest.BenchmarkDecodeMessages(b, json.Codec{}, 16)
 }
 
 func BenchmarkAppendBundled16(b *testing.B) {
-	coretest.BenchmarkAppendBundled(b, json.Codec{}, 16)
+	codectest.BenchmarkAppendBundled(b, json.Codec{}, 16)
 }

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/coretest"
 )
 
 // TestBundler: what every codec's bundles must do.
-func TestBundler(t *testing.T) { coretest.TestBundler(t, json.Codec{}) }
+func TestBundler(t *testing.T) { codectest.TestBundler(t, json.Codec{}) }
 
 // Two messages as AppendMessage writes them, for hand-made bundles.
 const (
@@ -65,11 +65,11 @@ func TestDecodeMessagesAccepts(t *testing.T) {
 		{"plain message after whitespace", " \n" + chatA, []*core.Message{a}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := coretest.DecodeAfter(t, json.Codec{}, []byte(tt.in))
+			got, err := codectest.DecodeAfter(t, json.Codec{}, []byte(tt.in))
 			if err != nil {
 				t.Fatalf("DecodeMessages(%q): %v", tt.in, err)
 			}
-			if diff := coretest.SameMessages(got, tt.want); diff != "" {
+			if diff := codectest.SameMessages(got, tt.want); diff != "" {
 				t.Fatal(diff)
 			}
 		})
@@ -112,7 +112,7 @@ func hostileBundles() []hostileCase {
 
 func TestDecodeMessagesRefuses(t *testing.T) {
 	for _, tc := range hostileBundles() {
-		t.Run(tc.name, func(t *testing.T) { coretest.CheckRefused(t, json.Codec{}, []byte(tc.in), "codec/json: ", tc.want) })
+		t.Run(tc.name, func(t *testing.T) { codectest.CheckRefused(t, json.Codec{}, []byte(tc.in), "codec/json: ", tc.want) })
 	}
 }
 
@@ -134,11 +134,11 @@ func TestDecodeMessagesElementError(t *testing.T) {
 
 // FuzzDecodeMessages feeds DecodeMessages arbitrary plaintexts. It must never
 // panic or modify its input; a refusal is a codec/json error and leaves dst
-// as it was (coretest.DecodeAfter); it must agree with refDecodeMessages
+// as it was (codectest.DecodeAfter); it must agree with refDecodeMessages
 // except on duplicate fields; and what it accepts must not alias the input
 // and must round-trip: AppendMessage and, for a bundle, AppendBundled encode
 // it, DecodeMessages gives it back, and encoding that again gives the same
-// bytes (coretest.CheckRoundTrip).
+// bytes (codectest.CheckRoundTrip).
 func FuzzDecodeMessages(f *testing.F) {
 	var c json.Codec
 	extra := [][]byte{
@@ -151,10 +151,10 @@ func FuzzDecodeMessages(f *testing.F) {
 	for _, tt := range messageForms {
 		extra = append(extra, []byte("["+tt.want+"]"))
 	}
-	coretest.AddBundleSeeds(f, c, extra...)
+	codectest.AddBundleSeeds(f, c, extra...)
 
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, err := coretest.DecodeAfter(t, c, in)
+		got, err := codectest.DecodeAfter(t, c, in)
 		ref, refOK := refDecodeMessages(in)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "codec/json: ") {
@@ -168,10 +168,10 @@ func FuzzDecodeMessages(f *testing.F) {
 		if !refOK {
 			t.Fatalf("DecodeMessages(%q) = %d messages, but the reference refuses it", in, len(got))
 		}
-		if diff := coretest.SameMessages(got, ref); diff != "" {
+		if diff := codectest.SameMessages(got, ref); diff != "" {
 			t.Fatalf("DecodeMessages(%q) against the reference: %s", in, diff)
 		}
-		coretest.CheckRoundTrip(t, c, got, in[0] == '[')
+		codectest.CheckRoundTrip(t, c, got, in[0] == '[')
 	})
 }
 

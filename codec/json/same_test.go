@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/coretest"
 )
 
 // FuzzSameAsValid holds the one-pass scanner to the decoding it replaced,
@@ -18,7 +18,7 @@ import (
 // with the same error. Strictness is a security property here, so "the
 // same" is exact, error text included.
 func FuzzSameAsValid(f *testing.F) {
-	coretest.AddBundleSeeds(f, json.Codec{}, sameSeeds(f)...)
+	codectest.AddBundleSeeds(f, json.Codec{}, sameSeeds(f)...)
 	f.Fuzz(checkSameAsValid)
 }
 

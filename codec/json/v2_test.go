@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/coretest"
 )
 
 // The tests of the version 2 packet fields and types. The version 1 tests in
@@ -405,5 +405,5 @@ func TestDecodeTo(t *testing.T) {
 	for _, f := range v2Forms {
 		ps = append(ps, &f.p)
 	}
-	coretest.TestDecodeTo(t, json.Codec{}, json.Codec{}, ps)
+	codectest.TestDecodeTo(t, json.Codec{}, json.Codec{}, ps)
 }

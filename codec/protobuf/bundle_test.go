@@ -9,14 +9,14 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/coretest"
 	"github.com/udpchat/udpchat/proto/packetpb"
 )
 
 // TestBundler: what every codec's bundles must do.
-func TestBundler(t *testing.T) { coretest.TestBundler(t, protobuf.Codec{}) }
+func TestBundler(t *testing.T) { codectest.TestBundler(t, protobuf.Codec{}) }
 
 // TestBundleFieldNumber: the codec's bundle field is packet.proto's.
 func TestBundleFieldNumber(t *testing.T) {
@@ -75,11 +75,11 @@ func TestDecodeMessagesAccepts(t *testing.T) {
 		{"plain empty", nil, []*core.Message{{}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := coretest.DecodeAfter(t, protobuf.Codec{}, tt.in)
+			got, err := codectest.DecodeAfter(t, protobuf.Codec{}, tt.in)
 			if err != nil {
 				t.Fatalf("DecodeMessages(%x): %v", tt.in, err)
 			}
-			if diff := coretest.SameMessages(got, tt.want); diff != "" {
+			if diff := codectest.SameMessages(got, tt.want); diff != "" {
 				t.Fatal(diff)
 			}
 		})
@@ -122,7 +122,7 @@ func hostileBundles() []struct {
 
 func TestDecodeMessagesRefuses(t *testing.T) {
 	for _, tc := range hostileBundles() {
-		t.Run(tc.name, func(t *testing.T) { coretest.CheckRefused(t, protobuf.Codec{}, tc.in, "codec/protobuf: ", tc.want) })
+		t.Run(tc.name, func(t *testing.T) { codectest.CheckRefused(t, protobuf.Codec{}, tc.in, "codec/protobuf: ", tc.want) })
 	}
 }
 
@@ -143,12 +143,12 @@ func TestDecodeMessagesEntryError(t *testing.T) {
 
 // FuzzDecodeMessages feeds DecodeMessages arbitrary plaintexts. It must
 // never panic or modify its input; a refusal is a codec/protobuf error and
-// leaves dst as it was (coretest.DecodeAfter); what it accepts must be what
+// leaves dst as it was (codectest.DecodeAfter); what it accepts must be what
 // DecodeMessage reads (one message) or what proto.Unmarshal reads (a
 // bundle, which DecodeMessage refuses), must not alias the input, and must
 // round-trip: AppendMessage and, for a bundle, AppendBundled encode it,
 // DecodeMessages gives it back, and encoding that again gives the same
-// bytes (coretest.CheckRoundTrip).
+// bytes (codectest.CheckRoundTrip).
 func FuzzDecodeMessages(f *testing.F) {
 	var c protobuf.Codec
 	var extra [][]byte
@@ -162,10 +162,10 @@ func FuzzDecodeMessages(f *testing.F) {
 		}
 		extra = append(extra, c.AppendBundled(nil, enc))
 	}
-	coretest.AddBundleSeeds(f, c, extra...)
+	codectest.AddBundleSeeds(f, c, extra...)
 
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, err := coretest.DecodeAfter(t, c, in)
+		got, err := codectest.DecodeAfter(t, c, in)
 		one, oneErr := c.DecodeMessage(in)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "codec/protobuf: ") {
@@ -178,7 +178,7 @@ func FuzzDecodeMessages(f *testing.F) {
 		}
 		bundle := oneErr != nil
 		if !bundle {
-			if diff := coretest.SameMessages(got, []*core.Message{one}); diff != "" {
+			if diff := codectest.SameMessages(got, []*core.Message{one}); diff != "" {
 				t.Fatalf("DecodeMessages(%x) against DecodeMessage: %s", in, diff)
 			}
 		} else {
@@ -189,7 +189,7 @@ func FuzzDecodeMessages(f *testing.F) {
 				t.Fatalf("DecodeMessages(%x) against proto.Unmarshal: %s", in, diff)
 			}
 		}
-		coretest.CheckRoundTrip(t, c, got, bundle)
+		codectest.CheckRoundTrip(t, c, got, bundle)
 	})
 }
 
@@ -214,5 +214,5 @@ func sameAsProto(b []byte, msgs []*core.Message) string {
 			want[i].Time = time.UnixMilli(e.TsMs).UTC()
 		}
 	}
-	return coretest.SameMessages(msgs, want)
+	return codectest.SameMessages(msgs, want)
 }

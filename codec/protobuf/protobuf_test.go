@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/coretest"
 	"github.com/udpchat/udpchat/proto/packetpb"
 )
 
@@ -311,5 +311,5 @@ func TestDecodeTo(t *testing.T) {
 	for _, s := range shapes {
 		ps = append(ps, &s.p)
 	}
-	coretest.TestDecodeTo(t, protobuf.Codec{}, protobuf.Codec{}, ps)
+	codectest.TestDecodeTo(t, protobuf.Codec{}, protobuf.Codec{}, ps)
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/udpchat/udpchat/core/config"
+	"github.com/udpchat/udpchat/config"
 )
 
 // Exit codes.

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/udpchat/udpchat/config"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/config"
 	"github.com/udpchat/udpchat/transport/fault"
 )
 

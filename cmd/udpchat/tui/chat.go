@@ -3,10 +3,10 @@ package tui
 import (
 	"context"
 
-	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/client"
 )
 
-// Chat is what the UI needs of the chat engine: *core.Client has it. Keeping
+// Chat is what the UI needs of the chat engine: *client.Client has it. Keeping
 // it this small keeps the model free of the network, so that tests can drive
 // it with a fake.
 type Chat interface {
@@ -18,9 +18,9 @@ type Chat interface {
 	CheckText(text string) error
 }
 
-var _ Chat = (*core.Client)(nil)
+var _ Chat = (*client.Client)(nil)
 
 // EventMsg carries one engine event into the Bubble Tea program. Run sends
 // one per event; a program run some other way sends them with
 // Program.Send.
-type EventMsg struct{ Event core.Event }
+type EventMsg struct{ Event client.Event }

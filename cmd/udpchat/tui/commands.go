@@ -4,13 +4,13 @@ import (
 	"slices"
 	"strings"
 
-	tea "charm.land/bubbletea/v2"
+	"github.com/udpchat/udpchat/server"
 
-	"github.com/udpchat/udpchat/core"
+	tea "charm.land/bubbletea/v2"
 )
 
 // localCommands are the commands the UI runs itself; every other line goes
-// to the server, which has commands of its own (core.CommandNames).
+// to the server, which has commands of its own (server.CommandNames).
 var localCommands = []struct{ name, usage string }{
 	{"/help", "/help: this list, then the server's commands"},
 	{"/quit", "/quit: leave (Ctrl+C does too)"},
@@ -34,7 +34,7 @@ func commandNames() []string {
 	for _, c := range localCommands {
 		names = append(names, c.name)
 	}
-	for _, n := range core.CommandNames() {
+	for _, n := range server.CommandNames() {
 		if !slices.Contains(names, n) {
 			names = append(names, n)
 		}
@@ -88,7 +88,7 @@ func (m *Model) help() {
 	}
 	// The server describes its own commands; a seed server has none, and
 	// says nothing, so their names are listed here too.
-	m.addLocal(lineLocal, "the server's commands: "+strings.Join(core.CommandNames(), " ")+"; its /help follows:")
+	m.addLocal(lineLocal, "the server's commands: "+strings.Join(server.CommandNames(), " ")+"; its /help follows:")
 }
 
 func (m *Model) themeCommand(arg string) {

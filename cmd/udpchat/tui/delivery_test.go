@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udpchat/udpchat/client"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/udpchat/udpchat/core"
@@ -22,19 +24,19 @@ func TestDeliveryStateUpdatesInPlace(t *testing.T) {
 	}
 	h.contains("14:30 bob: hello " + markPending)
 
-	h.event(core.DeliveredEvent{ID: 1})
+	h.event(client.DeliveredEvent{ID: 1})
 	h.contains("14:30 bob: hello " + markDelivered)
 	h.lacks(markPending)
 
 	h.enter("are you there?")
-	h.event(core.FailedEvent{ID: 2, Err: errors.New("no ACK after 5 retries")})
+	h.event(client.FailedEvent{ID: 2, Err: errors.New("no ACK after 5 retries")})
 	h.contains("bob: are you there? " + markFailed + " not delivered: no ACK after 5 retries (/retry sends it again)")
 	if n := strings.Count(h.screen(), "bob: "); n != 2 {
 		t.Fatalf("%d own lines, want 2: states change in place", n)
 	}
 
 	// Events for IDs that are not ours change nothing.
-	h.event(core.DeliveredEvent{ID: 99}, core.FailedEvent{ID: 98})
+	h.event(client.DeliveredEvent{ID: 99}, client.FailedEvent{ID: 98})
 	h.contains("bob: hello " + markDelivered)
 }
 
@@ -45,7 +47,7 @@ func TestRetryResendsTheLastFailed(t *testing.T) {
 
 	h.enter("first")
 	h.enter("second")
-	h.event(core.FailedEvent{ID: 1, Err: errors.New("lost")}, core.FailedEvent{ID: 2, Err: errors.New("lost")})
+	h.event(client.FailedEvent{ID: 1, Err: errors.New("lost")}, client.FailedEvent{ID: 2, Err: errors.New("lost")})
 	h.enter("/retry")
 	if got := h.chat.Sent(); !slices.Equal(got, []string{"first", "second", "second"}) {
 		t.Fatalf("sent %q, want the newest failed line again", got)
@@ -54,7 +56,7 @@ func TestRetryResendsTheLastFailed(t *testing.T) {
 		"bob: second "+markFailed+" not delivered (sent again below)",
 		"bob: second "+markPending,
 	)
-	h.event(core.DeliveredEvent{ID: 3})
+	h.event(client.DeliveredEvent{ID: 3})
 	h.contains("bob: second " + markDelivered)
 
 	h.enter("/retry")
@@ -69,7 +71,7 @@ func TestDeliveredBeforeSendReturned(t *testing.T) {
 	h := newHarness(t)
 	h.typeText("quick")
 	cmd := h.update(keys["enter"])
-	h.event(core.DeliveredEvent{ID: 1})
+	h.event(client.DeliveredEvent{ID: 1})
 	h.contains("bob: quick " + markPending)
 	h.run(cmd)
 	h.contains("bob: quick " + markDelivered)

@@ -2,7 +2,7 @@
 // a scrolling message view with scrollback, an input line with history and
 // tab completion, and a status line that says where the session stands.
 //
-// The model never touches the network. It asks a [Chat] (a *core.Client in
+// The model never touches the network. It asks a [Chat] (a *client.Client in
 // the program) to send lines, and learns everything else from the engine's
 // events, which [Run] feeds into the program as [EventMsg]s. Tests drive the
 // model the same way, with a fake Chat and hand-made events.

@@ -5,33 +5,35 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/udpchat/udpchat/client"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/identity"
+	"github.com/udpchat/udpchat/identity"
 )
 
 // maxNicks bounds the nicknames remembered for completion.
 const maxNicks = 256
 
 // event handles one engine event.
-func (m *Model) event(ev core.Event) tea.Cmd {
+func (m *Model) event(ev client.Event) tea.Cmd {
 	switch e := ev.(type) {
-	case core.MessageEvent:
+	case client.MessageEvent:
 		return m.message(e.Message)
-	case core.DeliveredEvent:
+	case client.DeliveredEvent:
 		m.delivery(e.ID, true, "")
-	case core.FailedEvent:
+	case client.FailedEvent:
 		reason := "given up"
 		if e.Err != nil {
 			reason = clean(e.Err.Error())
 		}
 		m.delivery(e.ID, false, reason)
-	case core.StateEvent:
+	case client.StateEvent:
 		return m.stateChange(e)
-	case core.NoticeEvent:
+	case client.NoticeEvent:
 		m.addLocal(lineNotice, clean(e.Text))
-	case core.RTTEvent:
+	case client.RTTEvent:
 		m.rtt = e.RTT
 	}
 	return nil
@@ -141,10 +143,10 @@ func slicesDeleteFold(names []string, name string) []string {
 }
 
 // stateChange follows the connection, and says in the view what changed.
-func (m *Model) stateChange(e core.StateEvent) tea.Cmd {
+func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 	m.state, m.stateSeen = e.State, true
 	switch e.State {
-	case core.StateConnected:
+	case client.StateConnected:
 		m.stateErr = nil
 		if e.Info != nil {
 			info := *e.Info
@@ -159,14 +161,14 @@ func (m *Model) stateChange(e core.StateEvent) tea.Cmd {
 		}
 		m.connected = true
 		m.addLocal(lineLocal, what+describe(m.info, m.nick))
-	case core.StateFailed:
+	case client.StateFailed:
 		m.stateErr = e.Err
 		why := "the client gave up"
 		if e.Err != nil {
 			why = clean(e.Err.Error())
 		}
 		m.addLocal(lineLocalError, "connection failed: "+why+" (/quit to leave)")
-	case core.StateHandshaking:
+	case client.StateHandshaking:
 		if m.connected {
 			m.addLocal(lineLocal, "messages are not getting through: starting a new session")
 		}
@@ -178,7 +180,7 @@ func (m *Model) stateChange(e core.StateEvent) tea.Cmd {
 
 // describe says what a session is: its nickname, protocol, suite and
 // server key.
-func describe(info *core.SessionInfo, nick string) string {
+func describe(info *client.SessionInfo, nick string) string {
 	if info == nil {
 		return ""
 	}

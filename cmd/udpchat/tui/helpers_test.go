@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/client"
+
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -116,7 +118,7 @@ func (h *harness) run(cmd tea.Cmd) {
 	}
 }
 
-func (h *harness) event(evs ...core.Event) {
+func (h *harness) event(evs ...client.Event) {
 	h.t.Helper()
 	for _, e := range evs {
 		h.send(EventMsg{e})
@@ -126,7 +128,7 @@ func (h *harness) event(evs ...core.Event) {
 // msg delivers a message from the server.
 func (h *harness) msg(kind core.MessageKind, from, text string) {
 	h.t.Helper()
-	h.event(core.MessageEvent{Message: core.Message{Kind: kind, From: from, Text: text, Time: t0}})
+	h.event(client.MessageEvent{Message: core.Message{Kind: kind, From: from, Text: text, Time: t0}})
 }
 
 // typeText types s a character at a time, as a terminal sends it.

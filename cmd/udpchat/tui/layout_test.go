@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udpchat/udpchat/client"
+
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/udpchat/udpchat/core"
@@ -60,7 +62,7 @@ func TestResizeKeepsTheFrame(t *testing.T) {
 	for _, scrolled := range []bool{false, true} {
 		h := newHarness(t)
 		h.msg(core.KindChat, "alice", strings.Repeat("wrap me ", 20))
-		h.event(core.StateEvent{State: core.StateConnected, Info: &core.SessionInfo{
+		h.event(client.StateEvent{State: client.StateConnected, Info: &client.SessionInfo{
 			Version: 2, Nick: "bob", Suite: "x25519-chacha20poly1305", ServerKey: make([]byte, 32)}})
 		fill(h, 1, 30)
 		if scrolled {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/client"
+
 	"github.com/udpchat/udpchat/core"
 )
 
@@ -69,7 +71,7 @@ func TestMessageKinds(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(themeName+"/"+tt.name, func(t *testing.T) {
 				h := newHarness(t, func(o *Options) { o.Theme = themeName })
-				h.event(core.MessageEvent{Message: tt.msg})
+				h.event(client.MessageEvent{Message: tt.msg})
 				if got := strings.TrimRight(h.line(tt.msg.Text), " "); got != tt.want {
 					t.Errorf("line = %q, want %q", got, tt.want)
 				}
@@ -84,7 +86,7 @@ func TestMessageKinds(t *testing.T) {
 func TestHistoryHasADivider(t *testing.T) {
 	h := newHarness(t)
 	for _, text := range []string{"one", "two"} {
-		h.event(core.MessageEvent{Message: core.Message{Kind: core.KindHistory, From: "alice", Text: text, Time: t0}})
+		h.event(client.MessageEvent{Message: core.Message{Kind: core.KindHistory, From: "alice", Text: text, Time: t0}})
 	}
 	h.msg(core.KindChat, "alice", "now")
 	if n := strings.Count(h.screen(), "-- earlier messages --"); n != 1 {
@@ -106,7 +108,7 @@ func TestHistoryHasADivider(t *testing.T) {
 
 func TestNoticeAndStateLines(t *testing.T) {
 	h := newHarness(t)
-	h.event(core.NoticeEvent{Text: "the server speaks only protocol version 1"})
+	h.event(client.NoticeEvent{Text: "the server speaks only protocol version 1"})
 	h.contains("14:30 -!- warning: the server speaks only protocol version 1")
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/udpchat/udpchat/client"
+
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
@@ -49,11 +51,11 @@ type Model struct {
 	unseen  int  // entries that arrived while scrolled back
 
 	// The session, for the status line.
-	state     core.ConnState
+	state     client.ConnState
 	stateSeen bool // a StateEvent came; before it we are connecting
 	connected bool // was connected once: a new handshake is a reconnection
 	stateErr  error
-	info      *core.SessionInfo
+	info      *client.SessionInfo
 	rtt       time.Duration
 
 	nicks []string // seen in the room, most recent first, for completion

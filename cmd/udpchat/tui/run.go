@@ -8,9 +8,9 @@ import (
 	"strings"
 	"sync"
 
-	tea "charm.land/bubbletea/v2"
+	"github.com/udpchat/udpchat/client"
 
-	"github.com/udpchat/udpchat/core"
+	tea "charm.land/bubbletea/v2"
 )
 
 // Run runs the UI on in and out until the user quits (/quit or Ctrl+C) or
@@ -19,9 +19,9 @@ import (
 // be driven.
 //
 // Run stops reading events when it returns; a caller whose engine is still
-// running must go on reading them (a core.Client waits for its reader), or
+// running must go on reading them (a client.Client waits for its reader), or
 // stop the engine first.
-func Run(ctx context.Context, chat Chat, events <-chan core.Event, opts Options, in io.Reader, out io.Writer) error {
+func Run(ctx context.Context, chat Chat, events <-chan client.Event, opts Options, in io.Reader, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m := New(chat, opts)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/client"
+
 	"go.uber.org/goleak"
 
 	"github.com/udpchat/udpchat/core"
@@ -35,7 +37,7 @@ func (s *syncBuffer) String() string {
 
 // startRun runs Run on a pipe for input, and returns the pipe's writing end,
 // the output and Run's result.
-func startRun(t *testing.T, ctx context.Context, chat Chat, events <-chan core.Event) (*os.File, *syncBuffer, <-chan error) {
+func startRun(t *testing.T, ctx context.Context, chat Chat, events <-chan client.Event) (*os.File, *syncBuffer, <-chan error) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -64,13 +66,13 @@ func wait(t *testing.T, done <-chan error) {
 // waitSent waits until chat was sent n lines, pushing events through the
 // program meanwhile: each is a round through its loop, so no time is
 // guessed.
-func waitSent(t *testing.T, chat *fakeChat, events chan<- core.Event, n int) {
+func waitSent(t *testing.T, chat *fakeChat, events chan<- client.Event, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); len(chat.Sent()) < n; {
 		if time.Now().After(deadline) {
 			t.Fatalf("sent %q, want %d lines", chat.Sent(), n)
 		}
-		events <- core.RTTEvent{RTT: time.Millisecond}
+		events <- client.RTTEvent{RTT: time.Millisecond}
 	}
 }
 
@@ -89,13 +91,13 @@ func TestRunQuits(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			chat := &fakeChat{}
-			events := make(chan core.Event)
+			events := make(chan client.Event)
 			in, out, done := startRun(t, ctx, chat, events)
 
 			// An unbuffered channel: the second send returns only once
 			// Run has handed the first event to the program.
-			events <- core.MessageEvent{Message: core.Message{Kind: core.KindChat, From: "alice", Text: "hello from alice", Time: t0}}
-			events <- core.RTTEvent{RTT: time.Millisecond}
+			events <- client.MessageEvent{Message: core.Message{Kind: core.KindChat, From: "alice", Text: "hello from alice", Time: t0}}
+			events <- client.RTTEvent{RTT: time.Millisecond}
 			if _, err := in.WriteString("hi alice\r"); err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +132,7 @@ func TestRunSendsTypedLines(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	chat := &fakeChat{}
-	events := make(chan core.Event)
+	events := make(chan client.Event)
 	in, _, done := startRun(t, ctx, chat, events)
 	if _, err := in.WriteString("café 中文 👍\r"); err != nil {
 		t.Fatal(err)

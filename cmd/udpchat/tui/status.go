@@ -5,11 +5,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/udpchat/udpchat/client"
+
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/identity"
+	"github.com/udpchat/udpchat/identity"
 )
 
 // stateLabel names where the connection stands. A state this version does
@@ -19,14 +20,14 @@ func (m *Model) stateLabel() string {
 		return "connecting"
 	}
 	switch m.state {
-	case core.StateHandshaking:
+	case client.StateHandshaking:
 		if m.connected {
 			return "reconnecting"
 		}
 		return "handshaking"
-	case core.StateConnected:
+	case client.StateConnected:
 		return "connected"
-	case core.StateFailed:
+	case client.StateFailed:
 		return "failed"
 	}
 	return m.state.String()
@@ -35,7 +36,7 @@ func (m *Model) stateLabel() string {
 // busy reports whether the connection is on its way somewhere, which the
 // spinner shows: every state but connected and failed.
 func (m *Model) busy() bool {
-	return !m.stateSeen || m.state != core.StateConnected && m.state != core.StateFailed
+	return !m.stateSeen || m.state != client.StateConnected && m.state != client.StateFailed
 }
 
 // statusLine is the line under the messages: the connection state, the
@@ -107,7 +108,7 @@ func (m *Model) stateView() string {
 	switch {
 	case m.busy():
 		return m.spin.View() + t.stateBusy.Inherit(t.status).Render(" "+m.stateLabel())
-	case m.state == core.StateFailed:
+	case m.state == client.StateFailed:
 		label := m.stateLabel()
 		if m.stateErr != nil {
 			label += ": " + clean(m.stateErr.Error())

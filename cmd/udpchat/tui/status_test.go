@@ -7,17 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/client"
+
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/core/identity"
+	"github.com/udpchat/udpchat/identity"
 )
 
 var serverKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public().(ed25519.PublicKey)
 
-func connected(nick string) core.StateEvent {
-	return core.StateEvent{State: core.StateConnected, Info: &core.SessionInfo{
+func connected(nick string) client.StateEvent {
+	return client.StateEvent{State: client.StateConnected, Info: &client.SessionInfo{
 		Version: 2, Session: 7, Nick: nick, Suite: "x25519-chacha20", ServerKey: serverKey}}
 }
 
@@ -28,7 +29,7 @@ func TestStatusLine(t *testing.T) {
 		t.Fatalf("before any event: %q", got)
 	}
 
-	h.event(connected("bob2"), core.RTTEvent{RTT: 12345 * time.Microsecond})
+	h.event(connected("bob2"), client.RTTEvent{RTT: 12345 * time.Microsecond})
 	want := "connected | 127.0.0.1:9000 | bob2 | protocol 2 x25519-chacha20 | key " +
 		identity.ShortFingerprint(serverKey) + " | rtt 12ms"
 	if got := h.status(); !strings.Contains(got, markDelivered+" "+want) {
@@ -39,12 +40,12 @@ func TestStatusLine(t *testing.T) {
 		t.Errorf("the prompt does not follow the nickname the server gave: %q", h.inputLine())
 	}
 
-	h.event(core.RTTEvent{RTT: 420 * time.Microsecond})
+	h.event(client.RTTEvent{RTT: 420 * time.Microsecond})
 	if got := h.status(); !strings.Contains(got, "rtt 420µs") {
 		t.Errorf("status = %q", got)
 	}
 
-	h.event(core.StateEvent{State: core.StateHandshaking})
+	h.event(client.StateEvent{State: client.StateHandshaking})
 	if got := h.status(); !strings.Contains(got, "reconnecting | ") {
 		t.Errorf("a new handshake after connecting: %q", got)
 	}
@@ -54,12 +55,12 @@ func TestStatusLine(t *testing.T) {
 	h.contains("-*- reconnected to 127.0.0.1:9000")
 
 	// A state this version does not know is shown by its name.
-	h.event(core.StateEvent{State: core.ConnState(42)})
+	h.event(client.StateEvent{State: client.ConnState(42)})
 	if got := h.status(); !strings.Contains(got, "ConnState(42) | ") {
 		t.Errorf("unknown state: %q", got)
 	}
 
-	h.event(core.StateEvent{State: core.StateFailed, Err: core.ErrNoAnswer})
+	h.event(client.StateEvent{State: client.StateFailed, Err: client.ErrNoAnswer})
 	if got := h.status(); !strings.Contains(got, markFailed+" failed: no answer from server | ") {
 		t.Errorf("failed: %q", got)
 	}
@@ -69,11 +70,11 @@ func TestStatusLine(t *testing.T) {
 func TestStatusLineVersion1(t *testing.T) {
 	h := newHarness(t)
 	h.send(tea.WindowSizeMsg{Width: 120, Height: 10})
-	h.event(core.StateEvent{State: core.StateHandshaking})
+	h.event(client.StateEvent{State: client.StateHandshaking})
 	if got := h.status(); !strings.Contains(got, "handshaking | ") {
 		t.Errorf("first handshake: %q", got)
 	}
-	h.event(core.StateEvent{State: core.StateConnected, Info: &core.SessionInfo{Version: 1, Suite: "seed"}})
+	h.event(client.StateEvent{State: client.StateConnected, Info: &client.SessionInfo{Version: 1, Suite: "seed"}})
 	if got := h.status(); !strings.Contains(got, "connected | 127.0.0.1:9000 | bob | protocol 1 (unauthenticated)") || strings.Contains(got, "key") {
 		t.Errorf("status = %q", got)
 	}
@@ -81,7 +82,7 @@ func TestStatusLineVersion1(t *testing.T) {
 
 func TestStatusLineDropsWhatMattersLeast(t *testing.T) {
 	h := newHarness(t)
-	h.event(connected("bob"), core.RTTEvent{RTT: 3 * time.Millisecond})
+	h.event(connected("bob"), client.RTTEvent{RTT: 3 * time.Millisecond})
 	h.send(tea.WindowSizeMsg{Width: 50, Height: 10})
 	got := h.status()
 	for _, w := range []string{"connected", "bob", "rtt 3ms", "key " + identity.ShortFingerprint(serverKey)} {
@@ -117,11 +118,11 @@ func TestSpinnerRunsOnlyWhileBusy(t *testing.T) {
 		t.Errorf("spinner shown when connected: %q", h.status())
 	}
 	// A reconnection starts it again, once.
-	cmd := h.update(EventMsg{core.StateEvent{State: core.StateHandshaking}})
+	cmd := h.update(EventMsg{client.StateEvent{State: client.StateHandshaking}})
 	if cmd == nil || !h.m.spinning {
 		t.Fatal("no spinner while reconnecting")
 	}
-	if cmd := h.update(EventMsg{core.StateEvent{State: core.ConnState(9)}}); cmd != nil {
+	if cmd := h.update(EventMsg{client.StateEvent{State: client.ConnState(9)}}); cmd != nil {
 		t.Fatal("a second chain of ticks")
 	}
 }
@@ -129,8 +130,8 @@ func TestSpinnerRunsOnlyWhileBusy(t *testing.T) {
 func TestFailedEventWithoutReason(t *testing.T) {
 	h := newHarness(t)
 	h.enter("x")
-	h.event(core.FailedEvent{ID: 1})
+	h.event(client.FailedEvent{ID: 1})
 	h.contains("not delivered: given up")
-	h.event(core.StateEvent{State: core.StateFailed, Err: errors.New("boom")})
+	h.event(client.StateEvent{State: client.StateFailed, Err: errors.New("boom")})
 	h.contains("connection failed: boom")
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udpchat/udpchat/client"
+
 	"github.com/udpchat/udpchat/core"
 )
 
@@ -25,7 +27,7 @@ func TestMentions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
 			h := newHarness(t, func(o *Options) { o.Bell = true })
-			h.event(core.MessageEvent{Message: core.Message{Kind: tt.kind, From: "alice", To: "bob", Text: tt.text, Time: t0}})
+			h.event(client.MessageEvent{Message: core.Message{Kind: tt.kind, From: "alice", To: "bob", Text: tt.text, Time: t0}})
 			mark := h.m.theme.mention.Render("bob")
 			upper := h.m.theme.mention.Render("BOB")
 			messages := h.m.view.View() // the status line uses reverse video too

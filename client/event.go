@@ -1,0 +1,70 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// ConnState is where a client stands with its server.
+type ConnState uint8
+
+// Client connection states.
+const (
+	StateHandshaking  ConnState = iota // KEY_REQ sent, waiting for KEY_REP
+	StateConnected                     // keys agreed; messages flow
+	StateFailed                        // the server did not answer; the client gave up
+	StateReconnecting                  // the session was lost; a new handshake is under way
+)
+
+func (s ConnState) String() string {
+	switch s {
+	case StateHandshaking:
+		return "handshaking"
+	case StateConnected:
+		return "connected"
+	case StateFailed:
+		return "failed"
+	case StateReconnecting:
+		return "reconnecting"
+	}
+	return fmt.Sprintf("ConnState(%d)", uint8(s))
+}
+
+// Event is what a Client reports: one of MessageEvent, DeliveredEvent,
+// FailedEvent, StateEvent, NoticeEvent, RTTEvent.
+type Event interface{ isEvent() }
+
+// MessageEvent is a message received from the server.
+type MessageEvent struct{ Message core.Message }
+
+// DeliveredEvent says the server accepted the message Send numbered ID.
+type DeliveredEvent struct{ ID uint64 }
+
+// FailedEvent says the message Send numbered ID was given up on.
+type FailedEvent struct {
+	ID  uint64
+	Err error
+}
+
+// StateEvent reports a change of connection state.
+type StateEvent struct {
+	State ConnState
+	Err   error        // why, for StateFailed
+	Info  *SessionInfo // the session, for StateConnected
+}
+
+// NoticeEvent is something the user should know, such as a fallback to
+// protocol version 1.
+type NoticeEvent struct{ Text string }
+
+// RTTEvent is a round-trip time measured by a keepalive.
+type RTTEvent struct{ RTT time.Duration }
+
+func (NoticeEvent) isEvent()    {}
+func (RTTEvent) isEvent()       {}
+func (MessageEvent) isEvent()   {}
+func (DeliveredEvent) isEvent() {}
+func (FailedEvent) isEvent()    {}
+func (StateEvent) isEvent()     {}

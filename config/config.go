@@ -1,0 +1,540 @@
+// Package config loads udpchat's configuration with koanf: the defaults in
+// this file, then a YAML file, then UDPCHAT_ environment variables, then
+// command-line flags, each overriding the one before. It also turns the
+// configured names into the implementations registered in core.
+//
+// Every option is defined once, in Default and the struct tags below;
+// config.example.yaml at the repository root documents them, and a test loads
+// it so the two cannot drift apart.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/udpchat/udpchat/client"
+	"github.com/udpchat/udpchat/server"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/providers/structs"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// EnvPrefix starts the environment variables that set options:
+// UDPCHAT_SERVER_LISTEN sets server.listen.
+const EnvPrefix = "UDPCHAT_"
+
+// Config is every option of the server and the client.
+type Config struct {
+	// Codec names the wire codec: "json" is the seed's.
+	Codec string `koanf:"codec"`
+	// Suite names the cipher suite.
+	Suite string `koanf:"suite"`
+	// Transport names the transport: "udp".
+	Transport   string      `koanf:"transport"`
+	Reliability Reliability `koanf:"reliability"`
+	Server      Server      `koanf:"server"`
+	Client      Client      `koanf:"client"`
+	Log         Log         `koanf:"log"`
+	// Plugins are the server's handler plugins, run in this order on every
+	// chat message.
+	Plugins []Plugin `koanf:"plugins"`
+	// Fault makes the network bad on purpose, for experiments.
+	Fault Fault `koanf:"fault"`
+}
+
+// Fault configures the fault-injecting transport wrapper (transport/fault)
+// around whichever transport runs: the same options as fault.Config.
+type Fault struct {
+	// Seed seeds the faults, so a run can be repeated.
+	Seed    uint64          `koanf:"seed"`
+	Send    FaultsDirection `koanf:"send"`
+	Receive FaultsDirection `koanf:"receive"`
+}
+
+// FaultsDirection is what happens to the datagrams going one way.
+type FaultsDirection struct {
+	Loss      float64       `koanf:"loss"`
+	Duplicate float64       `koanf:"duplicate"`
+	Reorder   float64       `koanf:"reorder"`
+	Delay     time.Duration `koanf:"delay"`
+	Jitter    time.Duration `koanf:"jitter"`
+}
+
+// Enabled reports whether any fault is configured.
+func (f Fault) Enabled() bool {
+	return f.Send != (FaultsDirection{}) || f.Receive != (FaultsDirection{})
+}
+
+// Plugin configures one handler plugin: an executable the server starts
+// and talks to over gRPC (hashicorp/go-plugin).
+type Plugin struct {
+	Name string `koanf:"name"`
+	Path string `koanf:"path"`
+	// SHA256 is the binary's checksum, checked before it runs ("" skips it).
+	SHA256 string            `koanf:"sha256"`
+	Args   []string          `koanf:"args"`
+	Env    []string          `koanf:"env"`
+	Config map[string]string `koanf:"config"`
+	// Timeout bounds each call; a plugin that takes longer is treated as failed.
+	Timeout time.Duration `koanf:"timeout"`
+	// Policy decides a message when the plugin fails: fail-open passes it,
+	// fail-closed refuses it.
+	Policy string `koanf:"policy"`
+	// Events narrows what the plugin is sent (message, join, leave, rename);
+	// empty means what the plugin asks for.
+	Events []string `koanf:"events"`
+}
+
+// Reliability configures the reliability layer.
+type Reliability struct {
+	Name       string        `koanf:"name"`
+	RTO        time.Duration `koanf:"rto"`
+	MaxRetries int           `koanf:"max_retries"`
+	Queue      int           `koanf:"queue"`
+	Window     int           `koanf:"window"`
+}
+
+// Server configures udpchat-server.
+type Server struct {
+	Listen        string        `koanf:"listen"`
+	DataDir       string        `koanf:"data_dir"`
+	MaxSessions   int           `koanf:"max_sessions"`
+	IdleTimeout   time.Duration `koanf:"idle_timeout"`
+	V1IdleTimeout time.Duration `koanf:"v1_idle_timeout"`
+	History       int           `koanf:"history"`
+	Rate          float64       `koanf:"rate"`
+	Burst         int           `koanf:"burst"`
+	// RecipientQueue, HandshakeRate, HandshakeBurst and CookieThreshold
+	// are server.Config's.
+	RecipientQueue  int     `koanf:"recipient_queue"`
+	HandshakeRate   float64 `koanf:"handshake_rate"`
+	HandshakeBurst  int     `koanf:"handshake_burst"`
+	CookieThreshold int     `koanf:"cookie_threshold"`
+}
+
+// Client configures udpchat.
+type Client struct {
+	Nick             string        `koanf:"nick"`
+	Plain            bool          `koanf:"plain"`
+	LogFile          string        `koanf:"log_file"`
+	Protocol         int           `koanf:"protocol"`
+	RequireV2        bool          `koanf:"require_v2"`
+	KnownServers     string        `koanf:"known_servers"`
+	AcceptNewKey     bool          `koanf:"accept_new_key"`
+	Keepalive        time.Duration `koanf:"keepalive"`
+	Theme            string        `koanf:"theme"`
+	Bell             bool          `koanf:"bell"`
+	HandshakeRTO     time.Duration `koanf:"handshake_rto"`
+	HandshakeRetries int           `koanf:"handshake_retries"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `koanf:"level"`
+	Format string `koanf:"format"`
+}
+
+// Default returns the defaults: the seed's port, algorithms and timers.
+func Default() Config {
+	return Config{
+		Codec:     "json",
+		Suite:     "rsa-aes-cbc-hmac",
+		Transport: "udp",
+		Reliability: Reliability{
+			Name:       "stop-and-wait",
+			RTO:        2 * time.Second, // the seed's
+			MaxRetries: 5,               // the seed's
+			Queue:      64,
+			Window:     64,
+		},
+		Server: Server{
+			Listen:        "0.0.0.0:12345", // the seed's
+			MaxSessions:   server.DefaultMaxSessions,
+			IdleTimeout:   server.DefaultIdleTimeout,
+			V1IdleTimeout: 30 * time.Minute,
+			History:       server.DefaultHistory,
+			Rate:          server.DefaultRate,
+			Burst:         server.DefaultBurst,
+
+			RecipientQueue: server.DefaultRecipientQueue,
+			HandshakeRate:  server.DefaultHandshakeRate,
+			HandshakeBurst: server.DefaultHandshakeBurst,
+		},
+		Client: Client{
+			LogFile:          "client.log",
+			Protocol:         2,
+			Keepalive:        client.DefaultKeepalive,
+			HandshakeRTO:     client.DefaultHandshakeRTO,
+			HandshakeRetries: client.DefaultHandshakeRetries,
+		},
+		Log:     Log{Level: "info", Format: "text"},
+		Plugins: []Plugin{},
+	}
+}
+
+// Flag names a command-line flag that sets an option.
+type Flag struct {
+	Name  string // the flag, without dashes
+	Key   string // the option it sets, e.g. "server.listen"
+	Usage string
+	Bool  bool // a switch, not a flag with a value
+}
+
+// Load reads the configuration: defaults, then the file at path (if path is
+// not empty), then the environment, then the flags of fs that were set and
+// are named in flags. Its errors are one line that says what and where.
+func Load(path string, environ []string, fs *pflag.FlagSet, flags []Flag) (Config, error) {
+	k := koanf.New(".")
+	def := Default()
+	if err := k.Load(structs.Provider(def, "koanf"), nil); err != nil {
+		return Config{}, fmt.Errorf("config: defaults: %w", err)
+	}
+	keys := k.Keys()
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("config: %s: %s", path, oneLine(err))
+		}
+		if err := checkKeys(k.Keys(), keys, path); err != nil {
+			return Config{}, err
+		}
+	}
+	envKeys := make(map[string]string, len(keys))
+	for _, key := range keys {
+		envKeys[EnvPrefix+strings.ToUpper(strings.ReplaceAll(key, ".", "_"))] = key
+	}
+	var envErr error
+	err := k.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(name, v string) (string, any) {
+			key, ok := envKeys[name]
+			if !ok && envErr == nil {
+				envErr = fmt.Errorf("config: environment: unknown variable %s", name)
+			}
+			return key, v
+		},
+	}), nil)
+	if err == nil {
+		err = envErr
+	}
+	if err != nil {
+		return Config{}, err
+	}
+	if fs != nil {
+		byName := make(map[string]string, len(flags))
+		for _, f := range flags {
+			byName[f.Name] = f.Key
+		}
+		err := k.Load(posflag.ProviderWithFlag(fs, ".", k, func(f *pflag.Flag) (string, any) {
+			key, ok := byName[f.Name]
+			if !ok {
+				return "", nil
+			}
+			return key, posflag.FlagVal(fs, f)
+		}), nil)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: flags: %w", err)
+		}
+	}
+	var c Config
+	err = k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
+		DecodeHook:       durationHook,
+		WeaklyTypedInput: true,
+		ErrorUnused:      true,
+		Result:           &c,
+	}})
+	if err != nil {
+		msg := strings.TrimPrefix(oneLine(err), "decoding failed due to the following error(s):")
+		return Config{}, fmt.Errorf("config: %s", strings.Trim(msg, " ;"))
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// durationHook parses durations written as text ("2s", "500ms").
+func durationHook(from, to reflect.Type, v any) (any, error) {
+	if to != reflect.TypeFor[time.Duration]() || from.Kind() != reflect.String {
+		return v, nil
+	}
+	d, err := time.ParseDuration(v.(string))
+	if err != nil {
+		return nil, fmt.Errorf("want a duration such as 2s or 500ms, got %q", v)
+	}
+	return d, nil
+}
+
+// checkKeys refuses options the program does not know: a typo in a YAML
+// file should fail at startup, not be ignored.
+func checkKeys(got, known []string, where string) error {
+	for _, key := range got {
+		if !slices.Contains(known, key) {
+			return fmt.Errorf("config: %s: unknown option %q", where, key)
+		}
+	}
+	return nil
+}
+
+// Validate checks every option, and that every configured name is registered.
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
+	}
+	if _, err := core.Codecs.Lookup(c.Codec); err != nil && c.Codec != AutoCodec {
+		bad("codec", "%v, or %s (a server speaking all of them at once)", err, AutoCodec)
+	}
+	if _, err := core.Suites.Lookup(c.Suite); err != nil {
+		bad("suite", "%v", err)
+	}
+	if _, err := core.Transports.Lookup(c.Transport); err != nil {
+		bad("transport", "%v", err)
+	}
+	if _, err := core.Reliabilities.Lookup(c.Reliability.Name); err != nil {
+		bad("reliability.name", "%v", err)
+	}
+	if c.Reliability.RTO <= 0 {
+		bad("reliability.rto", "must be positive, got %v", c.Reliability.RTO)
+	}
+	if c.Reliability.MaxRetries < 0 {
+		bad("reliability.max_retries", "must not be negative, got %d", c.Reliability.MaxRetries)
+	}
+	if c.Reliability.Window < 1 {
+		bad("reliability.window", "must be at least 1, got %d", c.Reliability.Window)
+	}
+	if c.Reliability.Queue < 1 {
+		bad("reliability.queue", "must be at least 1, got %d", c.Reliability.Queue)
+	}
+	if err := CheckHostPort(c.Server.Listen); err != nil {
+		bad("server.listen", "%v", err)
+	}
+	if c.Server.MaxSessions < 1 {
+		bad("server.max_sessions", "must be at least 1, got %d", c.Server.MaxSessions)
+	}
+	if c.Server.IdleTimeout <= 0 {
+		bad("server.idle_timeout", "must be positive, got %v", c.Server.IdleTimeout)
+	}
+	if c.Server.V1IdleTimeout < 0 {
+		bad("server.v1_idle_timeout", "must not be negative (0 disables it), got %v", c.Server.V1IdleTimeout)
+	}
+	if c.Server.History < 0 {
+		bad("server.history", "must not be negative (0 keeps none), got %d", c.Server.History)
+	}
+	if c.Server.Rate < 0 {
+		bad("server.rate", "must not be negative (0 turns the limit off), got %g", c.Server.Rate)
+	}
+	if c.Server.Burst < 1 {
+		bad("server.burst", "must be at least 1, got %d", c.Server.Burst)
+	}
+	if c.Server.RecipientQueue < 1 {
+		bad("server.recipient_queue", "must be at least 1, got %d", c.Server.RecipientQueue)
+	}
+	if c.Server.HandshakeRate < 0 {
+		bad("server.handshake_rate", "must not be negative (0 turns the limit off), got %g", c.Server.HandshakeRate)
+	}
+	if c.Server.HandshakeBurst < 1 {
+		bad("server.handshake_burst", "must be at least 1, got %d", c.Server.HandshakeBurst)
+	}
+	if c.Server.CookieThreshold < -1 {
+		bad("server.cookie_threshold", "want -1 (always), 0 (automatic) or a number of handshakes, got %d", c.Server.CookieThreshold)
+	}
+	if c.Client.Protocol != 1 && c.Client.Protocol != 2 {
+		bad("client.protocol", "want 1 or 2, got %d", c.Client.Protocol)
+	}
+	if c.Client.Keepalive <= 0 {
+		bad("client.keepalive", "must be positive, got %v", c.Client.Keepalive)
+	}
+	if c.Client.HandshakeRTO <= 0 {
+		bad("client.handshake_rto", "must be positive, got %v", c.Client.HandshakeRTO)
+	}
+	if c.Client.HandshakeRetries < 0 {
+		bad("client.handshake_retries", "must not be negative, got %d", c.Client.HandshakeRetries)
+	}
+	if _, err := c.Log.SlogLevel(); err != nil {
+		bad("log.level", "%v", err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "want text or json, got %q", c.Log.Format)
+	}
+	for _, d := range []struct {
+		key string
+		f   FaultsDirection
+	}{{"fault.send", c.Fault.Send}, {"fault.receive", c.Fault.Receive}} {
+		for _, p := range []struct {
+			name string
+			v    float64
+		}{{"loss", d.f.Loss}, {"duplicate", d.f.Duplicate}, {"reorder", d.f.Reorder}} {
+			if !(p.v >= 0 && p.v <= 1) { // also NaN
+				bad(d.key+"."+p.name, "want a probability from 0 to 1, got %v", p.v)
+			}
+		}
+		if d.f.Delay < 0 || d.f.Jitter < 0 {
+			bad(d.key, "delay and jitter must not be negative")
+		}
+	}
+	names := map[string]bool{}
+	for i, p := range c.Plugins {
+		key := fmt.Sprintf("plugins[%d]", i)
+		switch {
+		case p.Name == "":
+			bad(key+".name", "every plugin needs a name")
+		case core.CheckNick(p.Name) != nil:
+			bad(key+".name", "a plugin posts under its name, so it must be a valid nickname: %v", core.CheckNick(p.Name))
+		case names[p.Name]:
+			bad(key+".name", "%q names two plugins", p.Name)
+		}
+		names[p.Name] = true
+		if p.Path == "" {
+			bad(key+".path", "every plugin needs the path of its executable")
+		}
+		if p.SHA256 != "" && !isHex(p.SHA256, 64) {
+			bad(key+".sha256", "want 64 hex digits, got %q", p.SHA256)
+		}
+		if p.Timeout < 0 {
+			bad(key+".timeout", "must not be negative, got %v", p.Timeout)
+		}
+		if p.Policy != "" && p.Policy != "fail-open" && p.Policy != "fail-closed" {
+			bad(key+".policy", "want fail-open or fail-closed, got %q", p.Policy)
+		}
+		for _, e := range p.Events {
+			if !slices.Contains([]string{"message", "join", "leave", "rename"}, e) {
+				bad(key+".events", "want message, join, leave or rename, got %q", e)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New("config: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// SlogLevel parses Level.
+func (l Log) SlogLevel() (slog.Level, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.Level)); err != nil {
+		return 0, fmt.Errorf("want debug, info, warn or error, got %q", l.Level)
+	}
+	return lv, nil
+}
+
+// ReliabilityConfig is the core form of the reliability options.
+func (c *Config) ReliabilityConfig() core.ReliabilityConfig {
+	return core.ReliabilityConfig{RTO: c.Reliability.RTO, MaxRetries: c.Reliability.MaxRetries,
+		Queue: c.Reliability.Queue, Window: c.Reliability.Window}
+}
+
+// AutoCodec is the codec setting of a server that speaks every codec that
+// recognises its own datagrams, answering each session in its own.
+const AutoCodec = "auto"
+
+// Layers holds the implementations the configuration names.
+type Layers struct {
+	// Suites are every other suite, which a server offers version 2
+	// clients beside Suite.
+	Suites []core.Suite
+	Codec  core.Codec
+	// Codecs are the further codecs of an "auto" server.
+	Codecs      []core.Codec
+	Suite       core.Suite
+	Network     core.Network
+	Reliability core.Reliability
+}
+
+// Layers looks up the configured implementations. Validate has checked the
+// names, so an error here means the configuration was not validated.
+func (c *Config) Layers() (Layers, error) {
+	var l Layers
+	var errs [4]error
+	if c.Codec == AutoCodec {
+		// JSON first: the seed's, and the answer to what no codec claims.
+		l.Codec, errs[0] = core.Codecs.Lookup("json")
+		for _, name := range core.Codecs.Names() {
+			if other, _ := core.Codecs.Lookup(name); name != "json" {
+				if _, ok := other.(core.Sniffer); ok {
+					l.Codecs = append(l.Codecs, other)
+				}
+			}
+		}
+	} else {
+		l.Codec, errs[0] = core.Codecs.Lookup(c.Codec)
+	}
+	l.Suite, errs[1] = core.Suites.Lookup(c.Suite)
+	for _, name := range core.Suites.Names() {
+		if name != c.Suite {
+			other, _ := core.Suites.Lookup(name)
+			l.Suites = append(l.Suites, other)
+		}
+	}
+	l.Network, errs[2] = core.Transports.Lookup(c.Transport)
+	l.Reliability, errs[3] = core.Reliabilities.Lookup(c.Reliability.Name)
+	return l, errors.Join(errs[:]...)
+}
+
+// NewLogger returns a logger writing to w at the configured level and format.
+func (l Log) NewLogger(w io.Writer) *slog.Logger {
+	lv, _ := l.SlogLevel()
+	opts := &slog.HandlerOptions{Level: lv}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// CheckHostPort checks that s is HOST:PORT with a port number.
+func CheckHostPort(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT, got %q", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("want a port number from 0 to 65535, got %q", port)
+	}
+	return nil
+}
+
+// ResolveUDP resolves HOST:PORT to one address, preferring IPv4 as the seed does.
+func ResolveUDP(s string) (netip.AddrPort, error) {
+	if err := CheckHostPort(s); err != nil {
+		return netip.AddrPort{}, err
+	}
+	a, err := net.ResolveUDPAddr("udp", s)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ap := a.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}

@@ -1,0 +1,179 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	// The names a configuration can use are the ones registered.
+	_ "github.com/udpchat/udpchat/cipher/seed"
+	_ "github.com/udpchat/udpchat/codec/json"
+	"github.com/udpchat/udpchat/config"
+	_ "github.com/udpchat/udpchat/reliability/stopwait"
+	_ "github.com/udpchat/udpchat/transport/udp"
+)
+
+var flags = []config.Flag{
+	{Name: "listen", Key: "server.listen"},
+	{Name: "codec", Key: "codec"},
+	{Name: "plain", Key: "client.plain", Bool: true},
+}
+
+func newFlags(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	fs.String("listen", "", "")
+	fs.String("codec", "", "")
+	fs.Bool("plain", false, "")
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "udpchat.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestExampleIsTheDefaults: config.example.yaml loads, and says exactly the
+// defaults, so it can never drift from the code.
+func TestExampleIsTheDefaults(t *testing.T) {
+	got, err := config.Load("../config.example.yaml", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := config.Default(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("config.example.yaml says\n%+v\nthe defaults are\n%+v", got, want)
+	}
+}
+
+// TestOverrides: the file beats the defaults, the environment beats the
+// file, and a flag beats the environment.
+func TestOverrides(t *testing.T) {
+	path := writeFile(t, "server:\n  listen: 127.0.0.1:1000\n  idle_timeout: 90s\nreliability:\n  rto: 500ms\n")
+	env := []string{"UDPCHAT_SERVER_LISTEN=127.0.0.1:2000", "UDPCHAT_RELIABILITY_MAX_RETRIES=9", "HOME=/x"}
+
+	tests := []struct {
+		name       string
+		env        []string
+		args       []string
+		wantListen string
+	}{
+		{"file", nil, nil, "127.0.0.1:1000"},
+		{"environment over file", env, nil, "127.0.0.1:2000"},
+		{"flag over environment", env, []string{"--listen", "127.0.0.1:3000"}, "127.0.0.1:3000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(path, tt.env, newFlags(t, tt.args...), flags)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Server.Listen != tt.wantListen {
+				t.Errorf("server.listen = %q, want %q", c.Server.Listen, tt.wantListen)
+			}
+			if c.Server.IdleTimeout != 90*time.Second || c.Reliability.RTO != 500*time.Millisecond {
+				t.Errorf("file values lost: %+v", c)
+			}
+			if c.Codec != "json" || c.Reliability.Queue != 64 {
+				t.Errorf("defaults lost: %+v", c)
+			}
+		})
+	}
+	c, err := config.Load(path, env, newFlags(t, "--plain"), flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Reliability.MaxRetries != 9 || !c.Client.Plain {
+		t.Errorf("max_retries %d plain %v: want 9 from the environment and true from the flag", c.Reliability.MaxRetries, c.Client.Plain)
+	}
+}
+
+// TestErrors: every bad configuration fails with one line that says what and
+// where, and unknown names list the known ones.
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  []string
+		args []string
+		want []string
+	}{
+		{name: "unknown codec", file: "codec: xml\n", want: []string{"codec", `"xml"`, "known: json"}},
+		{name: "unknown suite", env: []string{"UDPCHAT_SUITE=rot13"}, want: []string{"suite", `"rot13"`, "known: rsa-aes-cbc-hmac"}},
+		{name: "unknown reliability", file: "reliability:\n  name: carrier-pigeon\n", want: []string{"reliability.name", "carrier-pigeon", "known: stop-and-wait"}},
+		{name: "unknown codec flag", args: []string{"--codec", "xml"}, want: []string{"known: json"}},
+		{name: "bad listen", args: []string{"--listen", "nowhere"}, want: []string{"server.listen", "HOST:PORT", "nowhere"}},
+		{name: "bad port", file: "server:\n  listen: 127.0.0.1:99999\n", want: []string{"server.listen", "99999"}},
+		{name: "unknown option", file: "sever:\n  listen: 127.0.0.1:1\n", want: []string{"unknown option", "sever.listen"}},
+		{name: "bad duration", file: "reliability:\n  rto: soon\n", want: []string{"rto", "soon"}},
+		{name: "negative rto", file: "reliability:\n  rto: -1s\n", want: []string{"reliability.rto", "positive"}},
+		{name: "not YAML", file: "codec: [json\n", want: []string{"udpchat.yaml"}},
+		{name: "unknown variable", env: []string{"UDPCHAT_COLOUR=blue"}, want: []string{"UDPCHAT_COLOUR"}},
+		{name: "bad log level", file: "log:\n  level: loud\n", want: []string{"log.level", "loud"}},
+		{name: "bad cookie threshold", file: "server:\n  cookie_threshold: -2\n", want: []string{"server.cookie_threshold", "-2"}},
+		{name: "empty recipient queue", env: []string{"UDPCHAT_SERVER_RECIPIENT_QUEUE=0"}, want: []string{"server.recipient_queue", "at least 1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = writeFile(t, tt.file)
+			}
+			_, err := config.Load(path, tt.env, newFlags(t, tt.args...), flags)
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is more than one line: %q", msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not say %q", msg, w)
+				}
+			}
+		})
+	}
+	if _, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil, nil); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestPlugins: plugin entries load as a list, and each bad field is named
+// with the entry's index.
+func TestPlugins(t *testing.T) {
+	good := writeFile(t, "plugins:\n  - name: bot\n    path: ./bin/bot\n    timeout: 1s\n    config:\n      prefix: \"!\"\n  - name: filter\n    path: ./bin/filter\n    policy: fail-closed\n")
+	c, err := config.Load(good, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Plugins) != 2 || c.Plugins[0].Config["prefix"] != "!" || c.Plugins[0].Timeout != time.Second || c.Plugins[1].Policy != "fail-closed" {
+		t.Fatalf("loaded %+v", c.Plugins)
+	}
+	tests := []struct{ file, want string }{
+		{"plugins:\n  - path: ./x\n", "plugins[0].name"},
+		{"plugins:\n  - name: a\n", "plugins[0].path"},
+		{"plugins:\n  - {name: a, path: x}\n  - {name: a, path: y}\n", `plugins[1].name: "a" names two plugins`},
+		{"plugins:\n  - {name: a, path: x, policy: maybe}\n", "plugins[0].policy"},
+		{"plugins:\n  - {name: a, path: x, sha256: abc}\n", "plugins[0].sha256"},
+		{"plugins:\n  - {name: a, path: x, events: [typing]}\n", "plugins[0].events"},
+		{"plugins:\n  - {name: a, paht: x}\n", "paht"},
+	}
+	for _, tt := range tests {
+		_, err := config.Load(writeFile(t, tt.file), nil, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: %v, want one line naming %q", tt.file, err, tt.want)
+		}
+	}
+}

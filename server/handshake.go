@@ -1,0 +1,277 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+
+	"github.com/udpchat/udpchat/core"
+
+	"golang.org/x/time/rate"
+
+	"github.com/udpchat/udpchat/identity"
+)
+
+// handleKeyReq starts a session, or answers a retried KEY_REQ with the same
+// KEY_REP, so that client and server never disagree about the key (the seed
+// gives a retry a new key and keeps it, while its client keeps the first). A
+// KEY_REQ without the version 2 fields is a seed client, spoken to in pure
+// version 1 for its whole session.
+//
+// No answer is larger than the KEY_REQ it answers: an address that has not
+// completed a handshake may be spoofed, and the server must not be a way to
+// send it more than was sent from it.
+func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Packet, from netip.AddrPort, size int) {
+	now := s.cfg.Now()
+	old := s.sessions.addr(from)
+	if old != nil && old.hello == sha256.Sum256(p.Payload) {
+		if old.reply == nil {
+			s.drop(from, "KEY_REQ for a handshake already completed", nil)
+			return
+		}
+		if len(old.reply) > size {
+			s.drop(from, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(old.reply)))
+			return
+		}
+		old.touch(now)
+		s.write(old.reply, from)
+		return
+	}
+	if old == nil && s.sessions.len() >= s.cfg.MaxSessions {
+		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
+		return
+	}
+	// A KEY_REQ that would end a proven version 2 session must come from
+	// its address, not merely claim to: otherwise one spoofed datagram
+	// would end someone's session.
+	replacing := old != nil && old.version >= 2 && old.confirmed.Load()
+	if replacing && p.Version < 2 {
+		s.drop(from, "version 1 KEY_REQ for the address of a version 2 session", nil)
+		return
+	}
+	if p.Version >= 2 && s.v2 && (replacing || s.underLoad()) && !s.cookies.valid(now, s.cfg.Rand, from, p.Cookie) {
+		s.sendCookie(codec, from, size)
+		return
+	}
+	if p.Version >= 2 && s.halfOpen.Load() >= int64(s.cfg.MaxHalfOpen) {
+		s.drop(from, "too many unconfirmed handshakes", fmt.Errorf("%d", s.cfg.MaxHalfOpen))
+		return
+	}
+	if !s.handshakes.Allow(from.Addr(), now, s.cfg.HandshakeRate, s.cfg.HandshakeBurst) {
+		s.drop(from, "too many handshakes from this address", nil)
+		return
+	}
+	id, err := s.newSessionID()
+	if err != nil {
+		s.log.Error("no session id", "err", err)
+		return
+	}
+	msgs, _ := codec.(core.MessageCodec)
+	v2 := p.Version >= 2 && s.v2 && msgs != nil
+	suite, hs := s.cfg.Suite, core.Handshake{Version: 1}
+	if v2 {
+		if suite = s.chooseSuite(p.Suites); suite == nil {
+			s.drop(from, "KEY_REQ offers no suite the server speaks", fmt.Errorf("offered %q", p.Suites))
+			return
+		}
+		hs = core.Handshake{Version: 2, SessionID: id}
+	}
+	reply, keys, err := suite.Respond(s.cfg.Rand, p.Payload, hs)
+	if err != nil {
+		s.drop(from, "bad KEY_REQ", err)
+		return
+	}
+	sess := &session{
+		id:      id,
+		version: hs.Version,
+		codec:   codec,
+		hello:   sha256.Sum256(p.Payload),
+		keys:    keys,
+		joined:  now,
+		addr:    from,
+		name:    from.String(),
+		recv:    s.cfg.V1Reliability.NewReceiver(s.cfg.ReliabilityConfig),
+		limiter: rate.NewLimiter(s.cfg.Rate, s.cfg.Burst),
+	}
+	sess.touch(now)
+	var nickProblem string
+	rep := &core.Packet{Type: core.TypeKeyRep, Payload: reply}
+	if v2 {
+		sess.msgs = msgs
+		sess.recv = s.cfg.Reliability.NewReceiver(s.cfg.ReliabilityConfig)
+		rc := s.cfg.ReliabilityConfig
+		rc.Queue = s.cfg.RecipientQueue
+		sess.snd = s.cfg.Reliability.NewSender(rc)
+		sess.build = func(seq uint64) ([]byte, error) { return s.buildData(sess, seq) }
+		sess.bundler, _ = msgs.(core.Bundler)
+		sess.flow, _ = sess.snd.(core.Flow)
+		sess.space = make(chan struct{}, 1)
+		sess.name, nickProblem = s.pickNick(p.Nick, old)
+		pub := s.cfg.Identity.Public().(ed25519.PublicKey)
+		rep.Version, rep.Session, rep.Suite, rep.Nick, rep.ServerKey = 2, id, suite.Name(), sess.name, pub
+		rep.Sig = identity.Sign(s.cfg.Identity, identity.Transcript{
+			Hello: p.Payload, Reply: reply, Suites: p.Suites, Nick: sess.name,
+			Suite: suite.Name(), SessionID: id, ServerKey: pub,
+		})
+	}
+	if sess.reply = s.encode(codec, rep); sess.reply == nil {
+		return
+	}
+	if len(sess.reply) > size {
+		s.drop(from, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(sess.reply)))
+		return
+	}
+	replaced := s.sessions.add(sess)
+	s.started.Add(1)
+	if sess.version >= 2 {
+		s.halfOpen.Add(1)
+	}
+	s.log.Info("session started", "addr", from.String(), "session", fmt.Sprintf("%016x", id),
+		"version", hs.Version, "suite", suite.Name(), "name", sess.name)
+	s.write(sess.reply, from)
+
+	replacedJoined := false
+	if replaced != nil {
+		// A client restarted on the same port: the seed ignored it forever.
+		s.log.Info("session replaced by a new key from the same address", "addr", from.String())
+		_, replacedJoined = s.retire(replaced)
+		if replacedJoined && replaced.name != sess.name {
+			s.presence(ctx, sess.id, replaced.name, "left")
+			s.observe(ctx, core.RoomEvent{Kind: core.EventLeave, Name: replaced.name, Why: "left"})
+		}
+	}
+	sess.welcome = welcome{
+		announce:    !replacedJoined || replaced.name != sess.name,
+		history:     !replacedJoined,
+		nickProblem: nickProblem,
+	}
+	if sess.version < 2 {
+		// A seed client proves nothing until it speaks, and may only
+		// listen: version 1 cannot tell it from a spoofed address.
+		s.confirm(ctx, sess)
+	}
+}
+
+// underLoad reports whether version 2 handshakes must bring a cookie.
+func (s *Server) underLoad() bool {
+	return s.cfg.CookieThreshold < 0 || s.halfOpen.Load() >= int64(s.cfg.CookieThreshold)
+}
+
+// sendCookie answers a version 2 KEY_REQ with the cookie for its address,
+// at the cost of one MAC: nothing is remembered, and the answer, far smaller
+// than any KEY_REQ, is never larger than the datagram it answers.
+func (s *Server) sendCookie(codec core.Codec, from netip.AddrPort, size int) {
+	cookie, err := s.cookies.make(s.cfg.Now(), s.cfg.Rand, from)
+	if err != nil {
+		s.log.Error("no cookie", "err", err)
+		return
+	}
+	dg := s.encode(codec, &core.Packet{Type: core.TypeCookie, Cookie: cookie})
+	if dg == nil || len(dg) > size {
+		s.drop(from, "KEY_REQ smaller than its cookie: not amplifying", nil)
+		return
+	}
+	// Counted before it is sent, so that whoever reads the COOKIE finds it
+	// in Stats (TestCookieRoundTrip did not, once in a while).
+	s.cookied.Add(1)
+	if !s.write(dg, from) {
+		s.cookied.Add(^uint64(0))
+	}
+}
+
+// confirm admits sess to the room, once: it is told of the room (history,
+// a nickname problem) and the room of it.
+func (s *Server) confirm(ctx context.Context, sess *session) {
+	if sess.confirmed.Swap(true) {
+		return
+	}
+	if sess.version >= 2 {
+		s.halfOpen.Add(-1)
+		sess.reply = nil // it has the keys
+	}
+	sess.mu.Lock()
+	if sess.snd != nil && !sess.ended {
+		s.pollLocked(sess, s.cfg.Now(), nil) // what waited for the confirmation
+	}
+	sess.mu.Unlock()
+	w := sess.welcome
+	if w.announce {
+		s.presence(ctx, sess.id, sess.name, "joined")
+		s.observe(ctx, core.RoomEvent{Kind: core.EventJoin, Name: sess.name})
+	}
+	if w.nickProblem != "" {
+		s.notify(sess, core.KindError, w.nickProblem)
+	}
+	if !w.history {
+		return // the same client, starting over: it has seen the history
+	}
+	for _, m := range s.history.snapshot() {
+		m.Kind = core.KindHistory
+		s.deliverTo(sess, &m, nil, nil)
+	}
+}
+
+// chooseSuite picks the server's most preferred suite among the client's
+// offer; an empty offer takes the default.
+func (s *Server) chooseSuite(offer []string) core.Suite {
+	if len(offer) == 0 {
+		return s.cfg.Suite
+	}
+	for _, suite := range s.suites {
+		if slices.Contains(offer, suite.Name()) {
+			return suite
+		}
+	}
+	return nil
+}
+
+// pickNick returns the name a version 2 client asked for if it may have it,
+// and otherwise a guest name and the reason. The session a restarted client
+// replaces does not keep its name from it.
+func (s *Server) pickNick(want string, replacing *session) (name, problem string) {
+	if want != "" {
+		err := s.checkName(want)
+		if holder := s.sessions.nick(want); err == nil && (holder == nil || holder == replacing) {
+			return want, ""
+		}
+		if err == nil {
+			problem = fmt.Sprintf("nickname %q is taken", want)
+		} else {
+			problem = err.Error()
+		}
+	}
+	for {
+		var b [2]byte
+		if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {
+			return "guest", problem
+		}
+		name = fmt.Sprintf("guest%04d", binary.BigEndian.Uint16(b[:])%10000)
+		if s.sessions.nick(name) == nil {
+			if problem != "" {
+				problem += "; you are " + name + " (/nick NAME to change)"
+			}
+			return name, problem
+		}
+	}
+}
+
+// newSessionID draws a random, unused, non-zero session id. Random ids do
+// not tell an observer how many sessions there are, nor let one guess
+// another's.
+func (s *Server) newSessionID() (uint64, error) {
+	for {
+		var b [8]byte
+		if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {
+			return 0, err
+		}
+		id := binary.BigEndian.Uint64(b[:])
+		if id != 0 && s.sessions.id(id) == nil {
+			return id, nil
+		}
+	}
+}

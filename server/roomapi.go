@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+var _ core.Room = (*Server)(nil)
+
+// Post implements Room.
+func (s *Server) Post(_ context.Context, m *core.Message) error {
+	if m.From == "" || m.Kind == core.KindHistory {
+		return fmt.Errorf("core: post: need a sender, and a kind other than history")
+	}
+	c := *m
+	c.ID, c.Time, c.Origin = s.nextMsg.Add(1), s.cfg.Now(), 0
+	if c.To != "" && c.Kind != core.KindPrivate {
+		c.Kind = core.KindPrivate
+	}
+	if err := s.deliver(context.Background(), &c); err != nil {
+		if reason, ok := core.RejectionReason(err); ok {
+			return fmt.Errorf("core: post: %s", reason)
+		}
+		return err
+	}
+	return nil
+}
+
+// Users implements Room.
+func (s *Server) Users() []core.User {
+	now := s.cfg.Now()
+	var us []core.User
+	for _, sess := range s.sessions.all(0) {
+		if !sess.confirmed.Load() {
+			continue
+		}
+		sess.mu.Lock()
+		us = append(us, core.User{Name: sess.name, Version: sess.version, Idle: now.Sub(time.Unix(0, sess.lastSeen.Load()))})
+		sess.mu.Unlock()
+	}
+	slices.SortFunc(us, func(a, b core.User) int { return strings.Compare(core.FoldName(a.Name), core.FoldName(b.Name)) })
+	return us
+}
+
+// observe tells every observer of e.
+func (s *Server) observe(ctx context.Context, e core.RoomEvent) {
+	e.Time = s.cfg.Now()
+	for _, o := range s.cfg.Observers {
+		o.RoomEvent(ctx, e)
+	}
+}

@@ -1,0 +1,224 @@
+package server
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/replay"
+
+	"golang.org/x/time/rate"
+)
+
+// session is one client's state on the server.
+type session struct {
+	// Fixed at creation.
+	id      uint64 // the session id: on the wire in version 2, local in version 1
+	version uint8
+	codec   core.Codec        // the codec the session started in, and is answered in
+	msgs    core.MessageCodec // its version 2 messages, when version is 2
+	hello   [32]byte          // the KEY_REQ payload's SHA-256, to recognise a retried handshake
+	// reply is the KEY_REP datagram, sent again for a retried handshake
+	// until the client has shown it has the keys; then it is dropped, to
+	// keep an idle session small. Only the read loop touches it.
+	reply  []byte
+	keys   core.SessionKeys
+	joined time.Time
+
+	lastSeen atomic.Int64 // unix nanoseconds of the last authentic packet
+	// confirmed is set once the client has shown it holds the session's keys
+	// (version 1: at once, it cannot). Until then the address may be a
+	// spoofed victim's, so the session is sent nothing but its KEY_REP: no
+	// room traffic, no notices, no history.
+	confirmed atomic.Bool
+	welcome   welcome // what confirmation brings, decided at the handshake
+
+	mu       sync.Mutex // guards what follows
+	addr     netip.AddrPort
+	name     string // nickname, or ip:port
+	recv     core.Receiver
+	tags     replay.Tags // version 1: tags of accepted payloads
+	snd      core.Sender // version 2: server-to-client DATA
+	sndNext  time.Time   // when snd wants Poll again; zero when idle
+	onTimer  bool        // in the server's pending set, for the timer to poll
+	lastPing uint64      // version 2: highest PING seq seen, so only fresh PINGs move a session
+	limiter  *rate.Limiter
+	ended    bool
+	// slow is set when the room stopped waiting for this recipient, and
+	// cleared when it has caught up.
+	slow bool
+	// space is signalled when a version 2 recipient that was far behind
+	// has room again in its queue, to wake the handler worker stalled on it.
+	space chan struct{}
+
+	// Scratch space for the hot path, reused under mu: a packet is sealed
+	// and encoded once per recipient per message, and its header, sealed
+	// payload and opened plaintext need not outlive the call.
+	pkt    core.Packet
+	ad     [core.ADLen]byte
+	sealed []byte
+	opened []byte
+	body   []byte                           // the message the next build seals (version 2)
+	build  func(seq uint64) ([]byte, error) // s.buildData, made once
+
+	// Version 2 delivery (held.go). backlog counts the messages queued
+	// for the client and not yet acknowledged, held or in snd: it is
+	// what server.recipient_queue bounds and back-pressure watches.
+	// held are the messages, encoded, that wait for snd to have room,
+	// to go as one bundle; bundler and flow are nil when the codec or
+	// the layer cannot bundle.
+	backlog   int
+	held      [][]byte
+	heldBytes int
+	bundler   core.Bundler
+	flow      core.Flow
+}
+
+// keptScratch bounds the scratch buffers a session keeps between packets: a
+// bundle or a long message grows one to a datagram's size, and an idle
+// session that kept every such buffer would cost kilobytes more.
+const keptScratch = 512
+
+// keep returns b to keep as scratch, or nil if it is too large to keep.
+func keep(b []byte) []byte {
+	if cap(b) > keptScratch {
+		return nil
+	}
+	return b
+}
+
+// scratchAD returns p's associated data in the session's scratch space.
+func (s *session) scratchAD(p *core.Packet) []byte { return p.AppendAD(s.ad[:0]) }
+
+func (s *session) touch(now time.Time) { s.lastSeen.Store(now.UnixNano()) }
+
+// sessionTable indexes sessions by id and by address. Version 1 packets carry
+// no id, so they are found by address; version 2 packets by id, and the
+// address index then only serves to recognise a retried or restarted
+// handshake.
+type sessionTable struct {
+	mu     sync.RWMutex
+	byID   map[uint64]*session
+	byAddr map[netip.AddrPort]*session
+	byNick map[string]*session // lower-cased names
+}
+
+func newSessionTable() *sessionTable {
+	return &sessionTable{
+		byID:   make(map[uint64]*session),
+		byAddr: make(map[netip.AddrPort]*session),
+		byNick: make(map[string]*session),
+	}
+}
+
+func (t *sessionTable) len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.byID)
+}
+
+func (t *sessionTable) id(id uint64) *session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byID[id]
+}
+
+func (t *sessionTable) addr(a netip.AddrPort) *session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byAddr[a]
+}
+
+func (t *sessionTable) nick(name string) *session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.byNick[core.FoldName(name)]
+}
+
+// all returns every session but the one with id except.
+func (t *sessionTable) all(except uint64) []*session {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]*session, 0, len(t.byID))
+	for _, s := range t.byID {
+		if s.id != except {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// add indexes s, whose addr and name are set, and returns the session it
+// replaces at the same address, if any.
+func (t *sessionTable) add(s *session) (replaced *session) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.byAddr[s.addr]; old != nil {
+		t.removeLocked(old)
+		replaced = old
+	}
+	t.byID[s.id] = s
+	t.byAddr[s.addr] = s
+	t.byNick[core.FoldName(s.name)] = s
+	return replaced
+}
+
+// remove drops s from every index; it reports whether s was there.
+func (t *sessionTable) remove(s *session) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byID[s.id] != s {
+		return false
+	}
+	t.removeLocked(s)
+	return true
+}
+
+func (t *sessionTable) removeLocked(s *session) {
+	delete(t.byID, s.id)
+	if t.byAddr[s.addr] == s {
+		delete(t.byAddr, s.addr)
+	}
+	if t.byNick[core.FoldName(s.name)] == s {
+		delete(t.byNick, core.FoldName(s.name))
+	}
+}
+
+// move re-indexes s, whose address was from, under its new address.
+func (t *sessionTable) move(s *session, from netip.AddrPort) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byAddr[from] == s {
+		delete(t.byAddr, from)
+	}
+	if old := t.byAddr[s.addr]; old != nil && old != s {
+		// Another session's stale address entry; the authentic packet wins.
+		delete(t.byAddr, s.addr)
+	}
+	t.byAddr[s.addr] = s
+}
+
+// rename gives s the name to, unless another session has it; it reports
+// whether it did.
+func (t *sessionTable) rename(s *session, from, to string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if other := t.byNick[core.FoldName(to)]; other != nil && other != s {
+		return false
+	}
+	if t.byNick[core.FoldName(from)] == s {
+		delete(t.byNick, core.FoldName(from))
+	}
+	t.byNick[core.FoldName(to)] = s
+	return true
+}
+
+// welcome is what a session is sent, and the room told, once it is
+// confirmed.
+type welcome struct {
+	announce    bool   // tell the room it joined (not a same-named restart)
+	history     bool   // show it the history (not a client starting over)
+	nickProblem string // why it did not get the nickname it asked for
+}
