@@ -62,9 +62,14 @@ type NoticeEvent struct{ Text string }
 // RTTEvent is a round-trip time measured by a keepalive.
 type RTTEvent struct{ RTT time.Duration }
 
-func (NoticeEvent) isEvent()    {}
-func (RTTEvent) isEvent()       {}
-func (MessageEvent) isEvent()   {}
+func (NoticeEvent) isEvent() {}
+
+func (RTTEvent) isEvent() {}
+
+func (MessageEvent) isEvent() {}
+
 func (DeliveredEvent) isEvent() {}
-func (FailedEvent) isEvent()    {}
-func (StateEvent) isEvent()     {}
+
+func (FailedEvent) isEvent() {}
+
+func (StateEvent) isEvent() {}

@@ -1,15 +1,20 @@
-// Package core is the heart of udpchat: the interfaces every swappable layer
-// implements (Codec, Suite, Reliability, Transport, Handler), the Packet and
-// Message types that flow between them, the registries that map configured names
-// to implementations, and the server and client engines that wire them together.
+// Package core is udpchat's contract: the Packet and Message types that flow
+// between the layers, the interfaces every swappable part implements (Codec,
+// Suite, Reliability, Transport, Handler and Middleware, the Room a handler
+// sees), the typed registries that map configured names to implementations,
+// the errors they share, and the wire limits every implementation observes.
 //
-// Core imports no implementation. A packet takes one path through the layers,
+// Core has no engine, does no I/O and imports nothing of this module:
+// implementations (codec/, cipher/, reliability/, transport/) import core
+// and nothing else of udpchat, and the engines (server/, client/) import
+// core and no implementation. A packet takes one path through the layers,
 // whatever is plugged in:
 //
 //	transport read → codec decode → session lookup → suite open →
 //	reliability (ack, dedup, order) → handler chain → fan-out →
-//	per-recipient suite seal → reliability (queue, retransmit) →
+//	per-recipient suite seal → reliability (flight, retransmit) →
 //	codec encode → transport write
 //
-// The wire contract is in docs/PROTOCOL.md.
+// docs/DESIGN.md explains the layout, docs/EXTENDING.md how to add an
+// implementation, docs/PROTOCOL.md the wire contract.
 package core

@@ -6,14 +6,6 @@ import (
 	"github.com/udpchat/udpchat/core"
 )
 
-// Bundling. While a version 2 recipient's reliability layer has no room to
-// send (with stop-and-wait: while a DATA is in flight), the messages that
-// come for it are held, and go out together as one bundle in one DATA when
-// it has room again: a burst then costs the recipient one round trip, not
-// one per message, which is what limits stop-and-wait under load. A message
-// that finds room goes at once and alone, so bundling never delays one.
-// TCP's Nagle algorithm gathers a sender's small writes in the same way.
-
 // queueLocked queues the encoded message m for sess. It refuses with
 // ErrQueueFull when server.recipient_queue messages already wait.
 func (s *Server) queueLocked(sess *session, m []byte) error {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -265,82 +264,4 @@ func (s *Server) announce(_ context.Context, text string, except uint64) {
 		s.deliverTo(sess, m, enc, out)
 	}
 	out.release()
-}
-
-// endSession removes sess and tells the room it left, once.
-func (s *Server) endSession(ctx context.Context, sess *session, why string) {
-	if !s.sessions.remove(sess) {
-		return
-	}
-	if why != "left" && sess.version >= 2 {
-		// Tell the client, which may still be there, so it can reconnect.
-		sess.mu.Lock()
-		s.sendSealedLocked(sess, &core.Packet{Type: core.TypeBye, Session: sess.id}, nil)
-		sess.mu.Unlock()
-	}
-	name, joined := s.retire(sess)
-	s.log.Info("session ended", "name", name, "session", fmt.Sprintf("%016x", sess.id), "why", why)
-	if joined {
-		s.presence(ctx, sess.id, name, why)
-		s.observe(ctx, core.RoomEvent{Kind: core.EventLeave, Name: name, Why: why})
-	}
-}
-
-// retire marks sess ended, drops what it had queued, erases its keys and
-// takes it off the timer list; it returns its name, and whether it had
-// joined the room (was confirmed).
-func (s *Server) retire(sess *session) (name string, joined bool) {
-	joined = sess.confirmed.Swap(true)
-	if sess.version >= 2 && !joined {
-		s.halfOpen.Add(-1) // never confirmed: no longer half open either
-	}
-	sess.mu.Lock()
-	sess.ended = true
-	if sess.snd != nil {
-		sess.snd.Drain()
-		clear(sess.held)
-		sess.held, sess.backlog = nil, 0
-	}
-	if e, ok := sess.keys.(core.Eraser); ok {
-		e.Erase()
-	}
-	name = sess.name
-	sess.mu.Unlock()
-	s.pendingMu.Lock()
-	delete(s.pending, sess)
-	s.pendingMu.Unlock()
-	return name, joined
-}
-
-// history keeps the last messages of the room, for newcomers.
-type history struct {
-	mu   sync.Mutex
-	ring []core.Message
-	next int
-	full bool
-}
-
-func newHistory(n int) *history { return &history{ring: make([]core.Message, n)} }
-
-func (h *history) add(m *core.Message) {
-	if len(h.ring) == 0 {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	c := *m
-	c.Origin = 0
-	h.ring[h.next] = c
-	h.next = (h.next + 1) % len(h.ring)
-	h.full = h.full || h.next == 0
-}
-
-// snapshot returns the remembered messages, oldest first.
-func (h *history) snapshot() []core.Message {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.full {
-		return append([]core.Message(nil), h.ring[:h.next]...)
-	}
-	return append(append([]core.Message(nil), h.ring[h.next:]...), h.ring[:h.next]...)
 }

@@ -10,10 +10,9 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/udpchat/udpchat/core"
-
 	"golang.org/x/time/rate"
 
+	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
 )
 
@@ -274,4 +273,17 @@ func (s *Server) newSessionID() (uint64, error) {
 			return id, nil
 		}
 	}
+}
+
+// checkName is CheckNick, and not one of the server's reserved names.
+func (s *Server) checkName(name string) error {
+	if err := core.CheckNick(name); err != nil {
+		return err
+	}
+	for _, r := range s.cfg.Reserved {
+		if core.FoldName(r) == core.FoldName(name) {
+			return fmt.Errorf("%q is reserved", name)
+		}
+	}
+	return nil
 }

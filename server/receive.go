@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -69,16 +66,6 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 	sess.mu.Unlock()
 
 	s.handOn(ctx, sess, []*core.Message{{Kind: core.KindChat, From: name, Text: string(plain)}}, ack)
-}
-
-// wrongCodec drops, and reports, a datagram for sess in another codec than
-// the one the session started in.
-func (s *Server) wrongCodec(sess *session, codec core.Codec, from netip.AddrPort) bool {
-	if sess.codec == codec {
-		return false
-	}
-	s.drop(from, "datagram in a codec the session did not start in", fmt.Errorf("%s, not %s", codec.Name(), sess.codec.Name()))
-	return true
 }
 
 // handleV2 takes any packet of a version 2 session. Nothing is believed
@@ -207,68 +194,6 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 	s.handOn(ctx, sess, msgs, ack)
 }
 
-// handoff is work for the handler chain: messages from one session to hand
-// on, in order, and then the ACK that says they were.
-type handoff struct {
-	sess *session
-	msgs []*core.Message
-	ack  func()
-}
-
-// handOn runs the handler chain on msgs and then ack, off the read loop
-// when Serve runs: a slow or hung plugin then delays chat messages, never
-// ACKs, keepalives or handshakes, so no session dies waiting for it. One
-// worker keeps the order of arrival, so a session's messages stay in seq
-// order and an ACK still means "handed on".
-func (s *Server) handOn(ctx context.Context, sess *session, msgs []*core.Message, ack func()) {
-	h := handoff{sess, msgs, ack}
-	if s.work == nil {
-		s.runHandoff(ctx, h)
-		return
-	}
-	s.work <- h // room was checked before the receiver took the message (busy)
-}
-
-func (s *Server) runHandoff(ctx context.Context, h handoff) {
-	for _, m := range h.msgs {
-		s.accept(ctx, h.sess, m)
-	}
-	h.ack()
-}
-
-// busy reports whether the handler chain is so far behind that new DATA
-// must wait: dropped unacknowledged, it comes again.
-func (s *Server) busy() bool { return s.work != nil && len(s.work) >= cap(s.work)-1 }
-
-// accept hands an authentic message from sess to the handler chain, and
-// tells the sender if it was refused.
-func (s *Server) accept(ctx context.Context, sess *session, m *core.Message) {
-	s.accepted.Add(1)
-	m.ID = s.nextMsg.Add(1)
-	m.Time = s.cfg.Now()
-	m.Origin = sess.id
-	var err error
-	switch {
-	case !utf8.ValidString(m.Text):
-		err = &core.Rejection{Reason: "message is not valid UTF-8"}
-	case hasControl(m.Text):
-		// An escape sequence in a message would drive the readers' terminals.
-		err = &core.Rejection{Reason: "message contains control characters"}
-	case !sess.limiter.AllowN(m.Time, 1):
-		err = &core.Rejection{Reason: fmt.Sprintf("slow down: at most %d messages at once, then %g a second", s.cfg.Burst, float64(s.cfg.Rate))}
-	default:
-		err = s.chain.HandleMessage(ctx, m)
-	}
-	if err != nil {
-		reason, ok := core.RejectionReason(err)
-		if !ok {
-			s.log.Error("handler failed", "session", fmt.Sprintf("%016x", sess.id), "err", err)
-			reason = "the server could not handle your message"
-		}
-		s.notify(sess, core.KindError, reason)
-	}
-}
-
 // roamLocked moves sess to from, after an authentic fresh packet came from
 // there (NAT rebinding, a roaming laptop).
 func (s *Server) roamLocked(sess *session, from netip.AddrPort) {
@@ -286,93 +211,4 @@ func (s *Server) roamLocked(sess *session, from netip.AddrPort) {
 func (s *Server) ackLocked(sess *session, seq uint64) {
 	s.sendSealedLocked(sess, &core.Packet{Type: core.TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true,
 		Cum: sess.recv.Cumulative(), HasCum: true}, nil)
-}
-
-// sendSealedLocked seals plaintext under p's header and sends p to the
-// session's address.
-func (s *Server) sendSealedLocked(sess *session, p *core.Packet, plaintext []byte) {
-	sealed, err := sess.keys.Seal(sess.sealed[:0], plaintext, sess.scratchAD(p))
-	if err != nil {
-		s.log.Error("seal failed", "err", err)
-		return
-	}
-	sess.sealed, p.Payload = keep(sealed), sealed
-	if dg := s.encode(sess.codec, p); dg != nil {
-		s.write(dg, sess.addr)
-	}
-}
-
-// buildData seals and encodes sess.body as the version 2 DATA with seq, for
-// the session's sender, which keeps the datagram to send it again; it runs
-// with sess.mu held, inside Push.
-func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
-	p := &sess.pkt
-	*p = core.Packet{Type: core.TypeData, Session: sess.id, Seq: seq, HasSeq: true}
-	sealed, err := sess.keys.Seal(sess.sealed[:0], sess.body, sess.scratchAD(p))
-	if err != nil {
-		return nil, err
-	}
-	sess.sealed, p.Payload = keep(sealed), sealed
-	return sess.codec.Append(nil, p)
-}
-
-// pollLocked sends what the session's sender has due, and keeps the session
-// on the timer list while anything is in flight. It reports whether a
-// message was given up on: the client's receiver then waits for what it will
-// never get, so the caller ends the session, which tells the room.
-func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead bool) {
-	if len(sess.held) > 0 && sess.flow.CanSend() {
-		if err := s.flushLocked(sess); err != nil {
-			s.log.Error("held messages not queued", "to", sess.name, "err", err)
-		}
-	}
-	send, failed, next := sess.snd.Poll(now)
-	for _, t := range send {
-		if t.Attempt > 1 {
-			s.log.Debug("no ACK: retransmitting", "to", sess.name, "attempt", t.Attempt)
-		}
-		if out.send(s, t.Datagram, sess.addr) {
-			s.relayed.Add(1)
-		}
-	}
-	sess.sndNext = next
-	if !next.IsZero() && !sess.onTimer {
-		// On the timer list until the timer finds it idle: taking it off
-		// here, at every ACK, would take the server-wide lock twice for
-		// every message to every recipient, against the read loop.
-		sess.onTimer = true
-		s.pendingMu.Lock()
-		s.pending[sess] = struct{}{}
-		s.pendingMu.Unlock()
-	}
-	if len(failed) > 0 {
-		s.log.Warn("no ACK after retries", "to", sess.name, "lost", len(failed))
-		return true
-	}
-	return false
-}
-
-// hasControl reports whether s holds a control character other than tab.
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r != '\t' && unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
-}
-
-// unknownSession tells a client that this server does not know its session
-// (it restarted, or ended it), so that it reconnects at once instead of
-// after its retries. The answer is an unsealed BYE naming the session: only
-// the client and the old server knew the id, so a stranger cannot make a
-// client drop a live session with one. It is never larger than what it
-// answers, and answers only what could be a client's DATA or PING.
-func (s *Server) unknownSession(codec core.Codec, p *core.Packet, from netip.AddrPort, size int) {
-	if p.Type != core.TypeData && p.Type != core.TypePing {
-		return
-	}
-	if dg := s.encode(codec, &core.Packet{Type: core.TypeBye, Session: p.Session}); dg != nil && len(dg) <= size {
-		s.write(dg, from)
-	}
 }

@@ -1,15 +1,17 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/replay"
-
-	"golang.org/x/time/rate"
 )
 
 // session is one client's state on the server.
@@ -221,4 +223,49 @@ type welcome struct {
 	announce    bool   // tell the room it joined (not a same-named restart)
 	history     bool   // show it the history (not a client starting over)
 	nickProblem string // why it did not get the nickname it asked for
+}
+
+// endSession removes sess and tells the room it left, once.
+func (s *Server) endSession(ctx context.Context, sess *session, why string) {
+	if !s.sessions.remove(sess) {
+		return
+	}
+	if why != "left" && sess.version >= 2 {
+		// Tell the client, which may still be there, so it can reconnect.
+		sess.mu.Lock()
+		s.sendSealedLocked(sess, &core.Packet{Type: core.TypeBye, Session: sess.id}, nil)
+		sess.mu.Unlock()
+	}
+	name, joined := s.retire(sess)
+	s.log.Info("session ended", "name", name, "session", fmt.Sprintf("%016x", sess.id), "why", why)
+	if joined {
+		s.presence(ctx, sess.id, name, why)
+		s.observe(ctx, core.RoomEvent{Kind: core.EventLeave, Name: name, Why: why})
+	}
+}
+
+// retire marks sess ended, drops what it had queued, erases its keys and
+// takes it off the timer list; it returns its name, and whether it had
+// joined the room (was confirmed).
+func (s *Server) retire(sess *session) (name string, joined bool) {
+	joined = sess.confirmed.Swap(true)
+	if sess.version >= 2 && !joined {
+		s.halfOpen.Add(-1) // never confirmed: no longer half open either
+	}
+	sess.mu.Lock()
+	sess.ended = true
+	if sess.snd != nil {
+		sess.snd.Drain()
+		clear(sess.held)
+		sess.held, sess.backlog = nil, 0
+	}
+	if e, ok := sess.keys.(core.Eraser); ok {
+		e.Erase()
+	}
+	name = sess.name
+	sess.mu.Unlock()
+	s.pendingMu.Lock()
+	delete(s.pending, sess)
+	s.pendingMu.Unlock()
+	return name, joined
 }

@@ -1,0 +1,134 @@
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/internal/replay"
+)
+
+func (c *Client) handshaking() bool {
+	return c.state == StateHandshaking || c.state == StateReconnecting
+}
+
+// startHandshake draws new keys and sends KEY_REQ. New keys make a new
+// session on the server, which is how a client recovers after giving up on a
+// message: the old session's receiver still waits for it.
+func (c *Client) startHandshake() error {
+	init, err := c.cfg.NewInitiator()
+	if err != nil {
+		return fmt.Errorf("core: client: new handshake: %w", err)
+	}
+	p := &core.Packet{Type: core.TypeKeyReq, Payload: init.Hello()}
+	if c.msgCodec != nil {
+		p.Version, p.Nick, p.Suites = 2, c.cfg.Nick, []string{c.cfg.Suite.Name()}
+	}
+	hello, err := c.cfg.Codec.Append(nil, p)
+	if err != nil {
+		return fmt.Errorf("core: client: encode KEY_REQ: %w", err)
+	}
+	c.state, c.init, c.keyReq, c.hello, c.helloRaw, c.cookies = StateHandshaking, init, p, hello, p.Payload, 0
+	c.keys, c.snd, c.recv, c.info, c.tags, c.pingSeq, c.acksDue = nil, nil, nil, SessionInfo{}, replay.Tags{}, 0, 0
+	c.hsTries, c.hsNext = 1, c.cfg.Now().Add(c.cfg.HandshakeRTO)
+	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1))
+	c.write(hello)
+	return nil
+}
+
+// maxCookies bounds the COOKIEs a client answers in one handshake: COOKIE
+// is not authenticated, and a stranger's must not turn the client into a
+// source of KEY_REQs.
+const maxCookies = 3
+
+// handleCookie sends KEY_REQ again at once, with the cookie a server under
+// load asked for. The retry schedule goes on as before: a cookie proves the
+// server is there, not that it will answer.
+func (c *Client) handleCookie(p *core.Packet) {
+	switch {
+	case !c.handshaking() || c.keyReq.Version < 2:
+		c.drop(c.cfg.Server, "COOKIE outside a version 2 handshake", nil)
+		return
+	case len(p.Cookie) == 0 || len(p.Cookie) > 64:
+		c.drop(c.cfg.Server, "malformed COOKIE", fmt.Errorf("%d-byte cookie", len(p.Cookie)))
+		return
+	case c.cookies >= maxCookies:
+		c.drop(c.cfg.Server, "too many COOKIEs in one handshake", nil)
+		return
+	}
+	c.cookies++
+	c.keyReq.Cookie = p.Cookie
+	hello, err := c.cfg.Codec.Append(nil, c.keyReq)
+	if err != nil {
+		c.log.Error("encode KEY_REQ", "err", err)
+		return
+	}
+	c.hello = hello
+	c.log.Info("server under load: sending KEY_REQ again with its cookie")
+	c.write(hello)
+}
+
+// handleKeyRep completes the handshake: in version 2 only once the server
+// has proved its identity over the whole handshake and that identity is the
+// one pinned.
+func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
+	if !c.handshaking() {
+		return nil // an answer to a retried KEY_REQ; the first one counted
+	}
+	info := SessionInfo{Version: 1, Suite: c.cfg.Suite.Name()}
+	if p.Version >= 2 && c.msgCodec != nil {
+		if p.Session == 0 || len(p.ServerKey) != ed25519.PublicKeySize || p.Suite != c.cfg.Suite.Name() {
+			c.drop(c.cfg.Server, "malformed version 2 KEY_REP", nil)
+			return nil
+		}
+		key := ed25519.PublicKey(p.ServerKey)
+		err := identity.Verify(key, identity.Transcript{
+			Hello: c.helloRaw, Reply: p.Payload, Suites: []string{c.cfg.Suite.Name()}, Nick: p.Nick,
+			Suite: p.Suite, SessionID: p.Session, ServerKey: key,
+		}, p.Sig)
+		if err != nil {
+			// Anyone can send a KEY_REP; only the server can sign one.
+			c.drop(c.cfg.Server, "KEY_REP not signed by the key it carries", err)
+			return nil
+		}
+		if c.cfg.Servers != nil {
+			if err := c.cfg.Servers.Verify(c.cfg.Server, key); err != nil {
+				return err
+			}
+		}
+		info = SessionInfo{Version: 2, Session: p.Session, Nick: p.Nick, Suite: p.Suite, ServerKey: key}
+	} else if c.msgCodec != nil {
+		switch {
+		case c.cfg.Servers != nil && c.cfg.Servers.Pinned(c.cfg.Server):
+			return fmt.Errorf("%s: %w", c.cfg.Server, ErrDowngrade)
+		case c.cfg.RequireV2:
+			return fmt.Errorf("%s: %w", c.cfg.Server, ErrV1Server)
+		}
+	}
+	keys, err := c.init.Finish(p.Payload, core.Handshake{Version: info.Version, SessionID: info.Session})
+	if err != nil {
+		c.drop(c.cfg.Server, "bad KEY_REP", err)
+		return nil
+	}
+	c.keys, c.info, c.state = keys, info, StateConnected
+	layer := c.cfg.Reliability
+	if info.Version < 2 && c.cfg.V1Reliability != nil {
+		layer = c.cfg.V1Reliability
+	}
+	c.snd = layer.NewSender(c.cfg.ReliabilityConfig)
+	c.recv = layer.NewReceiver(c.cfg.ReliabilityConfig)
+	c.lastSent, c.lastHeard = c.cfg.Now(), c.cfg.Now()
+	c.log.Info("connected", "server", c.cfg.Server.String(), "version", info.Version, "nick", info.Nick)
+	if info.Version < 2 && c.msgCodec != nil {
+		c.emit(ctx, NoticeEvent{Text: "the server speaks only protocol version 1 (the seed's): it is not authenticated, and messages to you are best effort"})
+	}
+	c.emit(ctx, StateEvent{State: StateConnected, Info: &info})
+	if info.Version >= 2 {
+		// Prove at once that we hold the keys: until then the server sends
+		// us nothing, since our address might have been spoofed.
+		c.ping(c.cfg.Now())
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// worstEnvelope is the largest message the server could wrap a text in:
+// every field at its longest.
+var worstEnvelope = core.Message{
+	Kind: core.KindHistory, ID: 1<<64 - 1, From: "wwwwwwwwwwwwwwww", To: "wwwwwwwwwwwwwwww",
+	Time: time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC),
+}
+
+// CheckText says why text cannot be sent, or returns nil: it must fit in a
+// datagram as the server relays it, whichever protocol version is spoken.
+func (c *Client) CheckText(text string) error {
+	limit := c.maxV1
+	fits := len(text) <= c.maxV1
+	if fits && c.msgCodec != nil {
+		m := worstEnvelope
+		m.Text = text
+		b, err := c.msgCodec.AppendMessage(nil, &m)
+		fits = err == nil && len(b) <= c.maxV2
+		if !fits {
+			// Text that JSON must escape takes more room; say what plain text fits.
+			limit = min(limit, len(text)-(len(b)-c.maxV2))
+		}
+	}
+	if !fits {
+		return fmt.Errorf("%w: %d bytes, at most about %d", core.ErrTooLong, len(text), limit)
+	}
+	return nil
+}
+
+// Send queues text for the server and returns the message's ID, which later
+// events name. It blocks while the send queue is full, and fails at once with
+// an error matching ErrTooLong for a text that cannot fit in a datagram.
+func (c *Client) Send(ctx context.Context, text string) (uint64, error) {
+	if err := c.CheckText(text); err != nil {
+		return 0, err
+	}
+	c.idMu.Lock()
+	c.nextID++
+	o := &outgoing{id: c.nextID, text: text}
+	c.idMu.Unlock()
+	select {
+	case c.sendCh <- o:
+		return o.id, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-c.done:
+		return 0, core.ErrClosed
+	}
+}
+
+type outgoing struct {
+	id   uint64
+	text string
+}
+
+func refsToOutgoing(refs []any) []*outgoing {
+	out := make([]*outgoing, len(refs))
+	for i, ref := range refs {
+		out[i] = ref.(*outgoing)
+	}
+	return out
+}
+
+func (c *Client) sealData(seq uint64, text string) ([]byte, error) {
+	p := &core.Packet{Type: core.TypeData, Seq: seq, HasSeq: true, Session: c.info.Session}
+	plain := []byte(text)
+	var ad []byte
+	if c.info.Version >= 2 {
+		var err error
+		if plain, err = c.msgCodec.AppendMessage(nil, &core.Message{Kind: core.KindChat, Text: text}); err != nil {
+			return nil, err
+		}
+		ad = p.AD()
+	}
+	sealed, err := c.keys.Seal(nil, plain, ad)
+	if err != nil {
+		return nil, err
+	}
+	p.Payload = sealed
+	return c.cfg.Codec.Append(nil, p)
+}
+
+// sendSealed seals plaintext under p's header, in this version 2 session,
+// and sends p.
+func (c *Client) sendSealed(p *core.Packet, plaintext []byte) {
+	p.Session = c.info.Session
+	sealed, err := c.keys.Seal(nil, plaintext, p.AD())
+	if err != nil {
+		c.log.Error("seal failed", "err", err)
+		return
+	}
+	p.Payload = sealed
+	if dg, err := c.cfg.Codec.Append(nil, p); err == nil {
+		c.write(dg)
+	}
+}
+
+func (c *Client) acked(ctx context.Context, a core.Ack) {
+	for _, ref := range c.snd.Ack(a, c.cfg.Now()) {
+		c.emit(ctx, DeliveredEvent{ID: ref.(*outgoing).id})
+	}
+}
+
+func (c *Client) write(dg []byte) {
+	c.lastSent = c.cfg.Now()
+	if _, err := c.cfg.Transport.WriteTo(dg, c.cfg.Server); err != nil {
+		c.log.Warn("write failed", "err", err)
+	}
+}

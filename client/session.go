@@ -1,0 +1,184 @@
+package client
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// step does whatever is due: KEY_REQ retries while handshaking, and otherwise
+// the reliability layer's sends, retransmissions and give-ups, and keepalives.
+func (c *Client) step(ctx context.Context) error {
+	now := c.cfg.Now()
+	if c.handshaking() {
+		if now.Before(c.hsNext) {
+			return nil
+		}
+		if c.hsTries > c.cfg.HandshakeRetries && !c.cfg.Reconnect {
+			if mv, ok := c.cfg.Suite.(core.MinVersioner); ok && mv.MinVersion() > 1 {
+				return fmt.Errorf("%w after %d KEY_REQs: suite %s needs protocol version %d, and a seed (version 1) server cannot answer it",
+					ErrNoAnswer, c.hsTries, c.cfg.Suite.Name(), mv.MinVersion())
+			}
+			return fmt.Errorf("%w after %d KEY_REQs", ErrNoAnswer, c.hsTries)
+		}
+		wait := min(c.cfg.HandshakeRTO<<c.hsTries, maxHandshakeRTO)
+		c.hsTries++
+		c.hsNext = now.Add(wait)
+		c.log.Warn("no KEY_REP: sending KEY_REQ again", "attempt", c.hsTries, "next_wait", wait)
+		c.write(c.hello)
+		return nil
+	}
+	for len(c.waiting) > 0 {
+		o := c.waiting[0]
+		_, err := c.snd.Push(func(seq uint64) ([]byte, error) { return c.sealData(seq, o.text) }, o)
+		if errors.Is(err, core.ErrQueueFull) {
+			break
+		}
+		c.waiting = c.waiting[1:]
+		if err != nil {
+			c.emit(ctx, FailedEvent{ID: o.id, Err: err})
+		}
+	}
+	send, failed, next := c.snd.Poll(now)
+	c.sndNext = next
+	if len(failed) == 0 {
+		for _, t := range send {
+			if t.Attempt > 1 {
+				c.log.Warn("no ACK: retransmitting", "id", t.Ref.(*outgoing).id, "attempt", t.Attempt)
+			}
+			c.write(t.Datagram)
+		}
+		if c.info.Version >= 2 {
+			if c.cfg.Reconnect && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
+				c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
+				return c.reconnect(ctx)
+			}
+			if !now.Before(c.lastSent.Add(c.cfg.Keepalive)) {
+				c.ping(now)
+			}
+		}
+		return nil
+	}
+	for _, ref := range failed {
+		o := ref.(*outgoing)
+		c.log.Error("message lost: no ACK after retries", "id", o.id, "retries", c.cfg.ReliabilityConfig.MaxRetries)
+		c.emit(ctx, FailedEvent{ID: o.id, Err: fmt.Errorf("no ACK after %d retries", c.cfg.ReliabilityConfig.MaxRetries)})
+	}
+	// The server's receiver may still wait for the lost message, and in
+	// protocol version 1 nothing but a new session can move it on. What
+	// Poll would send next stays unsent: had the lost message in fact
+	// arrived, the old session would accept it, and the new one again.
+	c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
+	c.emit(ctx, StateEvent{State: StateHandshaking})
+	return c.startHandshake()
+}
+
+func (c *Client) sndPending() int {
+	if c.snd == nil {
+		return 0
+	}
+	return c.snd.Pending()
+}
+
+func (c *Client) nextWake() time.Duration {
+	var next time.Time
+	switch {
+	case c.handshaking():
+		next = c.hsNext
+	case !c.sndNext.IsZero():
+		next = c.sndNext
+	case c.info.Version >= 2:
+		next = c.lastSent.Add(c.cfg.Keepalive)
+		if c.cfg.Reconnect {
+			next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
+		}
+	default:
+		return time.Hour
+	}
+	return max(next.Sub(c.cfg.Now()), 0)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// ping sends a keepalive carrying the time, which the PONG brings back.
+func (c *Client) ping(now time.Time) {
+	c.pingSeq++
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(now.UnixNano()))
+	c.sendSealed(&core.Packet{Type: core.TypePing, Seq: c.pingSeq, HasSeq: true}, b[:])
+}
+
+// reconnect abandons a lost session and starts a new one; what was not yet
+// acknowledged is sent again in it.
+func (c *Client) reconnect(ctx context.Context) error {
+	if c.snd != nil {
+		c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
+	}
+	c.emit(ctx, StateEvent{State: StateReconnecting})
+	err := c.startHandshake()
+	c.state = StateReconnecting
+	return err
+}
+
+// sessionLost reconnects, or gives up, as configured.
+func (c *Client) sessionLost(ctx context.Context) error {
+	if c.cfg.Reconnect {
+		return c.reconnect(ctx)
+	}
+	return errors.New("core: client: the server ended the session")
+}
+
+// bye tells a version 2 server the session is over, so it tells the room at
+// once rather than after the idle timeout, and waits briefly for its answer.
+func (c *Client) bye() {
+	if c.state != StateConnected || c.info.Version < 2 {
+		return
+	}
+	wait := c.cfg.ReliabilityConfig.RTO
+	if wait <= 0 {
+		wait = time.Second
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for range byeTries {
+		c.sendSealed(&core.Packet{Type: core.TypeBye}, nil)
+		t.Reset(wait)
+		for answered := false; !answered; {
+			select {
+			case dg := <-c.in:
+				p, err := c.cfg.Codec.Decode(*dg)
+				datagrams.Put(dg)
+				if err == nil && p.Type == core.TypeBye && p.Session == c.info.Session {
+					if _, err := c.keys.Open(nil, p.Payload, p.AD()); err == nil {
+						return
+					}
+				}
+			case <-t.C:
+				answered = true // not answered: send again
+			}
+		}
+	}
+}
+
+// fail reports the end of the session and every message that will not be sent.
+func (c *Client) fail(ctx context.Context, err error) {
+	c.state = StateFailed
+	c.log.Error("giving up", "err", err)
+	c.emit(ctx, StateEvent{State: StateFailed, Err: err})
+	if c.snd != nil {
+		c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
+	}
+	for _, o := range c.waiting {
+		c.emit(ctx, FailedEvent{ID: o.id, Err: err})
+	}
+	c.waiting = nil
+}
