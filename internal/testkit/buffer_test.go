@@ -47,9 +47,9 @@ func TestBufferConcurrent(t *testing.T) {
 	}
 }
 
-// TestBufferBytesCopy: what Bytes returned does not change under later
-// writes.
-func TestBufferBytesCopy(t *testing.T) {
+// TestBufferBytesCopyReset: what Bytes returned does not change under later
+// writes, nor they under changes to it; Reset empties the buffer.
+func TestBufferBytesCopyReset(t *testing.T) {
 	var b Buffer
 	b.Write([]byte("abc"))
 	got := b.Bytes()
@@ -57,5 +57,9 @@ func TestBufferBytesCopy(t *testing.T) {
 	b.Write([]byte("def"))
 	if b.String() != "abcdef" {
 		t.Fatalf("String %q after changing a copy, want %q", b.String(), "abcdef")
+	}
+	b.Reset()
+	if b.Len() != 0 {
+		t.Fatalf("Len %d after Reset, want 0", b.Len())
 	}
 }
