@@ -134,13 +134,17 @@ func (r *Room) startServer(addr netip.AddrPort) {
 		tr = r.Faults
 	}
 	cfg := server.Config{
-		Transport:         tr,
-		Codec:             r.opts.Codecs[0],
-		Codecs:            r.opts.Codecs[1:],
-		Suite:             seed.Suite{},
-		Suites:            []core.Suite{r.opts.Suite},
-		Reliability:       r.opts.Layer,
-		V1Reliability:     stopwait.Layer{},
+		Transport:     tr,
+		Codec:         r.opts.Codecs[0],
+		Codecs:        r.opts.Codecs[1:],
+		Suite:         seed.Suite{},
+		Suites:        []core.Suite{r.opts.Suite},
+		Reliability:   r.opts.Layer,
+		V1Reliability: stopwait.Layer{},
+		// udpchat-server's limits, which are off at zero.
+		History:           server.DefaultHistory,
+		RateLimit:         server.DefaultRateLimit,
+		HandshakeLimit:    server.DefaultHandshakeLimit,
 		ReliabilityConfig: r.opts.Reliability,
 		Identity:          r.Identity,
 		Env:               core.Env{Logger: r.opts.Logger.With("side", "server")},

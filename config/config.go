@@ -170,12 +170,12 @@ func Default() Config {
 			IdleTimeout:   server.DefaultIdleTimeout,
 			V1IdleTimeout: 30 * time.Minute,
 			History:       server.DefaultHistory,
-			Rate:          server.DefaultRate,
-			Burst:         server.DefaultBurst,
+			Rate:          server.DefaultRateLimit.Rate,
+			Burst:         server.DefaultRateLimit.Burst,
 
 			RecipientQueue: server.DefaultRecipientQueue,
-			HandshakeRate:  server.DefaultHandshakeRate,
-			HandshakeBurst: server.DefaultHandshakeBurst,
+			HandshakeRate:  server.DefaultHandshakeLimit.Rate,
+			HandshakeBurst: server.DefaultHandshakeLimit.Burst,
 		},
 		Client: Client{
 			LogFile:          "client.log",

@@ -9,20 +9,35 @@ import (
 	"github.com/udpchat/udpchat/core"
 )
 
-// Commands the server understands in message text, so that seed clients can
-// use them too.
-var commandHelp = []struct{ name, usage string }{
-	{"/nick", "/nick NAME: change your nickname"},
-	{"/who", "/who: list who is here, and how long each has been idle"},
-	{"/msg", "/msg NAME TEXT: a private message to NAME only"},
-	{"/me", "/me ACTION: an action, shown as * you ACTION"},
-	{"/help", "/help: this list"},
+// A command is what a line starting with "/" asks the server for. run gets
+// the sender's session, the message and the text after the command's name;
+// a command that stands for a message (/me, /msg) rewrites m and passes it
+// on through next, the handlers after the commands; any other answers the
+// sender itself. Adding a command is adding a row to commands.
+type command struct {
+	name, usage string
+	run         func(s *Server, ctx context.Context, sess *session, m *core.Message, arg string, next core.Handler) error
+}
+
+// commands are the commands the server understands in message text, so
+// that seed clients can use them too; /help lists them in this order.
+var commands []command
+
+func init() {
+	// Set in init: /help's run reads the table it is in.
+	commands = []command{
+		{"/nick", "/nick NAME: change your nickname", (*Server).runNick},
+		{"/who", "/who: list who is here, and how long each has been idle", (*Server).runWho},
+		{"/msg", "/msg NAME TEXT: a private message to NAME only", (*Server).runMsg},
+		{"/me", "/me ACTION: an action, shown as * you ACTION", (*Server).runMe},
+		{"/help", "/help: this list", (*Server).runHelp},
+	}
 }
 
 // CommandNames lists the commands, for a client's tab completion.
 func CommandNames() []string {
-	names := make([]string, len(commandHelp))
-	for i, c := range commandHelp {
+	names := make([]string, len(commands))
+	for i, c := range commands {
 		names[i] = c.name
 	}
 	return names
@@ -31,9 +46,9 @@ func CommandNames() []string {
 // maxWho bounds the names /who lists in one reply, which must fit in a datagram.
 const maxWho = 50
 
-// commands is the first handler of the chain: it runs the commands and
-// turns /me and /msg into the messages they stand for, for the handlers
-// after it. "//text" sends "/text" as it is.
+// commands is the handler that runs the commands, after the input checks
+// and the rate limit: a command turned into a message (/me, /msg) goes on
+// to the handlers after it. "//text" sends "/text" as it is.
 func (s *Server) commands(next core.Handler) core.Handler {
 	return core.HandlerFunc(func(ctx context.Context, m *core.Message) error {
 		if m.Kind != core.KindChat || !strings.HasPrefix(m.Text, "/") {
@@ -47,46 +62,59 @@ func (s *Server) commands(next core.Handler) core.Handler {
 		if sess == nil {
 			return nil // ended while its message was on its way
 		}
-		cmd, arg, _ := strings.Cut(m.Text, " ")
+		name, arg, _ := strings.Cut(m.Text, " ")
 		arg = strings.TrimSpace(arg)
-		switch cmd {
-		case "/me":
-			if arg == "" {
-				return &core.Rejection{Reason: "usage: /me ACTION"}
+		for _, c := range commands {
+			if c.name == name {
+				return c.run(s, ctx, sess, m, arg, next)
 			}
-			m.Kind, m.Text = core.KindAction, arg
-			return next.HandleMessage(ctx, m)
-		case "/msg":
-			to, text, _ := strings.Cut(arg, " ")
-			if to == "" || strings.TrimSpace(text) == "" {
-				return &core.Rejection{Reason: "usage: /msg NAME TEXT"}
-			}
-			target := s.sessions.nick(to)
-			if target == nil {
-				return &core.Rejection{Reason: "no such user: " + to}
-			}
-			target.mu.Lock()
-			m.To = target.name
-			target.mu.Unlock()
-			m.Kind, m.Text = core.KindPrivate, text
-			return next.HandleMessage(ctx, m)
-		case "/nick":
-			return s.rename(ctx, sess, arg)
-		case "/who":
-			s.notify(sess, core.KindSystem, s.who())
-			return nil
-		case "/help":
-			var b strings.Builder
-			b.WriteString("commands:")
-			for _, c := range commandHelp {
-				b.WriteString(" " + c.usage + ";")
-			}
-			b.WriteString(" //text sends /text")
-			s.notify(sess, core.KindSystem, b.String())
-			return nil
 		}
-		return &core.Rejection{Reason: fmt.Sprintf("unknown command %s (/help lists them)", cmd)}
+		return &core.Rejection{Reason: fmt.Sprintf("unknown command %s (/help lists them)", name)}
 	})
+}
+
+func (s *Server) runMe(ctx context.Context, _ *session, m *core.Message, arg string, next core.Handler) error {
+	if arg == "" {
+		return &core.Rejection{Reason: "usage: /me ACTION"}
+	}
+	m.Kind, m.Text = core.KindAction, arg
+	return next.HandleMessage(ctx, m)
+}
+
+func (s *Server) runMsg(ctx context.Context, _ *session, m *core.Message, arg string, next core.Handler) error {
+	to, text, _ := strings.Cut(arg, " ")
+	if to == "" || strings.TrimSpace(text) == "" {
+		return &core.Rejection{Reason: "usage: /msg NAME TEXT"}
+	}
+	target := s.sessions.nick(to)
+	if target == nil {
+		return &core.Rejection{Reason: "no such user: " + to}
+	}
+	target.mu.Lock()
+	m.To = target.name
+	target.mu.Unlock()
+	m.Kind, m.Text = core.KindPrivate, text
+	return next.HandleMessage(ctx, m)
+}
+
+func (s *Server) runNick(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
+	return s.rename(ctx, sess, arg)
+}
+
+func (s *Server) runWho(_ context.Context, sess *session, _ *core.Message, _ string, _ core.Handler) error {
+	s.notify(sess, core.KindSystem, s.who())
+	return nil
+}
+
+func (s *Server) runHelp(_ context.Context, sess *session, _ *core.Message, _ string, _ core.Handler) error {
+	var b strings.Builder
+	b.WriteString("commands:")
+	for _, c := range commands {
+		b.WriteString(" " + c.usage + ";")
+	}
+	b.WriteString(" //text sends /text")
+	s.notify(sess, core.KindSystem, b.String())
+	return nil
 }
 
 // rename gives sess the nickname to, and tells the room.

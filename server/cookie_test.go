@@ -6,8 +6,6 @@ import (
 
 	"github.com/udpchat/udpchat/server"
 
-	"golang.org/x/time/rate"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/core"
@@ -73,7 +71,7 @@ func TestCookiesUnderLoad(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) {
 		cfg.CookieThreshold = threshold
 		// As if every spoofed KEY_REQ came from another address.
-		cfg.HandshakeRate, cfg.HandshakeBurst = rate.Inf, 1
+		cfg.HandshakeLimit = server.RateLimit{}
 	}})
 	spoofers := make([]*chattest.RawClient, 50)
 	for i := range spoofers {

@@ -152,7 +152,7 @@ func mustB64(b []byte) []byte {
 }
 
 // noRateLimit lets a test send as fast as it likes.
-func noRateLimit(cfg *server.Config) { cfg.Rate = -1 }
+func noRateLimit(cfg *server.Config) { cfg.RateLimit = server.RateLimit{} }
 
 // TestMixedCodecsAndLayers: one server speaking JSON and protobuf at once, with
 // clients on either codec and either reliability layer, and a seed client:

@@ -22,7 +22,7 @@ func TestHandshakeFlood(t *testing.T) {
 	const maxSessions = 64
 	room := chattest.Start(t, chattest.Options{
 		Server: func(cfg *server.Config) {
-			cfg.MaxSessions, cfg.HandshakeBurst = maxSessions, 20
+			cfg.MaxSessions, cfg.HandshakeLimit.Burst = maxSessions, 20
 			noRateLimit(cfg)
 		},
 		// The flood overflows the server's socket buffer, and the kernel

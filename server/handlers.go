@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -49,18 +47,7 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message) {
 	m.ID = s.nextMsg.Add(1)
 	m.Time = s.cfg.Now()
 	m.Origin = sess.id
-	var err error
-	switch {
-	case !utf8.ValidString(m.Text):
-		err = &core.Rejection{Reason: "message is not valid UTF-8"}
-	case hasControl(m.Text):
-		// An escape sequence in a message would drive the readers' terminals.
-		err = &core.Rejection{Reason: "message contains control characters"}
-	case !sess.limiter.AllowN(m.Time, 1):
-		err = &core.Rejection{Reason: fmt.Sprintf("slow down: at most %d messages at once, then %g a second", s.cfg.Burst, float64(s.cfg.Rate))}
-	default:
-		err = s.chain.HandleMessage(ctx, m)
-	}
+	err := s.chain.HandleMessage(ctx, m)
 	if err != nil {
 		reason, ok := core.RejectionReason(err)
 		if !ok {
@@ -69,14 +56,4 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message) {
 		}
 		s.notify(sess, core.KindError, reason)
 	}
-}
-
-// hasControl reports whether s holds a control character other than tab.
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r != '\t' && unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
 }

@@ -61,7 +61,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		s.drop(from, "too many unconfirmed handshakes", fmt.Errorf("%d", s.cfg.MaxHalfOpen))
 		return
 	}
-	if !s.handshakes.Allow(from.Addr(), now, s.cfg.HandshakeRate, s.cfg.HandshakeBurst) {
+	if s.cfg.HandshakeLimit.On() && !s.handshakes.Allow(from.Addr(), now, s.cfg.HandshakeLimit.limit(), s.cfg.HandshakeLimit.Burst) {
 		s.drop(from, "too many handshakes from this address", nil)
 		return
 	}
@@ -95,7 +95,9 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		addr:    from,
 		name:    from.String(),
 		recv:    s.cfg.V1Reliability.NewReceiver(s.cfg.ReliabilityConfig),
-		limiter: rate.NewLimiter(s.cfg.Rate, s.cfg.Burst),
+	}
+	if s.cfg.RateLimit.On() {
+		sess.limiter = rate.NewLimiter(s.cfg.RateLimit.limit(), s.cfg.RateLimit.Burst)
 	}
 	sess.touch(now)
 	var nickProblem string

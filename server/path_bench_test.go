@@ -11,8 +11,6 @@ import (
 
 	"github.com/udpchat/udpchat/server"
 
-	"golang.org/x/time/rate"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
@@ -82,7 +80,7 @@ func pathFixtureFor(b *testing.B, n int) *pathFixture {
 	_, id, _ := ed25519.GenerateKey(nil)
 	srv, err := server.New(server.Config{
 		Transport: tr, Codec: jsoncodec.Codec{}, Suite: seed.Suite{}, Reliability: stopwait.Layer{},
-		Identity: id, MaxSessions: n + 10, Rate: -1, HandshakeRate: rate.Inf,
+		Identity: id, MaxSessions: n + 10,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/time/rate"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/server"
@@ -35,7 +33,7 @@ func joinedCount(text string) int {
 // told of.
 func TestPresenceGathered(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) {
-		cfg.HandshakeRate = rate.Inf // as if from many addresses
+		cfg.HandshakeLimit = server.RateLimit{} // as if from many addresses
 	}})
 	alice := room.JoinWith(nick("alice"))
 	const joins = 80

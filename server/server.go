@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -11,15 +12,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/droplog"
 	"github.com/udpchat/udpchat/internal/ratelimit"
 )
 
 // Config wires a Server. Transport, Codec, Suite and Reliability are
-// required; the rest have defaults.
+// required. A zero field means what 0 means in the configuration file: no
+// limit for the limits that can be off (HandshakeLimit, RateLimit, History,
+// V1IdleTimeout), the default for the bounds that cannot (MaxSessions,
+// MaxHalfOpen, IdleTimeout, RecipientQueue) and automatic for
+// CookieThreshold.
 type Config struct {
 	Transport core.Transport
 	Codec     core.Codec
@@ -57,12 +60,10 @@ type Config struct {
 	// shown it holds the keys: a flood of spoofed KEY_REQs fills this, not
 	// the room. Default MaxSessions/4.
 	MaxHalfOpen int
-	// HandshakeRate and HandshakeBurst limit the KEY_REQs that start a
-	// session, per source IP address (ports cost a spoofer nothing): Burst
-	// at once, then Rate a second. Defaults 10 and 5; a negative Rate turns
-	// the limit off.
-	HandshakeRate  rate.Limit
-	HandshakeBurst int
+	// HandshakeLimit limits the KEY_REQs that start a session, per source
+	// IP address (ports cost a spoofer nothing). Zero is no limit;
+	// DefaultHandshakeLimit is udpchat-server's default.
+	HandshakeLimit RateLimit
 	// CookieThreshold is the number of half-open sessions at which the
 	// server is under load: it then answers a version 2 KEY_REQ that carries
 	// no valid cookie with a COOKIE, and does no work and keeps no state for
@@ -76,18 +77,17 @@ type Config struct {
 	// long. Seed clients send nothing while they only listen, so it must be
 	// long. Zero keeps them until they are replaced.
 	V1IdleTimeout time.Duration
-	// History is how many chat messages a newcomer is shown. Default 20, as
-	// ssh-chat; negative for none.
+	// History is how many chat messages a newcomer is shown: zero shows
+	// none. DefaultHistory (20, as ssh-chat) is udpchat-server's default.
 	History int
 	// RecipientQueue bounds the messages waiting to go to one version 2
 	// client. A client that falls this far behind loses messages, and no
 	// one else waits for it. Default 1024.
 	RecipientQueue int
-	// Rate and Burst limit each session's messages (a token bucket): Burst at
-	// once, then Rate a second. Defaults: 20 at once (a pasted paragraph), 2 a
-	// second. A negative Rate turns the limit off.
-	Rate  rate.Limit
-	Burst int
+	// RateLimit limits each session's messages: beyond it they are refused
+	// with a notice. Zero is no limit; DefaultRateLimit (20 at once, a pasted
+	// paragraph, then 2 a second) is udpchat-server's default.
+	RateLimit RateLimit
 
 	core.Env
 }
@@ -98,12 +98,14 @@ const (
 	DefaultIdleTimeout    = 60 * time.Second
 	DefaultHistory        = 20
 	DefaultRecipientQueue = 1024
-	DefaultRate           = 2
-	DefaultBurst          = 20
-	DefaultHandshakeRate  = 5
-	DefaultHandshakeBurst = 10
 	serverTick            = 20 * time.Millisecond // retransmission timer granularity
 	handoffQueue          = 4096                  // messages waiting for the handler chain
+)
+
+// Defaults of the limits that are off at zero, which udpchat-server turns on.
+var (
+	DefaultRateLimit      = RateLimit{Rate: 2, Burst: 20}
+	DefaultHandshakeLimit = RateLimit{Rate: 5, Burst: 10}
 )
 
 // Stats counts what a Server has done, for tests and operators.
@@ -163,7 +165,16 @@ type Server struct {
 // New checks cfg and returns a Server ready to Serve.
 func New(cfg Config) (*Server, error) {
 	if cfg.Transport == nil || cfg.Codec == nil || cfg.Suite == nil || cfg.Reliability == nil {
-		return nil, errors.New("core: server needs a transport, a codec, a suite and a reliability layer")
+		return nil, errors.New("server: needs a transport, a codec, a suite and a reliability layer")
+	}
+	if err := cfg.HandshakeLimit.check("handshake limit"); err != nil {
+		return nil, err
+	}
+	if err := cfg.RateLimit.check("rate limit"); err != nil {
+		return nil, err
+	}
+	if cfg.History < 0 {
+		return nil, fmt.Errorf("server: a negative history (%d); 0 keeps none", cfg.History)
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = DefaultMaxSessions
@@ -174,23 +185,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CookieThreshold == 0 {
 		cfg.CookieThreshold = max(cfg.MaxHalfOpen/8, 1)
 	}
-	if cfg.HandshakeRate == 0 {
-		cfg.HandshakeRate = DefaultHandshakeRate
-	}
-	if cfg.HandshakeRate < 0 {
-		cfg.HandshakeRate = rate.Inf
-	}
-	if cfg.HandshakeBurst <= 0 {
-		cfg.HandshakeBurst = DefaultHandshakeBurst
-	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
-	}
-	if cfg.History == 0 {
-		cfg.History = DefaultHistory
-	}
-	if cfg.Rate == 0 {
-		cfg.Rate = DefaultRate
 	}
 	if cfg.V1Reliability == nil {
 		cfg.V1Reliability = cfg.Reliability
@@ -198,18 +194,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RecipientQueue <= 0 {
 		cfg.RecipientQueue = DefaultRecipientQueue
 	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = DefaultBurst
-	}
-	if cfg.Rate < 0 {
-		cfg.Rate = rate.Inf
-	}
 	cfg.Env = cfg.Env.WithDefaults()
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		sessions: newSessionTable(),
-		history:  newHistory(max(cfg.History, 0)),
+		history:  newHistory(cfg.History),
 		pending:  make(map[*session]struct{}),
 		codecs:   append([]core.Codec{cfg.Codec}, cfg.Codecs...),
 		suites:   append(append([]core.Suite(nil), cfg.Suites...), cfg.Suite),
@@ -224,7 +214,14 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.drops.Logger = cfg.Logger
-	s.chain = core.Chain(core.HandlerFunc(s.deliver), append([]core.Middleware{s.commands}, cfg.Handlers...)...)
+	// Input checks and the rate limit come first, so that no command or
+	// plugin spends work on what will be refused.
+	first := []core.Middleware{checkText}
+	if cfg.RateLimit.On() {
+		first = append(first, s.rateLimit)
+	}
+	first = append(first, s.commands)
+	s.chain = core.Chain(core.HandlerFunc(s.deliver), append(first, cfg.Handlers...)...)
 	return s, nil
 }
 

@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/netip"
 	"time"
 
 	"github.com/udpchat/udpchat/server"
-
-	"golang.org/x/time/rate"
 
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/cmd/internal/cli"
@@ -73,12 +70,9 @@ func newLoadServer(o ServerOptions, t core.Transport, logw io.Writer) (*server.S
 		ReliabilityConfig: o.RelConfig,
 		MaxSessions:       max(o.MaxSessions, 16),
 		MaxHalfOpen:       max(o.MaxSessions, 16),
-		HandshakeRate:     rate.Inf,
-		HandshakeBurst:    math.MaxInt32,
-		History:           -1,
-		Rate:              -1,
-		RecipientQueue:    o.RecipientQueue,
-		Env:               core.Env{Logger: log},
+		// No handshake limit, rate limit or history: zero is off.
+		RecipientQueue: o.RecipientQueue,
+		Env:            core.Env{Logger: log},
 	}
 	var err error
 	if cfg.Reliability, err = core.Reliabilities.Lookup(o.Reliability); err != nil {

@@ -14,8 +14,6 @@ import (
 
 	"github.com/udpchat/udpchat/server"
 
-	"golang.org/x/time/rate"
-
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/config"
 	"github.com/udpchat/udpchat/core"
@@ -116,12 +114,10 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		MaxSessions:       cfg.Server.MaxSessions,
 		IdleTimeout:       cfg.Server.IdleTimeout,
 		V1IdleTimeout:     cfg.Server.V1IdleTimeout,
-		History:           noneIfZero(cfg.Server.History),
-		Rate:              rate.Limit(noneIfZero(cfg.Server.Rate)),
-		Burst:             cfg.Server.Burst,
+		History:           cfg.Server.History,
+		RateLimit:         server.RateLimit{Rate: cfg.Server.Rate, Burst: cfg.Server.Burst},
 		RecipientQueue:    cfg.Server.RecipientQueue,
-		HandshakeRate:     rate.Limit(noneIfZero(cfg.Server.HandshakeRate)),
-		HandshakeBurst:    cfg.Server.HandshakeBurst,
+		HandshakeLimit:    server.RateLimit{Rate: cfg.Server.HandshakeRate, Burst: cfg.Server.HandshakeBurst},
 		CookieThreshold:   cfg.Server.CookieThreshold,
 		Env:               core.Env{Logger: log},
 	})
@@ -152,13 +148,4 @@ func pluginNames(ps []config.Plugin) []string {
 		names[i] = p.Name
 	}
 	return names
-}
-
-// noneIfZero maps the configuration's 0 ("none", "off") to core's negative
-// value for it, core's 0 being "the default".
-func noneIfZero[T int | float64](v T) T {
-	if v == 0 {
-		return -1
-	}
-	return v
 }
