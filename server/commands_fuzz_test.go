@@ -19,6 +19,7 @@ import (
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/transport/memory"
 )
@@ -69,7 +70,7 @@ type commandRoom struct {
 	members      []*roomMember
 	reached      []core.Message   // what the handlers after /commands saw
 	events       []core.RoomEvent // joins, leaves, renames
-	logs         logBuffer        // the server's, for the input at hand
+	logs         testkit.Buffer   // the server's, for the input at hand
 }
 
 // reservedByServer is a name the server, not CheckNick, reserves.
@@ -318,7 +319,7 @@ func FuzzCommand(f *testing.F) {
 		}
 		text += strings.Repeat("x", int(pad%core.MaxDatagram))
 		r.reached, r.events = nil, nil
-		r.logs.b.Reset()
+		r.logs.Reset()
 		for _, m := range r.members {
 			m.got, m.acked = nil, nil
 		}

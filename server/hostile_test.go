@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/transport/memory"
 )
@@ -50,28 +50,10 @@ func hostileDatagrams() map[string][]byte {
 	}
 }
 
-// logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestHostileDatagrams: garbage of every kind is dropped and logged, the
 // server answers none of it, and then still serves new clients.
 func TestHostileDatagrams(t *testing.T) {
-	var logs logBuffer
+	var logs testkit.Buffer
 	room := chattest.Start(t, chattest.Options{
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -208,13 +190,7 @@ func TestIdleEviction(t *testing.T) {
 		cfg.V1IdleTimeout = 300 * time.Millisecond
 	}})
 	quiet := joinRaw(t, room, 0)
-	deadline := time.Now().Add(chattest.Timeout)
-	for room.Server.Stats().Sessions != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the idle session was never evicted")
-		}
-		time.Sleep(10 * time.Millisecond) // polling a counter, with a deadline
-	}
+	testkit.WaitUntil(t, "the idle session to be evicted", func() bool { return room.Server.Stats().Sessions == 0 })
 	talker := joinRaw(t, room, 1)
 	talker.SendData(0, "anyone?")
 	talker.ExpectAck(0)

@@ -22,6 +22,7 @@ import (
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 )
 
@@ -317,22 +318,9 @@ func TestFlood(t *testing.T) {
 		}
 		return relayed+refused == n
 	}
-	eventually(t, "every flood message relayed or refused", count)
+	testkit.WaitUntil(t, "every flood message relayed or refused", count)
 	if relayed > 40 || refused < n-40 {
 		t.Fatalf("of %d messages %d were relayed and %d refused: want at most 40 relayed (a burst of 20 and 2 a second), the rest refused", n, relayed, refused)
-	}
-}
-
-// eventually polls cond until it holds, failing the test after
-// chattest.Timeout: for conditions over several clients at once.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(chattest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
