@@ -35,7 +35,7 @@
 // the server drops its private key at the end of Respond and the client at
 // the end of a successful Finish, and the engine calls Erase on the session's
 // keys when the session ends. The server's long-term Ed25519 identity key
-// (see core/identity) only signs the handshake transcript; it never enters
+// (see identity) only signs the handshake transcript; it never enters
 // the key agreement, so stealing it later lets an attacker impersonate the
 // server in future sessions but not decrypt recorded ones.
 //

@@ -20,7 +20,7 @@ import (
 )
 
 // Layers are the implementations a run uses, looked up by the names the
-// project registers them under (cmd/internal/standard).
+// project registers them under (standard).
 type Layers struct {
 	Codec       core.Codec
 	Suite       core.Suite
