@@ -43,6 +43,9 @@ type Wait struct {
 	// test fails if it still does not hold. For a process whose end means
 	// the condition never will.
 	Ended <-chan struct{}
+	// Got, if not nil, says what there was instead when the wait fails,
+	// for the end of the message: a screen, a log, what was received.
+	Got func() string
 }
 
 // Until polls cond until it holds, failing t if Within passes or Ended is
@@ -65,16 +68,24 @@ func (w Wait) Until(t testing.TB, what string, cond func() bool) {
 			if cond() {
 				return
 			}
-			t.Fatalf("ended while waiting for %s", what)
+			t.Fatalf("ended while waiting for %s%s", what, w.got())
 			return
 		case <-deadline.C:
 			tick.Stop()
 			if cond() {
 				return
 			}
-			t.Fatalf("timed out after %v waiting for %s", within, what)
+			t.Fatalf("timed out after %v waiting for %s%s", within, what, w.got())
 			return
 		}
 		poll = min(2*poll, maxPoll)
 	}
+}
+
+// got is the end of a failure's message.
+func (w Wait) got() string {
+	if w.Got == nil {
+		return ""
+	}
+	return "; got:\n" + w.Got()
 }

@@ -97,3 +97,12 @@ func TestWaitEndedMet(t *testing.T) {
 		t.Fatalf("reported %q, want nothing", got)
 	}
 }
+
+func TestWaitGot(t *testing.T) {
+	got := run(func(tb testing.TB) {
+		Wait{Within: 10 * time.Millisecond, Got: func() string { return "the screen" }}.Until(tb, "a line", func() bool { return false })
+	})
+	if want := "timed out after 10ms waiting for a line; got:\nthe screen"; got != want {
+		t.Fatalf("reported %q, want %q", got, want)
+	}
+}
