@@ -33,6 +33,7 @@ import (
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 // interopTimeout bounds every wait on a seed peer: Python's RSA-2048 key
@@ -93,8 +94,8 @@ type seedPeer struct {
 	name   string
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testkit.Buffer
+	stderr *testkit.Buffer
 	done   chan struct{} // closed when the process has ended
 	err    error         // what Wait returned, once done is closed
 }
@@ -110,7 +111,7 @@ func startSeedPeer(t *testing.T, env []string, args ...string) *seedPeer {
 	cmd.Env = append(cmd.Env, env...)
 	cmd.WaitDelay = 5 * time.Second
 	p := &seedPeer{t: t, name: "seedpeer " + strings.Join(args, " "), cmd: cmd,
-		stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+		stdout: &testkit.Buffer{}, stderr: &testkit.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -166,13 +167,14 @@ func (p *seedPeer) exitCode() int {
 }
 
 // waitMatch waits until re matches the buffer and returns the submatches.
-func (p *seedPeer) waitMatch(buf *syncBuffer, re *regexp.Regexp) []string {
+func (p *seedPeer) waitMatch(buf *testkit.Buffer, re *regexp.Regexp) []string {
 	p.t.Helper()
 	var m []string
-	waitUntil(p.t, fmt.Sprintf("%s to print %q", p.name, re), func() bool {
+	wait := testkit.Wait{Within: interopTimeout, Ended: p.done, Got: buf.String}
+	wait.Until(p.t, fmt.Sprintf("%s to print %q", p.name, re), func() bool {
 		m = re.FindStringSubmatch(buf.String())
 		return m != nil
-	}, p.done)
+	})
 	return m
 }
 
@@ -181,27 +183,6 @@ func (p *seedPeer) waitMatch(buf *syncBuffer, re *regexp.Regexp) []string {
 func (p *seedPeer) localAddr() string {
 	p.t.Helper()
 	return p.waitMatch(p.stderr, regexp.MustCompile(`seedpeer: local (127\.0\.0\.1:\d+)\n`))[1]
-}
-
-// waitUntil polls cond until it holds, failing after interopTimeout or, if
-// ended is closed first, as soon as cond still fails after that.
-func waitUntil(t *testing.T, what string, cond func() bool, ended <-chan struct{}) {
-	t.Helper()
-	deadline := time.Now().Add(interopTimeout)
-	for !cond() {
-		select {
-		case <-ended:
-			if cond() {
-				return
-			}
-			t.Fatalf("ended while waiting for %s", what)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", interopTimeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestSeedClientToOurServer: a seed client joins our server and sends lines
@@ -220,16 +201,17 @@ func TestSeedClientToOurServer(t *testing.T) {
 	py.write(strings.Join(append(lines, tooLong), "\n") + "\n")
 
 	// Once the seed client has a session, what the Go client says reaches it.
-	waitUntil(t, "the seed client's session", func() bool { return room.Server.Stats().Sessions == 2 }, py.done)
+	wait := testkit.Wait{Within: interopTimeout, Ended: py.done}
+	wait.Until(t, "the seed client's session", func() bool { return room.Server.Stats().Sessions == 2 })
 	said := []string{"hi python", strings.Repeat("z", 2000)}
 	goClient.WaitDelivered(goClient.Say(said[0]), goClient.Say(said[1]))
 	for _, text := range said {
 		want := "<" + goClient.Name() + "> " + text + "\n"
-		waitUntil(t, fmt.Sprintf("the seed client to print %.60q", want),
-			func() bool { return strings.Contains(py.stdout.String(), want) }, py.done)
+		wait.Until(t, fmt.Sprintf("the seed client to print %.60q", want),
+			func() bool { return strings.Contains(py.stdout.String(), want) })
 	}
-	waitUntil(t, "the seed client to print a <server> notice about its line too long to relay",
-		func() bool { return strings.Contains(py.stdout.String(), "<"+core.SystemSender+"> ") }, py.done)
+	wait.Until(t, "the seed client to print a <server> notice about its line too long to relay",
+		func() bool { return strings.Contains(py.stdout.String(), "<"+core.SystemSender+"> ") })
 
 	// Exit status 0: every line was ACKed.
 	if code := py.exitCode(); code != 0 {
@@ -238,19 +220,16 @@ func TestSeedClientToOurServer(t *testing.T) {
 	// The server relayed them before it ACKed them; they may still be on
 	// their way to the Go client.
 	var got []string
-	deadline := time.Now().Add(interopTimeout)
-	for {
-		got = got[:0]
-		for _, m := range goClient.Messages() {
-			if m.Kind == core.KindChat && m.From == pyAddr {
-				got = append(got, m.Text)
+	testkit.Wait{Within: interopTimeout, Got: func() string { return fmt.Sprintf("%.200q (all messages: %.300v)", got, goClient.Messages()) }}.
+		Until(t, fmt.Sprintf("the Go client to get %d lines from %s", len(lines), pyAddr), func() bool {
+			got = got[:0]
+			for _, m := range goClient.Messages() {
+				if m.Kind == core.KindChat && m.From == pyAddr {
+					got = append(got, m.Text)
+				}
 			}
-		}
-		if len(got) >= len(lines) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+			return len(got) >= len(lines)
+		})
 	if !slices.Equal(got, lines) {
 		t.Fatalf("Go client got %.200q from %s, want %.200q (all messages: %.300v)", got, pyAddr, lines, goClient.Messages())
 	}
@@ -289,7 +268,7 @@ func TestOurClientToSeedServer(t *testing.T) {
 	defer cancel()
 	in, inw := io.Pipe()
 	defer inw.Close()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
 	done := make(chan struct{})
 	code := -1
 	go func() {
@@ -313,8 +292,8 @@ func TestOurClientToSeedServer(t *testing.T) {
 	// Our client's input stays open until what the seed client says arrives.
 	receiver.write("hello from a seed client\n")
 	want := "<" + receiverAddr + "> hello from a seed client\n"
-	waitUntil(t, fmt.Sprintf("udpchat to print %q", want),
-		func() bool { return strings.Contains(stdout.String(), want) }, done)
+	testkit.Wait{Within: interopTimeout, Ended: done, Got: stdout.String}.Until(t, fmt.Sprintf("udpchat to print %q", want),
+		func() bool { return strings.Contains(stdout.String(), want) })
 	inw.Close()
 	select {
 	case <-done:

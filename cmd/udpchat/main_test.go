@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/udpchat/udpchat/chattest"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 // TestPlainPipe: `printf 'hi\n' | udpchat --plain HOST:PORT` is a complete
@@ -36,17 +38,17 @@ func TestPlainReceives(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
 	talker := room.Join()
 	pr, pw := newPipe()
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	done := make(chan int)
 	go func() {
 		done <- run(context.Background(), []string{"--log-file", "-", "--known-servers", known(t), room.Addr.Addr().String(), itoa(room.Addr.Port())},
-			nil, pr, out, &syncBuffer{})
+			nil, pr, out, &testkit.Buffer{})
 	}()
 	// Once the client has joined, what the talker says reaches it.
-	deadline := chattest.Timeout
-	waitFor(t, deadline, func() bool { return room.Server.Stats().Sessions == 2 })
+	testkit.WaitUntil(t, "the client's session", func() bool { return room.Server.Stats().Sessions == 2 })
 	talker.WaitDelivered(talker.Say("hello plain"))
-	waitFor(t, deadline, func() bool { return strings.Contains(out.String(), "<"+talker.Name()+"> hello plain\n") })
+	want := "<" + talker.Name() + "> hello plain\n"
+	testkit.Wait{Got: out.String}.Until(t, fmt.Sprintf("the client to print %q", want), func() bool { return strings.Contains(out.String(), want) })
 	pw.Close()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d", code)

@@ -3,19 +3,20 @@ package main
 import (
 	"crypto/ed25519"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/udpchat/udpchat/client"
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot.txt from TestScreenshot")
@@ -90,24 +91,18 @@ func (p *pane) typeLine(text string) {
 // waitFor waits until the screen shows every one of want.
 func (p *pane) waitFor(want ...string) string {
 	p.t.Helper()
-	deadline := time.Now().Add(chattest.Timeout)
-	for {
-		screen := p.capture()
-		missing := ""
+	var screen string
+	wait := testkit.Wait{Got: func() string { return screen }}
+	wait.Until(p.t, fmt.Sprintf("the screen to show %q", want), func() bool {
+		screen = p.capture()
 		for _, w := range want {
 			if !strings.Contains(screen, w) {
-				missing = w
-				break
+				return false
 			}
 		}
-		if missing == "" {
-			return screen
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("the screen never showed %q:\n%s", missing, screen)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a screen, with a deadline
-	}
+		return true
+	})
+	return screen
 }
 
 func clientArgs(t *testing.T, room *chattest.Room, nick string) []string {

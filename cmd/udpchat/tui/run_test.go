@@ -1,11 +1,10 @@
 package tui
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,37 +13,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
-// syncBuffer is the terminal Run draws on; the program writes to it from
-// its own goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startRun runs Run on a pipe for input, and returns the pipe's writing end,
-// the output and Run's result.
-func startRun(t *testing.T, ctx context.Context, chat Chat, events <-chan client.Event) (*os.File, *syncBuffer, <-chan error) {
+// the terminal Run draws on (from the program's own goroutine) and Run's
+// result.
+func startRun(t *testing.T, ctx context.Context, chat Chat, events <-chan client.Event) (*os.File, *testkit.Buffer, <-chan error) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	done := make(chan error, 1)
 	opts := Options{Server: "127.0.0.1:9000", Nick: "bob", Theme: ThemeMono, Now: func() time.Time { return t0 }}
 	go func() { done <- Run(ctx, chat, events, opts, r, out) }()
@@ -68,12 +50,14 @@ func wait(t *testing.T, done <-chan error) {
 // guessed.
 func waitSent(t *testing.T, chat *fakeChat, events chan<- client.Event, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); len(chat.Sent()) < n; {
-		if time.Now().After(deadline) {
-			t.Fatalf("sent %q, want %d lines", chat.Sent(), n)
+	wait := testkit.Wait{Got: func() string { return fmt.Sprintf("sent %q", chat.Sent()) }}
+	wait.Until(t, fmt.Sprintf("%d lines sent", n), func() bool {
+		if len(chat.Sent()) >= n {
+			return true
 		}
 		events <- client.RTTEvent{RTT: time.Millisecond}
-	}
+		return false
+	})
 }
 
 func TestRunQuits(t *testing.T) {
