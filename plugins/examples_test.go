@@ -13,6 +13,7 @@ import (
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 func TestBot(t *testing.T) {
@@ -49,7 +50,7 @@ func TestBot(t *testing.T) {
 		for _, bad := range []string{"!roll 0d6", "!roll 101d6", "!roll 2d1", "!roll 2d1001", "!roll", "!roll d6", "!roll 2x6"} {
 			a.Say(bad)
 		}
-		waitFor(t, "seven usage replies", func() bool {
+		testkit.WaitUntil(t, "seven usage replies", func() bool {
 			n := 0
 			for _, m := range b.Messages() {
 				if m.From == "bot" && strings.HasPrefix(m.Text, "usage: !roll NdM") {
@@ -159,7 +160,7 @@ func readArchive(t testing.TB, path string) []archived {
 func waitArchive(t testing.TB, path string, want ...archived) []archived {
 	t.Helper()
 	var got []archived
-	waitFor(t, "the archive", func() bool {
+	testkit.WaitUntil(t, "the archive", func() bool {
 		got = readArchive(t, path)
 		for _, w := range want {
 			if indexOf(got, func(a archived) bool { a.Time = ""; return a == w }) < 0 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/plugins/internal/testplugins"
 )
 
@@ -52,7 +53,7 @@ func TestMisbehaving(t *testing.T) {
 				start := time.Now()
 				b.Say("hello from b")
 				if tc.dies && failClosed {
-					waitFor(t, "b's message relayed or refused", func() bool {
+					testkit.WaitUntil(t, "b's message relayed or refused", func() bool {
 						return indexOf(c.Messages(), from(b.Name(), "hello from b")) >= 0 ||
 							indexOf(b.Messages(), refused(tc.plugin+" is unavailable")) >= 0
 					})
@@ -130,7 +131,7 @@ func TestRestartBackoff(t *testing.T) {
 		}
 		// Until the supervisor sees the exit, the call may fail on the
 		// dead connection; after it, at once, without reaching a process.
-		waitFor(t, "the exit noticed", func() bool { return p.State() != StateRunning || logs.count(`msg="plugin restarted"`) >= i })
+		testkit.WaitUntil(t, "the exit noticed", func() bool { return p.State() != StateRunning || logs.count(`msg="plugin restarted"`) >= i })
 		start := time.Now()
 		err = h.HandleMessage(context.Background(), &core.Message{Kind: core.KindChat, From: "u1", Text: testplugins.Ping})
 		if p.State() != StateRunning {
@@ -163,7 +164,7 @@ func TestRestartChecksum(t *testing.T) {
 	h := core.Chain(core.HandlerFunc(func(context.Context, *core.Message) error { return nil }), p.Middleware())
 	_ = h.HandleMessage(context.Background(), &core.Message{Kind: core.KindChat, From: "u1", Text: "exit"})
 	logs.wait(1, `msg="plugin restart failed"`, "sha256 "+sum(t, path))
-	waitFor(t, "state failed", func() bool { return p.State() == StateFailed })
+	testkit.WaitUntil(t, "state failed", func() bool { return p.State() == StateFailed })
 	start := time.Now()
 	p.Close()
 	if d := time.Since(start); d > 5*time.Second {

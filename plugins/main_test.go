@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/server"
 
 	"go.uber.org/goleak"
@@ -65,16 +66,15 @@ func bin(t testing.TB, name string) string {
 // testLog is a test's log: its lines go to t.Log while the test runs, and
 // are kept, so that a test can wait for what the plugins report.
 type testLog struct {
-	t       testing.TB
-	mu      sync.Mutex
-	over    bool // the test has ended: t.Log would panic
-	lines   []string
-	changed chan struct{} // closed and replaced on every line
+	t     testing.TB
+	mu    sync.Mutex
+	over  bool // the test has ended: t.Log would panic
+	lines []string
 }
 
 // newTestLog returns a logger for t, and its lines.
 func newTestLog(t testing.TB) (*slog.Logger, *testLog) {
-	l := &testLog{t: t, changed: make(chan struct{})}
+	l := &testLog{t: t}
 	// Registered first, so run last: after the room and the plugins have
 	// stopped, and with them nearly all logging. go-plugin's stream
 	// goroutines may still say goodbye after Kill returns.
@@ -94,8 +94,6 @@ func (l *testLog) Write(p []byte) (int, error) {
 	if !l.over {
 		l.t.Log(line)
 	}
-	close(l.changed)
-	l.changed = make(chan struct{})
 	return len(p), nil
 }
 
@@ -103,10 +101,6 @@ func (l *testLog) Write(p []byte) (int, error) {
 func (l *testLog) count(parts ...string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.countLocked(parts)
-}
-
-func (l *testLog) countLocked(parts []string) int {
 	n := 0
 next:
 	for _, line := range l.lines {
@@ -123,21 +117,8 @@ next:
 // wait waits until n lines hold every one of parts.
 func (l *testLog) wait(n int, parts ...string) {
 	l.t.Helper()
-	deadline := time.NewTimer(chattest.Timeout)
-	defer deadline.Stop()
-	for {
-		l.mu.Lock()
-		got, ch := l.countLocked(parts), l.changed
-		l.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			l.t.Fatalf("timed out after %v waiting for %d log lines with %q (have %d)", chattest.Timeout, n, parts, got)
-		}
-	}
+	wait := testkit.Wait{Got: func() string { return fmt.Sprintf("%d such lines", l.count(parts...)) }}
+	wait.Until(l.t, fmt.Sprintf("%d log lines with %q", n, parts), func() bool { return l.count(parts...) >= n })
 }
 
 // startRoom starts the plugins of cfgs and a server with them as its
@@ -169,18 +150,6 @@ func startRoom(t *testing.T, log *slog.Logger, cfgs ...Config) (*chattest.Room, 
 	})
 	room.Set(r.Server)
 	return r, set
-}
-
-// waitFor polls cond until it holds, for at most chattest.Timeout.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(chattest.Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", chattest.Timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // from matches a message by sender and text.
