@@ -25,14 +25,15 @@ import (
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/transport/fault"
 	"github.com/udpchat/udpchat/transport/udp"
 )
 
-// Timeout bounds every wait in this package: long enough for a loaded CI
-// machine running with -race, short enough that a hang fails the test.
-const Timeout = 30 * time.Second
+// Timeout bounds every wait in this package: testkit's, which every test
+// waits by.
+const Timeout = testkit.Timeout
 
 // Loopback is where servers listen: 127.0.0.1 on a free port.
 var Loopback = netip.MustParseAddrPort("127.0.0.1:0")
