@@ -1,0 +1,92 @@
+package lenprefix
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// flagTime says a message carries a time.
+const flagTime = 1
+
+// AppendMessage appends the encoding of m to dst: Time as Unix milliseconds
+// (finer precision and the location are lost: DecodeMessage gives UTC);
+// Origin, the server's bookkeeping, never goes on the wire. It refuses,
+// returning dst unchanged, what DecodeMessage would refuse: an unknown kind,
+// a name longer than 64 bytes, a string not UTF-8, a time before 1970.
+func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
+	if m == nil {
+		return dst, errors.New("lenprefix: cannot encode a nil message")
+	}
+	if err := checkMessage(m); err != nil {
+		return dst, fmt.Errorf("lenprefix: cannot encode message: %w", err)
+	}
+	var flags byte
+	if !m.Time.IsZero() {
+		flags |= flagTime
+	}
+	dst = append(dst, byte(m.Kind), flags)
+	dst = binary.AppendUvarint(dst, m.ID)
+	dst = appendField(dst, m.From)
+	dst = appendField(dst, m.To)
+	if flags&flagTime != 0 {
+		dst = binary.AppendUvarint(dst, uint64(m.Time.UnixMilli()))
+	}
+	return appendField(dst, m.Text), nil
+}
+
+// checkMessage says why DecodeMessage would refuse m, or returns nil.
+func checkMessage(m *core.Message) error {
+	if m.Kind > core.KindHistory {
+		return fmt.Errorf("unknown kind %d", m.Kind)
+	}
+	if !m.Time.IsZero() && (m.Time.Before(time.UnixMilli(0)) || m.Time.After(time.UnixMilli(math.MaxInt64))) {
+		return fmt.Errorf("time %v: 0 to 2^63-1 Unix milliseconds", m.Time)
+	}
+	return errors.Join(checkName("from", m.From), checkName("to", m.To), checkText("text", m.Text))
+}
+
+// DecodeMessage parses the inner message b (the opened payload of a version
+// 2 DATA) as strictly as Decode parses a datagram. Its sender was
+// authenticated, but may be hostile all the same.
+func (Codec) DecodeMessage(b []byte) (*core.Message, error) {
+	m, err := decodeMessage(b)
+	if err != nil {
+		return nil, fmt.Errorf("lenprefix: message: %w", err)
+	}
+	return m, nil
+}
+
+func decodeMessage(b []byte) (*core.Message, error) {
+	r := reader{b: b}
+	m := &core.Message{Kind: core.MessageKind(r.byte("kind"))}
+	flags := r.byte("flags")
+	if r.err != nil {
+		return nil, r.err
+	}
+	if m.Kind > core.KindHistory {
+		return nil, fmt.Errorf("unknown kind %d", m.Kind)
+	}
+	if flags&^flagTime != 0 {
+		return nil, fmt.Errorf("unknown flags 0x%02x", flags&^flagTime)
+	}
+	m.ID = r.uvarint("id")
+	m.From = r.name("from")
+	m.To = r.name("to")
+	if flags&flagTime != 0 {
+		ms := r.uvarint("time")
+		if ms > math.MaxInt64 {
+			return nil, fmt.Errorf("time %d ms, beyond 2^63-1", ms)
+		}
+		m.Time = time.UnixMilli(int64(ms)).UTC()
+	}
+	m.Text = r.text("text", core.MaxDatagram)
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
