@@ -33,9 +33,9 @@
 // refuses any other: an unknown type, kind or flag, a truncated field, a
 // length beyond the datagram, a non-minimal uvarint, a flagged field that
 // is empty, bytes after the last field. Names (nick, suite, from, to) are
-// UTF-8 of at most 64 bytes, at most 16 suites, keys and cookies at most
-// 256 bytes: the bounds of codec/json and codec/protobuf, so that every
-// codec accepts the same packets. Append and AppendMessage refuse what
+// UTF-8 of at most core.MaxName bytes, suites at most core.MaxSuites, keys
+// and cookies at most core.MaxKeyBytes: the bounds every codec holds to, so
+// that each accepts the same packets. Append and AppendMessage refuse what
 // Decode and DecodeMessage would. Nothing decoded aliases the datagram.
 package lenprefix
 
@@ -75,14 +75,6 @@ const (
 	flagSession
 	flagHandshake
 	packetFlags = flagSeq | flagAckSeq | flagCum | flagSession | flagHandshake
-)
-
-// The bounds of codec/json and codec/protobuf (their maxName, maxSuites,
-// maxKeyBytes), so that the codecs accept the same packets.
-const (
-	maxName     = 64  // nick, each suite, a message's from and to, in bytes
-	maxSuites   = 16  // the suites a KEY_REQ offers
-	maxKeyBytes = 256 // server_key, sig, cookie
 )
 
 // Name returns "lenprefix".
@@ -155,24 +147,15 @@ func checkPacket(p *core.Packet) error {
 	if p.Type < core.TypeKeyReq || p.Type > core.TypeCookie {
 		return fmt.Errorf("unknown packet type %d", p.Type)
 	}
-	if len(p.Suites) > maxSuites {
-		return fmt.Errorf("%d suites, at most %d", len(p.Suites), maxSuites)
-	}
-	for _, s := range p.Suites {
-		if err := checkName("suites", s); err != nil {
-			return err
-		}
-	}
-	return errors.Join(checkName("nick", p.Nick), checkName("suite", p.Suite),
-		checkKey("server_key", p.ServerKey), checkKey("sig", p.Sig), checkKey("cookie", p.Cookie))
+	return core.CheckV2(p, fieldName)
 }
 
-// checkKey refuses a server_key, sig or cookie longer than maxKeyBytes.
-func checkKey(field string, b []byte) error {
-	if len(b) > maxKeyBytes {
-		return fmt.Errorf("%s of %d bytes, at most %d", field, len(b), maxKeyBytes)
+// fieldName names a field in errors: suites[1].
+func fieldName(field string, idx int) string {
+	if idx >= 0 {
+		return fmt.Sprintf("%s[%d]", field, idx)
 	}
-	return nil
+	return field
 }
 
 // Decode parses one datagram; see the package documentation for what it
@@ -219,18 +202,20 @@ func decodePacket(b []byte) (*core.Packet, error) {
 	if flags&flagHandshake != 0 {
 		p.Version = r.byte("version")
 		p.Nick = r.name("nick")
-		if n := r.uvarint("suite count"); n > maxSuites {
-			return nil, fmt.Errorf("%d suites, at most %d", n, maxSuites)
-		} else if n > 0 {
+		n := r.uvarint("suite count")
+		if n > core.MaxSuites {
+			return nil, fmt.Errorf("%d suites, at most %d", n, core.MaxSuites)
+		}
+		if n > 0 {
 			p.Suites = make([]string, n)
 			for i := range p.Suites {
-				p.Suites[i] = r.name("suites")
+				p.Suites[i] = r.name(fieldName("suites", i))
 			}
 		}
 		p.Suite = r.name("suite")
-		p.ServerKey = r.bytes("server_key", maxKeyBytes)
-		p.Sig = r.bytes("sig", maxKeyBytes)
-		p.Cookie = r.bytes("cookie", maxKeyBytes)
+		p.ServerKey = r.bytes("server_key", core.MaxKeyBytes)
+		p.Sig = r.bytes("sig", core.MaxKeyBytes)
+		p.Cookie = r.bytes("cookie", core.MaxKeyBytes)
 		if r.err == nil && !hasHandshake(p) {
 			return nil, errors.New("handshake flagged but empty")
 		}

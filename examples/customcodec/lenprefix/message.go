@@ -17,7 +17,7 @@ const flagTime = 1
 // (finer precision and the location are lost: DecodeMessage gives UTC);
 // Origin, the server's bookkeeping, never goes on the wire. It refuses,
 // returning dst unchanged, what DecodeMessage would refuse: an unknown kind,
-// a name longer than 64 bytes, a string not UTF-8, a time before 1970.
+// a name longer than core.MaxName bytes, a string not UTF-8, a time before 1970.
 func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	if m == nil {
 		return dst, errors.New("lenprefix: cannot encode a nil message")
@@ -44,10 +44,11 @@ func checkMessage(m *core.Message) error {
 	if m.Kind > core.KindHistory {
 		return fmt.Errorf("unknown kind %d", m.Kind)
 	}
-	if !m.Time.IsZero() && (m.Time.Before(time.UnixMilli(0)) || m.Time.After(time.UnixMilli(math.MaxInt64))) {
+	if !m.Time.IsZero() && (m.Time.Before(core.MinMessageTime) || m.Time.After(core.MaxMessageTime)) {
 		return fmt.Errorf("time %v: 0 to 2^63-1 Unix milliseconds", m.Time)
 	}
-	return errors.Join(checkName("from", m.From), checkName("to", m.To), checkText("text", m.Text))
+	return errors.Join(core.CheckName(m.From, "from", -1, fieldName), core.CheckName(m.To, "to", -1, fieldName),
+		core.CheckText(m.Text, "text", -1, fieldName))
 }
 
 // DecodeMessage parses the inner message b (the opened payload of a version

@@ -4,30 +4,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"unicode/utf8"
+
+	"github.com/udpchat/udpchat/core"
 )
 
 // appendField appends v with its length before it, as a uvarint.
 func appendField[T string | []byte](dst []byte, v T) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(v)))
 	return append(dst, v...)
-}
-
-// checkName refuses a name (nick, suite, from, to) longer than maxName
-// bytes or not UTF-8.
-func checkName(field, s string) error {
-	if len(s) > maxName {
-		return fmt.Errorf("%s of %d bytes, at most %d", field, len(s), maxName)
-	}
-	return checkText(field, s)
-}
-
-// checkText refuses a string that is not UTF-8.
-func checkText(field, s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("%s: not valid UTF-8", field)
-	}
-	return nil
 }
 
 // reader reads the fields of one datagram or message in turn. The first
@@ -123,15 +107,14 @@ func (r *reader) bytes(field string, limit int) []byte {
 func (r *reader) text(field string, limit int) string {
 	s := string(r.bytes(field, limit))
 	if r.err == nil {
-		if err := checkText(field, s); err != nil {
-			r.err = err
-		}
+		r.err = core.CheckText(s, field, -1, fieldName)
 	}
 	return s
 }
 
-// name reads a name (nick, suite, from, to): UTF-8, at most maxName bytes.
-func (r *reader) name(field string) string { return r.text(field, maxName) }
+// name reads a name (nick, suite, from, to): UTF-8, at most core.MaxName
+// bytes.
+func (r *reader) name(field string) string { return r.text(field, core.MaxName) }
 
 // end returns the first error, or refuses bytes after the last field.
 func (r *reader) end() error {
