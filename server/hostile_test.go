@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/udpchat/udpchat/server"
@@ -186,18 +187,33 @@ func FuzzServerDatagram(f *testing.F) {
 // and the server stops sending to it; the seed broadcast to every address
 // that ever joined, forever.
 func TestIdleEviction(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) {
-		cfg.V1IdleTimeout = 300 * time.Millisecond
-	}})
-	quiet := joinRaw(t, room, 0)
-	testkit.WaitUntil(t, "the idle session to be evicted", func() bool { return room.Server.Stats().Sessions == 0 })
-	talker := joinRaw(t, room, 1)
-	talker.SendData(0, "anyone?")
-	talker.ExpectAck(0)
-	if st := room.Server.Stats(); st.Relayed != 0 {
-		t.Fatalf("relayed %d datagrams to an evicted session", st.Relayed)
-	}
-	_ = quiet
+//
+// It runs on synctest's clock, over the in-memory network: the idle timeout
+// passes at once, so the eviction is checked, not waited for.
+	synctest.Test(t, func(t *testing.T) {
+		const idle = 300 * time.Millisecond
+		room := chattest.Start(t, chattest.Options{Network: memory.NewNetwork(), Server: func(cfg *server.Config) {
+			cfg.V1IdleTimeout = idle
+		}})
+		quiet := joinRaw(t, room, 0)
+		time.Sleep(idle / 2)
+		synctest.Wait()
+		if n := room.Server.Stats().Sessions; n != 1 {
+			t.Fatalf("%d sessions halfway through the idle timeout, want 1", n)
+		}
+		time.Sleep(idle + time.Second/4) // the server looks for idle sessions every quarter second
+		synctest.Wait()
+		if n := room.Server.Stats().Sessions; n != 0 {
+			t.Fatalf("%d sessions after the idle timeout, want 0", n)
+		}
+		talker := joinRaw(t, room, 1)
+		talker.SendData(0, "anyone?")
+		talker.ExpectAck(0)
+		if st := room.Server.Stats(); st.Relayed != 0 {
+			t.Fatalf("relayed %d datagrams to an evicted session", st.Relayed)
+		}
+		_ = quiet
+	})
 }
 
 // TestForeignCodecDropped: a datagram for a session in a codec the session
