@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/udpchat/udpchat/cipher/ciphertest"
 	"github.com/udpchat/udpchat/cipher/modern"
 	"github.com/udpchat/udpchat/core"
 )
@@ -439,3 +440,6 @@ func pad(key []byte) []byte {
 	copy(h, key)
 	return h
 }
+
+// TestSuite runs the conformance suite every cipher suite passes.
+func TestSuite(t *testing.T) { ciphertest.TestSuite(t, modern.Suite{}) }

@@ -3,8 +3,8 @@ package seed_test
 import (
 	"testing"
 
+	"github.com/udpchat/udpchat/cipher/ciphertest"
 	"github.com/udpchat/udpchat/cipher/seed"
-	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/core"
 )
 
@@ -29,18 +29,18 @@ func benchKeys(b *testing.B, version int) (seal, open core.SessionKeys) {
 func BenchmarkSeal(b *testing.B) {
 	for _, v := range []int{1, 2} {
 		keys, _ := benchKeys(b, v)
-		codectest.BenchmarkSeal(b, map[int]string{1: "v1/", 2: "v2/"}[v], keys, dataAD(sidA, 7))
+		ciphertest.BenchmarkSeal(b, map[int]string{1: "v1/", 2: "v2/"}[v], keys, dataAD(sidA, 7))
 	}
 }
 
 func BenchmarkOpen(b *testing.B) {
 	for _, v := range []int{1, 2} {
 		from, to := benchKeys(b, v)
-		codectest.BenchmarkOpen(b, map[int]string{1: "v1/", 2: "v2/"}[v], from, to, dataAD(sidA, 7))
+		ciphertest.BenchmarkOpen(b, map[int]string{1: "v1/", 2: "v2/"}[v], from, to, dataAD(sidA, 7))
 	}
 }
 
 func BenchmarkSealParallel(b *testing.B) {
 	keys, _ := benchKeys(b, 2)
-	codectest.BenchmarkSealParallel(b, keys, dataAD(sidA, 7))
+	ciphertest.BenchmarkSealParallel(b, keys, dataAD(sidA, 7))
 }

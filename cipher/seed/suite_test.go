@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/udpchat/udpchat/cipher/ciphertest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/core"
 )
@@ -516,3 +517,6 @@ func TestFinishRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestSuite runs the conformance suite every cipher suite passes.
+func TestSuite(t *testing.T) { ciphertest.TestSuite(t, seed.Suite{}) }

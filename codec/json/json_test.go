@@ -7,11 +7,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
 )
@@ -89,18 +88,6 @@ func vectorCases(tb testing.TB) []vectorCase {
 	return cases
 }
 
-// samePacket compares every field the codec carries. Empty and nil slices
-// are the same: the encoding cannot tell them apart.
-func samePacket(a, b *core.Packet) bool {
-	return a.Type == b.Type &&
-		a.Seq == b.Seq && a.HasSeq == b.HasSeq &&
-		a.AckSeq == b.AckSeq && a.HasAckSeq == b.HasAckSeq && a.Cum == b.Cum && a.HasCum == b.HasCum &&
-		bytes.Equal(a.Payload, b.Payload) &&
-		a.Version == b.Version && a.Session == b.Session &&
-		a.Nick == b.Nick && slices.Equal(a.Suites, b.Suites) && a.Suite == b.Suite &&
-		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Cookie, b.Cookie)
-}
-
 func TestRegistered(t *testing.T) {
 	c, err := core.Codecs.Lookup(json.Name)
 	if err != nil {
@@ -121,7 +108,7 @@ func TestSeedVectors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if !samePacket(got, &tc.want) {
+			if !codectest.SamePacket(got, &tc.want) {
 				t.Fatalf("Decode = %v, want %v", got, &tc.want)
 			}
 			// The empty message still has a 64-byte sealed payload; a DATA
@@ -361,7 +348,7 @@ func TestDecodeAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if !samePacket(got, &tt.want) {
+			if !codectest.SamePacket(got, &tt.want) {
 				t.Fatalf("Decode = %v, want %v", got, &tt.want)
 			}
 		})
@@ -443,7 +430,7 @@ func roundTrip(t *testing.T, rng *rand.Rand, gen func(*rand.Rand) *core.Packet) 
 		if err != nil {
 			t.Fatalf("#%d Decode(%s): %v", i, enc, err)
 		}
-		if !samePacket(got, p) {
+		if !codectest.SamePacket(got, p) {
 			t.Fatalf("#%d round trip: got %v, want %v", i, got, p)
 		}
 		enc2, err := c.Append(nil, got)
@@ -453,29 +440,9 @@ func roundTrip(t *testing.T, rng *rand.Rand, gen func(*rand.Rand) *core.Packet) 
 	}
 }
 
-// TestConcurrent: the codec is shared by every goroutine of an engine.
-func TestConcurrent(t *testing.T) {
-	var c core.Codec = json.Codec{}
-	cases := vectorCases(t)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			var buf []byte
-			for range 50 {
-				for _, tc := range cases {
-					p, err := c.Decode([]byte(tc.wire))
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					buf, err = c.Append(buf[:0], p)
-					if err != nil || string(buf) != tc.wire {
-						t.Errorf("%s: re-encoding differs (%v)", tc.name, err)
-						return
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
+// TestConcurrent: the codec is shared by every goroutine of an engine (the
+// conformance suite's check).
+func TestConcurrent(t *testing.T) { codectest.TestConcurrent(t, json.Codec{}) }
+
+// TestCodec runs the conformance suite every codec passes.
+func TestCodec(t *testing.T) { codectest.TestCodec(t, json.Codec{}) }

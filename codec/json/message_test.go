@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
 )
@@ -16,12 +17,6 @@ import (
 const ts = 1764331200123
 
 var tsTime = time.UnixMilli(ts).UTC()
-
-// sameMessage compares every field the codec carries (Origin is not one).
-func sameMessage(a, b *core.Message) bool {
-	return a.Kind == b.Kind && a.ID == b.ID && a.From == b.From && a.To == b.To &&
-		a.Text == b.Text && a.Time.Equal(b.Time) && a.Time.IsZero() == b.Time.IsZero()
-}
 
 // messageForms pins the exact bytes of the inner message.
 var messageForms = []struct {
@@ -80,7 +75,7 @@ func TestAppendMessageForms(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeMessage: %v", err)
 			}
-			if !sameMessage(back, &tt.m) || back.Origin != 0 {
+			if !codectest.SameMessage(back, &tt.m) || back.Origin != 0 {
 				t.Fatalf("DecodeMessage = %+v\nwant            %+v", back, &tt.m)
 			}
 		})
@@ -105,7 +100,7 @@ func TestMessageRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v/%d: DecodeMessage(%s): %v", k, i, enc, err)
 			}
-			if !sameMessage(got, m) {
+			if !codectest.SameMessage(got, m) {
 				t.Fatalf("%v/%d: round trip: %+v became %+v", k, i, m, got)
 			}
 			if got.Kind.String() != k.String() || !strings.Contains(string(enc), `"kind": "`+k.String()+`"`) {
@@ -217,7 +212,7 @@ func TestDecodeMessageAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeMessage: %v", err)
 			}
-			if !sameMessage(got, &tt.want) || got.Origin != 0 {
+			if !codectest.SameMessage(got, &tt.want) || got.Origin != 0 {
 				t.Fatalf("DecodeMessage = %+v\nwant            %+v", got, &tt.want)
 			}
 			if !got.Time.IsZero() && got.Time.Location() != time.UTC {

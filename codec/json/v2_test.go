@@ -109,7 +109,7 @@ func TestAppendV2Forms(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if !samePacket(back, &tt.p) {
+			if !codectest.SamePacket(back, &tt.p) {
 				t.Fatalf("Decode = %+v\nwant     %+v", back, &tt.p)
 			}
 		})
@@ -319,7 +319,7 @@ func TestDecodeAcceptsV2(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if !samePacket(got, &tt.want) {
+			if !codectest.SamePacket(got, &tt.want) {
 				t.Fatalf("Decode = %+v\nwant     %+v", got, &tt.want)
 			}
 		})
@@ -340,7 +340,7 @@ func TestDecodeDoesNotAliasV2(t *testing.T) {
 	for i := range buf {
 		buf[i] = 'A'
 	}
-	if !samePacket(p, &want) {
+	if !codectest.SamePacket(p, &want) {
 		t.Fatalf("packet changed with the input buffer: %+v", p)
 	}
 }

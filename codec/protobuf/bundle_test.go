@@ -155,8 +155,8 @@ func FuzzDecodeMessages(f *testing.F) {
 	for _, tc := range hostileBundles() {
 		extra = append(extra, tc.in)
 	}
-	for _, tt := range messages {
-		enc, err := c.AppendMessage(nil, &tt.m)
+	for _, tt := range codectest.Messages() {
+		enc, err := c.AppendMessage(nil, &tt.M)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 )
@@ -147,7 +148,7 @@ func TestDecodeLenient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !samePacket(p, &tc.want) {
+			if !codectest.SamePacket(p, &tc.want) {
 				t.Fatalf("Decode(%x) = %+v, want %+v", tc.in, p, tc.want)
 			}
 		})
@@ -177,17 +178,8 @@ func TestDecodeRandom(t *testing.T) {
 	accepted := 0
 	for range 10000 {
 		in := append([]byte{0x08, byte(1 + rng.IntN(7))}, random()...)
-		p, err := c.Decode(in)
-		if err != nil {
-			continue
-		}
-		accepted++
-		enc, err := c.Append(nil, p)
-		if err != nil {
-			t.Fatalf("Append(Decode(%x)): %v", in, err)
-		}
-		if again, err := c.Decode(enc); err != nil || !samePacket(again, p) {
-			t.Fatalf("Decode(%x) = %v, which does not round-trip: %v (%v)", in, p, again, err)
+		if _, err := codectest.CheckDecode(t, c, in); err == nil {
+			accepted++
 		}
 	}
 	t.Logf("%d of 10000 random tails behind a valid type were well-formed", accepted)
@@ -199,8 +191,8 @@ func TestDecodeRandom(t *testing.T) {
 // datagram is the frame): it decodes to exactly that shorter packet.
 func TestDecodeTruncated(t *testing.T) {
 	var c protobuf.Codec
-	for _, tt := range shapes {
-		enc, err := c.Append(nil, &tt.p)
+	for _, tt := range codectest.Packets() {
+		enc, err := c.Append(nil, &tt.P)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,14 +208,14 @@ func TestDecodeTruncated(t *testing.T) {
 			p, err := c.Decode(enc[:i])
 			switch {
 			case !ends[i] && err == nil:
-				t.Errorf("%s: Decode(%x), cut inside a field, = %v, want an error", tt.name, enc[:i], p)
+				t.Errorf("%s: Decode(%x), cut inside a field, = %v, want an error", tt.Name, enc[:i], p)
 			case ends[i] && err != nil:
-				t.Errorf("%s: Decode(%x), cut between fields: %v", tt.name, enc[:i], err)
+				t.Errorf("%s: Decode(%x), cut between fields: %v", tt.Name, enc[:i], err)
 			case ends[i]:
 				// Encoding the shorter packet gives back exactly the prefix.
 				again, err := c.Append(nil, p)
 				if err != nil || !bytes.Equal(again, enc[:i]) {
-					t.Errorf("%s: the prefix %x decodes to %v, which encodes as %x (%v)", tt.name, enc[:i], p, again, err)
+					t.Errorf("%s: the prefix %x decodes to %v, which encodes as %x (%v)", tt.Name, enc[:i], p, again, err)
 				}
 			}
 		}

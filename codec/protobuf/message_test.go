@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/proto/packetpb"
@@ -16,12 +17,6 @@ import (
 const ts = 1764331200123
 
 var tsTime = time.UnixMilli(ts).UTC()
-
-// sameMessage compares every field the codec carries (Origin is not one).
-func sameMessage(a, b *core.Message) bool {
-	return a.Kind == b.Kind && a.ID == b.ID && a.From == b.From && a.To == b.To &&
-		a.Text == b.Text && a.Time.Equal(b.Time) && a.Time.IsZero() == b.Time.IsZero()
-}
 
 // TestKindNumbering: packet.proto numbers the message kinds as core does.
 func TestKindNumbering(t *testing.T) {
@@ -35,54 +30,8 @@ func TestKindNumbering(t *testing.T) {
 	}
 }
 
-var messages = []struct {
-	name string
-	m    core.Message
-}{
-	{"chat", core.Message{Kind: core.KindChat, ID: 7, From: "alice", Text: "hi", Time: tsTime}},
-	{"system", core.Message{Kind: core.KindSystem, ID: 8, From: core.SystemSender, Text: "bob joined", Time: tsTime}},
-	{"error", core.Message{Kind: core.KindError, From: core.SystemSender, Text: "no such user: carol", Time: tsTime}},
-	{"action", core.Message{Kind: core.KindAction, ID: 9, From: "alice", Text: "waves", Time: tsTime}},
-	{"private", core.Message{Kind: core.KindPrivate, ID: 10, From: "alice", To: "bob", Text: "hi", Time: tsTime}},
-	{"history", core.Message{Kind: core.KindHistory, ID: 11, From: "carol", Text: "earlier", Time: tsTime}},
-	{"zero time", core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "no clock"}},
-	{"empty", core.Message{}},
-	{"unicode", core.Message{Kind: core.KindChat, From: "zoë🌍", To: "世界", Text: "héllo \u2028 🌍\x00\n\"\\", Time: tsTime}},
-	{"long text", core.Message{Kind: core.KindChat, From: strings.Repeat("é", 32), Text: strings.Repeat("long ", 700), Time: tsTime}},
-	{"max numbers", core.Message{Kind: core.KindHistory, ID: math.MaxUint64, From: "a", Text: "b", Time: time.UnixMilli(math.MaxInt64).UTC()}},
-	{"1 ms after 1970", core.Message{Kind: core.KindChat, Text: "old", Time: time.UnixMilli(1).UTC()}},
-}
-
-func TestMessageRoundTrip(t *testing.T) {
-	var c protobuf.Codec
-	for _, tt := range messages {
-		t.Run(tt.name, func(t *testing.T) {
-			prefix := []byte("prefix:")
-			got, err := c.AppendMessage(prefix[:len(prefix):len(prefix)], &tt.m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.HasPrefix(got, prefix) {
-				t.Fatalf("AppendMessage clobbered dst: %q", got)
-			}
-			enc := got[len(prefix):]
-			m, err := c.DecodeMessage(enc)
-			if err != nil {
-				t.Fatalf("DecodeMessage(%x): %v", enc, err)
-			}
-			if !sameMessage(m, &tt.m) {
-				t.Fatalf("round trip: %+v became %+v", tt.m, *m)
-			}
-			if !m.Time.IsZero() && m.Time.Location() != time.UTC {
-				t.Fatalf("time in %v, want UTC", m.Time.Location())
-			}
-			again, err := c.AppendMessage(nil, m)
-			if err != nil || !bytes.Equal(again, enc) {
-				t.Fatalf("re-encoding differs:\n%x\n%x (%v)", enc, again, err)
-			}
-		})
-	}
-}
+// TestMessageRoundTrip: the conformance suite's checks of a MessageCodec.
+func TestMessageRoundTrip(t *testing.T) { codectest.TestMessages(t, protobuf.Codec{}) }
 
 // TestMessageTimeLossy: what ts_ms cannot say. Sub-millisecond precision
 // and the location are dropped; a time in the first millisecond of 1970 is
@@ -204,11 +153,11 @@ func TestDecodeMessageHostile(t *testing.T) {
 func TestDecodeMessageLenient(t *testing.T) {
 	var c protobuf.Codec
 	m, err := c.DecodeMessage(cat(varint(7, 42), field(5, []byte("hi")), field(50, []byte("origin"))))
-	if err != nil || !sameMessage(m, &core.Message{Text: "hi"}) {
+	if err != nil || !codectest.SameMessage(m, &core.Message{Text: "hi"}) {
 		t.Fatalf("DecodeMessage = %+v, %v", m, err)
 	}
 	m, err = c.DecodeMessage(nil)
-	if err != nil || !sameMessage(m, &core.Message{}) {
+	if err != nil || !codectest.SameMessage(m, &core.Message{}) {
 		t.Fatalf("DecodeMessage(nil) = %+v, %v", m, err)
 	}
 }

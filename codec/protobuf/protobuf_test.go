@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 
@@ -17,59 +16,7 @@ import (
 
 const sid = 0x0123456789abcdef // a sid wider than 53 bits, as codec/json's tests use
 
-// samePacket compares every field the codecs carry; nil and empty are the
-// same (a codec writes neither).
-func samePacket(a, b *core.Packet) bool {
-	return a.Type == b.Type &&
-		a.Seq == b.Seq && a.HasSeq == b.HasSeq &&
-		a.AckSeq == b.AckSeq && a.HasAckSeq == b.HasAckSeq &&
-		a.Cum == b.Cum && a.HasCum == b.HasCum &&
-		bytes.Equal(a.Payload, b.Payload) &&
-		a.Version == b.Version && a.Session == b.Session &&
-		a.Nick == b.Nick && slices.Equal(a.Suites, b.Suites) && a.Suite == b.Suite &&
-		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Cookie, b.Cookie)
-}
-
 func bytesOf(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
-
-// shapes is every kind of packet the engine sends, version 1 and 2, and the
-// edges of the field bounds.
-var shapes = []struct {
-	name string
-	p    core.Packet
-}{
-	{"v1 key_req", core.Packet{Type: core.TypeKeyReq, Payload: bytesOf(300, 0xaa)}},
-	{"v1 key_rep", core.Packet{Type: core.TypeKeyRep, Payload: bytesOf(256, 0xbb)}},
-	{"v1 data client", core.Packet{Type: core.TypeData, Seq: 0, HasSeq: true, Payload: bytesOf(80, 1)}},
-	{"v1 data broadcast", core.Packet{Type: core.TypeData, Payload: bytesOf(80, 2)}},
-	{"v1 ack", core.Packet{Type: core.TypeAck, AckSeq: 7, HasAckSeq: true}},
-	{"v1 ack zero", core.Packet{Type: core.TypeAck, AckSeq: 0, HasAckSeq: true}},
-	{"v1 data empty payload", core.Packet{Type: core.TypeData, Seq: 3, HasSeq: true}},
-	{"v2 key_req", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "alice",
-		Suites: []string{"x25519-chacha20-poly1305", "rsa-aes-cbc-hmac"}, Payload: []byte("pub")}},
-	{"v2 key_rep", core.Packet{Type: core.TypeKeyRep, Version: 2, Session: sid, Nick: "alice", Suite: "x25519-chacha20-poly1305",
-		ServerKey: bytesOf(32, 3), Sig: bytesOf(64, 4), Payload: bytesOf(80, 5)}},
-	{"v2 data", core.Packet{Type: core.TypeData, Session: sid, Seq: 4, HasSeq: true, Payload: []byte("sealed")}},
-	{"v2 ack", core.Packet{Type: core.TypeAck, Session: sid, AckSeq: 4, HasAckSeq: true, Payload: []byte("tag")}},
-	{"v2 ack cum", core.Packet{Type: core.TypeAck, Session: sid, AckSeq: 9, HasAckSeq: true, Cum: 5, HasCum: true, Payload: []byte("tag")}},
-	{"v2 ack cum zero", core.Packet{Type: core.TypeAck, Session: sid, AckSeq: 0, HasAckSeq: true, Cum: 0, HasCum: true}},
-	{"v2 ping", core.Packet{Type: core.TypePing, Session: sid, Seq: 9, HasSeq: true, Payload: []byte{0xff, 0xfe}}},
-	{"v2 pong", core.Packet{Type: core.TypePong, Session: sid, Payload: []byte{0xff, 0xfe}}},
-	{"v2 bye", core.Packet{Type: core.TypeBye, Session: 2, Payload: []byte("x")}},
-	{"bye bare", core.Packet{Type: core.TypeBye}},
-	{"cookie", core.Packet{Type: core.TypeCookie, Cookie: bytesOf(16, 'c')}},
-	{"key_req with cookie", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "n", Suites: []string{"s"}, Cookie: bytesOf(16, 'c'), Payload: []byte("hello")}},
-	{"v2 every field", core.Packet{Type: core.TypeKeyRep, Version: 2, Session: 7,
-		Seq: 1, HasSeq: true, AckSeq: 2, HasAckSeq: true, Cum: 3, HasCum: true,
-		Nick: "n", Suites: []string{"a", "b"}, Suite: "a", ServerKey: []byte{1}, Sig: []byte{2}, Payload: []byte{3}}},
-	{"max numbers", core.Packet{Type: core.TypeData, Version: 255, Session: math.MaxUint64,
-		Seq: math.MaxUint64, HasSeq: true, AckSeq: math.MaxUint64, HasAckSeq: true, Cum: math.MaxUint64, HasCum: true}},
-	{"max fields", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: strings.Repeat("é", 32),
-		Suites: slices.Repeat([]string{strings.Repeat("s", 64)}, 16), Suite: strings.Repeat("t", 64),
-		ServerKey: bytesOf(256, 6), Sig: bytesOf(256, 7), Payload: []byte{0}}},
-	{"unicode and controls", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "a\"b\\c\x00\n\x7f世🌍",
-		Suites: []string{"", "\u2028"}, Payload: []byte{0}}},
-}
 
 func TestRegistered(t *testing.T) {
 	c, err := core.Codecs.Lookup(protobuf.Name)
@@ -97,36 +44,19 @@ func TestTypeNumbering(t *testing.T) {
 	}
 }
 
-// TestRoundTrip: every shape survives Append and Decode, the encoding starts
-// with 0x08, and encoding again gives the same bytes.
+// TestRoundTrip: every packet round trips (the conformance suite's check),
+// and its encoding starts with 0x08.
 func TestRoundTrip(t *testing.T) {
 	var c protobuf.Codec
-	for _, tt := range shapes {
-		t.Run(tt.name, func(t *testing.T) {
-			prefix := []byte("prefix:")
-			got, err := c.Append(slices.Clip(prefix), &tt.p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.HasPrefix(got, prefix) {
-				t.Fatalf("Append clobbered dst: %q", got)
-			}
-			enc := got[len(prefix):]
-			if enc[0] != 0x08 {
-				t.Fatalf("encoding starts with 0x%02x, not 0x08: %x", enc[0], enc)
-			}
-			p, err := c.Decode(enc)
-			if err != nil {
-				t.Fatalf("Decode(%x): %v", enc, err)
-			}
-			if !samePacket(p, &tt.p) {
-				t.Fatalf("round trip: %+v became %+v", tt.p, *p)
-			}
-			again, err := c.Append(nil, p)
-			if err != nil || !bytes.Equal(again, enc) {
-				t.Fatalf("re-encoding differs:\n%x\n%x (%v)", enc, again, err)
-			}
-		})
+	codectest.TestRoundTrip(t, c)
+	for _, tt := range codectest.Packets() {
+		enc, err := c.Append(nil, &tt.P)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc[0] != 0x08 {
+			t.Errorf("%s: encoding starts with 0x%02x, not 0x08: %x", tt.Name, enc[0], enc)
+		}
 	}
 }
 
@@ -230,8 +160,8 @@ func TestSameAsJSON(t *testing.T) {
 	var pc protobuf.Codec
 	var jc jsoncodec.Codec
 	var all []core.Packet
-	for _, tt := range shapes {
-		all = append(all, tt.p)
+	for _, tt := range codectest.Packets() {
+		all = append(all, tt.P)
 	}
 	all = append(all,
 		core.Packet{Type: core.TypeKeyReq, Nick: strings.Repeat("n", 65)},
@@ -259,30 +189,15 @@ func TestSameAsJSON(t *testing.T) {
 			t.Errorf("%v: Decode: protobuf %v, json %v", &p, pErr, jErr)
 			continue
 		}
-		if !samePacket(pp, jp) || pp.HasCum != jp.HasCum || pp.Cum != jp.Cum {
+		if !codectest.SamePacket(pp, jp) || pp.HasCum != jp.HasCum || pp.Cum != jp.Cum {
 			t.Errorf("decoded differently:\nprotobuf %+v\njson     %+v", pp, jp)
 		}
 	}
 }
 
 // TestDecodeNoAlias: the decoded packet does not share memory with the
-// datagram, which the transport reuses.
-func TestDecodeNoAlias(t *testing.T) {
-	var c protobuf.Codec
-	want := shapes[8].p // v2 key_rep: payload, strings and keys
-	enc, err := c.Append(nil, &want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := c.Decode(enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clear(enc)
-	if !samePacket(p, &want) {
-		t.Fatalf("packet changed when the datagram was overwritten: %+v", p)
-	}
-}
+// datagram, which the transport reuses (the conformance suite's check).
+func TestDecodeNoAlias(t *testing.T) { codectest.TestNoAlias(t, protobuf.Codec{}) }
 
 // TestSize: the point of the codec. A 64-byte plaintext sealed by the seed
 // suite is a 128-byte payload (32+16+80: PROTOCOL.md's seal of IV, MAC and
@@ -308,8 +223,11 @@ func TestSize(t *testing.T) {
 // TestDecodeTo: decoding into a reused packet gives what Decode gives.
 func TestDecodeTo(t *testing.T) {
 	var ps []*core.Packet
-	for _, s := range shapes {
-		ps = append(ps, &s.p)
+	for _, s := range codectest.Packets() {
+		ps = append(ps, &s.P)
 	}
 	codectest.TestDecodeTo(t, protobuf.Codec{}, protobuf.Codec{}, ps)
 }
+
+// TestCodec runs the conformance suite every codec passes.
+func TestCodec(t *testing.T) { codectest.TestCodec(t, protobuf.Codec{}) }

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/proto/packetpb"
@@ -111,7 +112,7 @@ func TestSameAsProto(t *testing.T) {
 		if err := proto.Unmarshal(got, &pb); err != nil {
 			t.Fatal(err)
 		}
-		if !samePacket(back, p) || (back.Payload == nil) != (pb.Payload == nil) ||
+		if !codectest.SamePacket(back, p) || (back.Payload == nil) != (pb.Payload == nil) ||
 			back.HasSeq != (pb.Seq != nil) || !slices.Equal(back.Suites, pb.Suites) {
 			t.Fatalf("packet %d: Decode = %+v, want %+v (proto: %v)", i, back, p, &pb)
 		}
@@ -156,7 +157,7 @@ func FuzzSameAsProto(f *testing.F) {
 			Session: pb.Session, Nick: pb.Nick, Suites: pb.Suites, Suite: pb.Suite, ServerKey: pb.ServerKey, Sig: pb.Sig, Cookie: pb.Cookie,
 			Seq: pb.GetSeq(), HasSeq: pb.Seq != nil, AckSeq: pb.GetAckSeq(), HasAckSeq: pb.AckSeq != nil,
 			Cum: pb.GetCum(), HasCum: pb.Cum != nil}
-		if !samePacket(p, want) || (p.Payload == nil) != (pb.Payload == nil) {
+		if !codectest.SamePacket(p, want) || (p.Payload == nil) != (pb.Payload == nil) {
 			t.Fatalf("Decode(%x) = %+v, proto.Unmarshal = %+v", in, p, want)
 		}
 	})
