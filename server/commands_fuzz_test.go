@@ -96,7 +96,7 @@ func newCommandRoom(tb testing.TB) *commandRoom {
 		}},
 		Observers: []core.RoomObserver{r},
 		Reserved:  []string{reservedByServer},
-		Rate:      -1, // the fuzzer talks fast; the limit is not what is tested
+		History:   server.DefaultHistory, // the fuzzer talks fast: no rate limit, which is not what is tested
 		Env: core.Env{Rand: rand.NewChaCha8([32]byte{'c', 'm', 'd'}),
 			Logger: slog.New(slog.NewTextHandler(&r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
 	})

@@ -96,6 +96,7 @@ func newFuzzServer(tb testing.TB) (srv *server.Server, v1, v2 netip.AddrPort, se
 	_, id, _ := ed25519.GenerateKey(nil)
 	srv, err = server.New(server.Config{
 		Transport: tr, Codec: jsoncodec.Codec{}, Suite: seed.Suite{}, Reliability: stopwait.Layer{}, Identity: id,
+		History: server.DefaultHistory, RateLimit: server.DefaultRateLimit, HandshakeLimit: server.DefaultHandshakeLimit,
 		Env: core.Env{Rand: rand.NewChaCha8([32]byte{'f', 'u', 'z', 'z'})},
 	})
 	if err != nil {
@@ -186,10 +187,10 @@ func FuzzServerDatagram(f *testing.F) {
 // TestIdleEviction: a session that says nothing for the idle timeout ends,
 // and the server stops sending to it; the seed broadcast to every address
 // that ever joined, forever.
-func TestIdleEviction(t *testing.T) {
 //
 // It runs on synctest's clock, over the in-memory network: the idle timeout
 // passes at once, so the eviction is checked, not waited for.
+func TestIdleEviction(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const idle = 300 * time.Millisecond
 		room := chattest.Start(t, chattest.Options{Network: memory.NewNetwork(), Server: func(cfg *server.Config) {

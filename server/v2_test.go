@@ -290,7 +290,7 @@ func TestCommands(t *testing.T) {
 // TestFlood: a client sending far faster than the limit is throttled, told
 // so, and the others keep chatting.
 func TestFlood(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) { cfg.Rate, cfg.Burst = 2, 20 }})
+	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) { cfg.RateLimit = server.RateLimit{Rate: 2, Burst: 20} }})
 	flooder, alice, bob := room.JoinWith(nick("flooder")), room.JoinWith(nick("alice")), room.JoinWith(nick("bob"))
 	const n = 80
 	var ids []uint64
