@@ -1,13 +1,11 @@
 package lenprefix_test
 
 import (
-	"bytes"
 	"encoding/hex"
-	"reflect"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/udpchat/udpchat/codec/codectest"
 	"github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
@@ -16,52 +14,10 @@ import (
 
 var c lenprefix.Codec
 
-// packets are one of each shape the engines send, in both versions, and
-// the edges of the bounds.
-func packets() []*core.Packet {
-	key := bytes.Repeat([]byte{0xee}, 32)
-	return []*core.Packet{
-		{Type: core.TypeKeyReq, Payload: []byte("-----BEGIN PUBLIC KEY-----")},
-		{Type: core.TypeKeyRep, Payload: []byte{0, 1, 2, 0xff}},
-		{Type: core.TypeData, Seq: 0, HasSeq: true, Payload: []byte("sealed")},
-		{Type: core.TypeData, Payload: []byte("broadcast, no seq")},
-		{Type: core.TypeAck, AckSeq: 1<<64 - 1, HasAckSeq: true},
-		{Type: core.TypeKeyReq, Version: 2, Nick: "zoë", Suites: []string{"x25519-chacha20poly1305", "rsa-aes-cbc-hmac"}, Payload: key},
-		{Type: core.TypeKeyReq, Version: 2, Suites: []string{"rsa-aes-cbc-hmac"}, Cookie: key, Payload: key},
-		{Type: core.TypeKeyRep, Version: 2, Session: 0x0123456789abcdef, Nick: "alice", Suite: "rsa-aes-cbc-hmac",
-			ServerKey: key, Sig: bytes.Repeat([]byte{7}, 64), Payload: key},
-		{Type: core.TypeData, Session: 1<<64 - 1, Seq: 300, HasSeq: true, Payload: bytes.Repeat([]byte{9}, 1000)},
-		{Type: core.TypeAck, Session: 42, AckSeq: 127, HasAckSeq: true, Cum: 128, HasCum: true},
-		{Type: core.TypePing, Session: 42, Seq: 1, HasSeq: true, Payload: []byte{1}},
-		{Type: core.TypePong, Session: 42, Payload: []byte{1}},
-		{Type: core.TypeBye, Session: 42},
-		{Type: core.TypeCookie, Cookie: bytes.Repeat([]byte{1}, 256)},
-		{Type: core.TypeKeyReq, Version: 255, Nick: strings.Repeat("n", 64), Suites: make([]string, 16)},
-	}
-}
-
-// TestRoundTrip: every packet decodes as itself, in a new packet that does
-// not change when the datagram is overwritten.
-func TestRoundTrip(t *testing.T) {
-	for i, want := range packets() {
-		b, err := c.Append([]byte("prefix"), want)
-		if err != nil {
-			t.Fatalf("packet %d (%v): %v", i, want, err)
-		}
-		if string(b[:6]) != "prefix" || !c.Sniff(b[6:]) {
-			t.Fatalf("packet %d: Append did not append a datagram we sniff: %x", i, b)
-		}
-		b = b[6:]
-		got, err := c.Decode(b)
-		if err != nil {
-			t.Fatalf("packet %d (%v): Decode(%x): %v", i, want, b, err)
-		}
-		clear(b)
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("packet %d: got %+v, want %+v", i, got, want)
-		}
-	}
-}
+// TestCodec runs the conformance suite every codec runs: round trips of
+// every packet and message the engines send, aliasing, refusals, sizes,
+// concurrent use.
+func TestCodec(t *testing.T) { codectest.TestCodec(t, c) }
 
 // TestWire pins the format the package documentation describes.
 func TestWire(t *testing.T) {
@@ -79,7 +35,8 @@ func TestWire(t *testing.T) {
 // TestSniff: no JSON or protobuf datagram passes for ours, and ours for
 // theirs, so an "auto" server tells the three apart.
 func TestSniff(t *testing.T) {
-	for i, p := range packets() {
+	for _, tt := range codectest.Packets() {
+		p := &tt.P
 		ours, _ := c.Append(nil, p)
 		for _, other := range []core.Codec{json.Codec{}, protobuf.Codec{}} {
 			theirs, err := other.Append(nil, p)
@@ -88,7 +45,7 @@ func TestSniff(t *testing.T) {
 			}
 			sn, sniffs := other.(core.Sniffer)
 			if c.Sniff(theirs) || sniffs && sn.Sniff(ours) {
-				t.Errorf("packet %d: %s and %s datagrams are not told apart: %x, %x", i, c.Name(), other.Name(), ours, theirs)
+				t.Errorf("%s: %s and %s datagrams are not told apart: %x, %x", tt.Name, c.Name(), other.Name(), ours, theirs)
 			}
 		}
 	}
@@ -121,7 +78,8 @@ var refusals = []struct {
 }
 
 // TestRefused: Decode refuses garbage with an error that says why, and
-// every truncation of a good datagram.
+// every truncation of a good datagram (the conformance suite asks only
+// that none decodes as the whole packet).
 func TestRefused(t *testing.T) {
 	for _, tt := range refusals {
 		b, err := hex.DecodeString(tt.hex)
@@ -133,69 +91,18 @@ func TestRefused(t *testing.T) {
 			t.Errorf("%s: Decode(%x) = %v, %v; want an error saying %q", tt.name, b, p, err, tt.want)
 		}
 	}
-	for i, p := range packets() {
-		b, _ := c.Append(nil, p)
+	for _, tt := range codectest.Packets() {
+		b, _ := c.Append(nil, &tt.P)
 		for n := range len(b) {
 			if _, err := c.Decode(b[:n]); err == nil {
-				t.Errorf("packet %d: Decode accepted its first %d of %d bytes", i, n, len(b))
+				t.Errorf("%s: Decode accepted its first %d of %d bytes", tt.Name, n, len(b))
 			}
 		}
 	}
 }
 
-// TestAppendRefuses: Append refuses, leaving dst as it was, what Decode
-// would refuse.
-func TestAppendRefuses(t *testing.T) {
-	for _, p := range []*core.Packet{
-		nil,
-		{Type: core.TypeInvalid},
-		{Type: core.TypeCookie + 1},
-		{Type: core.TypeKeyReq, Nick: strings.Repeat("n", 65)},
-		{Type: core.TypeKeyReq, Suites: make([]string, 17)},
-		{Type: core.TypeKeyReq, Suites: []string{"\xff"}},
-		{Type: core.TypeKeyRep, Suite: "\xff"},
-		{Type: core.TypeKeyRep, Sig: make([]byte, 257)},
-	} {
-		if b, err := c.Append([]byte("dst"), p); err == nil || string(b) != "dst" {
-			t.Errorf("Append(%v) = %q, %v; want dst unchanged and an error", p, b, err)
-		}
-	}
-}
-
-// messages are one of each kind, and the edges of the bounds.
-func messages() []*core.Message {
-	at := time.UnixMilli(1764331200123).UTC()
-	return []*core.Message{
-		{Kind: core.KindChat, ID: 1, From: "alice", Text: "hi", Time: at},
-		{Kind: core.KindPrivate, ID: 2, From: "alice", To: "bob", Text: "just you", Time: at},
-		{Kind: core.KindSystem, From: core.SystemSender, Text: "carol joined"},
-		{Kind: core.KindHistory, ID: 1 << 63, From: "carol", Text: "earlier", Time: time.UnixMilli(0).UTC()},
-		{Kind: core.KindAction, From: "zoë🌍", Text: "waves"},
-		{Kind: core.KindError, From: strings.Repeat("x", 64), Text: strings.Repeat("é", 1000)},
-		{Kind: core.KindChat},
-	}
-}
-
-// TestMessageRoundTrip: every message decodes as itself.
-func TestMessageRoundTrip(t *testing.T) {
-	for i, want := range messages() {
-		b, err := c.AppendMessage(nil, want)
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
-		}
-		got, err := c.DecodeMessage(b)
-		if err != nil {
-			t.Fatalf("message %d: DecodeMessage(%x): %v", i, b, err)
-		}
-		clear(b)
-		if *got != *want {
-			t.Errorf("message %d: got %+v, want %+v", i, *got, *want)
-		}
-	}
-}
-
-// TestMessageRefused: DecodeMessage refuses garbage, and AppendMessage
-// what DecodeMessage would refuse.
+// TestMessageRefused: DecodeMessage refuses garbage with an error that
+// says why.
 func TestMessageRefused(t *testing.T) {
 	for _, tt := range []struct{ name, hex, want string }{
 		{"empty", "", "kind: truncated"},
@@ -210,17 +117,6 @@ func TestMessageRefused(t *testing.T) {
 		m, err := c.DecodeMessage(b)
 		if err == nil || m != nil || !strings.HasPrefix(err.Error(), "lenprefix: message: ") || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: DecodeMessage(%x) = %v, %v; want an error saying %q", tt.name, b, m, err, tt.want)
-		}
-	}
-	for _, m := range []*core.Message{
-		nil,
-		{Kind: core.KindHistory + 1},
-		{To: strings.Repeat("x", 65)},
-		{Text: "\xff"},
-		{Time: time.UnixMilli(-1)},
-	} {
-		if b, err := c.AppendMessage([]byte("dst"), m); err == nil || string(b) != "dst" {
-			t.Errorf("AppendMessage(%v) = %q, %v; want dst unchanged and an error", m, b, err)
 		}
 	}
 }
