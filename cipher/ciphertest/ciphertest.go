@@ -185,22 +185,38 @@ func seal(t testing.TB, k core.SessionKeys, plain, ad []byte) []byte {
 var plaintexts = []int{0, 1, 15, 16, 17, 31, 32, 33, 64, 1000, 4000}
 
 // TestKeys holds client and server, the two sides of one session of
-// protocol version v keyed by s, to the contract of core.SessionKeys:
-// each side opens what the other sealed, in place of nothing else (Seal
-// and Open append to dst); len(sealed) is n+s.Overhead(n) exactly; a
-// sealing changed in any byte, cut short or grown fails with an error
-// matching core.ErrAuth, as does, where the version binds the header
-// (always from version 2), a sealing opened under other associated data;
-// from version 2 neither side opens its own seals; Tag is nil where the
-// header is bound and otherwise a stable copy of an identifier unique per
-// sealing; and sealing and opening from several goroutines at once works.
+// protocol version v keyed by s, to the contract of core.SessionKeys, each
+// part a subtest: TestRoundTrip, TestTampered, from version 2 (which
+// binds the header and has keys per direction) TestHeaderBound and
+// TestDirectional, TestTag and TestConcurrent.
 func TestKeys(t *testing.T, s core.Suite, client, server core.SessionKeys, v uint8) {
-	t.Helper()
+	t.Run("RoundTrip", func(t *testing.T) { TestRoundTrip(t, s, client, server) })
+	t.Run("Tampered", func(t *testing.T) { TestTampered(t, client, server) })
+	if v >= 2 {
+		t.Run("HeaderBound", func(t *testing.T) { TestHeaderBound(t, client, server) })
+		t.Run("Directional", func(t *testing.T) { TestDirectional(t, client, server) })
+	}
+	t.Run("Tag", func(t *testing.T) { TestTag(t, client, server) })
+	t.Run("Concurrent", func(t *testing.T) { TestConcurrent(t, client, server) })
+}
+
+// direction is one way of a session, named.
+type direction struct {
+	name     string
+	from, to core.SessionKeys
+}
+
+// directions are both ways of a session.
+func directions(client, server core.SessionKeys) []direction {
+	return []direction{{"client to server", client, server}, {"server to client", server, client}}
+}
+
+// TestRoundTrip checks that each side opens what the other sealed, of
+// every length from empty to about the most a datagram carries; that Seal
+// and Open append to dst; and that len(sealed) is n+s.Overhead(n) exactly.
+func TestRoundTrip(t *testing.T, s core.Suite, client, server core.SessionKeys) {
 	ad := AD(7)
-	for _, dir := range []struct {
-		name     string
-		from, to core.SessionKeys
-	}{{"client to server", client, server}, {"server to client", server, client}} {
+	for _, dir := range directions(client, server) {
 		for _, n := range plaintexts {
 			plain := make([]byte, n)
 			for i := range plain {
@@ -225,60 +241,70 @@ func TestKeys(t *testing.T, s core.Suite, client, server core.SessionKeys, v uin
 				t.Fatalf("%s: Open of %d bytes gives %x", dir.name, n, opened)
 			}
 		}
-		checkTampered(t, dir.name, dir.from, dir.to, v)
 	}
-	if v >= 2 {
-		for name, k := range map[string]core.SessionKeys{"client": client, "server": server} {
-			if _, err := k.Open(nil, seal(t, k, []byte("echo"), ad), ad); !errors.Is(err, core.ErrAuth) {
-				t.Errorf("the %s opened its own seal: err = %v, want ErrAuth", name, err)
+}
+
+// opensNot checks that to refuses sealed under ad as not authentic.
+func opensNot(t *testing.T, to core.SessionKeys, what string, sealed, ad []byte) {
+	t.Helper()
+	if got, err := to.Open(nil, sealed, ad); !errors.Is(err, core.ErrAuth) {
+		t.Errorf("%s: Open = %q, %v; want an error matching core.ErrAuth", what, got, err)
+	}
+}
+
+// TestTampered checks, both ways, that a sealing with any bit of a byte
+// changed, cut short or grown by a byte fails to open with an error
+// matching core.ErrAuth.
+func TestTampered(t *testing.T, client, server core.SessionKeys) {
+	ad := AD(7)
+	for _, dir := range directions(client, server) {
+		sealed := seal(t, dir.from, []byte("a message of some length"), ad)
+		for i := range sealed {
+			for _, bit := range []byte{0x01, 0x80} {
+				bad := bytes.Clone(sealed)
+				bad[i] ^= bit
+				opensNot(t, dir.to, fmt.Sprintf("%s: byte %d xor %#x", dir.name, i, bit), bad, ad)
 			}
 		}
+		for n := range len(sealed) {
+			opensNot(t, dir.to, fmt.Sprintf("%s: cut to %d bytes", dir.name, n), sealed[:n], ad)
+		}
+		opensNot(t, dir.to, dir.name+": a byte more", append(slices.Clip(sealed), 0), ad)
 	}
-	checkTag(t, client, server)
-	checkConcurrent(t, client, server)
 }
 
-// checkTampered: whatever is changed of a sealing, it does not open.
-func checkTampered(t *testing.T, name string, from, to core.SessionKeys, v uint8) {
-	t.Helper()
+// TestHeaderBound checks, both ways, that a sealing opens under no other
+// associated data than its own (none, another seq, any byte of the header
+// changed, the header cut short): the binding of protocol version 2.
+func TestHeaderBound(t *testing.T, client, server core.SessionKeys) {
 	ad := AD(7)
-	sealed := seal(t, from, []byte("a message of some length"), ad)
-	fails := func(what string, sealed, ad []byte) {
-		t.Helper()
-		if got, err := to.Open(nil, sealed, ad); !errors.Is(err, core.ErrAuth) {
-			t.Errorf("%s: %s: Open = %q, %v; want an error matching core.ErrAuth", name, what, got, err)
+	for _, dir := range directions(client, server) {
+		sealed := seal(t, dir.from, []byte("a message of some length"), ad)
+		for _, bad := range [][]byte{nil, AD(8), AD(math.MaxUint64), ad[:core.ADLen-1]} {
+			opensNot(t, dir.to, fmt.Sprintf("%s: under associated data %x", dir.name, bad), sealed, bad)
 		}
-	}
-	for i := range sealed {
-		for _, bit := range []byte{0x01, 0x80} {
-			bad := bytes.Clone(sealed)
-			bad[i] ^= bit
-			fails(fmt.Sprintf("byte %d xor %#x", i, bit), bad, ad)
+		for i := range ad {
+			bad := bytes.Clone(ad)
+			bad[i] ^= 1
+			opensNot(t, dir.to, fmt.Sprintf("%s: associated data byte %d changed", dir.name, i), sealed, bad)
 		}
-	}
-	for n := range len(sealed) {
-		fails(fmt.Sprintf("cut to %d bytes", n), sealed[:n], ad)
-	}
-	fails("a byte more", append(slices.Clip(sealed), 0), ad)
-	if v < 2 {
-		return
-	}
-	other := core.Packet{Type: core.TypeData, Session: 0x0123456789abcdef, Seq: 8, HasSeq: true}
-	for _, bad := range [][]byte{nil, AD(8), AD(math.MaxUint64), other.AD()[:core.ADLen-1]} {
-		fails(fmt.Sprintf("under associated data %x", bad), sealed, bad)
-	}
-	for i := range ad {
-		bad := bytes.Clone(ad)
-		bad[i] ^= 1
-		fails(fmt.Sprintf("associated data byte %d changed", i), sealed, bad)
 	}
 }
 
-// checkTag: where a sealing opens under other associated data the header
-// is not bound, and Tag must tell sealings apart; where it does not, Tag is
-// nil.
-func checkTag(t *testing.T, client, server core.SessionKeys) {
-	t.Helper()
+// TestDirectional checks that neither side opens what it sealed itself, so
+// that a payload cannot be reflected back to its sender: the keys per
+// direction of protocol version 2.
+func TestDirectional(t *testing.T, client, server core.SessionKeys) {
+	for name, k := range map[string]core.SessionKeys{"client": client, "server": server} {
+		opensNot(t, k, "the "+name+"'s own seal", seal(t, k, []byte("echo"), AD(7)), AD(7))
+	}
+}
+
+// TestTag checks Tag as core.SessionKeys documents it: where a sealing
+// opens under other associated data the header is not bound, and Tag must
+// be a copy of an identifier unique per sealing, the same on every call;
+// where it does not, Tag is nil.
+func TestTag(t *testing.T, client, server core.SessionKeys) {
 	a := seal(t, client, []byte("same"), AD(1))
 	b := seal(t, client, []byte("same"), AD(1))
 	_, err := server.Open(nil, a, AD(2))
@@ -305,10 +331,10 @@ func checkTag(t *testing.T, client, server core.SessionKeys) {
 	}
 }
 
-// checkConcurrent seals and opens in both directions from several
-// goroutines at once, as a session's sender and receiver do.
-func checkConcurrent(t *testing.T, client, server core.SessionKeys) {
-	t.Helper()
+// TestConcurrent seals and opens in both directions from several
+// goroutines at once, as a session's sender and receiver do (the race
+// detector checks the rest).
+func TestConcurrent(t *testing.T, client, server core.SessionKeys) {
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

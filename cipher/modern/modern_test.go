@@ -63,34 +63,15 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
+// TestRoundTrip: the payloads are of the documented sizes, and the keys
+// pass the conformance suite's round trip and Tag checks.
 func TestRoundTrip(t *testing.T) {
 	client, server, hello, reply := handshake(t, hs2)
 	if len(hello) != modern.HelloSize || len(reply) != modern.PointSize {
 		t.Fatalf("hello %d bytes, reply %d bytes, want %d and %d", len(hello), len(reply), modern.HelloSize, modern.PointSize)
 	}
-	for _, tc := range []struct {
-		name     string
-		from, to core.SessionKeys
-	}{{"c2s", client, server}, {"s2c", server, client}} {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, msg := range []string{"", "hello", strings.Repeat("x", 4000)} {
-				sealed := seal(t, tc.from, []byte(msg), ad(7))
-				if got, want := len(sealed)-len(msg), (modern.Suite{}).Overhead(len(msg)); got != want {
-					t.Errorf("overhead %d, Overhead says %d", got, want)
-				}
-				pt, err := tc.to.Open([]byte("pre"), sealed, ad(7))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if string(pt) != "pre"+msg {
-					t.Errorf("Open = %q, want %q", pt, "pre"+msg)
-				}
-				if tag := tc.from.Tag(sealed); tag != nil {
-					t.Errorf("Tag = %x, want nil", tag)
-				}
-			}
-		})
-	}
+	ciphertest.TestRoundTrip(t, modern.Suite{}, client, server)
+	ciphertest.TestTag(t, client, server)
 }
 
 func TestInPlace(t *testing.T) {
@@ -149,49 +130,25 @@ func TestKeyDerivation(t *testing.T) {
 	}
 }
 
+// TestHeaderBound: a sealing opens under no other header (the conformance
+// suite's check).
 func TestHeaderBound(t *testing.T) {
 	client, server, _, _ := handshake(t, hs2)
-	sealed := seal(t, client, []byte("msg"), ad(1))
-	other := []core.Packet{
-		{Type: core.TypeData, Seq: 2, HasSeq: true, Session: hs2.SessionID},
-		{Type: core.TypePing, Seq: 1, HasSeq: true, Session: hs2.SessionID},
-		{Type: core.TypeData, Seq: 1, HasSeq: true, Session: hs2.SessionID + 1},
-		{Type: core.TypeData, Seq: 1, Session: hs2.SessionID},
-	}
-	for _, p := range other {
-		if _, err := server.Open(nil, sealed, p.AD()); !errors.Is(err, core.ErrAuth) {
-			t.Errorf("opened under %v: err = %v, want ErrAuth", &p, err)
-		}
-	}
-	if _, err := server.Open(nil, sealed, nil); !errors.Is(err, core.ErrAuth) {
-		t.Errorf("opened under nil ad: err = %v", err)
-	}
+	ciphertest.TestHeaderBound(t, client, server)
 }
 
+// TestTampered: a sealing changed anyhow does not open (the conformance
+// suite's check).
 func TestTampered(t *testing.T) {
 	client, server, _, _ := handshake(t, hs2)
-	sealed := seal(t, client, []byte("message"), ad(1))
-	for i := range sealed {
-		bad := bytes.Clone(sealed)
-		bad[i] ^= 1
-		if _, err := server.Open(nil, bad, ad(1)); !errors.Is(err, core.ErrAuth) {
-			t.Errorf("byte %d flipped: err = %v, want ErrAuth", i, err)
-		}
-	}
-	for n := range 24 {
-		if _, err := server.Open(nil, sealed[:n], ad(1)); !errors.Is(err, core.ErrAuth) {
-			t.Errorf("%d bytes: err = %v, want ErrAuth", n, err)
-		}
-	}
+	ciphertest.TestTampered(t, client, server)
 }
 
+// TestDirectional: neither side opens its own seals (the conformance
+// suite's check).
 func TestDirectional(t *testing.T) {
 	client, server, _, _ := handshake(t, hs2)
-	for name, k := range map[string]core.SessionKeys{"client": client, "server": server} {
-		if _, err := k.Open(nil, seal(t, k, []byte("echo"), ad(1)), ad(1)); !errors.Is(err, core.ErrAuth) {
-			t.Errorf("%s opened its own seal: err = %v", name, err)
-		}
-	}
+	ciphertest.TestDirectional(t, client, server)
 }
 
 func TestSessionsDiffer(t *testing.T) {

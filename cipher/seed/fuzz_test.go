@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/udpchat/udpchat/cipher/ciphertest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/core"
 )
@@ -127,7 +128,7 @@ func FuzzRespond(f *testing.F) {
 				continue
 			}
 			if client, err := in.Finish(reply, hs); err == nil {
-				checkSameKey(t, client, keys)
+				ciphertest.TestRoundTrip(t, s, client, keys)
 			}
 		}
 		if accepted == 1 {

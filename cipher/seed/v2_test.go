@@ -13,9 +13,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/udpchat/udpchat/cipher/ciphertest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/core"
 )
@@ -88,40 +88,18 @@ func mustFail(t *testing.T, what string, keys core.SessionKeys, sealed, ad []byt
 	}
 }
 
+// TestV2RoundTrip: the conformance suite's round trip and Tag checks, and
+// a sealing under no associated data at all.
 func TestV2RoundTrip(t *testing.T) {
 	ss := newSession(t, nil, v2(sidA))
-	var s seed.Suite
-	for _, dir := range []struct {
-		name     string
-		from, to core.SessionKeys
-		ad       []byte
-	}{
-		{"client→server", ss.client, ss.server, dataAD(sidA, 7)},
-		{"server→client", ss.server, ss.client, dataAD(sidA, 3)},
-		{"empty ad", ss.client, ss.server, nil},
-	} {
-		for _, n := range []int{0, 1, 15, 16, 17, 1000} {
-			t.Run(fmt.Sprintf("%s/%d", dir.name, n), func(t *testing.T) {
-				pt := bytes.Repeat([]byte{'y'}, n)
-				sealed, err := dir.from.Seal(nil, pt, dir.ad)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want := n + s.Overhead(n); len(sealed) != want {
-					t.Errorf("sealed %d bytes into %d, Overhead predicts %d", n, len(sealed), want)
-				}
-				got, err := dir.to.Open(nil, sealed, bytes.Clone(dir.ad))
-				if err != nil || !bytes.Equal(got, pt) {
-					t.Fatalf("Open = %q, %v; want %q", got, err, pt)
-				}
-				if tag := dir.from.Tag(sealed); tag != nil {
-					t.Errorf("sender's Tag = %x, want nil in v2", tag)
-				}
-				if tag := dir.to.Tag(sealed); tag != nil {
-					t.Errorf("receiver's Tag = %x, want nil in v2", tag)
-				}
-			})
-		}
+	ciphertest.TestRoundTrip(t, seed.Suite{}, ss.client, ss.server)
+	ciphertest.TestTag(t, ss.client, ss.server)
+	sealed, err := ss.client.Seal(nil, []byte("no header"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ss.server.Open(nil, sealed, nil); err != nil || string(got) != "no header" {
+		t.Fatalf("empty ad: Open = %q, %v", got, err)
 	}
 }
 
@@ -185,23 +163,7 @@ func TestV2HeaderBound(t *testing.T) {
 // cannot be reflected back to its sender.
 func TestV2Directional(t *testing.T) {
 	ss := newSession(t, nil, v2(sidA))
-	ad := dataAD(sidA, 0)
-	fromClient, err := ss.client.Seal(nil, []byte("up"), ad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromServer, err := ss.server.Seal(nil, []byte("down"), ad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustFail(t, "client's own payload reflected to the client", ss.client, fromClient, ad)
-	mustFail(t, "server's own payload reflected to the server", ss.server, fromServer, ad)
-	if got, err := ss.server.Open(nil, fromClient, ad); err != nil || string(got) != "up" {
-		t.Errorf("server: Open = %q, %v", got, err)
-	}
-	if got, err := ss.client.Open(nil, fromServer, ad); err != nil || string(got) != "down" {
-		t.Errorf("client: Open = %q, %v", got, err)
-	}
+	ciphertest.TestDirectional(t, ss.client, ss.server)
 }
 
 // TestV2SessionIDSalts: the same K and the same handshake payloads under
@@ -541,27 +503,5 @@ func TestV2AppendSemantics(t *testing.T) {
 
 func TestV2Concurrent(t *testing.T) {
 	ss := newSession(t, nil, v2(sidA))
-	var wg sync.WaitGroup
-	for g := range 8 {
-		from, to := ss.client, ss.server
-		if g%2 == 1 {
-			from, to = to, from
-		}
-		wg.Go(func() {
-			for i := range 200 {
-				pt := fmt.Appendf(nil, "goroutine %d message %d", g, i)
-				ad := dataAD(sidA, uint64(i))
-				sealed, err := from.Seal(nil, pt, ad)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if got, err := to.Open(nil, sealed, ad); err != nil || !bytes.Equal(got, pt) {
-					t.Errorf("Open = %q, %v", got, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	ciphertest.TestConcurrent(t, ss.client, ss.server)
 }
