@@ -1,0 +1,165 @@
+// Package servercmd is the udpchat-server program as a package, the way
+// Caddy's cmd package is: a main package imports the implementations it wants
+// registered, its own beside udpchat's, and calls Main. cmd/udpchat-server is
+// that main package for udpchat's standard implementations;
+// examples/customcodec builds one with a codec of its own.
+//
+// With no configuration the server listens on 0.0.0.0:12345 and speaks the
+// seed protocol, like the seed's server.
+package servercmd
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/udpchat/udpchat/server"
+
+	"github.com/udpchat/udpchat/cmd/internal/cli"
+	"github.com/udpchat/udpchat/config"
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/plugins"
+	"github.com/udpchat/udpchat/reliability/stopwait"
+)
+
+var command = cli.Command{
+	Name:     "udpchat-server",
+	Synopsis: "[--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]",
+	About: "Runs a udpchat server. It logs to standard error, and logs \"server ready\" with the bound address when it is.\n" +
+		"Its identity key is created in the data directory on first start; its fingerprint is logged at startup.",
+	Flags: []config.Flag{
+		{Name: "listen", Key: "server.listen", Usage: "address to listen on, `HOST:PORT` (default 0.0.0.0:12345)"},
+		{Name: "data-dir", Key: "server.data_dir", Usage: "where the identity key lives, `DIR` (default ~/.local/share/udpchat)"},
+		{Name: "log-format", Key: "log.format", Usage: "log format: text or json"},
+	},
+}
+
+// Main is the udpchat-server program: it runs Run with the process's
+// arguments, environment and standard error, stops on SIGINT or SIGTERM, and
+// exits with Run's code. A main package calls it after importing the
+// implementations it wants registered (standard, for all of udpchat's).
+func Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := Run(ctx, os.Args[1:], os.Environ(), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Run is the whole program, minus the process: it parses args (without the
+// program's name) and environ, serves until ctx is done, reports on stderr,
+// and returns the exit code (0, 1 for a failure, 2 for a bad command line).
+// It uses the codecs, suites, reliability layers and transports registered
+// in core's registries when it is called, and registers none itself.
+func Run(ctx context.Context, args, environ []string, stderr io.Writer) int {
+	cfg, rest, err := command.Parse(args, environ, stderr)
+	if err == nil && len(rest) > 0 {
+		err = &cli.UsageError{Err: fmt.Errorf("unexpected argument %q", rest[0])}
+	}
+	if err != nil {
+		return command.Exit(err, stderr)
+	}
+	return command.Exit(serve(ctx, cfg, stderr), stderr)
+}
+
+func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
+	log := cfg.Log.NewLogger(logw)
+	layers, err := cfg.Layers()
+	if err != nil {
+		return err
+	}
+	addr, err := config.ResolveUDP(cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	t, err := cli.Listen(cfg, layers.Network, netip.AddrPortFrom(addr.Addr(), addr.Port()), log)
+	if err != nil {
+		return err
+	}
+	// The address is taken first: a server that cannot listen creates nothing.
+	dir := cfg.Server.DataDir
+	if dir == "" {
+		if dir, err = identity.DefaultDataDir(); err != nil {
+			t.Close()
+			return fmt.Errorf("server.data_dir: %w", err)
+		}
+	}
+	key, created, err := identity.LoadOrCreate(dir)
+	if err != nil {
+		t.Close()
+		return fmt.Errorf("server.data_dir: %w", err)
+	}
+	fp := identity.Fingerprint(key.Public().(ed25519.PublicKey))
+	if created {
+		log.Info("created a new server identity key", "dir", dir, "fingerprint", fp)
+	} else {
+		log.Info("server identity", "dir", dir, "fingerprint", fp)
+	}
+	// Plugins start before the server, which they are handed once it exists.
+	room := new(plugins.LateRoom)
+	set, err := plugins.StartAll(ctx, pluginConfigs(cfg.Plugins), room, log)
+	if err != nil {
+		t.Close()
+		return err
+	}
+	defer set.Close()
+	if states := set.States(); len(states) > 0 {
+		log.Info("plugins", "states", states)
+	}
+	srv, err := server.New(server.Config{
+		Transport:         t,
+		Codec:             layers.Codec,
+		Codecs:            layers.Codecs,
+		Suite:             layers.Suite,
+		Suites:            layers.Suites,
+		Reliability:       layers.Reliability,
+		V1Reliability:     stopwait.Layer{}, // the seed's, whatever v2 uses
+		ReliabilityConfig: cfg.ReliabilityConfig(),
+		Identity:          key,
+		Handlers:          set.Middlewares(),
+		Observers:         set.Observers(),
+		Reserved:          pluginNames(cfg.Plugins),
+		MaxSessions:       cfg.Server.MaxSessions,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		V1IdleTimeout:     cfg.Server.V1IdleTimeout,
+		History:           cfg.Server.History,
+		RateLimit:         server.RateLimit{Rate: cfg.Server.Rate, Burst: cfg.Server.Burst},
+		RecipientQueue:    cfg.Server.RecipientQueue,
+		HandshakeLimit:    server.RateLimit{Rate: cfg.Server.HandshakeRate, Burst: cfg.Server.HandshakeBurst},
+		CookieThreshold:   cfg.Server.CookieThreshold,
+		Env:               core.Env{Logger: log},
+	})
+	if err != nil {
+		t.Close()
+		return err
+	}
+	room.Set(srv)
+	return srv.Serve(ctx)
+}
+
+// pluginConfigs turns the configuration's plugin entries into the host's.
+func pluginConfigs(ps []config.Plugin) []plugins.Config {
+	out := make([]plugins.Config, len(ps))
+	for i, p := range ps {
+		out[i] = plugins.Config{
+			Name: p.Name, Path: p.Path, Args: p.Args, SHA256: p.SHA256, Env: p.Env, Config: p.Config,
+			Timeout: p.Timeout, FailClosed: p.Policy == "fail-closed", Events: p.Events,
+		}
+	}
+	return out
+}
+
+// pluginNames are the names plugins post under, which no one may take.
+func pluginNames(ps []config.Plugin) []string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return names
+}

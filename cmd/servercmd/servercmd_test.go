@@ -1,0 +1,90 @@
+package servercmd_test
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/udpchat/udpchat/cmd/servercmd"
+	"github.com/udpchat/udpchat/standard"
+)
+
+// The tests run the server with udpchat's standard implementations, as
+// cmd/udpchat-server does: servercmd registers none of its own.
+func init() { standard.Register() }
+
+// TestUsage: --help prints usage and exits 0; a bad command line exits 2.
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--help"}, 0, "usage: udpchat-server [--config FILE] [--listen HOST:PORT]"},
+		{[]string{"--bogus"}, 2, "unknown flag: --bogus"},
+		{[]string{"extra"}, 2, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		if code := servercmd.Run(t.Context(), tt.args, nil, &stderr); code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("udpchat-server %v: exit %d, stderr %q; want exit %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
+		}
+	}
+}
+
+// TestBadConfigOneLine: bad configuration fails at startup, exit 1, with one
+// line that says what and where.
+func TestBadConfigOneLine(t *testing.T) {
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("codec: xml\n"), 0o600)
+	tests := []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"--listen", "127.0.0.1:99999"}, nil, "server.listen"},
+		{[]string{"--listen", "not-an-address"}, nil, "server.listen"},
+		{[]string{"--listen", taken.LocalAddr().String(), "--data-dir", t.TempDir()}, nil, "address already in use"},
+		{[]string{"--config", bad}, nil, "known: json"},
+		{nil, []string{"UDPCHAT_RELIABILITY_NAME=smoke-signals"}, "known: stop-and-wait"},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		code := servercmd.Run(t.Context(), tt.args, tt.env, &stderr)
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], tt.want) || !strings.HasPrefix(lines[0], "udpchat-server: ") {
+			t.Errorf("udpchat-server %v %v: exit %d, stderr %q; want exit 1 and one line naming %q", tt.args, tt.env, code, stderr.String(), tt.want)
+		}
+	}
+}
+
+// TestPluginChecksumRefused: a plugin whose binary does not match its
+// configured sha256 stops the server at startup, with one line naming it.
+func TestPluginChecksumRefused(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bot")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../plugins/examples/bot").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "server.yaml")
+	yaml := "plugins:\n  - name: bot\n    path: " + bin + "\n    sha256: \"" + strings.Repeat("0", 64) + "\"\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	code := servercmd.Run(t.Context(), []string{"--config", cfg, "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error"}, nil, &stderr)
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || !strings.HasPrefix(last, "udpchat-server: ") || !strings.Contains(last, "bot") || !strings.Contains(last, strings.Repeat("0", 64)) {
+		t.Fatalf("exit %d, stderr %q: want exit 1 and a line naming the plugin and the checksum", code, stderr.String())
+	}
+}
