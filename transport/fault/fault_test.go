@@ -14,8 +14,10 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/transport/fault"
 	"github.com/udpchat/udpchat/transport/memory"
+	"github.com/udpchat/udpchat/transport/transporttest"
 	"github.com/udpchat/udpchat/transport/udp"
 )
 
@@ -88,19 +90,6 @@ func expect(t *testing.T, ch <-chan arrival, n int) []arrival {
 	return got
 }
 
-// eventually waits for cond, which watches counters that change when the
-// wrapper acts, without asserting on how long that takes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func seqMsg(i int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(i)) }
 
 func seqOf(t *testing.T, a arrival) int {
@@ -160,7 +149,7 @@ func (s *setup) counts() fault.Counts {
 // dropped, and returns how many were passed on.
 func (s *setup) settled(t *testing.T, total uint64) uint64 {
 	t.Helper()
-	eventually(t, "the faults to settle", func() bool {
+	testkit.WaitUntil(t, "the faults to settle", func() bool {
 		c := s.counts()
 		// Added, not subtracted: these are unsigned, and duplicates may
 		// be counted before the datagrams they copy are sent.
@@ -215,20 +204,30 @@ func TestWrapPanicsOnInvalidConfig(t *testing.T) {
 	fault.Wrap(tr, fault.Config{Send: fault.Faults{Loss: 2}})
 }
 
+// zeroFaults is a network of fault transports with no fault configured,
+// over the transports of inner.
+type zeroFaults struct{ inner core.Network }
+
+func (n zeroFaults) Listen(local netip.AddrPort) (core.Transport, error) {
+	tr, err := n.inner.Listen(local)
+	if err != nil {
+		return nil, err
+	}
+	return fault.Wrap(tr, fault.Config{}), nil
+}
+
+// TestZeroConfigPassesThrough: with no fault configured the wrapper is its
+// inner transport, memory or UDP, to the conformance suite, and counts
+// what it passed on.
 func TestZeroConfigPassesThrough(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { transporttest.TestNetwork(t, zeroFaults{memory.NewNetwork()}) })
+	t.Run("udp", func(t *testing.T) { transporttest.TestNetwork(t, zeroFaults{udp.Network{}}) })
+
 	n := memory.NewNetwork()
 	a := wrap(t, listen(t, n), fault.Config{})
 	b := wrap(t, listen(t, n), fault.Config{})
-	if a.LocalAddr().Port() == 0 {
-		t.Fatalf("LocalAddr() = %v", a.LocalAddr())
-	}
 	send(t, a, b.LocalAddr(), 0, 3)
-	got := expect(t, collect(b), 3)
-	for i, g := range got {
-		if seqOf(t, g) != i || g.from != a.LocalAddr() {
-			t.Fatalf("arrival %d: #%d from %v", i, seqOf(t, g), g.from)
-		}
-	}
+	expect(t, collect(b), 3)
 	if st := a.Stats(); st.Send != (fault.Counts{Sent: 3}) {
 		t.Fatalf("sender stats %+v, want 3 sent and nothing else", st.Send)
 	}
@@ -508,7 +507,7 @@ func TestCloseStopsEverything(t *testing.T) {
 		reading <- err
 	}()
 	send(t, peer, ft.LocalAddr(), 0, 10)
-	eventually(t, "the receive side to hold the datagrams", func() bool {
+	testkit.WaitUntil(t, "the receive side to hold the datagrams", func() bool {
 		return ft.Stats().Receive.Delayed == 10
 	})
 

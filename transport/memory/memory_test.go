@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/transport/transporttest"
 )
 
 func TestMain(m *testing.M) {
@@ -71,31 +72,8 @@ func read(t *testing.T, c *Conn, size int) ([]byte, netip.AddrPort) {
 	}
 }
 
-func TestExchange(t *testing.T) {
-	n := NewNetwork()
-	a, b := listen(t, n, "127.0.0.1:0"), listen(t, n, "127.0.0.1:0")
-	if a.LocalAddr() == b.LocalAddr() {
-		t.Fatalf("two endpoints share %v", a.LocalAddr())
-	}
-
-	msg := []byte("ping")
-	if k, err := a.WriteTo(msg, b.LocalAddr()); err != nil || k != len(msg) {
-		t.Fatalf("WriteTo = %d, %v", k, err)
-	}
-	msg[0] = 'X' // the network must have copied it
-	got, from := read(t, b, 1500)
-	if string(got) != "ping" || from != a.LocalAddr() {
-		t.Fatalf("b read %q from %v; want %q from %v", got, from, "ping", a.LocalAddr())
-	}
-
-	if _, err := b.WriteTo([]byte("pong"), from); err != nil {
-		t.Fatalf("WriteTo: %v", err)
-	}
-	got, from = read(t, a, 1500)
-	if string(got) != "pong" || from != b.LocalAddr() {
-		t.Fatalf("a read %q from %v; want %q from %v", got, from, "pong", b.LocalAddr())
-	}
-}
+// TestExchange: the conformance suite's exchange both ways.
+func TestExchange(t *testing.T) { transporttest.TestExchange(t, NewNetwork()) }
 
 func TestDatagramBoundariesAndOrder(t *testing.T) {
 	n := NewNetwork()
@@ -168,23 +146,13 @@ func TestQueueIsBounded(t *testing.T) {
 	}
 }
 
+// TestCloseUnblocksReadFrom: the conformance suite's check of Close; and
+// after it WriteTo and a second Close fail with net.ErrClosed.
 func TestCloseUnblocksReadFrom(t *testing.T) {
-	n := NewNetwork()
-	c := listen(t, n, "127.0.0.1:0")
-	pending := readAsync(c, 100)
+	transporttest.TestClose(t, NewNetwork())
+	c := listen(t, NewNetwork(), "127.0.0.1:0")
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
-	}
-	select {
-	case r := <-pending:
-		if !errors.Is(r.err, net.ErrClosed) {
-			t.Fatalf("ReadFrom after Close: %v, want net.ErrClosed", r.err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("ReadFrom still blocked after Close")
-	}
-	if _, _, err := c.ReadFrom(make([]byte, 10)); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("ReadFrom on a closed endpoint: %v, want net.ErrClosed", err)
 	}
 	if _, err := c.WriteTo([]byte("x"), c.LocalAddr()); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("WriteTo on a closed endpoint: %v, want net.ErrClosed", err)
@@ -320,3 +288,6 @@ func TestConcurrentUse(t *testing.T) {
 		read(t, srv, 10)
 	}
 }
+
+// TestNetwork runs the conformance suite every transport passes.
+func TestNetwork(t *testing.T) { transporttest.TestNetwork(t, NewNetwork()) }

@@ -1,7 +1,6 @@
 package udp
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"net/netip"
@@ -12,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/transport/transporttest"
 )
 
 func TestMain(m *testing.M) {
@@ -60,52 +60,15 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-func TestLocalAddrHasRealPort(t *testing.T) {
-	c := listen(t)
-	la := c.LocalAddr()
-	if la.Port() == 0 {
-		t.Fatalf("LocalAddr() = %v, want the port the kernel chose", la)
-	}
-	if la.Addr() != loopback.Addr() {
-		t.Fatalf("LocalAddr() = %v, want address %v", la, loopback.Addr())
-	}
-}
+// TestLocalAddrHasRealPort: the conformance suite's check of LocalAddr.
+func TestLocalAddrHasRealPort(t *testing.T) { transporttest.TestLocalAddr(t, Network{}) }
 
-func TestExchange(t *testing.T) {
-	a, b := listen(t), listen(t)
+// TestExchange: the conformance suite's exchange both ways.
+func TestExchange(t *testing.T) { transporttest.TestExchange(t, Network{}) }
 
-	if n, err := a.WriteTo([]byte("ping"), b.LocalAddr()); err != nil || n != 4 {
-		t.Fatalf("a.WriteTo = %d, %v; want 4, nil", n, err)
-	}
-	got, from := read(t, b, 1500)
-	if string(got) != "ping" || from != a.LocalAddr() {
-		t.Fatalf("b read %q from %v; want %q from %v", got, from, "ping", a.LocalAddr())
-	}
-
-	// Reply to the address ReadFrom gave, as the engines do.
-	if _, err := b.WriteTo([]byte("pong"), from); err != nil {
-		t.Fatalf("b.WriteTo: %v", err)
-	}
-	got, from = read(t, a, 1500)
-	if string(got) != "pong" || from != b.LocalAddr() {
-		t.Fatalf("a read %q from %v; want %q from %v", got, from, "pong", b.LocalAddr())
-	}
-}
-
-func TestLargeDatagramArrivesWhole(t *testing.T) {
-	a, b := listen(t), listen(t)
-	msg := make([]byte, 4096)
-	for i := range msg {
-		msg[i] = byte(i * 7)
-	}
-	if n, err := a.WriteTo(msg, b.LocalAddr()); err != nil || n != len(msg) {
-		t.Fatalf("WriteTo = %d, %v; want %d, nil", n, err, len(msg))
-	}
-	got, _ := read(t, b, 65536)
-	if !bytes.Equal(got, msg) {
-		t.Fatalf("read %d bytes, want the %d bytes written", len(got), len(msg))
-	}
-}
+// TestLargeDatagramArrivesWhole: the conformance suite's datagrams of every
+// size up to core.MaxDatagram.
+func TestLargeDatagramArrivesWhole(t *testing.T) { transporttest.TestSizes(t, Network{}) }
 
 func TestWriteTo4in6Destination(t *testing.T) {
 	a, b := listen(t), listen(t)
@@ -133,26 +96,13 @@ func TestUnmap(t *testing.T) {
 	}
 }
 
+// TestCloseUnblocksReadFrom: the conformance suite's check of Close, and a
+// second Close fails with net.ErrClosed.
 func TestCloseUnblocksReadFrom(t *testing.T) {
+	transporttest.TestClose(t, Network{})
 	c := listen(t)
-	started := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		close(started)
-		_, _, err := c.ReadFrom(make([]byte, 1500))
-		done <- err
-	}()
-	<-started
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
-	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("ReadFrom after Close: %v, want net.ErrClosed", err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("ReadFrom still blocked after Close")
 	}
 	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("second Close: %v, want net.ErrClosed", err)
@@ -220,3 +170,6 @@ func TestNoAllocationsPerDatagram(t *testing.T) {
 		t.Fatalf("%v allocations per datagram, want 0", allocs)
 	}
 }
+
+// TestNetwork runs the conformance suite every transport passes.
+func TestNetwork(t *testing.T) { transporttest.TestNetwork(t, Network{}) }
