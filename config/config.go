@@ -1,6 +1,6 @@
 // Package config loads udpchat's configuration with koanf: the defaults in
 // this file, then a YAML file, then UDPCHAT_ environment variables, then
-// command-line flags, each overriding the one before. It also turns the
+// the options the command line sets, each overriding the one before. It also turns the
 // configured names into the implementations registered in core.
 //
 // Every option is defined once, in Default and the struct tags below;
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"reflect"
@@ -28,10 +29,8 @@ import (
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
-	"github.com/knadh/koanf/providers/posflag"
 	"github.com/knadh/koanf/providers/structs"
 	"github.com/knadh/koanf/v2"
-	"github.com/spf13/pflag"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -189,18 +188,13 @@ func Default() Config {
 	}
 }
 
-// Flag names a command-line flag that sets an option.
-type Flag struct {
-	Name  string // the flag, without dashes
-	Key   string // the option it sets, e.g. "server.listen"
-	Usage string
-	Bool  bool // a switch, not a flag with a value
-}
-
-// Load reads the configuration: defaults, then the file at path (if path is
-// not empty), then the environment, then the flags of fs that were set and
-// are named in flags. Its errors are one line that says what and where.
-func Load(path string, environ []string, fs *pflag.FlagSet, flags []Flag) (Config, error) {
+// Load reads the configuration: the defaults, then the file at path (if
+// path is not empty), then the environment, then set, the options given on
+// the command line by key ("server.listen"), each overriding the one
+// before. Which flags set which options is the commands' business (cmd/);
+// Load only takes their values. Its errors are one line that says what and
+// where.
+func Load(path string, environ []string, set map[string]string) (Config, error) {
 	k := koanf.New(".")
 	def := Default()
 	if err := k.Load(structs.Provider(def, "koanf"), nil); err != nil {
@@ -237,20 +231,12 @@ func Load(path string, environ []string, fs *pflag.FlagSet, flags []Flag) (Confi
 	if err != nil {
 		return Config{}, err
 	}
-	if fs != nil {
-		byName := make(map[string]string, len(flags))
-		for _, f := range flags {
-			byName[f.Name] = f.Key
+	for _, key := range slices.Sorted(maps.Keys(set)) {
+		if !slices.Contains(keys, key) {
+			return Config{}, fmt.Errorf("config: command line: unknown option %q", key)
 		}
-		err := k.Load(posflag.ProviderWithFlag(fs, ".", k, func(f *pflag.Flag) (string, any) {
-			key, ok := byName[f.Name]
-			if !ok {
-				return "", nil
-			}
-			return key, posflag.FlagVal(fs, f)
-		}), nil)
-		if err != nil {
-			return Config{}, fmt.Errorf("config: flags: %w", err)
+		if err := k.Set(key, set[key]); err != nil {
+			return Config{}, fmt.Errorf("config: command line: %s: %w", key, err)
 		}
 	}
 	var c Config

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	// The names a configuration can use are the ones registered.
 	_ "github.com/udpchat/udpchat/cipher/seed"
 	_ "github.com/udpchat/udpchat/codec/json"
@@ -17,24 +15,6 @@ import (
 	_ "github.com/udpchat/udpchat/reliability/stopwait"
 	_ "github.com/udpchat/udpchat/transport/udp"
 )
-
-var flags = []config.Flag{
-	{Name: "listen", Key: "server.listen"},
-	{Name: "codec", Key: "codec"},
-	{Name: "plain", Key: "client.plain", Bool: true},
-}
-
-func newFlags(t *testing.T, args ...string) *pflag.FlagSet {
-	t.Helper()
-	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	fs.String("listen", "", "")
-	fs.String("codec", "", "")
-	fs.Bool("plain", false, "")
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	return fs
-}
 
 func writeFile(t *testing.T, text string) string {
 	t.Helper()
@@ -48,7 +28,7 @@ func writeFile(t *testing.T, text string) string {
 // TestExampleIsTheDefaults: config.example.yaml loads, and says exactly the
 // defaults, so it can never drift from the code.
 func TestExampleIsTheDefaults(t *testing.T) {
-	got, err := config.Load("../config.example.yaml", nil, nil, nil)
+	got, err := config.Load("../config.example.yaml", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +38,7 @@ func TestExampleIsTheDefaults(t *testing.T) {
 }
 
 // TestOverrides: the file beats the defaults, the environment beats the
-// file, and a flag beats the environment.
+// file, and the command line beats the environment.
 func TestOverrides(t *testing.T) {
 	path := writeFile(t, "server:\n  listen: 127.0.0.1:1000\n  idle_timeout: 90s\nreliability:\n  rto: 500ms\n")
 	env := []string{"UDPCHAT_SERVER_LISTEN=127.0.0.1:2000", "UDPCHAT_RELIABILITY_MAX_RETRIES=9", "HOME=/x"}
@@ -66,16 +46,16 @@ func TestOverrides(t *testing.T) {
 	tests := []struct {
 		name       string
 		env        []string
-		args       []string
+		set        map[string]string
 		wantListen string
 	}{
 		{"file", nil, nil, "127.0.0.1:1000"},
 		{"environment over file", env, nil, "127.0.0.1:2000"},
-		{"flag over environment", env, []string{"--listen", "127.0.0.1:3000"}, "127.0.0.1:3000"},
+		{"command line over environment", env, map[string]string{"server.listen": "127.0.0.1:3000"}, "127.0.0.1:3000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := config.Load(path, tt.env, newFlags(t, tt.args...), flags)
+			c, err := config.Load(path, tt.env, tt.set)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,12 +70,12 @@ func TestOverrides(t *testing.T) {
 			}
 		})
 	}
-	c, err := config.Load(path, env, newFlags(t, "--plain"), flags)
+	c, err := config.Load(path, env, map[string]string{"client.plain": "true"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Reliability.MaxRetries != 9 || !c.Client.Plain {
-		t.Errorf("max_retries %d plain %v: want 9 from the environment and true from the flag", c.Reliability.MaxRetries, c.Client.Plain)
+		t.Errorf("max_retries %d plain %v: want 9 from the environment and true from the command line", c.Reliability.MaxRetries, c.Client.Plain)
 	}
 }
 
@@ -106,14 +86,15 @@ func TestErrors(t *testing.T) {
 		name string
 		file string
 		env  []string
-		args []string
+		set  map[string]string
 		want []string
 	}{
 		{name: "unknown codec", file: "codec: xml\n", want: []string{"codec", `"xml"`, "known: json"}},
 		{name: "unknown suite", env: []string{"UDPCHAT_SUITE=rot13"}, want: []string{"suite", `"rot13"`, "known: rsa-aes-cbc-hmac"}},
 		{name: "unknown reliability", file: "reliability:\n  name: carrier-pigeon\n", want: []string{"reliability.name", "carrier-pigeon", "known: stop-and-wait"}},
-		{name: "unknown codec flag", args: []string{"--codec", "xml"}, want: []string{"known: json"}},
-		{name: "bad listen", args: []string{"--listen", "nowhere"}, want: []string{"server.listen", "HOST:PORT", "nowhere"}},
+		{name: "unknown codec on the command line", set: map[string]string{"codec": "xml"}, want: []string{"known: json"}},
+		{name: "bad listen", set: map[string]string{"server.listen": "nowhere"}, want: []string{"server.listen", "HOST:PORT", "nowhere"}},
+		{name: "unknown option on the command line", set: map[string]string{"server.colour": "blue"}, want: []string{"command line", "server.colour"}},
 		{name: "bad port", file: "server:\n  listen: 127.0.0.1:99999\n", want: []string{"server.listen", "99999"}},
 		{name: "unknown option", file: "sever:\n  listen: 127.0.0.1:1\n", want: []string{"unknown option", "sever.listen"}},
 		{name: "bad duration", file: "reliability:\n  rto: soon\n", want: []string{"rto", "soon"}},
@@ -130,7 +111,7 @@ func TestErrors(t *testing.T) {
 			if tt.file != "" {
 				path = writeFile(t, tt.file)
 			}
-			_, err := config.Load(path, tt.env, newFlags(t, tt.args...), flags)
+			_, err := config.Load(path, tt.env, tt.set)
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
@@ -145,7 +126,7 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil, nil); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+	if _, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -154,7 +135,7 @@ func TestErrors(t *testing.T) {
 // with the entry's index.
 func TestPlugins(t *testing.T) {
 	good := writeFile(t, "plugins:\n  - name: bot\n    path: ./bin/bot\n    timeout: 1s\n    config:\n      prefix: \"!\"\n  - name: filter\n    path: ./bin/filter\n    policy: fail-closed\n")
-	c, err := config.Load(good, nil, nil, nil)
+	c, err := config.Load(good, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +152,7 @@ func TestPlugins(t *testing.T) {
 		{"plugins:\n  - {name: a, paht: x}\n", "paht"},
 	}
 	for _, tt := range tests {
-		_, err := config.Load(writeFile(t, tt.file), nil, nil, nil)
+		_, err := config.Load(writeFile(t, tt.file), nil, nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q: %v, want one line naming %q", tt.file, err, tt.want)
 		}

@@ -33,7 +33,7 @@ var command = cli.Command{
 	Synopsis: "[--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]",
 	About: "Runs a udpchat server. It logs to standard error, and logs \"server ready\" with the bound address when it is.\n" +
 		"Its identity key is created in the data directory on first start; its fingerprint is logged at startup.",
-	Flags: []config.Flag{
+	Flags: []cli.Flag{
 		{Name: "listen", Key: "server.listen", Usage: "address to listen on, `HOST:PORT` (default 0.0.0.0:12345)"},
 		{Name: "data-dir", Key: "server.data_dir", Usage: "where the identity key lives, `DIR` (default ~/.local/share/udpchat)"},
 		{Name: "log-format", Key: "log.format", Usage: "log format: text or json"},

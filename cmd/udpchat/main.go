@@ -37,7 +37,7 @@ var command = cli.Command{
 		"each message received is printed as \"<sender> text\", notices go to standard error, and at the\n" +
 		"end of input the client waits for every message to be acknowledged: it exits 0 if all were\n" +
 		"delivered and 1 otherwise. Logs go to client.log.",
-	Flags: []config.Flag{
+	Flags: []cli.Flag{
 		{Name: "plain", Key: "client.plain", Bool: true, Usage: "plain line mode, even on a terminal"},
 		{Name: "theme", Key: "client.theme", Usage: "colour `THEME`: color or mono (default: color, mono if NO_COLOR is set)"},
 		{Name: "nick", Key: "client.nick", Usage: "nickname `NAME` (protocol version 2)"},

@@ -23,7 +23,7 @@ const (
 )
 
 // commonFlags set options every command has.
-var commonFlags = []config.Flag{
+var commonFlags = []Flag{
 	{Name: "log-level", Key: "log.level", Usage: "log level: debug, info, warn or error"},
 	{Name: "codec", Key: "codec", Usage: "wire codec"},
 	{Name: "suite", Key: "suite", Usage: "cipher suite"},
@@ -35,7 +35,15 @@ type Command struct {
 	Name     string
 	Synopsis string // the usage line after the name
 	About    string // one paragraph
-	Flags    []config.Flag
+	Flags    []Flag
+}
+
+// Flag is a command-line flag that sets an option of the configuration.
+type Flag struct {
+	Name  string // the flag, without dashes
+	Key   string // the option it sets, e.g. "server.listen"
+	Usage string
+	Bool  bool // a switch, not a flag with a value
 }
 
 // ErrHelp is returned by Parse after printing usage for --help.
@@ -54,7 +62,7 @@ func (c *Command) Parse(args, environ []string, stderr io.Writer) (config.Config
 	fs := pflag.NewFlagSet(c.Name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	path := fs.String("config", "", "YAML configuration `FILE`")
-	flags := append(append([]config.Flag(nil), c.Flags...), commonFlags...)
+	flags := append(append([]Flag(nil), c.Flags...), commonFlags...)
 	for _, f := range flags {
 		if f.Bool {
 			fs.Bool(f.Name, false, f.Usage)
@@ -73,7 +81,17 @@ func (c *Command) Parse(args, environ []string, stderr io.Writer) (config.Config
 		}
 		return config.Config{}, nil, &UsageError{err}
 	}
-	cfg, err := config.Load(*path, environ, fs, flags)
+	keys := make(map[string]string, len(flags))
+	for _, f := range flags {
+		keys[f.Name] = f.Key
+	}
+	set := make(map[string]string)
+	fs.Visit(func(f *pflag.Flag) {
+		if key, ok := keys[f.Name]; ok {
+			set[key] = f.Value.String()
+		}
+	})
+	cfg, err := config.Load(*path, environ, set)
 	if err != nil {
 		return config.Config{}, nil, err
 	}
