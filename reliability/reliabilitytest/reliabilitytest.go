@@ -1,8 +1,14 @@
-// Package reliabilitytest fuzzes reliability layers (core.Reliability)
-// against the promises of core's Sender and Receiver interfaces. Each layer's
-// package calls FuzzSender and FuzzReceiver from its own fuzz targets, so the
-// interpreter of fuzzed programs and the invariants live in one place and
-// every layer is held to the same ones.
+// Package reliabilitytest is the conformance suite of reliability layers
+// (core.Reliability), held to the promises of core's Sender and Receiver
+// interfaces: each layer's package, or a third party's, calls TestLayer
+// from its tests and FuzzSender and FuzzReceiver from its fuzz targets, so
+// that the checks live in one place and every layer is held to the same
+// ones.
+//
+// TestLayer walks a layer step by step, on a virtual clock, through what
+// every layer does: in-order delivery, duplicates, unknown ACKs,
+// retransmission after the RTO, giving up after MaxRetries, Drain and the
+// queue bound.
 //
 // A fuzzed input is a program: a few bytes of configuration, then operations
 // whose arguments, ACK numbers above all, are the attacker's (the peer's)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/reliability/reliabilitytest"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 )
 
@@ -83,35 +84,11 @@ func TestSenderSequence(t *testing.T) {
 	}
 }
 
-func TestSenderDrain(t *testing.T) {
-	s := stopwait.Layer{}.NewSender(core.ReliabilityConfig{})
-	for i := range 3 {
-		if _, err := s.Push(build, i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.Poll(time.Now())
-	if got := fmt.Sprint(s.Drain()); got != "[0 1 2]" {
-		t.Fatalf("Drain = %s, want [0 1 2]", got)
-	}
-	if s.Pending() != 0 {
-		t.Fatal("messages left after Drain")
-	}
-	if seq, _ := s.Push(build, 3); seq != 3 {
-		t.Fatalf("sequence numbers restart after Drain: got %d, want 3", seq)
-	}
-}
+// TestSenderDrain: the conformance suite's check of Drain.
+func TestSenderDrain(t *testing.T) { reliabilitytest.TestDrain(t, layer) }
 
-func TestSenderBuildError(t *testing.T) {
-	s := stopwait.Layer{}.NewSender(core.ReliabilityConfig{})
-	boom := errors.New("boom")
-	if _, err := s.Push(func(uint64) ([]byte, error) { return nil, boom }, 0); !errors.Is(err, boom) {
-		t.Fatalf("Push = %v, want the build error", err)
-	}
-	if seq, _ := s.Push(build, 1); seq != 0 {
-		t.Fatalf("a failed build used up a sequence number: next is %d", seq)
-	}
-}
+// TestSenderBuildError: the conformance suite's check of a failed build.
+func TestSenderBuildError(t *testing.T) { reliabilitytest.TestBuildError(t, layer) }
 
 func TestReceiver(t *testing.T) {
 	r := stopwait.Layer{}.NewReceiver(core.ReliabilityConfig{})
@@ -139,3 +116,6 @@ func TestReceiver(t *testing.T) {
 		}
 	}
 }
+
+// TestLayer runs the conformance suite every reliability layer passes.
+func TestLayer(t *testing.T) { reliabilitytest.TestLayer(t, layer) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/reliability/reliabilitytest"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/reliability/window"
 )
@@ -148,17 +149,11 @@ func TestSenderSequence(t *testing.T) {
 	}
 }
 
-func TestSenderQueueBound(t *testing.T) {
-	s := window.Layer{}.NewSender(core.ReliabilityConfig{Window: 2, Queue: 3})
-	for i := range 3 {
-		if _, err := s.Push(build, i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.Push(build, 3); err != core.ErrQueueFull {
-		t.Fatalf("Push beyond the bound: %v", err)
-	}
-}
+// TestSenderQueueBound: the conformance suite's check of the queue bound.
+func TestSenderQueueBound(t *testing.T) { reliabilitytest.TestQueueBound(t, layer) }
+
+// TestLayer runs the conformance suite every reliability layer passes.
+func TestLayer(t *testing.T) { reliabilitytest.TestLayer(t, layer) }
 
 // TestRTOFollowsRTT: the timeout comes from measured round trips (RFC 6298),
 // not the configured initial value.
