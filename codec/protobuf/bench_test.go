@@ -7,7 +7,7 @@ import (
 	"github.com/udpchat/udpchat/codec/protobuf"
 )
 
-// The codec's benchmarks, the same for every codec (core/coretest), as
+// The codec's benchmarks, the same for every codec (codec/codectest), as
 // docs/PERFORMANCE.md reports them.
 
 func BenchmarkAppend(b *testing.B) {
