@@ -18,14 +18,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/config"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/plugins"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/server"
 )
 
 var command = cli.Command{
