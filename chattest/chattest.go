@@ -18,15 +18,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-	"github.com/udpchat/udpchat/server"
-
 	_ "github.com/udpchat/udpchat/cipher/modern" // so that $UDPCHAT_TEST_SUITE may name it
 	"github.com/udpchat/udpchat/cipher/seed"
+	"github.com/udpchat/udpchat/client"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/fault"
 	"github.com/udpchat/udpchat/transport/udp"
 )

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/client"
-
 	"github.com/udpchat/udpchat/core"
 )
 

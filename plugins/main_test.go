@@ -12,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/udpchat/udpchat/internal/testkit"
-	"github.com/udpchat/udpchat/server"
-
 	"go.uber.org/goleak"
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
+	"github.com/udpchat/udpchat/server"
 )
 
 func TestMain(m *testing.M) {

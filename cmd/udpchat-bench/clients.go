@@ -11,9 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-
 	"github.com/udpchat/udpchat/cipher/seed"
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/transport/udp"

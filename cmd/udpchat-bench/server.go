@@ -10,12 +10,11 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/udp"
 )
 

@@ -8,10 +8,9 @@ import (
 	"net/netip"
 	"os"
 
-	"github.com/udpchat/udpchat/client"
-
 	"github.com/charmbracelet/x/term"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/cmd/udpchat/tui"
 	"github.com/udpchat/udpchat/config"
 )

@@ -11,9 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/udpchat/udpchat/client"
-
 	"github.com/udpchat/udpchat/chattest"
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/internal/testkit"

@@ -4,9 +4,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/udpchat/udpchat/server"
-
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/udpchat/udpchat/server"
 )
 
 // localCommands are the commands the UI runs itself; every other line goes

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/udpchat/udpchat/client"
-
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 )
 

@@ -5,10 +5,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/udpchat/udpchat/client"
-
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
 )

@@ -8,12 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 )
 

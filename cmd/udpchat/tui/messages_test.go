@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/client"
-
 	"github.com/udpchat/udpchat/core"
 )
 

@@ -4,14 +4,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/cmd/udpchat/tui/input"
 	"github.com/udpchat/udpchat/core"
 )

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/udpchat/udpchat/client"
-
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/udpchat/udpchat/client"
 )
 
 // Run runs the UI on in and out until the user quits (/quit or Ctrl+C) or

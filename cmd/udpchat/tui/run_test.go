@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-
 	"go.uber.org/goleak"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 )

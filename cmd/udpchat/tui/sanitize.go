@@ -1,10 +1,10 @@
 package tui
 
 import (
-	"github.com/charmbracelet/x/ansi"
-
 	"strings"
 	"unicode"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // clean makes text from the network safe to draw. Anyone in the room can

@@ -5,11 +5,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/identity"
 )
 

@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/identity"
 )
 

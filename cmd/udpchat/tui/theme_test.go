@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/udpchat/udpchat/client"
-
 	"github.com/udpchat/udpchat/core"
 )
 
