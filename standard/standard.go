@@ -18,6 +18,9 @@ import (
 
 	// Transports.
 	_ "github.com/udpchat/udpchat/transport/udp"
+
+	// Room logs.
+	_ "github.com/udpchat/udpchat/roomlog/memory"
 )
 
 // Register does nothing: importing the package registers the implementations.
