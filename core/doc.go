@@ -1,7 +1,7 @@
 // Package core is udpchat's contract: the Packet and Message types that flow
 // between the layers, the interfaces every swappable part implements (Codec,
-// Suite, Reliability, Transport, Handler and Middleware, the Room a handler
-// sees), the typed registries that map configured names to implementations,
+// Suite, Reliability, Transport, RoomLog, Handler and Middleware, the Room a
+// handler sees), the typed registries that map configured names to implementations,
 // the errors they share, and the wire limits every implementation observes.
 //
 // Core has no engine, does no I/O and imports nothing of this module:
