@@ -171,6 +171,8 @@ func TestRulesCatch(t *testing.T) {
 		{"cipher/seed", "codec/json", "an implementation imports only core"},
 		{"transport/fault", "transport/udp", "an implementation imports only core"},
 		{"reliability/window", "reliability/stopwait", "an implementation imports only core"},
+		{"roomlog/memory", "server", "an implementation imports only core"},
+		{"roomlog/roomlogtest", "roomlog/memory", "a conformance suite imports only core"},
 		{"codec/codectest", "codec/json", "a conformance suite imports only core"},
 		{"plugins", "codec/json", "only cmd/, examples/, standard"},
 		{"config", "reliability/stopwait", "only cmd/, examples/, standard"},
@@ -190,7 +192,7 @@ func TestRulesCatch(t *testing.T) {
 	allowed := []struct{ pkg, dep string }{
 		{"server", "core"}, {"client", "identity"}, {"server", "internal/replay"},
 		{"codec/protobuf", "proto/packetpb"}, {"codec/json", "core"},
-		{"cmd/udpchat", "codec/json"}, {"chattest", "transport/udp"}, {"standard", "cipher/modern"},
+		{"roomlog/memory", "core"}, {"cmd/udpchat", "codec/json"}, {"chattest", "transport/udp"}, {"standard", "cipher/modern"},
 	}
 	for _, a := range allowed {
 		for _, r := range rules {
