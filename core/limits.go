@@ -55,13 +55,19 @@ func CheckV2(p *Packet, name FieldNamer) error {
 	if err := CheckName(p.Suite, "suite", -1, name); err != nil {
 		return err
 	}
-	for _, k := range []struct {
-		field string
-		b     []byte
-	}{{"server_key", p.ServerKey}, {"sig", p.Sig}, {"cookie", p.Cookie}} {
-		if len(k.b) > MaxKeyBytes {
-			return fmt.Errorf("%s of %d bytes, at most %d", name(k.field, -1), len(k.b), MaxKeyBytes)
-		}
+	if err := checkKey(p.ServerKey, "server_key", name); err != nil {
+		return err
+	}
+	if err := checkKey(p.Sig, "sig", name); err != nil {
+		return err
+	}
+	return checkKey(p.Cookie, "cookie", name)
+}
+
+// checkKey refuses a ServerKey, Sig or Cookie of more than MaxKeyBytes.
+func checkKey(b []byte, field string, name FieldNamer) error {
+	if len(b) > MaxKeyBytes {
+		return fmt.Errorf("%s of %d bytes, at most %d", name(field, -1), len(b), MaxKeyBytes)
 	}
 	return nil
 }

@@ -65,9 +65,9 @@
 //     standard base64 with padding and zero padding bits
 //     (base64.StdEncoding.Strict); line breaks, which Go's decoder would
 //     otherwise skip, are refused; server_key, sig and cookie decode to at
-//     most 256 bytes;
-//   - "nick" and "suite" must be strings of at most 64 bytes, "suites" an
-//     array of at most 16 such strings; a \u escape of half a UTF-16
+//     most 256 bytes (core.MaxKeyBytes);
+//   - "nick" and "suite" must be strings of at most 64 bytes (core.MaxName),
+//     "suites" an array of at most 16 (core.MaxSuites) such strings; a \u escape of half a UTF-16
 //     surrogate pair is refused, as it is no character;
 //   - KEY_REQ, KEY_REP and DATA must have a payload; a DATA without seq is
 //     accepted, because server broadcasts have none; whether a seq, a sid or
@@ -95,7 +95,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -112,22 +111,6 @@ var _ core.Codec = Codec{}
 func init() {
 	core.Codecs.Register(Name, Codec{})
 }
-
-// Bounds on the version 2 fields. They are the codec's, not the engine's
-// (which is stricter: core.MaxNick), so that no decoded packet can hold more
-// than a hostile peer should be able to make the receiver keep.
-const (
-	// maxName bounds "nick" and each suite name, in bytes: room for any
-	// nickname the engine accepts (core.MaxNick is 16) even in multi-byte
-	// UTF-8, and for any suite name.
-	maxName = 64
-	// maxSuites bounds the "suites" offer, which the server walks against
-	// its own list: the project has two suites; 16 leaves room to grow.
-	maxSuites = 16
-	// maxKeyBytes bounds "server_key" and "sig", decoded: an Ed25519 key is
-	// 32 bytes and its signature 64; 256 leaves room for another scheme.
-	maxKeyBytes = 256
-)
 
 // b64 is strict so that every accepted payload has exactly one encoding:
 // decode then re-encode gives back the bytes the peer sent.
@@ -158,8 +141,8 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	default:
 		return dst, fmt.Errorf("codec/json: cannot encode packet type %v", p.Type)
 	}
-	if err := checkV2(p); err != nil {
-		return dst, err
+	if err := core.CheckV2(p, fieldName); err != nil {
+		return dst, fmt.Errorf("codec/json: cannot encode %w", err)
 	}
 	name := p.Type.String()
 	withPayload := len(p.Payload) > 0 || needsPayload(p.Type)
@@ -235,52 +218,6 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	}
 	dst = append(dst, '}')
 	return dst, nil
-}
-
-// checkV2 refuses the version 2 fields that Decode would refuse, before
-// anything is written.
-func checkV2(p *core.Packet) error {
-	if err := checkName("nick", -1, p.Nick); err != nil {
-		return err
-	}
-	if len(p.Suites) > maxSuites {
-		return fmt.Errorf("codec/json: cannot encode %d suites, at most %d", len(p.Suites), maxSuites)
-	}
-	for i, s := range p.Suites {
-		if err := checkName("suites", i, s); err != nil {
-			return err
-		}
-	}
-	if err := checkName("suite", -1, p.Suite); err != nil {
-		return err
-	}
-	if len(p.ServerKey) > maxKeyBytes {
-		return fmt.Errorf(`codec/json: cannot encode a "server_key" of %d bytes, at most %d`, len(p.ServerKey), maxKeyBytes)
-	}
-	if len(p.Sig) > maxKeyBytes {
-		return fmt.Errorf(`codec/json: cannot encode a "sig" of %d bytes, at most %d`, len(p.Sig), maxKeyBytes)
-	}
-	if len(p.Cookie) > maxKeyBytes {
-		return fmt.Errorf(`codec/json: cannot encode a "cookie" of %d bytes, at most %d`, len(p.Cookie), maxKeyBytes)
-	}
-	return nil
-}
-
-// checkName refuses a name (nick, suite) the decoder would refuse.
-func checkName(field string, idx int, s string) error {
-	if len(s) > maxName {
-		return fmt.Errorf("codec/json: cannot encode %s of %d bytes, at most %d", fieldName(field, idx), len(s), maxName)
-	}
-	return checkText(field, idx, s)
-}
-
-// checkText refuses a string that is not UTF-8: JSON cannot carry it, and
-// replacing the bad bytes would change what the sender said.
-func checkText(field string, idx int, s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("codec/json: cannot encode %s: not valid UTF-8", fieldName(field, idx))
-	}
-	return nil
 }
 
 // v2Len estimates the bytes the version 2 fields of p take, for growing the
@@ -385,11 +322,11 @@ func packetOf(p *core.Packet, vals *[nPacketFields][]byte, buf []byte) error {
 			p.Cum, err = parseUint("cum", val)
 			p.HasCum = true
 		case fNick:
-			p.Nick, err = parseString("nick", val, maxName)
+			p.Nick, err = parseString("nick", val, core.MaxName)
 		case fSuites:
-			p.Suites, err = parseStrings("suites", val, maxSuites, maxName)
+			p.Suites, err = parseStrings("suites", val, core.MaxSuites, core.MaxName)
 		case fSuite:
-			p.Suite, err = parseString("suite", val, maxName)
+			p.Suite, err = parseString("suite", val, core.MaxName)
 		case fServerKey:
 			p.ServerKey, err = parseKeyBytes("server_key", val)
 		case fSig:
@@ -419,7 +356,7 @@ func packetOf(p *core.Packet, vals *[nPacketFields][]byte, buf []byte) error {
 // parseKeyBytes reads "server_key", "sig" or "cookie". Empty is the same as absent
 // (nil), as the encoder writes no field for it.
 func parseKeyBytes(field string, val []byte) ([]byte, error) {
-	b, err := parseBase64(field, val, maxKeyBytes)
+	b, err := parseBase64(field, val, core.MaxKeyBytes)
 	if len(b) == 0 {
 		b = nil
 	}

@@ -14,15 +14,6 @@ import (
 // Codec speaks the structured inner message of version 2 too.
 var _ core.MessageCodec = Codec{}
 
-// The bounds of the wall clock a message can carry: "ts" is Unix
-// milliseconds, non-negative (no chat predates 1970, and refusing a sign
-// keeps one reader for every integer field) and an int64, which is what
-// time.UnixMilli takes.
-var (
-	minMessageTime = time.UnixMilli(0)
-	maxMessageTime = time.UnixMilli(math.MaxInt64)
-)
-
 // AppendMessage appends the JSON encoding of m to dst, in the style of
 // Append (json.dumps separators, fixed field order):
 //
@@ -43,17 +34,18 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	if k, ok := core.ParseMessageKind(kind); !ok || k != m.Kind {
 		return dst, fmt.Errorf("codec/json: cannot encode message kind %d", m.Kind)
 	}
-	if err := checkName("from", -1, m.From); err != nil {
-		return dst, err
+	err := core.CheckName(m.From, "from", -1, fieldName)
+	if err == nil {
+		err = core.CheckName(m.To, "to", -1, fieldName)
 	}
-	if err := checkName("to", -1, m.To); err != nil {
-		return dst, err
+	if err == nil {
+		err = core.CheckText(m.Text, "text", -1, fieldName)
 	}
-	if err := checkText("text", -1, m.Text); err != nil {
-		return dst, err
+	if err != nil {
+		return dst, fmt.Errorf("codec/json: cannot encode %w", err)
 	}
 	withTime := !m.Time.IsZero()
-	if withTime && (m.Time.Before(minMessageTime) || m.Time.After(maxMessageTime)) {
+	if withTime && (m.Time.Before(core.MinMessageTime) || m.Time.After(core.MaxMessageTime)) {
 		return dst, fmt.Errorf("codec/json: cannot encode message time %v: \"ts\" holds 0 to 2^63-1 Unix milliseconds", m.Time)
 	}
 
@@ -132,9 +124,9 @@ func messageOf(vals *[nMessageFields][]byte) (*core.Message, error) {
 		case mID:
 			m.ID, err = parseUint("id", val)
 		case mFrom:
-			m.From, err = parseString("from", val, maxName)
+			m.From, err = parseString("from", val, core.MaxName)
 		case mTo:
-			m.To, err = parseString("to", val, maxName)
+			m.To, err = parseString("to", val, core.MaxName)
 		case mText:
 			m.Text, err = parseString("text", val, -1)
 		case mTS:

@@ -3,19 +3,10 @@ package protobuf
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/proto/packetpb"
-)
-
-// The bounds of the wall clock a message can carry, codec/json's: ts_ms is
-// Unix milliseconds, non-negative (no chat predates 1970) and an int64,
-// which is what time.UnixMilli takes.
-var (
-	minMessageTime = time.UnixMilli(0)
-	maxMessageTime = time.UnixMilli(math.MaxInt64)
 )
 
 // AppendMessage appends the encoding of m, a packetpb.Message, to dst:
@@ -34,18 +25,16 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	if m.Kind > core.KindHistory {
 		return dst, fmt.Errorf("codec/protobuf: cannot encode message kind %d", m.Kind)
 	}
-	if err := checkName("cannot encode", "from", m.From); err != nil {
-		return dst, err
+	err := checkNames(m.From, m.To)
+	if err == nil {
+		err = core.CheckText(m.Text, "text", -1, fieldName)
 	}
-	if err := checkName("cannot encode", "to", m.To); err != nil {
-		return dst, err
-	}
-	if err := checkText("cannot encode", "text", m.Text); err != nil {
-		return dst, err
+	if err != nil {
+		return dst, fmt.Errorf("codec/protobuf: cannot encode %w", err)
 	}
 	var ts int64
 	if !m.Time.IsZero() {
-		if m.Time.Before(minMessageTime) || m.Time.After(maxMessageTime) {
+		if m.Time.Before(core.MinMessageTime) || m.Time.After(core.MaxMessageTime) {
 			return dst, fmt.Errorf("codec/protobuf: cannot encode message time %v: ts_ms holds 0 to 2^63-1 Unix milliseconds", m.Time)
 		}
 		ts = m.Time.UnixMilli()
@@ -99,11 +88,8 @@ func decodeMessage(b []byte) (*core.Message, error) {
 	if pb.Kind < packetpb.Kind_KIND_CHAT || pb.Kind > packetpb.Kind_KIND_HISTORY {
 		return nil, fmt.Errorf("codec/protobuf: unknown message kind %d", int32(pb.Kind))
 	}
-	if err := checkName("message has", "from", pb.From); err != nil {
-		return nil, err
-	}
-	if err := checkName("message has", "to", pb.To); err != nil {
-		return nil, err
+	if err := checkNames(pb.From, pb.To); err != nil {
+		return nil, fmt.Errorf("codec/protobuf: message has %w", err)
 	}
 	if pb.TsMs < 0 {
 		return nil, fmt.Errorf("codec/protobuf: message has ts_ms %d, before 1970", pb.TsMs)
@@ -119,4 +105,13 @@ func decodeMessage(b []byte) (*core.Message, error) {
 		m.Time = time.UnixMilli(pb.TsMs).UTC()
 	}
 	return m, nil
+}
+
+// checkNames refuses a message's from or to that core's bounds refuse
+// (core.CheckName: at most core.MaxName bytes, UTF-8).
+func checkNames(from, to string) error {
+	if err := core.CheckName(from, "from", -1, fieldName); err != nil {
+		return err
+	}
+	return core.CheckName(to, "to", -1, fieldName)
 }

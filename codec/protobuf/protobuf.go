@@ -73,15 +73,14 @@
 // as a duplicate, or for its wire type), or an unknown field (skipped). The
 // datagram is the frame: UDP says where the packet ends.
 //
-// The bounds are codec/json's, for the same reasons (its maxName,
-// maxSuites, maxKeyBytes); the length of a datagram is the transport's
-// business (core.MaxDatagram).
+// The bounds are core's, which every codec holds (core.MaxName,
+// core.MaxSuites, core.MaxKeyBytes); the length of a datagram is the
+// transport's business (core.MaxDatagram).
 package protobuf
 
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -105,21 +104,6 @@ func init() {
 	core.Codecs.Register(Name, Codec{})
 }
 
-// Bounds on the version 2 fields: codec/json's, so that both codecs accept
-// the same packets.
-const (
-	// maxName bounds nick and each suite name, and a message's from and to,
-	// in bytes: room for any nickname the engine accepts (core.MaxNick is
-	// 16) even in multi-byte UTF-8, and for any suite name.
-	maxName = 64
-	// maxSuites bounds the suites offer, which the server walks against its
-	// own list: the project has two suites; 16 leaves room to grow.
-	maxSuites = 16
-	// maxKeyBytes bounds server_key and sig: an Ed25519 key is 32 bytes and
-	// its signature 64; 256 leaves room for another scheme.
-	maxKeyBytes = 256
-)
-
 // firstByte is the first byte of every encoded packet: the tag of field 1
 // (type) with wire type 0 (varint), (1<<3)|0.
 const firstByte = 0x08
@@ -141,8 +125,8 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	if !knownType(p.Type) {
 		return dst, fmt.Errorf("codec/protobuf: cannot encode packet type %v", p.Type)
 	}
-	if err := checkV2(p); err != nil {
-		return dst, err
+	if err := core.CheckV2(p, fieldName); err != nil {
+		return dst, fmt.Errorf("codec/protobuf: cannot encode %w", err)
 	}
 	return appendPacket(dst, p), nil
 }
@@ -152,57 +136,14 @@ func knownType(t core.PacketType) bool {
 	return t >= core.TypeKeyReq && t <= core.TypeCookie
 }
 
-// checkV2 refuses the version 2 fields that Decode would refuse, before
-// anything is written.
-func checkV2(p *core.Packet) error {
-	if err := checkName("cannot encode", "nick", p.Nick); err != nil {
-		return err
+// fieldName names a field in errors as packet.proto does: nick, or
+// suites[1] for entry idx >= 0 of a repeated field. core's checks call it
+// only on their error paths.
+func fieldName(field string, idx int) string {
+	if idx < 0 {
+		return field
 	}
-	if len(p.Suites) > maxSuites {
-		return fmt.Errorf("codec/protobuf: cannot encode %d suites, at most %d", len(p.Suites), maxSuites)
-	}
-	for i, s := range p.Suites {
-		if len(s) > maxName || !utf8.ValidString(s) {
-			// Only now, on the error path, is the field's name built.
-			return checkName("cannot encode", fmt.Sprintf("suites[%d]", i), s)
-		}
-	}
-	if err := checkName("cannot encode", "suite", p.Suite); err != nil {
-		return err
-	}
-	if err := checkKey("cannot encode", "server_key", p.ServerKey); err != nil {
-		return err
-	}
-	if err := checkKey("cannot encode", "sig", p.Sig); err != nil {
-		return err
-	}
-	return checkKey("cannot encode", "cookie", p.Cookie)
-}
-
-// checkName refuses a name (nick, suite, from, to) of more than maxName
-// bytes or not UTF-8. verb says what was being done, for the error.
-func checkName(verb, field, s string) error {
-	if len(s) > maxName {
-		return fmt.Errorf("codec/protobuf: %s %s of %d bytes, at most %d", verb, field, len(s), maxName)
-	}
-	return checkText(verb, field, s)
-}
-
-// checkText refuses a string that is not UTF-8. The marshaller would too,
-// but without saying which field.
-func checkText(verb, field, s string) error {
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("codec/protobuf: %s %s: not valid UTF-8", verb, field)
-	}
-	return nil
-}
-
-// checkKey refuses a server_key, sig or cookie of more than maxKeyBytes.
-func checkKey(verb, field string, b []byte) error {
-	if len(b) > maxKeyBytes {
-		return fmt.Errorf("codec/protobuf: %s %s of %d bytes, at most %d", verb, field, len(b), maxKeyBytes)
-	}
-	return nil
+	return fmt.Sprintf("%s[%d]", field, idx)
 }
 
 // Decode parses one datagram; see the package documentation for what it
@@ -234,26 +175,10 @@ func (Codec) DecodeTo(p *core.Packet, b, buf []byte) error {
 	if version > 255 {
 		return fmt.Errorf("codec/protobuf: version %d out of range, at most 255", version)
 	}
-	if err := checkName("datagram has", "nick", p.Nick); err != nil {
-		return err
-	}
-	// The schema check has bounded the number of suites already.
-	for i, s := range p.Suites {
-		if len(s) > maxName {
-			return fmt.Errorf("codec/protobuf: datagram has suites[%d] of %d bytes, at most %d", i, len(s), maxName)
-		}
-	}
-	if err := checkName("datagram has", "suite", p.Suite); err != nil {
-		return err
-	}
-	if err := checkKey("datagram has", "server_key", p.ServerKey); err != nil {
-		return err
-	}
-	if err := checkKey("datagram has", "sig", p.Sig); err != nil {
-		return err
-	}
-	if err := checkKey("datagram has", "cookie", p.Cookie); err != nil {
-		return err
+	// The schema check has bounded the number of suites already, so the
+	// errors are core's field bounds: "datagram has suites[1] of 65 bytes".
+	if err := core.CheckV2(p, fieldName); err != nil {
+		return fmt.Errorf("codec/protobuf: datagram has %w", err)
 	}
 	p.Type = core.PacketType(typ)
 	p.Version = uint8(version)

@@ -36,7 +36,7 @@ type schema struct {
 }
 
 var (
-	packetSchema = schemaOf((&packetpb.Packet{}).ProtoReflect().Descriptor(), maxSuites)
+	packetSchema = schemaOf((&packetpb.Packet{}).ProtoReflect().Descriptor(), core.MaxSuites)
 	// A Message's one repeated field is bundle: the walk bounds a bundle at
 	// core.MaxBundle entries before anything is decoded.
 	messageSchema = schemaOf((&packetpb.Message{}).ProtoReflect().Descriptor(), core.MaxBundle)

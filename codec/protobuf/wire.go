@@ -91,7 +91,7 @@ func appendString(dst []byte, num protowire.Number, s string) []byte {
 
 // decodePacket reads the fields of b, which packetSchema.check has accepted
 // (well-formed, known fields of their own wire type, singular ones once,
-// varints that fit, at most maxSuites suites), as proto.Unmarshal into a
+// varints that fit, at most core.MaxSuites suites), as proto.Unmarshal into a
 // packetpb.Packet would, skipping unknown fields. It returns the packet
 // without its type and version, which come back as their wire values for
 // Decode to judge. Like proto.Unmarshal, it refuses a string that is not
@@ -168,10 +168,10 @@ func decodePacket(p *core.Packet, b, buf []byte) (typ int32, version uint32, err
 }
 
 // keyBytes copies a server_key, sig or cookie, which Decode bounds afterwards. One
-// of more than maxKeyBytes is refused there, with its length, so it is not
+// of more than core.MaxKeyBytes is refused there, with its length, so it is not
 // copied: the packet holding it is never returned.
 func keyBytes(v []byte) []byte {
-	if len(v) > maxKeyBytes {
+	if len(v) > core.MaxKeyBytes {
 		return v
 	}
 	return copyBytes(v)
