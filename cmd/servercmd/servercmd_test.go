@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/udpchat/udpchat/cmd/servercmd"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/standard"
 )
 
@@ -71,10 +71,7 @@ func TestBadConfigOneLine(t *testing.T) {
 // configured sha256 stops the server at startup, with one line naming it.
 func TestPluginChecksumRefused(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bot")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../plugins/examples/bot").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testkit.Build(t, "../../plugins/examples/bot")
 	cfg := filepath.Join(dir, "server.yaml")
 	yaml := "plugins:\n  - name: bot\n    path: " + bin + "\n    sha256: \"" + strings.Repeat("0", 64) + "\"\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +15,7 @@ import (
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/examples/customcodec/lenprefix"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -35,10 +32,7 @@ const timeout = 60 * time.Second
 // its codec, as lenprefix's Sniff tells.
 func TestChat(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "customcodec")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testkit.Build(t, ".")
 	cfg := filepath.Join(dir, "server.yaml")
 	yaml := "codec: lenprefix\nserver:\n  listen: 127.0.0.1:0\n  data_dir: " + filepath.Join(dir, "lenprefix") + "\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
@@ -93,60 +87,14 @@ func TestChat(t *testing.T) {
 // SIGINT and must stop cleanly.
 func startServer(t *testing.T, bin string, args ...string) netip.AddrPort {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var log []string
+	p := testkit.Start(t, bin, args...)
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		deadline := time.After(timeout)
-		for {
-			select {
-			case line, ok := <-lines:
-				if !ok {
-					if err := cmd.Wait(); err != nil {
-						t.Errorf("server %v: %v; log:\n%s", args, err, strings.Join(log, "\n"))
-					}
-					return
-				}
-				log = append(log, line)
-			case <-deadline:
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Errorf("server %v: no exit within %v of SIGINT; log:\n%s", args, timeout, strings.Join(log, "\n"))
-				return
-			}
+		if log, err := p.Stop(t); err != nil {
+			t.Errorf("server %v: %v; log:\n%s", args, err, log)
 		}
 	})
-	ready := regexp.MustCompile(`"server ready" addr=(127\.0\.0\.1:[1-9]\d*)`)
-	deadline := time.After(timeout)
-	for {
-		select {
-		case line, ok := <-lines:
-			if !ok {
-				t.Fatalf("server %v exited before it was ready; log:\n%s", args, strings.Join(log, "\n"))
-			}
-			log = append(log, line)
-			if m := ready.FindStringSubmatch(line); m != nil {
-				return netip.MustParseAddrPort(m[1])
-			}
-		case <-deadline:
-			t.Fatalf("server %v: not ready within %v; log:\n%s", args, timeout, strings.Join(log, "\n"))
-		}
-	}
+	m := p.WaitLog(t, regexp.MustCompile(`"server ready" addr=(127\.0\.0\.1:[1-9]\d*)`))
+	return netip.MustParseAddrPort(m[1])
 }
 
 // chatter is a client engine running against the server, its events read

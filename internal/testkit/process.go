@@ -1,0 +1,121 @@
+package testkit
+
+import (
+	"bufio"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Build builds the main package pkg (a path as go build takes it) into the
+// test's temporary directory and returns the binary's path: the tests run
+// the real programs, not a stand-in.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(filepath.Clean(pkg)))
+	if pkg == "." {
+		bin = filepath.Join(filepath.Dir(bin), "program")
+	}
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// Process is a program the test started, whose standard error it reads
+// line by line: the servers log to it, and a test waits for what they log.
+type Process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has ended
+
+	mu  sync.Mutex
+	log []string
+	err error // Wait's, once done is closed
+}
+
+// Start runs bin with args. When the test ends a process still running is
+// killed; a test that cares how it ends calls Stop.
+func Start(t testing.TB, bin string, args ...string) *Process {
+	t.Helper()
+	p := &Process{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.log = append(p.log, sc.Text())
+			p.mu.Unlock()
+		}
+		err := p.cmd.Wait()
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// Log is what the process has written to standard error so far.
+func (p *Process) Log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.log, "\n")
+}
+
+// WaitLog waits until a line of the log matches re and returns its
+// submatches, failing the test if the process ends or Timeout passes first.
+func (p *Process) WaitLog(t testing.TB, re *regexp.Regexp) []string {
+	t.Helper()
+	var m []string
+	Wait{Ended: p.done, Got: p.Log}.Until(t, "a log line matching "+re.String(), func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, l := range p.log {
+			if m = re.FindStringSubmatch(l); m != nil {
+				return true
+			}
+		}
+		return false
+	})
+	return m
+}
+
+// Stop sends SIGINT and waits, at most Timeout, for the process to end; it
+// returns its whole log and how it ended (nil for exit 0).
+func (p *Process) Stop(t testing.TB) (log string, err error) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		select {
+		case <-p.done: // it had ended already
+		default:
+			t.Fatalf("SIGINT: %v", err)
+		}
+	}
+	select {
+	case <-p.done:
+	case <-time.After(Timeout):
+		t.Fatalf("no exit within %v of SIGINT; log:\n%s", Timeout, p.Log())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.log, "\n"), p.err
+}
