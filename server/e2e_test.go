@@ -2,22 +2,20 @@ package server_test
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/udpchat/udpchat/client"
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/modern"
 	"github.com/udpchat/udpchat/cipher/seed"
+	"github.com/udpchat/udpchat/client"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/reliability/window"
+	"github.com/udpchat/udpchat/server"
 )
 
 // TestEndToEnd: one server, three clients over real UDP on loopback. Every
@@ -108,28 +106,6 @@ func testBackToBack(t *testing.T, layer core.Reliability) {
 	got := v1Lines(receiver.WaitChat(100))
 	if !equalLines(got, want) {
 		t.Fatalf("received %d messages, not the 100 sent, in order:\n%s", len(got), strings.Join(got, "\n"))
-	}
-}
-
-// TestClientRefusesTooLong: the client refuses, at once and with a clear
-// error, a text whose broadcast could not fit in a datagram.
-func TestClientRefusesTooLong(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{})
-	c, other := room.Join(), room.Join()
-	longest := 0
-	for c.CheckText(strings.Repeat("y", longest+1)) == nil {
-		longest++
-	}
-	if longest < 2500 {
-		t.Fatalf("only %d bytes of text fit", longest)
-	}
-	_, err := c.Send(t.Context(), strings.Repeat("x", longest+1))
-	if !errors.Is(err, core.ErrTooLong) || !strings.Contains(err.Error(), "message too long") {
-		t.Fatalf("Send of %d bytes: %v, want message too long", longest+1, err)
-	}
-	c.WaitDelivered(c.Say(strings.Repeat("y", longest)))
-	if got := other.WaitChat(1)[0].Text; len(got) != longest {
-		t.Fatalf("the longest text arrived as %d bytes, want %d", len(got), longest)
 	}
 }
 

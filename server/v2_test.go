@@ -2,28 +2,17 @@ package server_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"errors"
 	"fmt"
-	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/chattest"
-	"github.com/udpchat/udpchat/cipher/modern"
-	"github.com/udpchat/udpchat/cipher/seed"
-	jsoncodec "github.com/udpchat/udpchat/codec/json"
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/internal/testkit"
-	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/server"
 )
 
 func nick(name string) func(*client.Config) {
@@ -77,96 +66,6 @@ func TestMixedRoom(t *testing.T) {
 	bob.Stop() // says BYE
 	alice.WaitMessage("bob's leaving", isSystem("bob left"))
 	seedc.ReadNotice("bob left")
-}
-
-// TestFallbackToV1: against a server that speaks only version 1, a version
-// 2 client falls back and chats, and says so; one that requires version 2,
-// or has the server's key pinned, refuses.
-func TestFallbackToV1(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{
-		Suite:  seed.Suite{}, // the only one a version 1 server speaks
-		Server: func(cfg *server.Config) { cfg.Identity = nil },
-	})
-	a, b := room.Join(), room.Join()
-	if a.Info().Version != 1 {
-		t.Fatalf("connected in version %d, want 1", a.Info().Version)
-	}
-	if n := a.WaitNotice("only protocol version 1"); !strings.Contains(n, "not authenticated") {
-		t.Fatalf("the warning does not say what is lost: %q", n)
-	}
-	a.WaitDelivered(a.Say("plain old chat"))
-	if m := b.WaitChat(1)[0]; m.Text != "plain old chat" || m.From != a.Addr.String() {
-		t.Fatalf("got %+v", m)
-	}
-
-	strict := room.Dial(func(cfg *client.Config) { cfg.RequireV2 = true })
-	if err := strict.RunErr(); !errors.Is(err, client.ErrV1Server) {
-		t.Fatalf("a client requiring version 2 ended with %v, want ErrV1Server", err)
-	}
-	pinned := room.Dial(func(cfg *client.Config) { cfg.Servers = pinAll{} })
-	if err := pinned.RunErr(); !errors.Is(err, client.ErrDowngrade) {
-		t.Fatalf("a client with the key pinned ended with %v, want ErrDowngrade", err)
-	}
-	// A seed server cannot parse a modern hello, so it never answers: the
-	// client says why when it gives up.
-	fs := room.Dial(func(cfg *client.Config) {
-		cfg.Suite, cfg.NewInitiator = modern.Suite{}, nil
-		cfg.HandshakeRTO, cfg.HandshakeRetries = 50*time.Millisecond, 1
-	})
-	err := fs.RunErr()
-	if !errors.Is(err, client.ErrNoAnswer) || !strings.Contains(err.Error(), modern.Name+" needs protocol version 2") {
-		t.Fatalf("a modern-suite client ended with %v, want ErrNoAnswer naming the suite", err)
-	}
-}
-
-// pinAll says every server is pinned and accepts any key.
-type pinAll struct{}
-
-func (pinAll) Verify(netip.AddrPort, ed25519.PublicKey) error { return nil }
-func (pinAll) Pinned(netip.AddrPort) bool                     { return true }
-
-// TestPinning: the first connection pins the server's key; a server on the
-// same address with another key is refused, naming both fingerprints; the
-// accept-new-key option takes the new key.
-func TestPinning(t *testing.T) {
-	file := identity.KnownServers{Path: filepath.Join(t.TempDir(), "known_servers")}
-	first := chattest.Start(t, chattest.Options{})
-	addr := first.Addr
-	var told []string
-	pins := &identity.Pins{File: file, Notify: func(s string) { told = append(told, s) }}
-	c := first.JoinWith(func(cfg *client.Config) { cfg.Servers = pins })
-	oldKey := first.Identity.Public().(ed25519.PublicKey)
-	if got, found, err := file.Lookup(addr.String()); err != nil || !found || !got.Equal(oldKey) {
-		t.Fatalf("after the first connection the file pins %v (found %v, %v)", got, found, err)
-	}
-	if len(told) != 1 || !strings.Contains(told[0], identity.Fingerprint(oldKey)) {
-		t.Fatalf("the user was told %q", told)
-	}
-	c.Stop()
-	first.Close()
-
-	second := chattest.Start(t, chattest.Options{Addr: addr})
-	newKey := second.Identity.Public().(ed25519.PublicKey)
-	refused := second.Dial(func(cfg *client.Config) { cfg.Servers = pins })
-	err := refused.RunErr()
-	var mismatch *identity.KeyMismatchError
-	if !errors.As(err, &mismatch) {
-		t.Fatalf("connecting to a server with a new key: %v, want a key mismatch", err)
-	}
-	for _, want := range []string{identity.Fingerprint(oldKey), identity.Fingerprint(newKey), "--accept-new-key"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("the refusal %q does not name %q", err, want)
-		}
-	}
-
-	accepting := &identity.Pins{File: file, AcceptNew: true}
-	second.JoinWith(func(cfg *client.Config) { cfg.Servers = accepting })
-	if got, _, _ := file.Lookup(addr.String()); !got.Equal(newKey) {
-		t.Fatal("accept-new-key did not pin the new key")
-	}
-	if _, err := os.Stat(file.Path); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestV2HeaderBound: a version 2 payload replayed under another seq, another
@@ -400,36 +299,6 @@ func TestControlCharactersRefused(t *testing.T) {
 	}
 }
 
-// TestReconnect: when the server restarts, a client set to reconnect says
-// so, starts a new session by itself, and sends what was typed meanwhile;
-// nothing is lost silently.
-func TestReconnect(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Reliability: core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 3}})
-	reconnecting := func(name string) func(*client.Config) {
-		return func(cfg *client.Config) {
-			cfg.Nick, cfg.Reconnect, cfg.Keepalive = name, true, 100*time.Millisecond
-		}
-	}
-	alice, bob := room.JoinWith(reconnecting("alice")), room.JoinWith(reconnecting("bob"))
-	alice.WaitDelivered(alice.Say("before"))
-	bob.WaitChat(1)
-
-	// A restart the clients learn of when they next speak: the new server
-	// tells them it does not know their session.
-	room.RestartServer()
-	alice.WaitDelivered(alice.Say("after the restart"))
-	alice.WaitState(client.StateReconnecting)
-	bob.WaitMessage("alice's message after the restart", func(m core.Message) bool { return m.Text == "after the restart" })
-
-	// A server down for a while: what is typed meanwhile waits and goes.
-	room.StopServer()
-	id := alice.Say("typed while the server was down")
-	alice.WaitStates(client.StateReconnecting, 2)
-	room.RestartServer()
-	alice.WaitDelivered(id)
-	bob.WaitMessage("the message typed while down", func(m core.Message) bool { return m.Text == "typed while the server was down" })
-}
-
 // TestReservedNames: no one may take a name a handler posts under, neither
 // in the handshake nor with /nick.
 func TestReservedNames(t *testing.T) {
@@ -472,17 +341,5 @@ func TestSlowHandlerStallsNothingElse(t *testing.T) {
 	a.WaitDelivered(id)
 	if m := b.WaitChat(1)[0]; m.Text != "hold me" {
 		t.Fatalf("b got %+v", m)
-	}
-}
-
-// TestSuiteNeedsV2Refused: a client set to speak only version 1 with a suite
-// that needs version 2 is refused at once, saying why.
-func TestSuiteNeedsV2Refused(t *testing.T) {
-	_, err := client.New(client.Config{
-		Transport: &capturingTransport{}, Server: chattest.Loopback, Codec: jsoncodec.Codec{},
-		Suite: modern.Suite{}, Reliability: stopwait.Layer{}, MaxVersion: 1,
-	})
-	if err == nil || !strings.Contains(err.Error(), modern.Name+" needs protocol version 2") {
-		t.Fatalf("NewClient = %v, want a refusal naming the suite", err)
 	}
 }
