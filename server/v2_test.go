@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/udpchat/udpchat/chattest"
@@ -13,6 +14,7 @@ import (
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/server"
+	"github.com/udpchat/udpchat/transport/memory"
 )
 
 func nick(name string) func(*client.Config) {
@@ -261,28 +263,34 @@ func TestHistory(t *testing.T) {
 // TestPresence: a client that says BYE is gone at once; one that vanishes
 // is gone after the idle timeout; either way everyone is told, and /who
 // lists no ghost.
+//
+// It runs on synctest's clock, over the in-memory network: the keepalives
+// that keep alice in always come before the idle timeout, however loaded
+// the machine, and the ghost's timeout passes at once.
 func TestPresence(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) { cfg.IdleTimeout = 500 * time.Millisecond }})
-	alice := room.JoinWith(func(cfg *client.Config) { cfg.Nick, cfg.Keepalive = "alice", 100*time.Millisecond })
-	bob := room.JoinWith(func(cfg *client.Config) { cfg.Nick, cfg.Keepalive = "bob", 100*time.Millisecond })
-	ghost := room.Raw()
-	ghost.HandshakeV2(chattest.Keys.Key(0), "ghost")
-	ghost.SendPacket(ghost.SealPacket(&core.Packet{Type: core.TypePing, Seq: 1, HasSeq: true}, []byte("12345678")))
-	alice.WaitMessage("the ghost's join", isSystem("ghost joined"))
-	alice.WaitRTT()
+	synctest.Test(t, func(t *testing.T) {
+		room := chattest.Start(t, chattest.Options{Network: memory.NewNetwork(), Server: func(cfg *server.Config) { cfg.IdleTimeout = 500 * time.Millisecond }})
+		alice := room.JoinWith(func(cfg *client.Config) { cfg.Nick, cfg.Keepalive = "alice", 100*time.Millisecond })
+		bob := room.JoinWith(func(cfg *client.Config) { cfg.Nick, cfg.Keepalive = "bob", 100*time.Millisecond })
+		ghost := room.Raw()
+		ghost.HandshakeV2(chattest.Keys.Key(0), "ghost")
+		ghost.SendPacket(ghost.SealPacket(&core.Packet{Type: core.TypePing, Seq: 1, HasSeq: true}, []byte("12345678")))
+		alice.WaitMessage("the ghost's join", isSystem("ghost joined"))
+		alice.WaitRTT()
 
-	bob.Stop()
-	alice.WaitMessage("bob's BYE", isSystem("bob left"))
-	// The raw client sends no keepalives: it is the one that vanished.
-	alice.WaitMessage("the ghost's timeout", isSystem("ghost timed out"))
-	alice.WaitDelivered(alice.Say("/who"))
-	who := alice.WaitMessage("/who", func(m core.Message) bool { return strings.HasPrefix(m.Text, "1 here:") })
-	if !strings.Contains(who.Text, "alice") {
-		t.Fatalf("/who says %q", who.Text)
-	}
-	if n := room.Server.Stats().Sessions; n != 1 {
-		t.Fatalf("%d sessions, want 1", n)
-	}
+		bob.Stop()
+		alice.WaitMessage("bob's BYE", isSystem("bob left"))
+		// The raw client sends no keepalives: it is the one that vanished.
+		alice.WaitMessage("the ghost's timeout", isSystem("ghost timed out"))
+		alice.WaitDelivered(alice.Say("/who"))
+		who := alice.WaitMessage("/who", func(m core.Message) bool { return strings.HasPrefix(m.Text, "1 here:") })
+		if !strings.Contains(who.Text, "alice") {
+			t.Fatalf("/who says %q", who.Text)
+		}
+		if n := room.Server.Stats().Sessions; n != 1 {
+			t.Fatalf("%d sessions, want 1", n)
+		}
+	})
 }
 
 // TestControlCharactersRefused: a message that would drive its readers'
