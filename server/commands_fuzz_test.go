@@ -13,14 +13,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/memory"
 )
 

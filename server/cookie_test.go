@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/server"
 )
 
 // TestCookieRoundTrip: a server that asks for cookies answers a version 2

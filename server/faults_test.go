@@ -8,16 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/modern"
 	"github.com/udpchat/udpchat/cipher/seed"
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/codec/protobuf"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/reliability/window"
+	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/fault"
 )
 

@@ -12,8 +12,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/modern"
 	"github.com/udpchat/udpchat/cipher/seed"
@@ -22,6 +20,7 @@ import (
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/memory"
 )
 

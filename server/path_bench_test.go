@@ -9,13 +9,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/memory"
 )
 
