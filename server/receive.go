@@ -9,9 +9,42 @@ import (
 	"github.com/udpchat/udpchat/core"
 )
 
-// handleV1Data takes a seed client's DATA: in sequence, authentic and new,
-// it is handed on and then acknowledged. Only what was accepted is
-// acknowledged, so a sender never believes a dropped message arrived.
+// maxV1Skip bounds how far past the expected seq a version 1 DATA may be
+// and still be taken (see handleV1Data). A seed client skips one seq for each
+// message it gave up on, after six sends over 12 s: 64 in a row is 13
+// minutes of outage with its user typing all along. Further ahead, the DATA
+// is dropped, as is one a whole window ahead on any layer.
+const maxV1Skip = 64
+
+// handleV1Data takes a seed client's DATA: authentic and new, it is handed
+// on and then acknowledged. Only what was accepted is acknowledged, so a
+// sender never believes a dropped message arrived.
+//
+// A seed client gives up on a DATA after its retries (an outage of ten
+// seconds) and sends its next message with the next seq: it never goes back.
+// So a seq past the expected one (by at most maxV1Skip) means that the ones
+// between are lost for good, and it is accepted: the expected seq moves on
+// past it and the gap is logged. Waiting for the lost seq, as stop-and-wait
+// does, would drop every later message of that client until it restarts.
+//
+// This lives here, in the version 1 path, and not in the stop-and-wait
+// layer: a Receiver's contract is that a seq past the expected one cannot be
+// taken yet, and that holds for every peer that follows the layer (udpchat's
+// own clients, which start a new session after giving up, and version 2,
+// where the header is authenticated). Skipping is a seed client's way, on a
+// header nobody authenticates, so the version 1 path decides it, after the
+// payload proved fresh and authentic, and moves the Receiver on by
+// accepting the lost seqs as empty (stop-and-wait has no other way to move).
+//
+// The seq is not covered by the version 1 MAC, so anyone who recorded a
+// payload can send it again under a seq ahead. Nothing moves before the
+// payload passed the same checks as one at the expected seq: its tag must
+// not be among the session's recent ones (internal/replay), and it must
+// open. A recorded payload the session still remembers is refused whatever
+// its seq, and the expected seq stays where it was. Only one older than the
+// tags remembered gets through, as it already did at the expected seq; ahead
+// of it, it can make the client's next maxV1Skip messages look like
+// retransmissions (ACKed, not relayed). Version 2 binds the seq into the MAC.
 func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Packet, from netip.AddrPort) {
 	sess := s.sessions.addr(from)
 	switch {
@@ -41,9 +74,11 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 		s.handOn(ctx, sess, nil, ack)
 		return
 	case core.ArrivalOutOfOrder:
-		sess.mu.Unlock()
-		s.drop(from, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
-		return
+		if expected := sess.recv.Cumulative(); p.Seq < expected || p.Seq-expected > maxV1Skip {
+			sess.mu.Unlock()
+			s.drop(from, "DATA too far ahead", fmt.Errorf("seq %d, expected %d", p.Seq, expected))
+			return
+		}
 	}
 	tag := sess.keys.Tag(p.Payload)
 	if sess.tags.Seen(tag) {
@@ -59,11 +94,19 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 	}
 	sess.opened = keep(plain)
 	sess.tags.Add(tag)
+	expected := sess.recv.Cumulative()
+	for seq := expected; seq < p.Seq; seq++ {
+		sess.recv.Accept(seq, nil) // lost for good: the client gave up on it
+	}
 	sess.recv.Accept(p.Seq, nil) // stop-and-wait: only this one, now
 	sess.reply = nil             // it has the keys
 	sess.touch(s.cfg.Now())
 	name := sess.name
 	sess.mu.Unlock()
+	if p.Seq > expected {
+		s.log.Warn("seed client moved on: messages lost", "addr", from.String(), "skipped", p.Seq-expected,
+			"expected", expected, "seq", p.Seq)
+	}
 
 	s.handOn(ctx, sess, []*core.Message{{Kind: core.KindChat, From: name, Text: string(plain)}}, ack)
 }
