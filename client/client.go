@@ -51,6 +51,13 @@ type Config struct {
 	// sends PING. Default 10 s. A server silent for three keepalives is
 	// taken to be gone.
 	Keepalive time.Duration
+	// V1AckPause is how long a client in a version 1 session waits after an
+	// ACK before it sends its next DATA. The seed's server ACKs a DATA before
+	// it counts it (it moves its expected seq on only once the message is
+	// printed and broadcast), so a DATA sent the moment that ACK arrives is
+	// ACKed and dropped as out of order, and every later one with it: the
+	// session is silently dead. Default DefaultV1AckPause; negative: none.
+	V1AckPause time.Duration
 	// Reconnect makes the client start a new session whenever it loses one
 	// (the server restarted, or went silent) and keep trying for ever, with
 	// backoff, rather than give up. Messages sent meanwhile wait for the new
@@ -84,6 +91,11 @@ const (
 	clientQueue             = 64 // datagrams waiting for the engine, beyond the socket's buffer
 	byeTries                = 5
 )
+
+// DefaultV1AckPause outlasts the seed server's window between its ACK and
+// its count many times over (docs/PROTOCOL.md has the measurement); a
+// version 1 sender pays it once per message.
+const DefaultV1AckPause = 20 * time.Millisecond
 
 // Client errors.
 var (
@@ -126,6 +138,7 @@ type Client struct {
 	keys      core.SessionKeys
 	snd       core.Sender
 	sndNext   time.Time
+	v1Hold    time.Time     // version 1: no DATA before then (V1AckPause after an ACK)
 	recv      core.Receiver // version 2: server-to-client DATA
 	waiting   []*outgoing   // accepted by Send, not yet given to snd
 	tags      replay.Tags   // version 1: tags of payloads received
@@ -169,6 +182,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Keepalive <= 0 {
 		cfg.Keepalive = DefaultKeepalive
+	}
+	if cfg.V1AckPause < 0 {
+		cfg.V1AckPause = 0
+	} else if cfg.V1AckPause == 0 {
+		cfg.V1AckPause = DefaultV1AckPause
 	}
 	if cfg.MaxVersion == 0 {
 		cfg.MaxVersion = 2

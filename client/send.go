@@ -105,7 +105,11 @@ func (c *Client) sendSealed(p *core.Packet, plaintext []byte) {
 }
 
 func (c *Client) acked(ctx context.Context, a core.Ack) {
-	for _, ref := range c.snd.Ack(a, c.cfg.Now()) {
+	refs := c.snd.Ack(a, c.cfg.Now())
+	if len(refs) > 0 && c.info.Version < 2 && c.cfg.V1AckPause > 0 {
+		c.v1Hold = c.cfg.Now().Add(c.cfg.V1AckPause) // see Config.V1AckPause
+	}
+	for _, ref := range refs {
 		c.emit(ctx, DeliveredEvent{ID: ref.(*outgoing).id})
 	}
 }

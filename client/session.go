@@ -43,6 +43,12 @@ func (c *Client) step(ctx context.Context) error {
 			c.emit(ctx, FailedEvent{ID: o.id, Err: err})
 		}
 	}
+	if c.info.Version < 2 && now.Before(c.v1Hold) {
+		// Just ACKed: the next DATA waits for the seed server to count the
+		// last one (Config.V1AckPause). Nothing is in flight to retransmit.
+		c.sndNext = c.v1Hold
+		return nil
+	}
 	send, failed, next := c.snd.Poll(now)
 	c.sndNext = next
 	if len(failed) == 0 {

@@ -22,9 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/udpchat/udpchat/client"
-	"github.com/udpchat/udpchat/server"
-
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
@@ -32,7 +29,9 @@ import (
 	"github.com/knadh/koanf/providers/structs"
 	"github.com/knadh/koanf/v2"
 
+	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/server"
 )
 
 // EnvPrefix starts the environment variables that set options:
@@ -142,6 +141,7 @@ type Client struct {
 	Bell             bool          `koanf:"bell"`
 	HandshakeRTO     time.Duration `koanf:"handshake_rto"`
 	HandshakeRetries int           `koanf:"handshake_retries"`
+	V1AckPause       time.Duration `koanf:"v1_ack_pause"`
 }
 
 // Log configures logging.
@@ -182,6 +182,7 @@ func Default() Config {
 			Keepalive:        client.DefaultKeepalive,
 			HandshakeRTO:     client.DefaultHandshakeRTO,
 			HandshakeRetries: client.DefaultHandshakeRetries,
+			V1AckPause:       client.DefaultV1AckPause,
 		},
 		Log:     Log{Level: "info", Format: "text"},
 		Plugins: []Plugin{},
@@ -353,6 +354,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Client.HandshakeRetries < 0 {
 		bad("client.handshake_retries", "must not be negative, got %d", c.Client.HandshakeRetries)
+	}
+	if c.Client.V1AckPause < 0 {
+		bad("client.v1_ack_pause", "must not be negative, got %v", c.Client.V1AckPause)
 	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		bad("log.level", "%v", err)

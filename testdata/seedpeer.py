@@ -13,9 +13,18 @@ default 2.0), SEEDPEER_LINGER (seconds to keep printing broadcasts after the
 end of input, default 0), SEEDPEER_BIND (local address to bind, default none:
 the operating system picks, as in the seed).
 
+The server is the seed's, defects included, as docs/PROTOCOL.md describes
+them: it handles each datagram in a thread of its own, and ACKs a DATA first,
+before it checks the seq or the MAC; a DATA at the expected seq is then
+opened, printed on the server's console and broadcast, and only then does the
+expected seq advance. A DATA that arrives meanwhile (its sender sent it the
+moment the ACK came) is taken for out of order: ACKed, and dropped. Its
+sender moves on, every later seq is ahead of the expected one, and the
+session is silently dead. A DATA whose MAC is bad is ACKed and dropped too.
+
 Differences from the seed, none of which changes a byte on the wire: the
-client gives up on a handshake after 30 s instead of hanging; the server does
-not ACK a DATA whose MAC is bad, and drops a seq that is not an integer.
+client gives up on a handshake after 30 s instead of hanging; the server
+drops a seq that is not an integer (the seed echoed it in the ACK).
 """
 
 import base64
@@ -224,44 +233,48 @@ def server(host, port):
 
     while True:
         datagram, addr = sock.recvfrom(BUFSIZE)
-        packet = parse(datagram)
-        if packet is None:
-            log("dropped a datagram that is not JSON from %s:%d" % addr)
-            continue
-        kind = packet.get("type")
-        if kind == "KEY_REQ":
-            if addr in clients:  # the seed ignores a known address
-                continue
-            try:
-                public = RSA.import_key(payload_of(packet))
-            except (TypeError, ValueError, IndexError):
-                log("dropped a bad KEY_REQ from %s:%d" % addr)
-                continue
-            aes_key = get_random_bytes(16)
-            sock.sendto(key_rep(PKCS1_OAEP.new(public).encrypt(aes_key)), addr)
-            clients[addr] = {"key": aes_key, "expected": 0}
-            log("session for %s:%d" % addr)
-        elif kind == "DATA" and addr in clients:
-            session = clients[addr]
-            seq = packet.get("seq")
-            if not isinstance(seq, int) or isinstance(seq, bool):
-                continue
-            if seq < session["expected"]:
-                sock.sendto(ack(seq), addr)  # its ACK was lost: ACK again
-                continue
-            if seq > session["expected"]:
-                continue
-            sealed = payload_of(packet)
-            plaintext = open_sealed(session["key"], sealed) if sealed is not None else None
-            if plaintext is None:
-                log("bad MAC from %s:%d, not ACKed" % addr)
-                continue
-            session["expected"] += 1
-            sock.sendto(ack(seq), addr)
-            text = ("<%s:%d> " % addr).encode() + plaintext
-            for other, peer in clients.items():
-                if other != addr:
-                    sock.sendto(data(seal(peer["key"], text)), other)
+        # The seed's way: one thread per datagram, nothing shared but clients.
+        threading.Thread(target=serve, args=(sock, clients, datagram, addr), daemon=True).start()
+
+
+def serve(sock, clients, datagram, addr):
+    packet = parse(datagram)
+    if packet is None:
+        log("dropped a datagram that is not JSON from %s:%d" % addr)
+        return
+    kind = packet.get("type")
+    if kind == "KEY_REQ":
+        if addr in clients:  # the seed ignores a known address
+            return
+        try:
+            public = RSA.import_key(payload_of(packet))
+        except (TypeError, ValueError, IndexError):
+            log("dropped a bad KEY_REQ from %s:%d" % addr)
+            return
+        aes_key = get_random_bytes(16)
+        sock.sendto(key_rep(PKCS1_OAEP.new(public).encrypt(aes_key)), addr)
+        clients[addr] = {"key": aes_key, "expected": 0}
+        log("session for %s:%d" % addr)
+    elif kind == "DATA" and addr in clients:
+        session = clients[addr]
+        seq = packet.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            return
+        sock.sendto(ack(seq), addr)  # the seed ACKs first, whatever follows
+        if seq != session["expected"]:
+            log("out of order from %s:%d: seq %d, expected %d, dropped" % (addr + (seq, session["expected"])))
+            return
+        sealed = payload_of(packet)
+        plaintext = open_sealed(session["key"], sealed) if sealed is not None else None
+        if plaintext is None:
+            log("bad MAC from %s:%d, dropped" % addr)
+            return
+        text = ("<%s:%d> " % addr).encode() + plaintext
+        log("message %s" % text.decode("utf-8", "replace"))  # the seed's console
+        for other, peer in list(clients.items()):
+            if other != addr:
+                sock.sendto(data(seal(peer["key"], text)), other)
+        session["expected"] = seq + 1  # only now
 
 
 # --- dump: the bytes of each packet, from fixed inputs -------------------------

@@ -308,6 +308,71 @@ func TestOurClientToSeedServer(t *testing.T) {
 	}
 }
 
+// TestOurClientPipesToSeedServer: the seed's server ACKs a DATA before it
+// counts it, so a client that sends its next DATA the moment the ACK comes
+// has it dropped, and every later one. Our client pauses after each ACK
+// from a version 1 server (client.v1_ack_pause): 20 lines piped in plain
+// mode all reach a seed client in the room, in order.
+func TestOurClientPipesToSeedServer(t *testing.T) {
+	lines, lost := pipeToSeedServer(t, nil, 20)
+	if lost != "" || len(lines) != 20 {
+		t.Fatalf("the seed client got %d of 20 lines; the seed server: %s", len(lines), lost)
+	}
+	for i, line := range lines {
+		if want := fmt.Sprintf("line %d of 20", i+1); line != want {
+			t.Fatalf("the seed client got %q as line %d, want %q (all: %q)", line, i+1, want, lines)
+		}
+	}
+}
+
+// TestSeedServerRaces keeps testdata/seedpeer.py's server honest: without
+// the pause, our client's lines are ACKed and dropped, as the seed's server
+// drops them, so TestOurClientPipesToSeedServer tests the pause.
+func TestSeedServerRaces(t *testing.T) {
+	lines, lost := pipeToSeedServer(t, []string{"UDPCHAT_CLIENT_V1_ACK_PAUSE=0s"}, 20)
+	if lost == "" || len(lines) == 20 {
+		t.Fatalf("without a pause all %d lines got through: the seed server model does not race", len(lines))
+	}
+	t.Logf("without a pause the seed client got %d of 20 lines; the seed server: %s", len(lines), lost)
+}
+
+// pipeToSeedServer starts the seed's server and a seed client in its room,
+// and pipes n lines to our client program (with environ) connected to it,
+// which must exit 0 (the seed server ACKs them all, counted or not). It
+// returns the lines the seed client printed, once it printed all n or the
+// server logged one dropped (lost is that log line).
+func pipeToSeedServer(t *testing.T, environ []string, n int) (lines []string, lost string) {
+	t.Helper()
+	server := startSeedPeer(t, nil, "server", "127.0.0.1", "0")
+	port := server.waitMatch(server.stdout, regexp.MustCompile(`^ready (\d+)\n`))[1]
+	receiver := startSeedPeer(t, nil, "client", "127.0.0.1", port)
+	receiver.waitMatch(receiver.stderr, regexp.MustCompile(`seedpeer: connected `))
+
+	var in strings.Builder
+	for i := range n {
+		fmt.Fprintf(&in, "line %d of %d\n", i+1, n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*interopTimeout)
+	defer cancel()
+	stdout, stderr := &testkit.Buffer{}, &testkit.Buffer{}
+	code := run(ctx, []string{"--log-file", "-", "127.0.0.1:" + port}, environ, strings.NewReader(in.String()), stdout, stderr)
+	if code != 0 {
+		t.Fatalf("udpchat exited %d, want 0 (the seed server ACKs every line)\nstderr:\n%s", code, stderr.String())
+	}
+
+	ours := regexp.MustCompile(`(?m)^<127\.0\.0\.1:\d+> (line \d+ of \d+)$`)
+	dropped := regexp.MustCompile(`seedpeer: out of order .*`)
+	testkit.Wait{Within: interopTimeout, Got: receiver.stdout.String}.Until(t, fmt.Sprintf("the seed client to print %d lines, or the seed server to drop one", n), func() bool {
+		lines = lines[:0]
+		for _, m := range ours.FindAllStringSubmatch(receiver.stdout.String(), -1) {
+			lines = append(lines, m[1])
+		}
+		lost = dropped.FindString(server.stderr.String())
+		return len(lines) == n || lost != ""
+	})
+	return lines, lost
+}
+
 // TestSeedBytes: for the same inputs, every packet our JSON codec and seed
 // suite produce is byte for byte what Python's json.dumps and pycryptodome
 // produce, and what they produce we decode and open.
