@@ -45,7 +45,9 @@ type Config struct {
 	// retry waits twice as long, up to 8 s. Default 1 s.
 	HandshakeRTO time.Duration
 	// HandshakeRetries is how many times KEY_REQ is sent again before the
-	// client gives up. Default 5. The seed never retries and hangs.
+	// client gives up: zero sends it once, as 0 does in the configuration
+	// file. DefaultHandshakeRetries (5) is udpchat's default; the seed
+	// never retries and hangs.
 	HandshakeRetries int
 	// Keepalive is how often a version 2 client that has sent nothing else
 	// sends PING. Default 10 s. A server silent for three keepalives is
@@ -56,7 +58,8 @@ type Config struct {
 	// it counts it (it moves its expected seq on only once the message is
 	// printed and broadcast), so a DATA sent the moment that ACK arrives is
 	// ACKed and dropped as out of order, and every later one with it: the
-	// session is silently dead. Default DefaultV1AckPause; negative: none.
+	// session is silently dead. Zero is no pause, as 0s is in the
+	// configuration file; DefaultV1AckPause is udpchat's default.
 	V1AckPause time.Duration
 	// Reconnect makes the client start a new session whenever it loses one
 	// (the server restarted, or went silent) and keep trying for ever, with
@@ -176,18 +179,15 @@ func New(cfg Config) (*Client, error) {
 		cfg.HandshakeRTO = DefaultHandshakeRTO
 	}
 	if cfg.HandshakeRetries < 0 {
-		cfg.HandshakeRetries = 0
-	} else if cfg.HandshakeRetries == 0 {
-		cfg.HandshakeRetries = DefaultHandshakeRetries
+		return nil, fmt.Errorf("client: a negative number of handshake retries (%d); 0 sends KEY_REQ once", cfg.HandshakeRetries)
 	}
 	if cfg.Keepalive <= 0 {
 		cfg.Keepalive = DefaultKeepalive
 	}
 	if cfg.V1AckPause < 0 {
-		cfg.V1AckPause = 0
-	} else if cfg.V1AckPause == 0 {
-		cfg.V1AckPause = DefaultV1AckPause
+		return nil, fmt.Errorf("client: a negative v1 ACK pause (%v); 0 is none", cfg.V1AckPause)
 	}
+
 	if cfg.MaxVersion == 0 {
 		cfg.MaxVersion = 2
 	}

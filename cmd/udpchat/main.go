@@ -18,7 +18,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/cmd/internal/cli"
@@ -150,7 +149,7 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 		Reconnect:         reconnect,
 		HandshakeRTO:      cfg.Client.HandshakeRTO,
 		HandshakeRetries:  cfg.Client.HandshakeRetries,
-		V1AckPause:        v1AckPause(cfg.Client.V1AckPause),
+		V1AckPause:        cfg.Client.V1AckPause,
 		Env:               core.Env{Logger: log},
 	})
 	if err != nil {
@@ -158,15 +157,6 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 		return nil, err
 	}
 	return c, nil
-}
-
-// v1AckPause maps client.v1_ack_pause, where 0 means none, to
-// client.Config's, where 0 means the default.
-func v1AckPause(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }
 
 // plain runs the plain line mode. It reports whether every line read was

@@ -130,6 +130,7 @@ func join(t *testing.T, server netip.AddrPort, codec, nick, suite string, versio
 		Transport: wire, Server: server, Codec: cdc, Suite: st, Reliability: rel,
 		ReliabilityConfig: core.ReliabilityConfig{RTO: 500 * time.Millisecond, MaxRetries: 10},
 		Nick:              nick, MaxVersion: version, HandshakeRTO: 500 * time.Millisecond,
+		HandshakeRetries: client.DefaultHandshakeRetries,
 	})
 	if err != nil {
 		tr.Close()
