@@ -298,65 +298,49 @@ func (c *Config) Validate() error {
 	if _, err := core.Reliabilities.Lookup(c.Reliability.Name); err != nil {
 		bad("reliability.name", "%v", err)
 	}
-	if c.Reliability.RTO <= 0 {
-		bad("reliability.rto", "must be positive, got %v", c.Reliability.RTO)
-	}
-	if c.Reliability.MaxRetries < 0 {
-		bad("reliability.max_retries", "must not be negative, got %d", c.Reliability.MaxRetries)
-	}
-	if c.Reliability.Window < 1 {
-		bad("reliability.window", "must be at least 1, got %d", c.Reliability.Window)
-	}
-	if c.Reliability.Queue < 1 {
-		bad("reliability.queue", "must be at least 1, got %d", c.Reliability.Queue)
+	// The numeric ranges, and what 0 means where it is allowed.
+	const (
+		positive    = "must be positive"
+		atLeastOne  = "must be at least 1"
+		notNegative = "must not be negative"
+		zeroOff     = notNegative + " (0 turns it off)"
+	)
+	for _, r := range []struct {
+		key  string
+		ok   bool
+		want string
+		got  any
+	}{
+		{"reliability.rto", c.Reliability.RTO > 0, positive, c.Reliability.RTO},
+		{"reliability.max_retries", c.Reliability.MaxRetries >= 0, notNegative, c.Reliability.MaxRetries},
+		{"reliability.window", c.Reliability.Window >= 1, atLeastOne, c.Reliability.Window},
+		{"reliability.queue", c.Reliability.Queue >= 1, atLeastOne, c.Reliability.Queue},
+		{"server.max_sessions", c.Server.MaxSessions >= 1, atLeastOne, c.Server.MaxSessions},
+		{"server.idle_timeout", c.Server.IdleTimeout > 0, positive, c.Server.IdleTimeout},
+		{"server.v1_idle_timeout", c.Server.V1IdleTimeout >= 0, zeroOff, c.Server.V1IdleTimeout},
+		{"server.history", c.Server.History >= 0, notNegative + " (0 keeps none)", c.Server.History},
+		{"server.rate", c.Server.Rate >= 0, zeroOff, c.Server.Rate},
+		{"server.burst", c.Server.Burst >= 1, atLeastOne, c.Server.Burst},
+		{"server.recipient_queue", c.Server.RecipientQueue >= 1, atLeastOne, c.Server.RecipientQueue},
+		{"server.handshake_rate", c.Server.HandshakeRate >= 0, zeroOff, c.Server.HandshakeRate},
+		{"server.handshake_burst", c.Server.HandshakeBurst >= 1, atLeastOne, c.Server.HandshakeBurst},
+		{"client.keepalive", c.Client.Keepalive > 0, positive, c.Client.Keepalive},
+		{"client.handshake_rto", c.Client.HandshakeRTO > 0, positive, c.Client.HandshakeRTO},
+		{"client.handshake_retries", c.Client.HandshakeRetries >= 0, notNegative + " (0 sends it once)", c.Client.HandshakeRetries},
+		{"client.v1_ack_pause", c.Client.V1AckPause >= 0, notNegative + " (0s: no pause)", c.Client.V1AckPause},
+	} {
+		if !r.ok {
+			bad(r.key, "%s, got %v", r.want, r.got)
+		}
 	}
 	if err := CheckHostPort(c.Server.Listen); err != nil {
 		bad("server.listen", "%v", err)
-	}
-	if c.Server.MaxSessions < 1 {
-		bad("server.max_sessions", "must be at least 1, got %d", c.Server.MaxSessions)
-	}
-	if c.Server.IdleTimeout <= 0 {
-		bad("server.idle_timeout", "must be positive, got %v", c.Server.IdleTimeout)
-	}
-	if c.Server.V1IdleTimeout < 0 {
-		bad("server.v1_idle_timeout", "must not be negative (0 disables it), got %v", c.Server.V1IdleTimeout)
-	}
-	if c.Server.History < 0 {
-		bad("server.history", "must not be negative (0 keeps none), got %d", c.Server.History)
-	}
-	if c.Server.Rate < 0 {
-		bad("server.rate", "must not be negative (0 turns the limit off), got %g", c.Server.Rate)
-	}
-	if c.Server.Burst < 1 {
-		bad("server.burst", "must be at least 1, got %d", c.Server.Burst)
-	}
-	if c.Server.RecipientQueue < 1 {
-		bad("server.recipient_queue", "must be at least 1, got %d", c.Server.RecipientQueue)
-	}
-	if c.Server.HandshakeRate < 0 {
-		bad("server.handshake_rate", "must not be negative (0 turns the limit off), got %g", c.Server.HandshakeRate)
-	}
-	if c.Server.HandshakeBurst < 1 {
-		bad("server.handshake_burst", "must be at least 1, got %d", c.Server.HandshakeBurst)
 	}
 	if c.Server.CookieThreshold < -1 {
 		bad("server.cookie_threshold", "want -1 (always), 0 (automatic) or a number of handshakes, got %d", c.Server.CookieThreshold)
 	}
 	if c.Client.Protocol != 1 && c.Client.Protocol != 2 {
 		bad("client.protocol", "want 1 or 2, got %d", c.Client.Protocol)
-	}
-	if c.Client.Keepalive <= 0 {
-		bad("client.keepalive", "must be positive, got %v", c.Client.Keepalive)
-	}
-	if c.Client.HandshakeRTO <= 0 {
-		bad("client.handshake_rto", "must be positive, got %v", c.Client.HandshakeRTO)
-	}
-	if c.Client.HandshakeRetries < 0 {
-		bad("client.handshake_retries", "must not be negative, got %d", c.Client.HandshakeRetries)
-	}
-	if c.Client.V1AckPause < 0 {
-		bad("client.v1_ack_pause", "must not be negative, got %v", c.Client.V1AckPause)
 	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		bad("log.level", "%v", err)

@@ -104,6 +104,10 @@ func TestErrors(t *testing.T) {
 		{name: "bad log level", file: "log:\n  level: loud\n", want: []string{"log.level", "loud"}},
 		{name: "bad cookie threshold", file: "server:\n  cookie_threshold: -2\n", want: []string{"server.cookie_threshold", "-2"}},
 		{name: "empty recipient queue", env: []string{"UDPCHAT_SERVER_RECIPIENT_QUEUE=0"}, want: []string{"server.recipient_queue", "at least 1"}},
+		{name: "negative history", file: "server:\n  history: -1\n", want: []string{"server.history", "not be negative", "0 keeps none", "-1"}},
+		{name: "negative rate", env: []string{"UDPCHAT_SERVER_RATE=-0.5"}, want: []string{"server.rate", "0 turns it off", "-0.5"}},
+		{name: "negative handshake retries", file: "client:\n  handshake_retries: -3\n", want: []string{"client.handshake_retries", "-3"}},
+		{name: "zero keepalive", file: "client:\n  keepalive: 0s\n", want: []string{"client.keepalive", "positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
