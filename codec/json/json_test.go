@@ -146,26 +146,34 @@ func TestAppendForms(t *testing.T) {
 		{"ack empty payload", core.Packet{Type: core.TypeAck, AckSeq: 1, HasAckSeq: true, Payload: []byte{}}, `{"type": "ACK", "ack_seq": 1}`},
 		{"all fields", core.Packet{Type: core.TypeData, Seq: 1, HasSeq: true, AckSeq: 2, HasAckSeq: true, Payload: []byte("a")}, `{"type": "DATA", "seq": 1, "ack_seq": 2, "payload": "YQ=="}`},
 	}
-	var c json.Codec
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			prefix := []byte("prefix:")
-			got, err := c.Append(prefix, &tt.p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.HasPrefix(got, prefix) {
-				t.Fatalf("Append clobbered dst: %q", got)
-			}
-			got = got[len(prefix):]
-			if string(got) != tt.want {
-				t.Fatalf("got  %s\nwant %s", got, tt.want)
-			}
+			got := appendForm(t, &tt.p, tt.want)
 			if !stdjson.Valid(got) {
 				t.Fatalf("not valid JSON: %s", got)
 			}
 		})
 	}
+}
+
+// appendForm appends p after a prefix and checks that the prefix stays and
+// that what follows it is want; it returns what follows.
+func appendForm(t *testing.T, p *core.Packet, want string) []byte {
+	t.Helper()
+	var c json.Codec
+	prefix := []byte("prefix:")
+	got, err := c.Append(prefix, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(got, prefix) {
+		t.Fatalf("Append clobbered dst: %q", got)
+	}
+	got = got[len(prefix):]
+	if string(got) != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	return got
 }
 
 func TestAppendRejects(t *testing.T) {
@@ -303,11 +311,7 @@ func TestDecodeAccepts(t *testing.T) {
 		big[i] = byte(i * 7)
 	}
 	bigB64 := base64.StdEncoding.EncodeToString(big)
-	tests := []struct {
-		name string
-		in   string
-		want core.Packet
-	}{
+	testDecodeAccepts(t, []acceptCase{
 		{"compact", `{"type":"DATA","seq":5,"payload":"AQID"}`,
 			core.Packet{Type: core.TypeData, Seq: 5, HasSeq: true, Payload: []byte{1, 2, 3}}},
 		{"whitespace", " \t\r\n{ \"type\" :\n\"ACK\" , \"ack_seq\" : 0 } \n",
@@ -340,7 +344,19 @@ func TestDecodeAccepts(t *testing.T) {
 			core.Packet{Type: core.TypeAck}},
 		{"3000-byte payload", `{"type": "DATA", "seq": 1, "payload": "` + bigB64 + `"}`,
 			core.Packet{Type: core.TypeData, Seq: 1, HasSeq: true, Payload: big}},
-	}
+	})
+}
+
+// acceptCase is a datagram Decode must read, and the packet it must read.
+type acceptCase struct {
+	name string
+	in   string
+	want core.Packet
+}
+
+// testDecodeAccepts decodes each case in a subtest of its name.
+func testDecodeAccepts(t *testing.T, tests []acceptCase) {
+	t.Helper()
 	var c json.Codec
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +365,7 @@ func TestDecodeAccepts(t *testing.T) {
 				t.Fatalf("Decode: %v", err)
 			}
 			if !codectest.SamePacket(got, &tt.want) {
-				t.Fatalf("Decode = %v, want %v", got, &tt.want)
+				t.Fatalf("Decode = %+v\nwant     %+v", got, &tt.want)
 			}
 		})
 	}

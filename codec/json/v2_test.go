@@ -72,18 +72,7 @@ func TestAppendV2Forms(t *testing.T) {
 	var c json.Codec
 	for _, tt := range v2Forms {
 		t.Run(tt.name, func(t *testing.T) {
-			prefix := []byte("prefix:")
-			got, err := c.Append(prefix, &tt.p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.HasPrefix(got, prefix) {
-				t.Fatalf("Append clobbered dst: %q", got)
-			}
-			got = got[len(prefix):]
-			if string(got) != tt.want {
-				t.Fatalf("got  %s\nwant %s", got, tt.want)
-			}
+			got := appendForm(t, &tt.p, tt.want)
 			// encoding/json, a parser the codec did not write, reads the
 			// same values.
 			var m struct {
@@ -268,11 +257,7 @@ func TestDecodeAcceptsV2(t *testing.T) {
 		key[i] = byte(i)
 	}
 	keyB64 := base64.StdEncoding.EncodeToString(key)
-	tests := []struct {
-		name string
-		in   string
-		want core.Packet
-	}{
+	testDecodeAccepts(t, []acceptCase{
 		{"compact", `{"type":"KEY_REQ","v":2,"nick":"ann","suites":["a","b"],"payload":"AA=="}`,
 			core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "ann", Suites: []string{"a", "b"}, Payload: []byte{0}}},
 		{"reordered", `{"payload": "AA==", "sig": "Ag==", "suite": "s", "sid": 3, "type": "KEY_REP", "server_key": "AQ==", "v": 2}`,
@@ -311,19 +296,7 @@ func TestDecodeAcceptsV2(t *testing.T) {
 			core.Packet{Type: core.TypeKeyRep, ServerKey: []byte{0xff}, Payload: []byte{}}},
 		{"unknown v3 field", `{"type": "DATA", "sid": 1, "v3": {"suites": 5, "v": "x"}, "payload": ""}`,
 			core.Packet{Type: core.TypeData, Session: 1, Payload: []byte{}}},
-	}
-	var c json.Codec
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := c.Decode([]byte(tt.in))
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			if !codectest.SamePacket(got, &tt.want) {
-				t.Fatalf("Decode = %+v\nwant     %+v", got, &tt.want)
-			}
-		})
-	}
+	})
 }
 
 // TestDecodeDoesNotAliasV2: the strings and byte fields survive the read
