@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/chattest"
+	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
@@ -138,7 +139,7 @@ func TestClientPausesAfterV1Ack(t *testing.T) {
 	const pause = 100 * time.Millisecond
 	var mu sync.Mutex
 	accepted := map[string][]time.Time{}
-	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) {
+	room := chattest.Start(t, chattest.Options{Suite: seed.Suite{} /* version 1 has no other */, Server: func(cfg *server.Config) {
 		cfg.Handlers = append(cfg.Handlers, func(next core.Handler) core.Handler {
 			return core.HandlerFunc(func(ctx context.Context, m *core.Message) error {
 				mu.Lock()
