@@ -33,37 +33,58 @@ func FuzzOpen(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	var s seed.Suite
 	f.Fuzz(func(t *testing.T, sealed []byte) {
-		orig := bytes.Clone(sealed)
-		pt, err := keys.Open(nil, sealed, nil)
-		if !bytes.Equal(sealed, orig) {
-			t.Fatal("Open modified its input")
-		}
-		if err != nil {
-			if !errors.Is(err, core.ErrAuth) {
-				t.Fatalf("Open failed without ErrAuth: %v", err)
-			}
-			if pt != nil {
-				t.Fatal("Open returned plaintext alongside an error")
-			}
+		pt, ok := openChecked(t, keys, sealed, nil)
+		if !ok {
 			return
-		}
-		if len(sealed) != len(pt)+s.Overhead(len(pt)) {
-			t.Fatalf("accepted %d bytes for %d of plaintext", len(sealed), len(pt))
 		}
 		if tag := keys.Tag(sealed); !bytes.Equal(tag, sealed[:32]) {
 			t.Fatalf("Tag = %x", tag)
 		}
-		resealed, err := keys.Seal(nil, pt, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := keys.Open(nil, resealed, nil)
-		if err != nil || !bytes.Equal(again, pt) {
-			t.Fatalf("re-seal: Open = %q, %v; want %q", again, err, pt)
-		}
+		sealOpen(t, "re-seal: ", keys, keys, pt, nil)
 	})
+}
+
+// openChecked opens sealed under ad with keys and checks what any Open must
+// do: leave its input as it was, fail only with ErrAuth and then without
+// plaintext, and accept only the size Seal gives. It reports whether Open
+// accepted, and the plaintext.
+func openChecked(t *testing.T, keys core.SessionKeys, sealed, ad []byte) ([]byte, bool) {
+	t.Helper()
+	origSealed, origAD := bytes.Clone(sealed), bytes.Clone(ad)
+	pt, err := keys.Open(nil, sealed, ad)
+	if !bytes.Equal(sealed, origSealed) || !bytes.Equal(ad, origAD) {
+		t.Fatal("Open modified its input")
+	}
+	if err != nil {
+		if !errors.Is(err, core.ErrAuth) {
+			t.Fatalf("Open failed without ErrAuth: %v", err)
+		}
+		if pt != nil {
+			t.Fatal("Open returned plaintext alongside an error")
+		}
+		return nil, false
+	}
+	var s seed.Suite
+	if len(sealed) != len(pt)+s.Overhead(len(pt)) {
+		t.Fatalf("accepted %d bytes for %d of plaintext", len(sealed), len(pt))
+	}
+	return pt, true
+}
+
+// sealOpen seals pt under ad with sealer, checks that opener opens it back
+// to pt (a failure's message begins with what), and returns the sealing.
+func sealOpen(t *testing.T, what string, sealer, opener core.SessionKeys, pt, ad []byte) []byte {
+	t.Helper()
+	sealed, err := sealer.Seal(nil, pt, ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := opener.Open(nil, sealed, ad)
+	if err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("%sOpen = %q, %v; want %q", what, got, err, pt)
+	}
+	return sealed
 }
 
 // FuzzSealOpen: any plaintext round-trips, and flipping any one bit of the
@@ -74,14 +95,7 @@ func FuzzSealOpen(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{16}, 16), uint16(511))
 	keys := newKeys(f)
 	f.Fuzz(func(t *testing.T, pt []byte, bit uint16) {
-		sealed, err := keys.Seal(nil, pt, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := keys.Open(nil, sealed, nil)
-		if err != nil || !bytes.Equal(got, pt) {
-			t.Fatalf("Open = %q, %v; want %q", got, err, pt)
-		}
+		sealed := sealOpen(t, "", keys, keys, pt, nil)
 		i := int(bit) % (len(sealed) * 8)
 		sealed[i/8] ^= 1 << (i % 8)
 		if got, err := keys.Open(nil, sealed, nil); !errors.Is(err, core.ErrAuth) {
@@ -170,24 +184,10 @@ func FuzzOpenV2(f *testing.F) {
 	for _, m := range v.Messages {
 		f.Add(mustB64(f, m.Payload), dataAD(sidA, 0))
 	}
-	var s seed.Suite
 	f.Fuzz(func(t *testing.T, sealed, ad []byte) {
-		origSealed, origAD := bytes.Clone(sealed), bytes.Clone(ad)
-		pt, err := ss.client.Open(nil, sealed, ad)
-		if !bytes.Equal(sealed, origSealed) || !bytes.Equal(ad, origAD) {
-			t.Fatal("Open modified its input")
-		}
-		if err != nil {
-			if !errors.Is(err, core.ErrAuth) {
-				t.Fatalf("Open failed without ErrAuth: %v", err)
-			}
-			if pt != nil {
-				t.Fatal("Open returned plaintext alongside an error")
-			}
+		pt, ok := openChecked(t, ss.client, sealed, ad)
+		if !ok {
 			return
-		}
-		if len(sealed) != len(pt)+s.Overhead(len(pt)) {
-			t.Fatalf("accepted %d bytes for %d of plaintext", len(sealed), len(pt))
 		}
 		if tag := ss.client.Tag(sealed); tag != nil {
 			t.Fatalf("Tag = %x, want nil in v2", tag)
@@ -198,14 +198,7 @@ func FuzzOpenV2(f *testing.F) {
 		if _, err := ss.server.Open(nil, sealed, ad); err == nil {
 			t.Fatal("the server opened what the client opens")
 		}
-		resealed, err := ss.server.Seal(nil, pt, ad)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := ss.client.Open(nil, resealed, ad)
-		if err != nil || !bytes.Equal(again, pt) {
-			t.Fatalf("re-seal: Open = %q, %v; want %q", again, err, pt)
-		}
+		sealOpen(t, "re-seal: ", ss.server, ss.client, pt, ad)
 	})
 }
 
@@ -217,14 +210,7 @@ func FuzzSealOpenV2(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{16}, 16), dataAD(sidB, 1<<40), uint16(1000))
 	ss := newSession(f, nil, v2(sidA))
 	f.Fuzz(func(t *testing.T, pt, ad []byte, bit uint16) {
-		sealed, err := ss.client.Seal(nil, pt, ad)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := ss.server.Open(nil, sealed, ad)
-		if err != nil || !bytes.Equal(got, pt) {
-			t.Fatalf("Open = %q, %v; want %q", got, err, pt)
-		}
+		sealed := sealOpen(t, "", ss.client, ss.server, pt, ad)
 		ad = bytes.Clone(ad)
 		i := int(bit) % ((len(sealed) + len(ad)) * 8)
 		if i < len(sealed)*8 {

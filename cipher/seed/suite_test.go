@@ -136,38 +136,61 @@ func TestOpenRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flip := func(i int) []byte {
-		b := bytes.Clone(good)
-		b[i] ^= 1
-		return b
-	}
-	for _, tc := range []struct {
-		name   string
-		sealed []byte
-		why    string
-	}{
+	testOpenRejects(t, keys, nil, append(shapeRejects(good),
+		rejectCase{"extra byte", append(bytes.Clone(good), 0), "not a multiple of the block size"},
+		rejectCase{"tag bit", flipped(good, 0, 1), "bad tag"},
+		rejectCase{"iv bit", flipped(good, 40, 1), "bad tag"},
+		rejectCase{"last bit", flipped(good, len(good)-1, 1), "bad tag"},
+		rejectCase{"other key", func() []byte {
+			k, _ := seed.NewSessionKeys(make([]byte, 16))
+			b, _ := k.Seal(nil, []byte("sixteen bytes!!!"), nil)
+			return b
+		}(), "bad tag"},
+	))
+}
+
+// rejectCase is a sealing Open must refuse, and what its error must say.
+type rejectCase struct {
+	name   string
+	sealed []byte
+	why    string
+}
+
+// shapeRejects are the cuts of good, a sealing of 16 bytes of plaintext,
+// that every version refuses.
+func shapeRejects(good []byte) []rejectCase {
+	return []rejectCase{
 		{"nil", nil, "too short"},
 		{"tag only", good[:32], "too short"},
 		{"tag and iv", good[:48], "too short"},
 		{"one block short", good[:len(good)-16], "bad tag"},
 		{"ragged", good[:len(good)-1], "not a multiple of the block size"},
-		{"extra byte", append(bytes.Clone(good), 0), "not a multiple of the block size"},
-		{"tag bit", flip(0), "bad tag"},
-		{"iv bit", flip(40), "bad tag"},
-		{"last bit", flip(len(good) - 1), "bad tag"},
-		{"other key", func() []byte {
-			k, _ := seed.NewSessionKeys(make([]byte, 16))
-			b, _ := k.Seal(nil, []byte("sixteen bytes!!!"), nil)
-			return b
-		}(), "bad tag"},
-	} {
+	}
+}
+
+// flipped is a copy of b with byte i XORed with mask.
+func flipped(b []byte, i int, mask byte) []byte {
+	b = bytes.Clone(b)
+	b[i] ^= mask
+	return b
+}
+
+// testOpenRejects opens each case under ad, in a subtest of its name: Open
+// must fail with ErrAuth saying why, return nothing and leave dst alone.
+func testOpenRejects(t *testing.T, keys core.SessionKeys, ad []byte, cases []rejectCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := keys.Open(nil, tc.sealed, nil)
-			if err == nil {
-				t.Fatalf("Open accepted it: %q", got)
+			dst := []byte("keep")
+			got, err := keys.Open(dst[:4:4], tc.sealed, ad)
+			if err == nil || got != nil {
+				t.Fatalf("Open = %q, %v", got, err)
 			}
 			if !errors.Is(err, core.ErrAuth) || !strings.Contains(err.Error(), tc.why) {
 				t.Errorf("err = %q, want ErrAuth saying %q", err, tc.why)
+			}
+			if string(dst) != "keep" {
+				t.Errorf("dst changed to %q", dst)
 			}
 		})
 	}
