@@ -31,12 +31,7 @@ const waitLimit = 10 * time.Second
 
 func listen(t *testing.T, n *memory.Network) core.Transport {
 	t.Helper()
-	tr, err := n.Listen(netip.AddrPort{})
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	return tr
+	return transporttest.Listen(t, n, netip.AddrPort{})
 }
 
 // wrap wraps tr; the cleanup closes the wrapper, which closes tr.

@@ -25,13 +25,7 @@ const waitLimit = 5 * time.Second
 
 func listen(t *testing.T, n *Network, addr string) *Conn {
 	t.Helper()
-	tr, err := n.Listen(netip.MustParseAddrPort(addr))
-	if err != nil {
-		t.Fatalf("Listen(%s): %v", addr, err)
-	}
-	c := tr.(*Conn)
-	t.Cleanup(func() { c.Close() })
-	return c
+	return transporttest.Listen(t, n, netip.MustParseAddrPort(addr)).(*Conn)
 }
 
 func queued(c *Conn) int {

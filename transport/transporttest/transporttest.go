@@ -41,6 +41,18 @@ func TestNetwork(t *testing.T, n core.Network) {
 	t.Run("Batch", func(t *testing.T) { TestBatch(t, n) })
 }
 
+// Listen opens a transport of n at addr, failing the test if it cannot,
+// and closes it when the test ends: for a transport's own tests.
+func Listen(t testing.TB, n core.Network, addr netip.AddrPort) core.Transport {
+	t.Helper()
+	tr, err := n.Listen(addr)
+	if err != nil {
+		t.Fatalf("Listen(%v): %v", addr, err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
 // datagram is one datagram read, with its sender.
 type datagram struct {
 	b    []byte

@@ -27,13 +27,7 @@ const waitLimit = 5 * time.Second
 
 func listen(t *testing.T) *Conn {
 	t.Helper()
-	tr, err := Network{}.Listen(loopback)
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	c := tr.(*Conn)
-	t.Cleanup(func() { c.Close() })
-	return c
+	return transporttest.Listen(t, Network{}, loopback).(*Conn)
 }
 
 // read reads one datagram, failing the test if none arrives within waitLimit.
