@@ -496,11 +496,7 @@ func TestCloseStopsEverything(t *testing.T) {
 		Receive: fault.Faults{Delay: time.Hour},
 	})
 	send(t, ft, peer.LocalAddr(), 0, 10)
-	reading := make(chan error, 1)
-	go func() {
-		_, _, err := ft.ReadFrom(make([]byte, 100))
-		reading <- err
-	}()
+	reading := readAsync(ft)
 	send(t, peer, ft.LocalAddr(), 0, 10)
 	testkit.WaitUntil(t, "the receive side to hold the datagrams", func() bool {
 		return ft.Stats().Receive.Delayed == 10
@@ -509,14 +505,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	if err := ft.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	select {
-	case err := <-reading:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("ReadFrom after Close: %v, want net.ErrClosed", err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("ReadFrom still blocked after Close")
-	}
+	waitClosed(t, reading, "after Close")
 	if _, err := ft.WriteTo([]byte("late"), peer.LocalAddr()); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("WriteTo after Close: %v, want net.ErrClosed", err)
 	}
@@ -539,19 +528,33 @@ func TestInnerClosedUnderneath(t *testing.T) {
 	n := memory.NewNetwork()
 	inner := listen(t, n)
 	ft := wrap(t, inner, fault.Config{Receive: fault.Faults{Duplicate: 1}})
+	reading := readAsync(ft)
+	inner.Close()
+	waitClosed(t, reading, "after the inner transport closed")
+}
+
+// readAsync starts one ReadFrom of tr and returns where its error will
+// arrive.
+func readAsync(tr core.Transport) <-chan error {
 	reading := make(chan error, 1)
 	go func() {
-		_, _, err := ft.ReadFrom(make([]byte, 100))
+		_, _, err := tr.ReadFrom(make([]byte, 100))
 		reading <- err
 	}()
-	inner.Close()
+	return reading
+}
+
+// waitClosed waits for the ReadFrom of readAsync to fail with net.ErrClosed,
+// once the transport has closed (when says how).
+func waitClosed(t *testing.T, reading <-chan error, when string) {
+	t.Helper()
 	select {
 	case err := <-reading:
 		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("ReadFrom with the inner transport closed: %v, want net.ErrClosed", err)
+			t.Fatalf("ReadFrom %s: %v, want net.ErrClosed", when, err)
 		}
 	case <-time.After(waitLimit):
-		t.Fatal("ReadFrom still blocked after the inner transport closed")
+		t.Fatalf("ReadFrom still blocked %s", when)
 	}
 }
 
