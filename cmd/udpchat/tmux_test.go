@@ -163,18 +163,27 @@ func TestScreenshot(t *testing.T) {
 	carol := room.JoinWith(func(cfg *client.Config) { cfg.Nick = "carol" })
 	p.waitFor("carol joined")
 
-	bob.WaitDelivered(bob.Say("morning! anyone tried the new v2 handshake?"))
-	p.waitFor("anyone tried")
-	p.typeLine("yes: the server key is pinned now, like ssh")
-	p.waitFor("like ssh ✓")
-	carol.WaitDelivered(carol.Say("/me waves from the train 🚆"))
-	p.waitFor("waves from the train")
-	carol.WaitDelivered(carol.Say("/msg alice lunch at 1?"))
-	p.waitFor("lunch at 1?")
-	p.typeLine("/msg carol sure")
-	p.waitFor("sure ✓")
-	bob.WaitDelivered(bob.Say("roaming works too: my laptop changed networks mid-sentence"))
-	screen := p.waitFor("mid-sentence")
+	// Each turn is a line bob or carol says, or alice types (by nil), and
+	// what the pane shows once it is through.
+	var screen string
+	for _, turn := range []struct {
+		by          *chattest.Client
+		line, shows string
+	}{
+		{bob, "morning! anyone tried the new v2 handshake?", "anyone tried"},
+		{nil, "yes: the server key is pinned now, like ssh", "like ssh ✓"},
+		{carol, "/me waves from the train 🚆", "waves from the train"},
+		{carol, "/msg alice lunch at 1?", "lunch at 1?"},
+		{nil, "/msg carol sure", "sure ✓"},
+		{bob, "roaming works too: my laptop changed networks mid-sentence", "mid-sentence"},
+	} {
+		if turn.by == nil {
+			p.typeLine(turn.line)
+		} else {
+			turn.by.WaitDelivered(turn.by.Say(turn.line))
+		}
+		screen = p.waitFor(turn.shows)
+	}
 
 	if *updateScreenshot {
 		shot := strings.TrimLeft(strings.TrimRight(screen, "\n"), "\n") + "\n"

@@ -150,61 +150,46 @@ func TestTabCompletion(t *testing.T) {
 	h.msg(core.KindSystem, core.SystemSender, "carol joined")
 	h.msg(core.KindSystem, core.SystemSender, "3 here: alan (idle 1s) bob (idle 0s) dave (idle 1m9s)")
 
-	tab := func(keys ...string) string {
-		h.press(keys...)
-		return h.m.input.Value()
+	// tab presses key and checks that the input then reads want; what names
+	// the check.
+	tab := func(what, key, want string) {
+		t.Helper()
+		h.press(key)
+		if got := h.m.input.Value(); got != want {
+			t.Fatalf("%s: %q", what, got)
+		}
 	}
 	h.typeText("al")
-	if got := tab("tab"); got != "alice: " {
-		t.Fatalf("Tab: %q", got)
-	}
-	if got := tab("tab"); got != "alan: " {
-		t.Fatalf("Tab again: %q", got)
-	}
-	if got := tab("shift+tab"); got != "alice: " {
-		t.Fatalf("Shift+Tab: %q", got)
-	}
+	tab("Tab", "tab", "alice: ")
+	tab("Tab again", "tab", "alan: ")
+	tab("Shift+Tab", "shift+tab", "alice: ")
 	h.typeText("ask @da")
-	if got := tab("tab"); got != "alice: ask @dave " {
-		t.Fatalf("@ mention: %q", got)
-	}
+	tab("@ mention", "tab", "alice: ask @dave ")
 	h.m.input.Reset()
 
 	h.typeText("ca")
-	if got := tab("tab"); got != "carol: " {
-		t.Fatalf("joined nick: %q", got)
-	}
+	tab("joined nick", "tab", "carol: ")
 	h.m.input.Reset()
 
 	h.typeText("b")
-	if got := tab("tab"); got != "b" {
-		t.Fatalf("own nick offered: %q", got)
-	}
+	tab("own nick offered", "tab", "b")
 	h.m.input.Reset()
 
 	h.typeText("/re")
-	if got := tab("tab"); got != "/retry " {
-		t.Fatalf("local command: %q", got)
-	}
+	tab("local command", "tab", "/retry ")
 	h.m.input.Reset()
 	h.typeText("/w")
-	if got := tab("tab"); got != "/who " {
-		t.Fatalf("server command: %q", got)
-	}
+	tab("server command", "tab", "/who ")
 	h.typeText("x")
 	h.m.input.Reset()
 	h.typeText("/msg c")
-	if got := tab("tab"); got != "/msg carol " {
-		t.Fatalf("nick after /msg: %q", got)
-	}
+	tab("nick after /msg", "tab", "/msg carol ")
 	h.m.input.Reset()
 
 	// Renames are followed.
 	h.msg(core.KindSystem, core.SystemSender, "carol is now known as caz")
 	h.typeText("ca")
-	if got := tab("tab"); got != "caz: " {
-		t.Fatalf("after rename: %q", got)
-	}
+	tab("after rename", "tab", "caz: ")
 }
 
 func TestQuit(t *testing.T) {

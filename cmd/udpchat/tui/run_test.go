@@ -32,6 +32,29 @@ func startRun(t *testing.T, ctx context.Context, chat Chat, events <-chan client
 	return w, out, done
 }
 
+// running is Run as startRunning started it.
+type running struct {
+	cancel context.CancelFunc // cancels Run's context
+	chat   *fakeChat
+	events chan client.Event // unbuffered
+	in     *os.File
+	out    *testkit.Buffer
+	done   <-chan error
+}
+
+// startRunning starts Run as startRun does, with a fresh fakeChat, an
+// unbuffered events channel and a context the test may cancel; once the
+// test and its cleanups are over, it checks that no goroutine is left.
+func startRunning(t *testing.T) *running {
+	t.Helper()
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	r := &running{cancel: cancel, chat: &fakeChat{}, events: make(chan client.Event)}
+	r.in, r.out, r.done = startRun(t, ctx, r.chat, r.events)
+	return r
+}
+
 func wait(t *testing.T, done <-chan error) {
 	t.Helper()
 	select {
@@ -70,12 +93,8 @@ func TestRunQuits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer goleak.VerifyNone(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			chat := &fakeChat{}
-			events := make(chan client.Event)
-			in, out, done := startRun(t, ctx, chat, events)
+			r := startRunning(t)
+			chat, events, in := r.chat, r.events, r.in
 
 			// An unbuffered channel: the second send returns only once
 			// Run has handed the first event to the program.
@@ -89,13 +108,13 @@ func TestRunQuits(t *testing.T) {
 			// for the end), so the line is seen through first.
 			waitSent(t, chat, events, 1)
 			if tt.input == "" {
-				cancel()
+				r.cancel()
 			} else if _, err := in.WriteString(tt.input); err != nil {
 				t.Fatal(err)
 			}
-			wait(t, done)
+			wait(t, r.done)
 
-			screen := out.String()
+			screen := r.out.String()
 			if !strings.Contains(screen, "hello from alice") {
 				t.Errorf("the event was not shown:\n%q", screen)
 			}
@@ -111,19 +130,14 @@ func TestRunQuits(t *testing.T) {
 }
 
 func TestRunSendsTypedLines(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	chat := &fakeChat{}
-	events := make(chan client.Event)
-	in, _, done := startRun(t, ctx, chat, events)
-	if _, err := in.WriteString("café 中文 👍\r"); err != nil {
+	r := startRunning(t)
+	if _, err := r.in.WriteString("café 中文 👍\r"); err != nil {
 		t.Fatal(err)
 	}
-	waitSent(t, chat, events, 1)
-	if got := chat.Sent(); len(got) != 1 || got[0] != "café 中文 👍" {
+	waitSent(t, r.chat, r.events, 1)
+	if got := r.chat.Sent(); len(got) != 1 || got[0] != "café 中文 👍" {
 		t.Fatalf("sent %q", got)
 	}
-	in.WriteString("\x03")
-	wait(t, done)
+	r.in.WriteString("\x03")
+	wait(t, r.done)
 }
