@@ -95,11 +95,18 @@ func TestBotTick(t *testing.T) {
 	c.WaitMessage("a tick", func(m core.Message) bool { return m.From == "clock" && strings.HasPrefix(m.Text, "the time is ") })
 }
 
-func TestFilterReplace(t *testing.T) {
+// startFilter starts a room with the filter plugin configured with words
+// and mode, and joins two clients to it.
+func startFilter(t *testing.T, words, mode string) (a, b *chattest.Client) {
+	t.Helper()
 	log, _ := newTestLog(t)
 	r, _ := startRoom(t, log, Config{Name: "filter", Path: bin(t, "filter"),
-		Config: map[string]string{"words": "darn, Heck", "mode": "replace"}})
-	a, b := r.Join(), r.Join()
+		Config: map[string]string{"words": words, "mode": mode}})
+	return r.Join(), r.Join()
+}
+
+func TestFilterReplace(t *testing.T) {
+	a, b := startFilter(t, "darn, Heck", "replace")
 	a.Say("oh DARN it, heckle the heck!")
 	a.Say("/me says darn")
 	a.Say("all clean")
@@ -112,10 +119,7 @@ func TestFilterReplace(t *testing.T) {
 }
 
 func TestFilterDrop(t *testing.T) {
-	log, _ := newTestLog(t)
-	r, _ := startRoom(t, log, Config{Name: "filter", Path: bin(t, "filter"),
-		Config: map[string]string{"words": "heck", "mode": "drop"}})
-	a, b := r.Join(), r.Join()
+	a, b := startFilter(t, "heck", "drop")
 	a.Say("what the HECK")
 	a.WaitMessage("the reason", refused("message contains a filtered word"))
 	a.Say("heckle is fine")
