@@ -28,21 +28,12 @@ func TestRelayInproc(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			var stdout, stderr bytes.Buffer
-			args := append([]string{"-server", "inproc", "-n", "3", "-m", "20", "-size", "100",
-				"-keys", "2", "-floor=false", "-drain", "5s", "-timeout", "50s"}, tc.args...)
-			if code := benchMain(ctx, args, &stdout, &stderr, false); code != 0 {
-				t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
-			}
-			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-			var r Result
-			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-				t.Fatalf("last line is not JSON: %v\n%s", err, stdout.String())
-			}
+			r, last, _ := runBench(ctx, t, append([]string{"-server", "inproc", "-n", "3", "-m", "20", "-size", "100",
+				"-keys", "2", "-floor=false", "-drain", "5s", "-timeout", "50s"}, tc.args...))
 			x := r.Relay
 			switch {
 			case !r.OK || x == nil || r.Connect == nil || r.Server == nil:
-				t.Fatalf("incomplete result: %s", stdout.String())
+				t.Fatalf("incomplete result: %s", last)
 			case r.Connect.Connected != 3 || r.Connect.Latency.N != 3:
 				t.Errorf("connected %d, handshake samples %d, want 3", r.Connect.Connected, r.Connect.Latency.N)
 			case x.Sent != 60 || x.Acked != 60 || x.Failed != 0 || x.Unresolved != 0:
@@ -60,7 +51,7 @@ func TestRelayInproc(t *testing.T) {
 			}
 			// The stable field names scripts read.
 			var top map[string]json.RawMessage
-			json.Unmarshal([]byte(lines[len(lines)-1]), &top)
+			json.Unmarshal(last, &top)
 			var relay map[string]any
 			json.Unmarshal(top["relay"], &relay)
 			for _, k := range []string{"deliveries_per_s", "msgs_per_s", "lost", "duplicates", "out_of_order", "latency_ms", "retransmissions"} {
@@ -75,6 +66,22 @@ func TestRelayInproc(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runBench runs the bench with args, which must exit 0, and returns its
+// JSON line, parsed and as printed, and the summary it wrote for people.
+func runBench(ctx context.Context, t *testing.T, args []string) (r Result, last []byte, summary string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := benchMain(ctx, args, &stdout, &stderr, false); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	last = []byte(lines[len(lines)-1])
+	if err := json.Unmarshal(last, &r); err != nil {
+		t.Fatalf("last line is not JSON: %v\n%s", err, stdout.String())
+	}
+	return r, last, stderr.String()
 }
 
 func TestPercentile(t *testing.T) {

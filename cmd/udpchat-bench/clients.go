@@ -15,6 +15,7 @@ import (
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/transport/fault"
 	"github.com/udpchat/udpchat/transport/udp"
 )
 
@@ -43,6 +44,10 @@ type FleetOptions struct {
 	HandshakeRTO         time.Duration
 	Keys                 *keyPool // nil: the suite's own key generation
 	Logger               *slog.Logger
+	// Faults put each client's socket behind transport/fault, both ways,
+	// client i with the seed clientSeed(FaultSeed, i).
+	Faults    fault.Faults
+	FaultSeed uint64
 }
 
 // fleet is N core.Clients in this process and what they saw.
@@ -70,6 +75,7 @@ type benchClient struct {
 	idx  int
 	c    *client.Client
 	tr   *countingTransport
+	ft   *fault.Transport // between tr and the socket; nil without faults
 	info *client.SessionInfo
 
 	connected chan struct{} // closed once connected, or once it failed
@@ -103,7 +109,15 @@ func newFleet(o FleetOptions) (*fleet, error) {
 			f.closeUnstarted()
 			return nil, fmt.Errorf("client %d: %w (ulimit -n?)", i, err)
 		}
-		ct := &countingTransport{Transport: t}
+		// The counting transport sees what the client wrote and read; the
+		// fault transport, under it, what then crossed the socket.
+		var inner core.Transport = t
+		var ft *fault.Transport
+		if o.Faults != (fault.Faults{}) {
+			ft = fault.Wrap(t, fault.Config{Seed: clientSeed(o.FaultSeed, i), Send: o.Faults, Receive: o.Faults})
+			inner = ft
+		}
+		ct := &countingTransport{Transport: inner}
 		cfg := client.Config{
 			Transport:         ct,
 			Server:            o.Server,
@@ -133,7 +147,7 @@ func newFleet(o FleetOptions) (*fleet, error) {
 			f.closeUnstarted()
 			return nil, fmt.Errorf("message size %d: %w", o.Size, err)
 		}
-		bc := &benchClient{f: f, idx: i, c: c, tr: ct, connected: make(chan struct{}),
+		bc := &benchClient{f: f, idx: i, c: c, tr: ct, ft: ft, connected: make(chan struct{}),
 			runDone: make(chan struct{}), recv: make(map[int]*seqSet),
 			slots: make(chan struct{}, o.Inflight)}
 		for range o.Inflight {
@@ -417,37 +431,50 @@ func (f *fleet) wire() Wire {
 	return w
 }
 
+// faultStats sums the clients' fault transports; nil without faults.
+func (f *fleet) faultStats() *FaultStats {
+	var s *FaultStats
+	for _, c := range f.clients {
+		if c.ft == nil {
+			continue
+		}
+		if s == nil {
+			s = new(FaultStats)
+		}
+		st := c.ft.Stats()
+		s.Send.add(st.Send)
+		s.Receive.add(st.Receive)
+	}
+	return s
+}
+
 // tally is what the receivers saw, once the fleet has stopped.
 type tally struct {
-	// expected is the deliveries owed: every acknowledged message, to
-	// every other client.
-	expected int64
-	// delivered is the distinct acknowledged messages received.
-	delivered int64
-	// unacked is the distinct messages received that their sender never
-	// saw acknowledged (given up on, or still pending at the end).
-	unacked  int64
-	lost     int64
+	// total sums the recipients: expected, the deliveries owed (every
+	// acknowledged message, to every other client); received, the distinct
+	// acknowledged messages received; lost, the difference; unacked, the
+	// distinct messages received that their sender never saw
+	// acknowledged (given up on, or still pending at the end); gaps and
+	// the longest.
+	total    RecipientFigures
 	notices  int64 // other messages received (the server's joins and leaves)
 	versions map[uint8]int
+	// recipients are each client's own figures, by index.
+	recipients []RecipientFigures
 }
 
 // count reconciles what was sent with what was received. Call it after
 // stop.
 func (f *fleet) count() tally {
 	t := tally{versions: make(map[uint8]int)}
-	t.expected = f.acked.Load() * int64(len(f.clients)-1)
 	for _, c := range f.clients {
 		if c.info != nil {
 			t.versions[c.info.Version]++
 		}
 		t.notices += int64(c.other)
-		for sender, s := range c.recv {
-			ok := s.common(&f.clients[sender].acked)
-			t.delivered += int64(ok)
-			t.unacked += int64(s.distinct - ok)
-		}
+		r := f.recipient(c)
+		t.total.add(r)
+		t.recipients = append(t.recipients, r)
 	}
-	t.lost = t.expected - t.delivered
 	return t
 }

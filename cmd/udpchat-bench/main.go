@@ -48,6 +48,12 @@
 //	udpchat-bench idle -n 1000                              #    memory per idle session
 //	udpchat-bench idle -n 10000
 //
+// Faults: -loss, -dup, -reorder (probabilities), -delay and -jitter
+// (durations) put every client of relay and idle behind transport/fault,
+// the same faults both ways, so a client's round trip to the server is
+// twice -delay; client i draws them from its own seed, derived from
+// -fault-seed. The server's socket is left alone.
+//
 // -cpuprofile FILE profiles the spawned server; the environment variable
 // UDPCHAT_BENCH_CPUPROFILE=FILE profiles the bench's own process, the
 // clients' side; UDPCHAT_BENCH_TRACE=FILE writes its execution trace.
@@ -57,7 +63,8 @@
 //	mode, start, ok, error        the mode, its start (RFC 3339), whether it completed
 //	config                        clients, senders, messages, size, proto, codec,
 //	                              suite, reliability, inflight, think_ms,
-//	                              think_jitter, rate
+//	                              think_jitter, rate, faults {loss, duplicate,
+//	                              reorder, delay_ms, jitter_ms, seed} (with -loss etc.)
 //	floor                         size, seconds, sent, received, sent_per_s,
 //	                              received_per_s, loss (fraction)
 //	server                        kind (spawn|inproc|external), addr, separate (the
@@ -75,14 +82,27 @@
 //	                              lost, duplicates, out_of_order, unacked_received,
 //	                              notices, latency_ms (send to delivery),
 //	                              floor_fraction, retransmissions (client datagrams
-//	                              sent again byte for byte), server_retransmissions_seen
+//	                              sent again byte for byte), server_retransmissions_seen,
+//	                              client_failures, client_error, gaps (runs of
+//	                              consecutive acked messages of one sender a recipient
+//	                              missed, summed), longest_gap, per_recipient
+//	                              {recipients, lost, duplicates, gaps, longest_gap (each
+//	                              {min, median, max}), complete, sessions_ended, worst},
+//	                              recipients (up to 100: id, expected, received, lost,
+//	                              duplicates, out_of_order, gaps, longest_gap,
+//	                              unacked_received, session_ended); the totals are
+//	                              the sums over recipients
 //	handshake                     proto, sockets, seconds, key_reqs, key_reps,
 //	                              key_reps_per_s, unanswered, other, cookies,
 //	                              latency_ms
 //	idle                          clients, rss_before_kib, rss_after_kib,
 //	                              bytes_per_session, hwm_kib, all_reached
 //	wire                          the clients' tx_datagrams, tx_bytes, rx_datagrams,
-//	                              rx_bytes (UDP payload), tx_repeats, rx_repeats
+//	                              rx_bytes (UDP payload), tx_repeats, rx_repeats; with
+//	                              faults, what the clients wrote and read, above them
+//	faults                        what the clients' fault transports did, summed: send
+//	                              and receive, each {sent, dropped, duplicated,
+//	                              reordered, delayed}
 //	bench_cpu_s, notes            this process's CPU time; caveats
 //
 // Percentiles are nearest-rank over every sample, up to 4 Mi samples, and
@@ -109,6 +129,7 @@ import (
 
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/standard"
+	"github.com/udpchat/udpchat/transport/fault"
 )
 
 func main() {
@@ -200,6 +221,12 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "bound on the whole run")
 	fs.StringVar(&progress, "progress", "auto", "progress bar on standard error: auto (on a terminal), on, off")
 	fs.StringVar(&o.ClientLogFile, "client-log", "", "log the clients' warnings to `FILE` (- for standard error)")
+	fs.Float64Var(&o.Faults.Loss, "loss", 0, "fault transport: probability that a client's datagram is lost, each way")
+	fs.Float64Var(&o.Faults.Duplicate, "dup", 0, "fault transport: probability that a client's datagram is delivered twice, each way")
+	fs.Float64Var(&o.Faults.Reorder, "reorder", 0, "fault transport: probability that a client's datagram is held back behind the next, each way")
+	fs.DurationVar(&o.Faults.Delay, "delay", 0, "fault transport: delay added to each client's datagrams, each way (a round trip is twice this)")
+	fs.DurationVar(&o.Faults.Jitter, "jitter", 0, "fault transport: a uniform random [0, this) added to -delay")
+	fs.Uint64Var(&o.FaultSeed, "fault-seed", 1, "fault transport: the run's seed; each client draws its faults from its own seed derived from it")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -246,6 +273,12 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 		return o, fmt.Errorf("-think-jitter: want 0 to 1, got %g", o.ThinkJitter)
 	case o.HSSockets < 1 || o.HSCount < 1:
 		return o, errors.New("-hs-sockets and -hs-count must be positive")
+	}
+	if err := checkFaults(o.Faults); err != nil {
+		return o, err
+	}
+	if o.Faults != (fault.Faults{}) && o.Mode != "relay" && o.Mode != "idle" {
+		return o, fmt.Errorf("-loss, -dup, -reorder, -delay, -jitter: the fault transport is for the clients of relay and idle, not %s", o.Mode)
 	}
 	o.Proto = uint8(proto)
 	switch progress {

@@ -58,6 +58,8 @@ type seqSet struct {
 	bits     []uint64
 	max      int // highest seq seen
 	distinct int
+	dups     int // arrivals of a seq already seen
+	ooo      int // new seqs that came behind a higher one
 }
 
 // arrival classifies seq: new, a duplicate, or new but behind a higher one
@@ -69,11 +71,15 @@ func (s *seqSet) arrival(seq int) (dup, outOfOrder bool) {
 	}
 	bit := uint64(1) << (seq % 64)
 	if s.bits[w]&bit != 0 {
+		s.dups++
 		return true, false
 	}
 	s.bits[w] |= bit
 	s.distinct++
 	ooo := seq < s.max
+	if ooo {
+		s.ooo++
+	}
 	s.max = max(s.max, seq)
 	return false, ooo
 }

@@ -31,6 +31,9 @@ type Result struct {
 	Handshake *HandshakeResult `json:"handshake,omitempty"`
 	Idle      *IdleResult      `json:"idle,omitempty"`
 	Wire      *Wire            `json:"wire,omitempty"`
+	// Faults are what the clients' fault transports did, when they are
+	// behind one.
+	Faults *FaultStats `json:"faults,omitempty"`
 
 	BenchCPU float64  `json:"bench_cpu_s"` // this process's CPU time, clients included
 	Notes    []string `json:"notes,omitempty"`
@@ -50,6 +53,9 @@ type RunConfig struct {
 	ThinkMS     float64 `json:"think_ms"`
 	ThinkJitter float64 `json:"think_jitter,omitempty"`
 	Rate        float64 `json:"rate"`
+	// Faults are the transport/fault settings every client is behind,
+	// both ways; absent when the clients are on plain UDP.
+	Faults *FaultConfig `json:"faults,omitempty"`
 }
 
 // ServerInfo is what the bench could see of the server.
@@ -126,6 +132,17 @@ type RelayResult struct {
 	// ClientError the first one's error.
 	ClientFailures int    `json:"client_failures"`
 	ClientError    string `json:"client_error,omitempty"`
+	// Gaps are the runs of consecutive acknowledged messages of one sender
+	// that a recipient never received, summed over recipients; LongestGap
+	// the longest of them.
+	Gaps       int64 `json:"gaps"`
+	LongestGap int64 `json:"longest_gap"`
+	// PerRecipient is the spread of each recipient's lost, duplicates and
+	// gaps, and the worst recipient; Recipients each one's figures, when
+	// there are at most maxRecipientsListed clients. The totals above are
+	// their sums.
+	PerRecipient *RecipientsSummary `json:"per_recipient,omitempty"`
+	Recipients   []RecipientFigures `json:"recipients,omitempty"`
 }
 
 // IdleResult is the server's memory per idle session. A spawned server
@@ -163,6 +180,10 @@ func writeSummary(w io.Writer, r *Result) {
 	if c := r.Config; c != nil && r.Mode != "floor" {
 		p("  %d clients (%d sending %d × %d B), protocol %d, %s/%s/%s, inflight %d, think %gms ±%g%%, rate %g/s",
 			c.Clients, c.Senders, c.Messages, c.Size, c.Proto, c.Codec, c.Suite, c.Reliability, c.Inflight, c.ThinkMS, 100*c.ThinkJitter, c.Rate)
+		if f := c.Faults; f != nil {
+			p("  faults on every client, each way: loss %g%%, duplicate %g%%, reorder %g%%, delay %gms + [0, %gms), seed %d",
+				100*f.Loss, 100*f.Duplicate, 100*f.Reorder, f.DelayMS, f.JitterMS, f.Seed)
+		}
 	}
 	if f := r.Floor; f != nil {
 		p("  floor: %.0f datagrams/s received of %.0f/s sent (%d B, %.1f%% lost, %.1fs)",
@@ -176,6 +197,13 @@ func writeSummary(w io.Writer, r *Result) {
 		p("  sent %d, acked %d (%.0f/s), failed %d, unresolved %d", x.Sent, x.Acked, x.MsgsPerSec, x.Failed, x.Unresolved)
 		p("  deliveries %d of %d (%.0f/s), lost %d, duplicates %d, out of order %d, unacked received %d",
 			x.Deliveries, x.Expected, x.DeliveriesPerSec, x.Lost, x.Duplicates, x.OutOfOrder, x.Unacked)
+		if s := x.PerRecipient; s != nil {
+			w := s.Worst
+			p("  per recipient (%d, min/median/max): lost %s, duplicates %s, gaps %s, longest gap %s; %d complete, %d sessions ended",
+				s.Recipients, s.Lost, s.Duplicates, s.Gaps, s.LongestGap, s.Complete, s.SessionsEnded)
+			p("  worst recipient b%d: %d of %d received, lost %d in %d gaps (longest %d), duplicates %d",
+				w.ID, w.Received, w.Expected, w.Lost, w.Gaps, w.LongestGap, w.Duplicates)
+		}
 		p("  delivery latency ms: p50 %.3f p90 %.3f p99 %.3f max %.3f (n %d)", x.Latency.P50, x.Latency.P90, x.Latency.P99, x.Latency.Max, x.Latency.N)
 		if x.FloorFraction > 0 {
 			p("  deliveries/s = %.1f%% of the loopback floor", 100*x.FloorFraction)
@@ -195,6 +223,10 @@ func writeSummary(w io.Writer, r *Result) {
 	}
 	if wr := r.Wire; wr != nil {
 		p("  wire (clients): sent %d datagrams / %d B, received %d / %d B", wr.TxDatagrams, wr.TxBytes, wr.RxDatagrams, wr.RxBytes)
+	}
+	if f := r.Faults; f != nil {
+		p("  faults done: of the clients' datagrams %d dropped, %d duplicated, %d reordered; of those to them %d dropped, %d duplicated, %d reordered",
+			f.Send.Dropped, f.Send.Duplicated, f.Send.Reordered, f.Receive.Dropped, f.Receive.Duplicated, f.Receive.Reordered)
 	}
 	if s := r.Server; s != nil {
 		if s.Separate {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/transport/fault"
 )
 
 // Options are everything a run takes from its command line.
@@ -48,6 +49,11 @@ type Options struct {
 	Settle  time.Duration // idle: wait before the memory is read
 	Timeout time.Duration
 
+	// Faults put every client behind transport/fault, both ways, client i
+	// with the seed clientSeed(FaultSeed, i); the zero value, on plain UDP.
+	Faults    fault.Faults
+	FaultSeed uint64
+
 	Progress      bool
 	ClientLogFile string    // -client-log; "" for none
 	ClientLog     io.Writer // where the clients log, opened from ClientLogFile; nil: discard
@@ -66,7 +72,7 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	}
 	r.Config = &RunConfig{Clients: o.Clients, Senders: senders, Messages: o.Messages, Size: o.Size, Proto: o.Proto,
 		Codec: o.Codec, Suite: o.Suite, Reliability: o.Reliability, Inflight: o.Inflight,
-		ThinkMS: float64(o.Think) / 1e6, Rate: o.Rate}
+		ThinkMS: float64(o.Think) / 1e6, Rate: o.Rate, Faults: faultConfigOf(o.Faults, o.FaultSeed)}
 	if o.Think > 0 {
 		r.Config.ThinkJitter = o.ThinkJitter
 	}
@@ -152,6 +158,7 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 		Server: srv.Addr(), Layers: layers, Proto: o.Proto, Clients: o.Clients, Senders: senders,
 		Messages: o.Messages, Size: o.Size, Inflight: o.Inflight, Think: o.Think, ThinkJitter: o.ThinkJitter, Rate: o.Rate,
 		HandshakeConcurrency: o.HandshakeConcurrency, HandshakeRTO: o.HandshakeRTO, Keys: keys, Logger: logger,
+		Faults: o.Faults, FaultSeed: o.FaultSeed,
 	})
 	if err != nil {
 		return err
@@ -229,9 +236,12 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	x := &RelayResult{
 		Seconds: round3(relayEnd.Sub(sendStart).Seconds()), SendSeconds: round3(sendDur.Seconds()),
 		Sent: f.sent.Load(), Acked: f.acked.Load(), Failed: f.failed.Load(),
-		Expected: t.expected, Deliveries: t.delivered, Lost: t.lost,
-		Duplicates: f.dups.Load(), OutOfOrder: f.ooo.Load(), Unacked: t.unacked, Notices: t.notices,
-		Latency: f.lat.Summary(),
+		Expected: t.total.Expected, Deliveries: t.total.Received, Lost: t.total.Lost,
+		Duplicates: f.dups.Load(), OutOfOrder: f.ooo.Load(), Unacked: t.total.Unacked, Notices: t.notices,
+		Latency: f.lat.Summary(), Gaps: t.total.Gaps, LongestGap: t.total.LongestGap, PerRecipient: summarize(t.recipients),
+	}
+	if len(t.recipients) <= maxRecipientsListed {
+		x.Recipients = t.recipients
 	}
 	x.Unresolved = x.Sent - x.Acked - x.Failed
 	x.MsgsPerSec = round1(float64(x.Acked) / sendDur.Seconds())
@@ -241,6 +251,7 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	}
 	w := f.wire()
 	r.Wire = &w
+	r.Faults = f.faultStats()
 	x.Retransmissions, x.ServerRetransmissions = w.TxRepeats, w.RxRepeats
 	x.ClientFailures, x.ClientError = f.failures()
 	r.Relay = x
@@ -249,7 +260,7 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 		r.Connect.Versions[strconv.Itoa(int(v))] = n
 	}
 	if r.Idle != nil {
-		r.Idle.AllReached = t.lost == 0 && x.Failed == 0 && x.ClientFailures == 0
+		r.Idle.AllReached = t.total.Lost == 0 && x.Failed == 0 && x.ClientFailures == 0
 	}
 	if r.Server.Kind == "inproc" {
 		r.Notes = append(r.Notes, "inproc: the server shares the bench's CPU and memory; bench_cpu_s includes both")
