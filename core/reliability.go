@@ -31,6 +31,39 @@ type ReliabilityConfig struct {
 	// receiver holds back waiting for a gap to fill. Stop-and-wait's is 1,
 	// whatever this says.
 	Window int
+	// Persist makes a Sender never give up on a message: it sends it again
+	// until it is acknowledged or Drained, however many times, and MaxRetries
+	// no longer bounds its transmissions (a layer may still use MaxRetries
+	// to bound other things, such as the window layer's fast retransmits).
+	// Poll then never returns a failed ref. The server's senders persist,
+	// and give up on a silent peer instead (its idle timeout); false is the
+	// seed's behaviour.
+	Persist bool
+	// MaxRTO, when positive, backs off the retransmission timeout of each
+	// message: after its first transmission the Sender waits the RTO, after
+	// each retransmission twice as long as before, but never longer than
+	// max(MaxRTO, RTO); see Backoff. Zero is the layer's own behaviour:
+	// stop-and-wait's fixed RTO (the seed's), the window layer's
+	// sender-wide backoff.
+	MaxRTO time.Duration
+}
+
+// Backoff is how long a Sender waits for an ACK after the sent-th
+// transmission of a message (1 is the first), rto being its timeout before
+// any backoff, when MaxRTO is positive: rto·2^(sent-1), at most
+// max(MaxRTO, RTO). With MaxRTO zero it is rto.
+func (c ReliabilityConfig) Backoff(rto time.Duration, sent int) time.Duration {
+	if c.MaxRTO <= 0 {
+		return rto
+	}
+	limit := max(c.MaxRTO, c.RTO)
+	for ; sent > 1 && rto > 0 && rto < limit; sent-- {
+		if rto > limit/2 {
+			return limit
+		}
+		rto *= 2
+	}
+	return min(rto, limit)
 }
 
 // Ack is what an acknowledgement says.
@@ -58,8 +91,9 @@ type Sender interface {
 	// own, reused: they are valid until its next call.
 	Ack(ack Ack, now time.Time) (acked []any)
 	// Poll returns the datagrams due to be sent at now, the refs of the messages
-	// given up on, and when Poll wants to be called again (zero when nothing
-	// is pending).
+	// given up on (never any with Persist), and when Poll wants to be called
+	// again (zero when nothing is pending; with MaxRTO positive, never later
+	// than max(MaxRTO, RTO) after now).
 	Poll(now time.Time) (send []Transmission, failed []any, next time.Time)
 	// Pending is the number of messages queued or unacknowledged.
 	Pending() int

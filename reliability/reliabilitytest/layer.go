@@ -34,7 +34,8 @@ func seqOf(t *testing.T, tr core.Transmission) uint64 {
 // TestLayer runs the deterministic conformance suite of core.Reliability
 // against l, the step-by-step behaviour every layer has, each part a
 // subtest: TestInOrder, TestReceiver, TestUnknownAck, TestRetransmit,
-// TestGiveUp, TestDrain, TestQueueBound and TestBuildError. FuzzSender and
+// TestGiveUp, TestBackoff, TestPersist, TestDrain, TestQueueBound and
+// TestBuildError. FuzzSender and
 // FuzzReceiver check the invariants under any program.
 func TestLayer(t *testing.T, l Layer) {
 	if l.Name() == "" {
@@ -45,7 +46,8 @@ func TestLayer(t *testing.T, l Layer) {
 		run  func(*testing.T, Layer)
 	}{
 		{"InOrder", TestInOrder}, {"Receiver", TestReceiver}, {"UnknownAck", TestUnknownAck},
-		{"Retransmit", TestRetransmit}, {"GiveUp", TestGiveUp}, {"Drain", TestDrain},
+		{"Retransmit", TestRetransmit}, {"GiveUp", TestGiveUp},
+		{"Backoff", TestBackoff}, {"Persist", TestPersist}, {"Drain", TestDrain},
 		{"QueueBound", TestQueueBound}, {"BuildError", TestBuildError},
 	} {
 		t.Run(part.name, func(t *testing.T) { part.run(t, l) })
@@ -223,6 +225,93 @@ func TestGiveUp(t *testing.T, l Layer) {
 	}
 	if send, failed, _ := s.Poll(now.Add(time.Hour)); len(send) != 0 || len(failed) != 0 {
 		t.Fatalf("after giving up Poll sent %+v and gave up on %v", send, failed)
+	}
+}
+
+// backoffTimes polls s whenever it asks, from t0 on, while it has something
+// pending and at most transmissions times, and returns the times it sent
+// its one message (seq 0) and how often it gave up on it.
+func backoffTimes(t *testing.T, s core.Sender, transmissions int) (sentAt []time.Duration, gaveUp int) {
+	t.Helper()
+	now := t0
+	for range 10 * transmissions {
+		send, failed, next := s.Poll(now)
+		for _, tr := range send {
+			if seqOf(t, tr) != 0 || tr.Attempt != len(sentAt)+1 {
+				t.Fatalf("at %v sent %+v, want attempt %d of seq 0", now.Sub(t0), tr, len(sentAt)+1)
+			}
+			sentAt = append(sentAt, now.Sub(t0))
+		}
+		gaveUp += len(failed)
+		if next.IsZero() || len(sentAt) == transmissions {
+			break
+		}
+		if !next.After(now) {
+			t.Fatalf("Poll at %v asks to be called at %v", now.Sub(t0), next.Sub(t0))
+		}
+		now = next
+	}
+	return sentAt, gaveUp
+}
+
+// wantDoubling checks that the intervals between transmissions start at
+// rto and double up to limit, then stay there.
+func wantDoubling(t *testing.T, sentAt []time.Duration, rto, limit time.Duration) {
+	t.Helper()
+	want := rto
+	for i := 1; i < len(sentAt); i++ {
+		if got := sentAt[i] - sentAt[i-1]; got != want {
+			t.Fatalf("transmissions at %v: interval %d is %v, want %v (from %v doubling up to %v)", sentAt, i, got, want, rto, limit)
+		}
+		want = min(2*want, limit)
+	}
+}
+
+// TestBackoff checks that a Sender given MaxRTO and not Persist waits the
+// RTO after the first transmission, twice as long after each
+// retransmission up to MaxRTO, and still gives up after MaxRetries.
+func TestBackoff(t *testing.T, l Layer) {
+	cfg := LayerConfig
+	cfg.MaxRetries, cfg.MaxRTO = 4, 5*cfg.RTO
+	s := l.NewSender(cfg)
+	push(t, s, "lost", 0)
+	sentAt, gaveUp := backoffTimes(t, s, 100)
+	if len(sentAt) != 1+cfg.MaxRetries || gaveUp != 1 {
+		t.Fatalf("sent %d times and gave up %d times, want %d and once", len(sentAt), gaveUp, 1+cfg.MaxRetries)
+	}
+	wantDoubling(t, sentAt, cfg.RTO, cfg.MaxRTO)
+	if s.Pending() != 0 {
+		t.Fatalf("Pending = %d after giving up, want 0", s.Pending())
+	}
+}
+
+// TestPersist checks that a Sender told to Persist never gives up: a
+// message never acknowledged is sent again and again, long past
+// MaxRetries, at intervals that double from the RTO up to MaxRTO and stay
+// there, and the ACK that finally comes acknowledges it. With MaxRTO zero
+// it is sent again at the layer's own intervals, and never given up on
+// either.
+func TestPersist(t *testing.T, l Layer) {
+	const transmissions = 30
+	for _, maxRTO := range []time.Duration{0, 4 * LayerConfig.RTO} {
+		cfg := LayerConfig
+		cfg.Persist, cfg.MaxRTO = true, maxRTO
+		s := l.NewSender(cfg)
+		push(t, s, "m0", 0)
+		sentAt, gaveUp := backoffTimes(t, s, transmissions)
+		if len(sentAt) != transmissions || gaveUp != 0 {
+			t.Fatalf("MaxRTO %v: sent %d times and gave up %d times, want %d and never", maxRTO, len(sentAt), gaveUp, transmissions)
+		}
+		if maxRTO > 0 {
+			wantDoubling(t, sentAt, cfg.RTO, maxRTO)
+		}
+		now := t0.Add(sentAt[len(sentAt)-1])
+		if got := s.Ack(core.Ack{Seq: 0, Cum: 1, HasCum: true}, now); !slices.Equal(got, []any{"m0"}) {
+			t.Fatalf("MaxRTO %v: the ACK after %d transmissions acknowledged %v, want [m0]", maxRTO, transmissions, got)
+		}
+		if send, failed, next := s.Poll(now.Add(time.Hour)); s.Pending() != 0 || len(send) != 0 || len(failed) != 0 || !next.IsZero() {
+			t.Fatalf("MaxRTO %v: acknowledged, and Pending = %d, Poll = %+v, %v, %v", maxRTO, s.Pending(), send, failed, next)
+		}
 	}
 }
 

@@ -7,7 +7,8 @@
 //
 // TestLayer walks a layer step by step, on a virtual clock, through what
 // every layer does: in-order delivery, duplicates, unknown ACKs,
-// retransmission after the RTO, giving up after MaxRetries, Drain and the
+// retransmission after the RTO, giving up after MaxRetries, backoff up to
+// MaxRTO, persisting without giving up, Drain and the
 // queue bound.
 //
 // A fuzzed input is a program: a few bytes of configuration, then operations
@@ -97,12 +98,17 @@ func (p *program) num(wide bool) uint64 {
 }
 
 // SenderConfig is the configuration the first four bytes of a sender program
-// give. Every field is positive, so that no layer substitutes its defaults
-// and the bounds checked are the ones set.
+// give. Every field but MaxRTO is positive, so that no layer substitutes its
+// defaults and the bounds checked are the ones set. The first byte's low
+// three bits are the RTO; its next four MaxRTO, in tenths of a second (0:
+// none), which may be below the RTO; its top bit Persist.
 func SenderConfig(b []byte) core.ReliabilityConfig {
 	p := program{b}
+	first := p.byte()
 	return core.ReliabilityConfig{
-		RTO:        time.Duration(1+p.byte()%8) * 50 * time.Millisecond,
+		RTO:        time.Duration(1+first%8) * 50 * time.Millisecond,
+		MaxRTO:     time.Duration(first>>3&0xf) * 100 * time.Millisecond,
+		Persist:    first&0x80 != 0,
 		MaxRetries: 1 + int(p.byte()%5),
 		Queue:      1 + int(p.byte()%16),
 		Window:     1 + int(p.byte()%8),
@@ -120,6 +126,8 @@ var Seeds = [][]byte{
 	{3, 4, 7, 3, OpPush, OpPush, OpAck, 0, 5, 0, OpAck, AckSeqWide | AckCumWide | AckHasCum, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, OpPoll, 0, OpAck, AckHasCum, 9, 0xff, OpPoll, 1},
 	// a full queue, a failed build, then the session ends
 	{1, 1, 1, 1, OpPush, OpPush, OpPushFail, OpPoll, 0, OpDrain, OpPush, OpPoll, 2, OpDrain},
+	// persisting, with a backoff capped at 0.4 s: no ACK, polls far apart
+	{0x80 | 4<<3 | 1, 1, 3, 2, OpPush, OpPush, OpPoll, 0, OpPoll, 5, OpPoll, 10, OpPoll, 20, OpPoll, 40, OpPoll, 40, OpPoll, 40, OpPoll, 40, OpPoll, 40, OpAck, AckHasCum, 0, 1, OpPoll, 40},
 	// selective ACKs of later messages, no cumulative one: fast retransmit
 	{0, 4, 15, 7, OpPush, OpPush, OpPush, OpPush, OpPush, OpPoll, 0, OpAck, 0, 1, 0, OpAck, 0, 2, 0, OpAck, 0, 3, 0, OpAck, 0, 4, 0, OpPoll, 2, OpPoll, 20, OpAck, AckHasCum, 0, 5, OpPoll, 1},
 }
@@ -163,6 +171,10 @@ type senderRun struct {
 	// the queue in order.
 	firstSent uint64
 	anyFirst  bool
+	// lastNext is what the last Poll asked for, and onlyPolls whether
+	// nothing but Polls came since: a Poll at or after it must then act.
+	lastNext  time.Time
+	onlyPolls bool
 }
 
 // FuzzSender runs fuzzed programs (configuration, then Push, Ack, Poll and
@@ -177,10 +189,15 @@ type senderRun struct {
 //     one it names or those below its cumulative number, in order: an ACK
 //     for a message never sent acknowledges nothing;
 //   - a message is sent with its own datagram, attempts count 1, 2, 3... and
-//     never exceed 1+cfg.MaxRetries, messages are first sent in seq order,
-//     and none is given up on before its retries are spent;
+//     never exceed 1+cfg.MaxRetries unless cfg.Persist, messages are first
+//     sent in seq order, and none is given up on before its retries are
+//     spent, nor ever with cfg.Persist;
 //   - Poll's next is zero exactly when nothing is pending, and otherwise
-//     after now, so the engine never spins;
+//     after now, so the engine never spins, and with cfg.MaxRTO no later
+//     than max(MaxRTO, RTO) after now;
+//   - a Poll at or after the time the last one asked for, with nothing but
+//     Polls between, sends something or gives up on something: so a
+//     persisting sender with MaxRTO retransmits at least that often;
 //   - Drain returns every pending ref, in seq order, and leaves nothing;
 //   - a message pushed while the Sender said it could send (core.Flow) is
 //     sent by the next Poll.
@@ -221,6 +238,7 @@ var errBuild = errors.New("build failed")
 
 func (r *senderRun) push(step int, fail bool) {
 	t := r.t
+	r.onlyPolls = false
 	seq := uint64(len(r.msgs))
 	builds := 0
 	dg := fmt.Appendf(nil, "dg%d", seq)
@@ -270,6 +288,7 @@ func (r *senderRun) take(step int, what string, ref any) *sent {
 }
 
 func (r *senderRun) ack(step int, a core.Ack, now time.Time) {
+	r.onlyPolls = false
 	var last uint64
 	for i, ref := range r.s.Ack(a, now) {
 		m := r.take(step, fmt.Sprintf("Ack(%+v)", a), ref)
@@ -288,8 +307,15 @@ func (r *senderRun) ack(step int, a core.Ack, now time.Time) {
 func (r *senderRun) poll(step int, now time.Time) {
 	t := r.t
 	send, failed, next := r.s.Poll(now)
+	if r.onlyPolls && !r.lastNext.IsZero() && !now.Before(r.lastNext) && len(send)+len(failed) == 0 {
+		t.Fatalf("step %d: Poll at %v, at or after the %v it asked for, did nothing", step, now, r.lastNext)
+	}
+	r.lastNext, r.onlyPolls = next, true
 	for _, f := range failed {
 		m := r.take(step, "Poll (failed)", f)
+		if r.cfg.Persist {
+			t.Fatalf("step %d: seq %d given up on after %d transmissions, by a sender told to persist", step, m.seq, m.attempts)
+		}
 		if m.attempts < 1+r.cfg.MaxRetries {
 			t.Fatalf("step %d: seq %d given up on after %d transmissions, before its %d retries", step, m.seq, m.attempts, r.cfg.MaxRetries)
 		}
@@ -306,7 +332,7 @@ func (r *senderRun) poll(step int, now time.Time) {
 			t.Fatalf("step %d: seq %d sent as %q, built as %q", step, m.seq, tr.Datagram, m.datagram)
 		case tr.Attempt != m.attempts:
 			t.Fatalf("step %d: seq %d sent as attempt %d, but it is its transmission %d", step, m.seq, tr.Attempt, m.attempts)
-		case m.attempts > 1+r.cfg.MaxRetries:
+		case m.attempts > 1+r.cfg.MaxRetries && !r.cfg.Persist:
 			t.Fatalf("step %d: seq %d sent %d times, more than 1+%d retries", step, m.seq, m.attempts, r.cfg.MaxRetries)
 		}
 		if m.attempts == 1 {
@@ -327,10 +353,13 @@ func (r *senderRun) poll(step int, now time.Time) {
 		t.Fatalf("step %d: Poll's next is %v with %d pending: zero exactly when nothing is", step, next, pending)
 	case !next.IsZero() && !next.After(now):
 		t.Fatalf("step %d: Poll at %v asks to be called again at %v", step, now, next)
+	case r.cfg.MaxRTO > 0 && next.After(now.Add(max(r.cfg.MaxRTO, r.cfg.RTO))):
+		t.Fatalf("step %d: Poll at %v asks to be called again at %v, later than MaxRTO %v (RTO %v)", step, now, next, r.cfg.MaxRTO, r.cfg.RTO)
 	}
 }
 
 func (r *senderRun) drain(step int) {
+	r.onlyPolls = false
 	var want []int
 	for i := range r.msgs {
 		if !r.msgs[i].done {

@@ -1,7 +1,8 @@
 // Package stopwait is the seed's reliability layer: one DATA in flight at a
 // time, sent again after a timeout (the seed: 2 s), given up on after a number
 // of retries (the seed: 5), and a receiver that takes only the next sequence
-// number. It is udpchat's default, and the only layer a seed peer speaks.
+// number. Told to persist (core.ReliabilityConfig), it never gives up, and
+// backs its timeout off up to a cap. It is udpchat's default, and the only layer a seed peer speaks.
 package stopwait
 
 import (
@@ -31,7 +32,9 @@ var _ core.Reliability = Layer{}
 func (Layer) Name() string { return Name }
 
 // NewSender returns a sender with cfg's timeout, retries and queue bound; zero
-// values take the seed's defaults.
+// values take the seed's defaults. With cfg.Persist it never gives up on the
+// message in flight, and with cfg.MaxRTO its timeout doubles on each
+// retransmission up to that cap (core.ReliabilityConfig.Backoff).
 func (Layer) NewSender(cfg core.ReliabilityConfig) core.Sender {
 	if cfg.RTO <= 0 {
 		cfg.RTO = DefaultRTO
@@ -133,11 +136,11 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 			s.send = append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1})
 			return s.send, failed, now.Add(s.cfg.RTO)
 		}
-		deadline := s.sentAt.Add(s.cfg.RTO)
+		deadline := s.sentAt.Add(s.cfg.Backoff(s.cfg.RTO, s.tries))
 		if now.Before(deadline) {
 			return send, failed, deadline
 		}
-		if s.tries > s.cfg.MaxRetries {
+		if s.tries > s.cfg.MaxRetries && !s.cfg.Persist {
 			failed = append(failed, s.inflight.ref)
 			s.inflight, s.busy = item{}, false
 			continue
@@ -145,7 +148,7 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 		s.sentAt = now
 		s.tries++
 		s.send = append(send, core.Transmission{Datagram: s.inflight.datagram, Ref: s.inflight.ref, Attempt: s.tries})
-		return s.send, failed, now.Add(s.cfg.RTO)
+		return s.send, failed, now.Add(s.cfg.Backoff(s.cfg.RTO, s.tries))
 	}
 }
 

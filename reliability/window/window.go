@@ -62,7 +62,11 @@ func withDefaults(cfg core.ReliabilityConfig) core.ReliabilityConfig {
 }
 
 // NewSender returns a sender with cfg's window, queue and retries; cfg.RTO is
-// the timeout until the first round trip is measured.
+// the timeout until the first round trip is measured. With cfg.Persist it
+// never gives up on a message; with cfg.MaxRTO each message backs off on
+// its own, from the measured RTO doubling on each retransmission, and no
+// timeout exceeds max(cfg.MaxRTO, cfg.RTO). A persisting sender still keeps
+// at most cfg.Window in flight.
 func (Layer) NewSender(cfg core.ReliabilityConfig) core.Sender {
 	cfg = withDefaults(cfg)
 	return &Sender{cfg: cfg, rto: clamp(cfg.RTO)}
@@ -201,7 +205,25 @@ func (s *Sender) reorderWait() time.Duration {
 
 func clamp(d time.Duration) time.Duration { return min(max(d, MinRTO), MaxRTO) }
 
-func (s *Sender) timeout() time.Duration { return clamp(s.rto << s.backoff) }
+// timeout is the wait after a first transmission. With cfg.MaxRTO the
+// backoff is each message's own (wait) and the timeout is capped by it;
+// without, it is the sender's, as RFC 6298 says.
+func (s *Sender) timeout() time.Duration {
+	if s.cfg.MaxRTO > 0 {
+		return s.cfg.Backoff(s.rto, 1)
+	}
+	return clamp(s.rto << s.backoff)
+}
+
+// wait is how long it waits for an ACK after its last transmission: with
+// cfg.MaxRTO, the RTO doubled for each retransmission up to the cap
+// (core.ReliabilityConfig.Backoff); without, the sender's timeout.
+func (s *Sender) wait(it *item) time.Duration {
+	if s.cfg.MaxRTO > 0 {
+		return s.cfg.Backoff(s.rto, it.tries)
+	}
+	return s.timeout()
+}
 
 // Poll implements core.Sender.
 func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, next time.Time) {
@@ -222,7 +244,7 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 			// overtaken (RACK, RFC 8985).
 			send = s.resend(send, it, now)
 		case !now.Before(it.deadline):
-			if it.tries > s.cfg.MaxRetries {
+			if it.tries > s.cfg.MaxRetries && !s.cfg.Persist {
 				failed = append(failed, it.ref)
 				continue
 			}
@@ -241,7 +263,8 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 	for _, it := range s.flight {
 		due := it.deadline
 		if s.fastRetransmit(it) {
-			due = it.sentAt.Add(s.reorderWait())
+			// Whichever comes first: Poll resends it at either.
+			due = minTime(due, it.sentAt.Add(s.reorderWait()))
 		}
 		if !it.sacked && (next.IsZero() || due.Before(next)) {
 			next = due
@@ -270,7 +293,7 @@ func (s *Sender) sendQueued(send []core.Transmission, now time.Time) []core.Tran
 		it.sentAt, it.tries = now, 1
 		s.sentNo++
 		it.sentNo = s.sentNo
-		it.deadline = now.Add(s.timeout())
+		it.deadline = now.Add(s.wait(it))
 		s.flight = append(s.flight, it)
 		send = append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: 1})
 		if !s.due.IsZero() && it.deadline.Before(s.due) {
@@ -281,8 +304,9 @@ func (s *Sender) sendQueued(send []core.Transmission, now time.Time) []core.Tran
 }
 
 // fastRetransmit reports whether it has the evidence of loss to be sent
-// again before its timeout. Its retries still bound it, or a peer that
-// acknowledges later messages could have it sent without end.
+// again before its timeout. Its retries still bound it, even with
+// cfg.Persist, or a peer that acknowledges later messages could have it
+// sent as fast as it likes: past them only the timeout sends it again.
 func (s *Sender) fastRetransmit(it *item) bool {
 	return it.skips >= dupThreshold && it.tries <= s.cfg.MaxRetries
 }
@@ -294,7 +318,7 @@ func (s *Sender) resend(send []core.Transmission, it *item, now time.Time) []cor
 	it.sentAt = now
 	s.sentNo++
 	it.sentNo = s.sentNo
-	it.deadline = now.Add(s.timeout())
+	it.deadline = now.Add(s.wait(it))
 	return append(send, core.Transmission{Datagram: it.datagram, Ref: it.ref, Attempt: it.tries})
 }
 
@@ -371,3 +395,10 @@ func (r *Receiver) Accept(seq uint64, v any) []any {
 
 // Cumulative implements core.Receiver.
 func (r *Receiver) Cumulative() uint64 { return r.expected }
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
