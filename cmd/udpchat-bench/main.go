@@ -83,7 +83,9 @@
 //	                              notices, latency_ms (send to delivery),
 //	                              floor_fraction, retransmissions (client datagrams
 //	                              sent again byte for byte), server_retransmissions_seen,
-//	                              client_failures, client_error, gaps (runs of
+//	                              client_failures, client_error, server_sessions_ended
+//	                              (connected clients the server had no session for at
+//	                              its stop; spawn and inproc only), gaps (runs of
 //	                              consecutive acked messages of one sender a recipient
 //	                              missed, summed), longest_gap, per_recipient
 //	                              {recipients, lost, duplicates, gaps, longest_gap (each

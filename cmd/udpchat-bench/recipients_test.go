@@ -186,7 +186,10 @@ func TestRelayFaults(t *testing.T) {
 	var relay, config map[string]json.RawMessage
 	json.Unmarshal(top["relay"], &relay)
 	json.Unmarshal(top["config"], &config)
-	for _, k := range []string{"gaps", "longest_gap", "per_recipient", "recipients", "lost", "duplicates"} {
+	if x.ServerSessionsEnded == nil || *x.ServerSessionsEnded != 0 {
+		t.Errorf("server_sessions_ended %v, want 0", x.ServerSessionsEnded)
+	}
+	for _, k := range []string{"gaps", "longest_gap", "per_recipient", "recipients", "lost", "duplicates", "server_sessions_ended"} {
 		if _, ok := relay[k]; !ok {
 			t.Errorf("relay has no %q", k)
 		}

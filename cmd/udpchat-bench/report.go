@@ -132,6 +132,11 @@ type RelayResult struct {
 	// ClientError the first one's error.
 	ClientFailures int    `json:"client_failures"`
 	ClientError    string `json:"client_error,omitempty"`
+	// ServerSessionsEnded are the connected clients the server no longer
+	// had a session for when it stopped (before the clients): sessions it
+	// ended, whether or not the client noticed. Absent when the server's
+	// counters are not known (an external server).
+	ServerSessionsEnded *int `json:"server_sessions_ended,omitempty"`
 	// Gaps are the runs of consecutive acknowledged messages of one sender
 	// that a recipient never received, summed over recipients; LongestGap
 	// the longest of them.
@@ -211,6 +216,9 @@ func writeSummary(w io.Writer, r *Result) {
 		p("  retransmissions: clients %d, server (seen) %d", x.Retransmissions, x.ServerRetransmissions)
 		if x.ClientFailures > 0 {
 			p("  %d clients lost their session during the run: %s", x.ClientFailures, x.ClientError)
+		}
+		if n := x.ServerSessionsEnded; n != nil && *n > 0 {
+			p("  the server ended %d clients' sessions during the run", *n)
 		}
 	}
 	if h := r.Handshake; h != nil {

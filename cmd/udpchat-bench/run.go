@@ -254,6 +254,10 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	r.Faults = f.faultStats()
 	x.Retransmissions, x.ServerRetransmissions = w.TxRepeats, w.RxRepeats
 	x.ClientFailures, x.ClientError = f.failures()
+	if st := r.Server.Stats; st != nil {
+		n := max(int(f.connected.Load())-st.Sessions, 0)
+		x.ServerSessionsEnded = &n
+	}
 	r.Relay = x
 	r.Connect.Versions = make(map[string]int)
 	for v, n := range t.versions {
