@@ -119,9 +119,12 @@ func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
 }
 
 // pollLocked sends what the session's sender has due, and keeps the session
-// on the timer list while anything is in flight. It reports whether a
-// message was given up on: the client's receiver then waits for what it will
-// never get, so the caller ends the session, which tells the room.
+// on the timer list while anything is in flight. The sender persists (see
+// Config.RetransmitCap), so it gives up on no message and a session ends
+// only when its client falls silent (evictIdle). pollLocked reports whether
+// a message was given up on all the same, by a layer that ignores Persist:
+// the client's receiver then waits for what it will never get, so the
+// caller ends the session, which tells the room.
 func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead bool) {
 	if len(sess.held) > 0 && sess.flow.CanSend() {
 		if err := s.flushLocked(sess); err != nil {
@@ -148,7 +151,8 @@ func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead boo
 		s.pendingMu.Unlock()
 	}
 	if len(failed) > 0 {
-		s.log.Warn("no ACK after retries", "to", sess.name, "lost", len(failed))
+		s.log.Error("reliability layer gave up on messages it was told to send until acknowledged: ending the session",
+			"to", sess.name, "layer", s.cfg.Reliability.Name(), "lost", len(failed))
 		return true
 	}
 	return false

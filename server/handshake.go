@@ -105,8 +105,13 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 	if v2 {
 		sess.msgs = msgs
 		sess.recv = s.cfg.Reliability.NewReceiver(s.cfg.ReliabilityConfig)
+		// The server gives up on a client (IdleTimeout), never on a
+		// message to it: one lost message would leave the client's
+		// receiver waiting for ever, so it is sent until acknowledged,
+		// backing off up to RetransmitCap.
 		rc := s.cfg.ReliabilityConfig
 		rc.Queue = s.cfg.RecipientQueue
+		rc.Persist, rc.MaxRTO = true, s.cfg.RetransmitCap
 		sess.snd = s.cfg.Reliability.NewSender(rc)
 		sess.build = func(seq uint64) ([]byte, error) { return s.buildData(sess, seq) }
 		sess.bundler, _ = msgs.(core.Bundler)

@@ -21,8 +21,8 @@ import (
 // required. A zero field means what 0 means in the configuration file: no
 // limit for the limits that can be off (HandshakeLimit, RateLimit, History,
 // V1IdleTimeout), the default for the bounds that cannot (MaxSessions,
-// MaxHalfOpen, IdleTimeout, RecipientQueue) and automatic for
-// CookieThreshold.
+// MaxHalfOpen, IdleTimeout, RecipientQueue, RetransmitCap) and automatic
+// for CookieThreshold.
 type Config struct {
 	Transport core.Transport
 	Codec     core.Codec
@@ -72,7 +72,18 @@ type Config struct {
 	CookieThreshold int
 	// IdleTimeout ends a version 2 session that has sent nothing for that
 	// long. Its clients send keepalives, so it can be short. Default 60 s.
+	// It is the only way the server gives up on a version 2 client: it never
+	// gives up on a message to one (see RetransmitCap).
 	IdleTimeout time.Duration
+	// RetransmitCap is the longest the server waits for a version 2
+	// client's ACK before sending a DATA again. Its senders persist
+	// (core.ReliabilityConfig.Persist): a DATA is sent again until it is
+	// acknowledged or the session ends, whatever ReliabilityConfig.MaxRetries
+	// says, the wait doubling from the RTO up to this cap (MaxRTO), so that
+	// a client back from an outage gets what it missed within the cap, and a
+	// silent one costs a datagram per message every cap until IdleTimeout.
+	// Default 4 s.
+	RetransmitCap time.Duration
 	// V1IdleTimeout ends a version 1 session that has sent nothing for that
 	// long. Seed clients send nothing while they only listen, so it must be
 	// long. Zero keeps them until they are replaced.
@@ -98,6 +109,7 @@ const (
 	DefaultIdleTimeout    = 60 * time.Second
 	DefaultHistory        = 20
 	DefaultRecipientQueue = 1024
+	DefaultRetransmitCap  = 4 * time.Second
 	serverTick            = 20 * time.Millisecond // retransmission timer granularity
 	handoffQueue          = 4096                  // messages waiting for the handler chain
 )
@@ -193,6 +205,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.RecipientQueue <= 0 {
 		cfg.RecipientQueue = DefaultRecipientQueue
+	}
+	if cfg.RetransmitCap <= 0 {
+		cfg.RetransmitCap = DefaultRetransmitCap
 	}
 	cfg.Env = cfg.Env.WithDefaults()
 	s := &Server{

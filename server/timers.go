@@ -23,6 +23,10 @@ func (s *Server) timers(ctx context.Context) {
 			due = append(due, sess)
 		}
 		s.pendingMu.Unlock()
+		// A session stays on the list while its sender holds anything,
+		// which for a silent client is until its idle timeout (senders
+		// persist), but its sender is polled only once sndNext, at most
+		// a RetransmitCap away, is due.
 		for _, sess := range due {
 			sess.mu.Lock()
 			dead := !sess.sndNext.IsZero() && !now.Before(sess.sndNext) && s.pollLocked(sess, now, nil)
