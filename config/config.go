@@ -119,12 +119,13 @@ type Server struct {
 	History       int           `koanf:"history"`
 	Rate          float64       `koanf:"rate"`
 	Burst         int           `koanf:"burst"`
-	// RecipientQueue, HandshakeRate, HandshakeBurst and CookieThreshold
-	// are server.Config's.
-	RecipientQueue  int     `koanf:"recipient_queue"`
-	HandshakeRate   float64 `koanf:"handshake_rate"`
-	HandshakeBurst  int     `koanf:"handshake_burst"`
-	CookieThreshold int     `koanf:"cookie_threshold"`
+	// RecipientQueue, RetransmitCap, HandshakeRate, HandshakeBurst and
+	// CookieThreshold are server.Config's.
+	RecipientQueue  int           `koanf:"recipient_queue"`
+	RetransmitCap   time.Duration `koanf:"retransmit_cap"`
+	HandshakeRate   float64       `koanf:"handshake_rate"`
+	HandshakeBurst  int           `koanf:"handshake_burst"`
+	CookieThreshold int           `koanf:"cookie_threshold"`
 }
 
 // Client configures udpchat.
@@ -173,6 +174,7 @@ func Default() Config {
 			Burst:         server.DefaultRateLimit.Burst,
 
 			RecipientQueue: server.DefaultRecipientQueue,
+			RetransmitCap:  server.DefaultRetransmitCap,
 			HandshakeRate:  server.DefaultHandshakeLimit.Rate,
 			HandshakeBurst: server.DefaultHandshakeLimit.Burst,
 		},
@@ -322,6 +324,7 @@ func (c *Config) Validate() error {
 		{"server.rate", c.Server.Rate >= 0, zeroOff, c.Server.Rate},
 		{"server.burst", c.Server.Burst >= 1, atLeastOne, c.Server.Burst},
 		{"server.recipient_queue", c.Server.RecipientQueue >= 1, atLeastOne, c.Server.RecipientQueue},
+		{"server.retransmit_cap", c.Server.RetransmitCap > 0, positive, c.Server.RetransmitCap},
 		{"server.handshake_rate", c.Server.HandshakeRate >= 0, zeroOff, c.Server.HandshakeRate},
 		{"server.handshake_burst", c.Server.HandshakeBurst >= 1, atLeastOne, c.Server.HandshakeBurst},
 		{"client.keepalive", c.Client.Keepalive > 0, positive, c.Client.Keepalive},

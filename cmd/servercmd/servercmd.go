@@ -130,6 +130,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		History:           cfg.Server.History,
 		RateLimit:         server.RateLimit{Rate: cfg.Server.Rate, Burst: cfg.Server.Burst},
 		RecipientQueue:    cfg.Server.RecipientQueue,
+		RetransmitCap:     cfg.Server.RetransmitCap,
 		HandshakeLimit:    server.RateLimit{Rate: cfg.Server.HandshakeRate, Burst: cfg.Server.HandshakeBurst},
 		CookieThreshold:   cfg.Server.CookieThreshold,
 		Env:               core.Env{Logger: log},
