@@ -108,6 +108,7 @@ func TestErrors(t *testing.T) {
 		{name: "negative rate", env: []string{"UDPCHAT_SERVER_RATE=-0.5"}, want: []string{"server.rate", "0 turns it off", "-0.5"}},
 		{name: "negative handshake retries", file: "client:\n  handshake_retries: -3\n", want: []string{"client.handshake_retries", "-3"}},
 		{name: "zero keepalive", file: "client:\n  keepalive: 0s\n", want: []string{"client.keepalive", "positive"}},
+		{name: "zero retransmit cap", file: "server:\n  retransmit_cap: 0s\n", want: []string{"server.retransmit_cap", "positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
