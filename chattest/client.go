@@ -31,6 +31,7 @@ type Client struct {
 	rtts      int
 	delivered map[uint64]bool
 	failed    map[uint64]error
+	refused   map[uint64]string
 	states    []client.ConnState
 	name      string
 	info      client.SessionInfo
@@ -68,6 +69,11 @@ func (c *Client) collect(ctx context.Context) {
 					c.delivered = map[uint64]bool{}
 				}
 				c.delivered[e.ID] = true
+			case client.RefusedEvent:
+				if c.refused == nil {
+					c.refused = map[uint64]string{}
+				}
+				c.refused[e.ID] = e.Reason
 			case client.FailedEvent:
 				if c.failed == nil {
 					c.failed = map[uint64]error{}
@@ -255,13 +261,13 @@ func (c *Client) RunErr() error {
 	return c.runErr
 }
 
-// WaitSettled waits until every id has been delivered or failed, and returns
-// the failures.
+// WaitSettled waits until every id has been delivered, refused or failed,
+// and returns the failures.
 func (c *Client) WaitSettled(ids ...uint64) map[uint64]error {
 	c.t.Helper()
 	c.waitFor(fmt.Sprintf("%d messages settled", len(ids)), func() bool {
 		for _, id := range ids {
-			if !c.delivered[id] && c.failed[id] == nil {
+			if _, refused := c.refused[id]; !refused && !c.delivered[id] && c.failed[id] == nil {
 				return false
 			}
 		}
@@ -279,12 +285,23 @@ func (c *Client) WaitSettled(ids ...uint64) map[uint64]error {
 }
 
 // WaitDelivered waits until every id has been acknowledged, and fails the
-// test if any was given up on.
+// test if any was given up on. A message the server received and refused
+// (RefusedEvent) counts as acknowledged here; WaitVerdict tells them apart.
 func (c *Client) WaitDelivered(ids ...uint64) {
 	c.t.Helper()
 	if failed := c.WaitSettled(ids...); len(failed) > 0 {
 		c.t.Fatalf("client %s: messages failed: %v", c.Name(), failed)
 	}
+}
+
+// WaitVerdict waits until message id is settled and returns the server's
+// verdict: delivered, or why it was refused, or why it failed.
+func (c *Client) WaitVerdict(id uint64) (delivered bool, refused string, failed error) {
+	c.t.Helper()
+	c.WaitSettled(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.delivered[id], c.refused[id], c.failed[id]
 }
 
 // Stop stops the client and waits for it to end.

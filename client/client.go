@@ -144,6 +144,7 @@ type Client struct {
 	v1Hold    time.Time     // version 1: no DATA before then (V1AckPause after an ACK)
 	recv      core.Receiver // version 2: server-to-client DATA
 	waiting   []*outgoing   // accepted by Send, not yet given to snd
+	refusals  refusals      // version 2: verdicts of refused DATA, until settled
 	tags      replay.Tags   // version 1: tags of payloads received
 	pingSeq   uint64
 	ackSeq    uint64 // the last DATA accepted and not yet acknowledged

@@ -33,14 +33,28 @@ func (s ConnState) String() string {
 }
 
 // Event is what a Client reports: one of MessageEvent, DeliveredEvent,
-// FailedEvent, StateEvent, NoticeEvent, RTTEvent.
+// RefusedEvent, FailedEvent, StateEvent, NoticeEvent, RTTEvent. Each message
+// Send numbered is settled by exactly one DeliveredEvent, RefusedEvent or
+// FailedEvent (unless the Client is closed first).
 type Event interface{ isEvent() }
 
 // MessageEvent is a message received from the server.
 type MessageEvent struct{ Message core.Message }
 
-// DeliveredEvent says the server accepted the message Send numbered ID.
+// DeliveredEvent says the server accepted the message Send numbered ID. A
+// version 1 server's ACK cannot say more than that the message arrived and
+// was handed on: its refusals come only as notices (MessageEvent of
+// KindError), which nothing matches to a message.
 type DeliveredEvent struct{ ID uint64 }
+
+// RefusedEvent says the server received the message Send numbered ID and
+// refused it (a filter, the rate limit, a /msg to nobody), and why: the
+// verdict a version 2 server's ACK carries. The server also sends its usual
+// notice, as a MessageEvent of KindError.
+type RefusedEvent struct {
+	ID     uint64
+	Reason string
+}
 
 // FailedEvent says the message Send numbered ID was given up on.
 type FailedEvent struct {
@@ -69,6 +83,8 @@ func (RTTEvent) isEvent() {}
 func (MessageEvent) isEvent() {}
 
 func (DeliveredEvent) isEvent() {}
+
+func (RefusedEvent) isEvent() {}
 
 func (FailedEvent) isEvent() {}
 

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -85,7 +87,7 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 			c.drop(c.cfg.Server, "ACK without ack_seq", nil)
 			return nil
 		}
-		c.acked(ctx, core.Ack{Seq: p.AckSeq})
+		c.acked(ctx, core.Ack{Seq: p.AckSeq}, "")
 	case core.TypeData:
 		tag := c.keys.Tag(p.Payload)
 		if c.tags.Seen(tag) {
@@ -133,7 +135,8 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 	switch p.Type {
 	case core.TypeAck:
 		if p.HasAckSeq {
-			c.acked(ctx, core.Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum})
+			// The plaintext is the verdict (docs/PROTOCOL.md, "Verdicts").
+			c.acked(ctx, core.Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, verdict(plain))
 		}
 	case core.TypeData:
 		if !p.HasSeq {
@@ -174,6 +177,25 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 		c.drop(c.cfg.Server, "unexpected packet type", errors.New(p.Type.String()))
 	}
 	return nil
+}
+
+// verdict is the reason a version 2 ACK's plaintext gives for refusing
+// the DATA it names, "" if none, made safe to show: what the server wrote is
+// valid UTF-8 without control characters, or it is replaced.
+func verdict(plain []byte) string {
+	if len(plain) == 0 {
+		return ""
+	}
+	why := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(string(plain), "\uFFFD"))
+	if strings.TrimSpace(why) == "" {
+		return "refused"
+	}
+	return why
 }
 
 // decodeMessages decodes the plaintext of a version 2 DATA from the server:

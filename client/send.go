@@ -60,6 +60,37 @@ func (c *Client) Send(ctx context.Context, text string) (uint64, error) {
 type outgoing struct {
 	id   uint64
 	text string
+	seq  uint64 // its DATA's seq in the session it was last pushed in
+}
+
+// refusals are the verdicts "refused" that a version 2 server's ACKs
+// carried, by seq, in one session, until the messages are settled: with a
+// cumulative layer a message may be settled by a later ACK than its own.
+type refusals struct {
+	session uint64
+	why     map[uint64]string
+}
+
+// maxRefusals bounds the refusals kept: one whose message is never settled
+// in this session (the ACK of a duplicate, a session that ended) is
+// forgotten once this many are kept.
+const maxRefusals = 64
+
+func (r *refusals) add(session, seq uint64, why string) {
+	if r.why == nil || r.session != session || len(r.why) >= maxRefusals {
+		r.session, r.why = session, make(map[uint64]string)
+	}
+	r.why[seq] = why
+}
+
+// take returns why seq was refused in session, and forgets it.
+func (r *refusals) take(session, seq uint64) (string, bool) {
+	if r.session != session {
+		return "", false
+	}
+	why, ok := r.why[seq]
+	delete(r.why, seq)
+	return why, ok
 }
 
 func refsToOutgoing(refs []any) []*outgoing {
@@ -104,13 +135,26 @@ func (c *Client) sendSealed(p *core.Packet, plaintext []byte) {
 	}
 }
 
-func (c *Client) acked(ctx context.Context, a core.Ack) {
+// acked processes an ACK. refused is its verdict, from a version 2 server:
+// empty, the DATA it names was accepted (or, held behind a gap, not yet
+// judged); otherwise why the server refused it. A version 1 ACK says
+// nothing more than "handed on", so a seed server's refusals are never
+// seen here (only as its notices).
+func (c *Client) acked(ctx context.Context, a core.Ack, refused string) {
+	if refused != "" {
+		c.refusals.add(c.info.Session, a.Seq, refused)
+	}
 	refs := c.snd.Ack(a, c.cfg.Now())
 	if len(refs) > 0 && c.info.Version < 2 && c.cfg.V1AckPause > 0 {
 		c.v1Hold = c.cfg.Now().Add(c.cfg.V1AckPause) // see Config.V1AckPause
 	}
 	for _, ref := range refs {
-		c.emit(ctx, DeliveredEvent{ID: ref.(*outgoing).id})
+		o := ref.(*outgoing)
+		if why, ok := c.refusals.take(c.info.Session, o.seq); ok {
+			c.emit(ctx, RefusedEvent{ID: o.id, Reason: why})
+			continue
+		}
+		c.emit(ctx, DeliveredEvent{ID: o.id})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"unicode/utf8"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -64,14 +65,18 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 		return
 	}
 	seq := p.Seq // p is the read loop's, and ack runs later, on the worker
-	ack := func() { s.write(s.encode(codec, &core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true}), from) }
+	// A version 1 ACK has no room for a verdict: it says "handed on", and a
+	// refusal reaches the sender only as a notice.
+	ack := func(seq uint64, _ string) {
+		s.write(s.encode(codec, &core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true}), from)
+	}
 	sess.mu.Lock()
 	switch sess.recv.Classify(p.Seq) {
 	case core.ArrivalDuplicate:
 		// Our ACK was lost and the client sent it again: acknowledge it
 		// again, deliver nothing; after the first copy was handed on.
 		sess.mu.Unlock()
-		s.handOn(ctx, sess, nil, ack)
+		s.handOn(ctx, handoff{sess: sess, seq: seq, ack: ack})
 		return
 	case core.ArrivalOutOfOrder:
 		if expected := sess.recv.Cumulative(); p.Seq < expected || p.Seq-expected > maxV1Skip {
@@ -108,7 +113,8 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 			"expected", expected, "seq", p.Seq)
 	}
 
-	s.handOn(ctx, sess, []*core.Message{{Kind: core.KindChat, From: name, Text: string(plain)}}, ack)
+	s.handOn(ctx, handoff{sess: sess, msgs: []*core.Message{{Kind: core.KindChat, From: name, Text: string(plain)}},
+		first: seq, seq: seq, ack: ack})
 }
 
 // handleV2 takes any packet of a version 2 session. Nothing is believed
@@ -197,15 +203,18 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 		return
 	}
 	seq := p.Seq // p is the read loop's, and ack runs later, on the worker
-	ack := func() {
+	ack := func(seq uint64, refused string) {
 		sess.mu.Lock()
-		s.ackLocked(sess, seq)
+		s.ackLocked(sess, seq, refused)
 		sess.mu.Unlock()
 	}
 	switch sess.recv.Classify(p.Seq) {
 	case core.ArrivalDuplicate:
 		sess.mu.Unlock()
-		s.handOn(ctx, sess, nil, ack)
+		// Acknowledged again, after whatever is before it on the worker:
+		// a seq already handed on gets its verdict again (ackLocked), one
+		// held back behind a gap an ACK that says nothing yet.
+		s.handOn(ctx, handoff{sess: sess, seq: seq, ack: ack})
 		return
 	case core.ArrivalOutOfOrder:
 		sess.mu.Unlock()
@@ -219,22 +228,21 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 		s.log.Warn("malformed message", "session", fmt.Sprintf("%016x", sess.id), "err", err)
 		m = nil
 	}
+	first := sess.recv.Cumulative() // ready holds first, first+1, ...
 	ready := sess.recv.Accept(p.Seq, m)
 	s.roamLocked(sess, from)
 	name := sess.name
-	sess.mu.Unlock()
-
-	if err != nil {
-		s.notify(sess, core.KindError, "the server could not read your message")
-	}
 	var msgs []*core.Message
 	for _, r := range ready {
+		var out *core.Message // nil: could not be read (runHandoff tells the sender)
 		if m, ok := r.(*core.Message); ok && m != nil {
 			// The server, not the client, says who sent what and when.
-			msgs = append(msgs, &core.Message{Kind: core.KindChat, From: name, Text: m.Text})
+			out = &core.Message{Kind: core.KindChat, From: name, Text: m.Text}
 		}
+		msgs = append(msgs, out)
 	}
-	s.handOn(ctx, sess, msgs, ack)
+	sess.mu.Unlock()
+	s.handOn(ctx, handoff{sess: sess, msgs: msgs, first: first, seq: seq, ack: ack})
 }
 
 // roamLocked moves sess to from, after an authentic fresh packet came from
@@ -250,8 +258,37 @@ func (s *Server) roamLocked(sess *session, from netip.AddrPort) {
 }
 
 // ackLocked acknowledges a version 2 client's DATA, sealed so that nobody
-// else can forge it.
-func (s *Server) ackLocked(sess *session, seq uint64) {
+// else can forge it, with the verdict as its plaintext: empty, the message
+// was accepted; otherwise why it was refused (docs/PROTOCOL.md, "Verdicts").
+// A refusal is remembered, so that the ACK of a duplicate of that DATA says
+// it again: refused "" looks the seq up.
+func (s *Server) ackLocked(sess *session, seq uint64, refused string) {
+	if refused != "" {
+		refused = verdictText(refused)
+		sess.refusedLocked(seq, refused)
+	} else {
+		refused = sess.verdictLocked(seq)
+	}
+	// The cumulative part covers only what was handed on and judged: seq
+	// and all below it (the worker hands them on in order), not what the
+	// read loop took since and the handlers have yet to see.
+	cum := min(sess.recv.Cumulative(), seq+1)
 	s.sendSealedLocked(sess, &core.Packet{Type: core.TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true,
-		Cum: sess.recv.Cumulative(), HasCum: true}, nil)
+		Cum: cum, HasCum: true}, []byte(refused))
+}
+
+// maxVerdict bounds the reason an ACK carries, in bytes: with the header and
+// the seal it stays well inside any datagram.
+const maxVerdict = 300
+
+// verdictText is reason cut to maxVerdict bytes, on a rune boundary.
+func verdictText(reason string) string {
+	if len(reason) <= maxVerdict {
+		return reason
+	}
+	cut := maxVerdict - len("…")
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut] + "…"
 }

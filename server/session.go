@@ -76,6 +76,50 @@ type session struct {
 	heldBytes int
 	bundler   core.Bundler
 	flow      core.Flow
+
+	// refused are the verdicts on this client's latest refused DATA (at
+	// most keptVerdicts, oldest first), so that the ACK of a duplicate
+	// says "refused" again (ackLocked). nil until the first refusal, to
+	// keep a session that never had one small.
+	refused []verdict
+}
+
+// verdict is a refused seq and why.
+type verdict struct {
+	seq    uint64
+	reason string
+}
+
+// keptVerdicts bounds the refusals a session remembers. A duplicate comes
+// from a client still retrying a DATA whose ACK was lost, so only the last
+// few can still be asked about: with stop-and-wait only the last, with a
+// window at most a window's worth.
+const keptVerdicts = 16
+
+// refusedLocked remembers that seq was refused for reason.
+func (s *session) refusedLocked(seq uint64, reason string) {
+	for i := range s.refused {
+		if s.refused[i].seq == seq {
+			s.refused[i].reason = reason
+			return
+		}
+	}
+	if len(s.refused) == keptVerdicts {
+		copy(s.refused, s.refused[1:])
+		s.refused = s.refused[:keptVerdicts-1]
+	}
+	s.refused = append(s.refused, verdict{seq, reason})
+}
+
+// verdictLocked is why seq was refused, or "" if it was not (or is
+// forgotten).
+func (s *session) verdictLocked(seq uint64) string {
+	for _, v := range s.refused {
+		if v.seq == seq {
+			return v.reason
+		}
+	}
+	return ""
 }
 
 // keptScratch bounds the scratch buffers a session keeps between packets: a
