@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/cmd/internal/cli"
@@ -79,7 +80,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
-	delivered, err := plain(ctx, c, server, stdin, stdout, stderr)
+	delivered, err := plain(ctx, c, server, settleBound(cfg.ReliabilityConfig()), stdin, stdout, stderr)
 	if err == nil && !delivered {
 		return cli.ExitFail
 	}
@@ -159,9 +160,21 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 	return c, nil
 }
 
+// settleBound is how long plain mode waits, once its input has ended, for
+// the next verdict on the lines it sent: longer than the client takes to
+// give up on a line (its retries) and to connect again, so that it ends
+// with a dead server even if the client never gives up.
+func settleBound(rc core.ReliabilityConfig) time.Duration {
+	return 2*rc.RTO*time.Duration(rc.MaxRetries+1) + 30*time.Second
+}
+
 // plain runs the plain line mode. It reports whether every line read was
-// delivered.
-func plain(ctx context.Context, c *client.Client, server netip.AddrPort, stdin io.Reader, stdout, stderr io.Writer) (bool, error) {
+// delivered: it waits for the server's verdict on each (delivered, refused,
+// or given up on), at most bound after the last one once the input has
+// ended, and says on stderr which lines were refused and why. Only a
+// version 2 server's ACK says "refused"; a version 1 (seed) server's
+// refusals are its notices, shown but matched to no line.
+func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound time.Duration, stdin io.Reader, stdout, stderr io.Writer) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)
@@ -170,8 +183,9 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, stdin i
 	// Lines are read and sent by their own goroutine, so that reading
 	// standard input never holds up printing what arrives.
 	type sent struct {
-		id  uint64
-		err error
+		id   uint64
+		line string
+		err  error
 	}
 	sends := make(chan sent)
 	go func() {
@@ -179,9 +193,10 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, stdin i
 		sc := bufio.NewScanner(stdin)
 		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 		for sc.Scan() {
-			id, err := c.Send(ctx, strings.TrimSuffix(sc.Text(), "\r"))
+			line := strings.TrimSuffix(sc.Text(), "\r")
+			id, err := c.Send(ctx, line)
 			select {
-			case sends <- sent{id, err}:
+			case sends <- sent{id, line, err}:
 			case <-ctx.Done():
 				return
 			}
@@ -196,14 +211,45 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, stdin i
 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	pending := make(map[uint64]bool) // sent, not yet settled
-	settled := make(map[uint64]bool) // settled before Send returned its id
-	allOK, eof := true, false
+	pending := make(map[uint64]string)  // sent, not yet settled: the line
+	settled := make(map[uint64]bool)    // settled before Send returned its id
+	early := make(map[uint64][2]string) // of those, the ones that failed: verdict and why
+	var timeout <-chan time.Time        // after the input ended: the bound on the wait for the next verdict
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	settle := func(id uint64) {
+		if _, ok := pending[id]; !ok {
+			settled[id] = true
+		}
+		delete(pending, id)
+		if timer != nil {
+			timer.Reset(bound) // from the last verdict
+		}
+	}
+	allOK := true
+	// failed says on stderr, one line each, which line was refused or not
+	// delivered, and why.
+	failed := func(id uint64, verdict, why string) {
+		allOK = false
+		if line, ok := pending[id]; ok {
+			fmt.Fprintf(stderr, "udpchat: %s: %s: %s\n", verdict, line, why)
+		} else {
+			early[id] = [2]string{verdict, why} // said once Send returns the id
+		}
+		settle(id)
+	}
+	eof := false
 	for !eof || len(pending) > 0 {
 		select {
 		case s, ok := <-sends:
 			if !ok {
 				eof, sends = true, nil
+				timer = time.NewTimer(bound)
+				timeout = timer.C
 				continue
 			}
 			if s.err != nil {
@@ -211,10 +257,17 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, stdin i
 				fmt.Fprintf(stderr, "udpchat: not sent: %v\n", s.err)
 				continue
 			}
-			if !settled[s.id] {
-				pending[s.id] = true
+			if v, ok := early[s.id]; ok {
+				fmt.Fprintf(stderr, "udpchat: %s: %s: %s\n", v[0], s.line, v[1])
+				delete(early, s.id)
+			} else if !settled[s.id] {
+				pending[s.id] = s.line
 			}
 			delete(settled, s.id)
+		case <-timeout:
+			allOK = false
+			fmt.Fprintf(stderr, "udpchat: no answer from %s in %v: %d line(s) not known to be delivered\n", server, bound, len(pending))
+			pending = nil
 		case e := <-c.Events():
 			switch e := e.(type) {
 			case client.MessageEvent:
@@ -228,17 +281,11 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, stdin i
 			case client.NoticeEvent:
 				fmt.Fprintf(stderr, "udpchat: warning: %s\n", e.Text)
 			case client.DeliveredEvent:
-				if !pending[e.ID] {
-					settled[e.ID] = true
-				}
-				delete(pending, e.ID)
+				settle(e.ID)
+			case client.RefusedEvent:
+				failed(e.ID, "refused", e.Reason)
 			case client.FailedEvent:
-				allOK = false
-				fmt.Fprintf(stderr, "udpchat: message %d not delivered: %v\n", e.ID, e.Err)
-				if !pending[e.ID] {
-					settled[e.ID] = true
-				}
-				delete(pending, e.ID)
+				failed(e.ID, "not delivered", e.Err.Error())
 			case client.StateEvent:
 				fmt.Fprintf(stderr, "udpchat: %s %s%s\n", e.State, server, describe(e.Info))
 			}
