@@ -39,6 +39,22 @@ func TestDeliveryStateUpdatesInPlace(t *testing.T) {
 	h.contains("bob: hello " + markDelivered)
 }
 
+// TestRefusedIsNeverDelivered: a line the server refused is marked ✗ with
+// the reason, never ✓, and /retry does not send it again (it would be
+// refused again).
+func TestRefusedIsNeverDelivered(t *testing.T) {
+	h := newHarness(t)
+	h.enter("/msg nobody hi")
+	h.event(client.RefusedEvent{ID: 1, Reason: "no such user: nobody"})
+	h.contains("[private to nobody] bob: hi " + markFailed + " refused: no such user: nobody")
+	h.lacks(markDelivered, markPending, "/retry sends")
+	h.enter("/retry")
+	h.contains("-*- no undelivered message to send again")
+	if got := h.chat.Sent(); !slices.Equal(got, []string{"/msg nobody hi"}) {
+		t.Fatalf("sent %q", got)
+	}
+}
+
 func TestRetryResendsTheLastFailed(t *testing.T) {
 	h := newHarness(t)
 	h.enter("/retry")

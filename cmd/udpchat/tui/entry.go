@@ -50,6 +50,7 @@ const (
 	pending                   // given to the engine, not yet acknowledged
 	delivered                 // the server acknowledged it
 	failed                    // given up on; /retry sends it again
+	refused                   // the server received it and refused it (version 2 only)
 )
 
 // entry is one item of the message view. Own messages are updated in place
@@ -71,7 +72,7 @@ type entry struct {
 	key    int    // numbers it before Send returns an ID
 	id     uint64 // the engine's ID, once Send returned
 	state  delivery
-	reason string // why it failed
+	reason string // why it failed or was refused
 	resent bool   // /retry sent it again, as a new entry
 
 	// The rendered lines, for the width they were rendered at; nil when

@@ -21,13 +21,15 @@ func (m *Model) event(ev client.Event) tea.Cmd {
 	case client.MessageEvent:
 		return m.message(e.Message)
 	case client.DeliveredEvent:
-		m.delivery(e.ID, true, "")
+		m.delivery(e.ID, delivered, "")
+	case client.RefusedEvent:
+		m.delivery(e.ID, refused, clean(e.Reason))
 	case client.FailedEvent:
 		reason := "given up"
 		if e.Err != nil {
 			reason = clean(e.Err.Error())
 		}
-		m.delivery(e.ID, false, reason)
+		m.delivery(e.ID, failed, reason)
 	case client.StateEvent:
 		return m.stateChange(e)
 	case client.NoticeEvent:

@@ -71,7 +71,7 @@ type Model struct {
 
 // settled is a delivery outcome that arrived before its ID was known.
 type settled struct {
-	ok     bool
+	state  delivery
 	reason string
 }
 

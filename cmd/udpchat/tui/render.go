@@ -104,6 +104,9 @@ func (m *Model) deliveryMark(e *entry) string {
 			return " " + t.failed.Render(markFailed+" not delivered (sent again below)")
 		}
 		return " " + t.failed.Render(markFailed+" not delivered: "+e.reason+" (/retry sends it again)")
+	case refused:
+		// Sending it again would be refused again: no /retry.
+		return " " + t.failed.Render(markFailed+" refused: "+e.reason)
 	}
 	return ""
 }

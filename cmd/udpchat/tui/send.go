@@ -94,12 +94,12 @@ func (m *Model) sent(msg sentMsg) tea.Cmd {
 	}
 	m.sending = nil
 	if msg.err != nil {
-		m.settle(e, false, msg.err.Error())
+		m.settle(e, failed, msg.err.Error())
 	} else {
 		e.id = msg.id
 		m.byID[msg.id] = e
 		if s, ok := m.early[msg.id]; ok {
-			m.settle(e, s.ok, s.reason)
+			m.settle(e, s.state, s.reason)
 		}
 	}
 	// Outcomes can arrive early only for the message whose Send was under
@@ -108,25 +108,22 @@ func (m *Model) sent(msg sentMsg) tea.Cmd {
 	return m.sendNext()
 }
 
-// delivery records the outcome the engine reported for message id.
-func (m *Model) delivery(id uint64, ok bool, reason string) {
+// delivery records the outcome the engine reported for message id:
+// delivered, refused or failed, and why.
+func (m *Model) delivery(id uint64, state delivery, reason string) {
 	if e, found := m.byID[id]; found {
-		m.settle(e, ok, reason)
+		m.settle(e, state, reason)
 		return
 	}
 	if m.sending != nil {
 		// The engine can settle a message before Send's return reaches us.
-		m.early[id] = settled{ok: ok, reason: reason}
+		m.early[id] = settled{state: state, reason: reason}
 	}
 }
 
-func (m *Model) settle(e *entry, ok bool, reason string) {
+func (m *Model) settle(e *entry, state delivery, reason string) {
 	delete(m.byID, e.id)
-	if ok {
-		e.state = delivered
-	} else {
-		e.state, e.reason = failed, reason
-	}
+	e.state, e.reason = state, reason
 	e.touch()
 	m.dirty = true
 }
