@@ -2,18 +2,32 @@ package client_test
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/transport/memory"
 )
 
 // TestReconnect: when the server restarts, a client set to reconnect says
 // so, starts a new session by itself, and sends what was typed meanwhile;
 // nothing is lost silently.
-func TestReconnect(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Reliability: core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 3}})
+func TestReconnect(t *testing.T) { testReconnect(t, nil) }
+
+// TestReconnectFakeClock is TestReconnect on synctest's clock and the
+// in-memory network, where nothing comes late by chance: the message typed
+// while the server is down is retransmitted for exactly as long (RTO 100 ms,
+// 3 retries) as the server's silence takes to count as gone (three
+// keepalives of 100 ms), and the client must reconnect and send it, not
+// give up on it because its retransmissions ran out first.
+func TestReconnectFakeClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) { testReconnect(t, memory.NewNetwork()) })
+}
+
+func testReconnect(t *testing.T, network core.Network) {
+	room := chattest.Start(t, chattest.Options{Network: network, Reliability: core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 3}})
 	reconnecting := func(name string) func(*client.Config) {
 		return func(cfg *client.Config) {
 			cfg.Nick, cfg.Reconnect, cfg.Keepalive = name, true, 100*time.Millisecond

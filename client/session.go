@@ -49,6 +49,13 @@ func (c *Client) step(ctx context.Context) error {
 		c.sndNext = c.v1Hold
 		return nil
 	}
+	// A server silent for three keepalives is gone, whatever is in flight:
+	// what waits for its ACK goes to the next session, rather than being
+	// given up on by the retransmissions that happen to come first.
+	if c.info.Version >= 2 && c.cfg.Reconnect && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
+		c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
+		return c.reconnect(ctx)
+	}
 	send, failed, next := c.snd.Poll(now)
 	c.sndNext = next
 	if len(failed) == 0 {
@@ -59,10 +66,6 @@ func (c *Client) step(ctx context.Context) error {
 			c.write(t.Datagram)
 		}
 		if c.info.Version >= 2 {
-			if c.cfg.Reconnect && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
-				c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
-				return c.reconnect(ctx)
-			}
 			if !now.Before(c.lastSent.Add(c.cfg.Keepalive)) {
 				c.ping(now)
 			}
@@ -99,11 +102,12 @@ func (c *Client) nextWake() time.Duration {
 		next = c.sndNext
 	case c.info.Version >= 2:
 		next = c.lastSent.Add(c.cfg.Keepalive)
-		if c.cfg.Reconnect {
-			next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
-		}
 	default:
 		return time.Hour
+	}
+	if !c.handshaking() && c.info.Version >= 2 && c.cfg.Reconnect {
+		// The server's silence is watched while messages are in flight too.
+		next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
 	}
 	return max(next.Sub(c.cfg.Now()), 0)
 }
