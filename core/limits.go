@@ -61,7 +61,13 @@ func CheckV2(p *Packet, name FieldNamer) error {
 	if err := checkKey(p.Sig, "sig", name); err != nil {
 		return err
 	}
-	return checkKey(p.Cookie, "cookie", name)
+	if err := checkKey(p.Cookie, "cookie", name); err != nil {
+		return err
+	}
+	if len(p.Resume) != 0 && len(p.Resume) != ResumeLen {
+		return fmt.Errorf("%s of %d bytes, want %d or none", name("resume", -1), len(p.Resume), ResumeLen)
+	}
+	return nil
 }
 
 // checkKey refuses a ServerKey, Sig or Cookie of more than MaxKeyBytes.

@@ -13,11 +13,16 @@ const (
 	KindAction                     // "/me waves": an action, for the room
 	KindPrivate                    // "/msg bob hi": for one recipient only
 	KindHistory                    // a chat message from before the recipient joined
+	// KindSession is the server's first message to a version 2 session, for
+	// the client engine, not its user: ID is the room log's epoch and Text
+	// the session's resume token, in hex (see Resume).
+	KindSession
 )
 
 var kindNames = [...]string{
 	KindChat: "chat", KindSystem: "system", KindError: "error",
 	KindAction: "action", KindPrivate: "private", KindHistory: "history",
+	KindSession: "session",
 }
 
 // ParseMessageKind maps a kind's name to the kind.
@@ -48,7 +53,11 @@ const SystemSender = "server"
 // V1Text.
 type Message struct {
 	Kind MessageKind
-	// ID numbers the server's messages, so clients can refer to them.
+	// ID is, on a message of the room (chat, action, history, the
+	// server's announcements), its offset in the room's log, which a
+	// client remembers to resume from and to never show a message twice;
+	// on a KindSession message, the log's epoch; 0 on a message for one
+	// recipient (private, error, notice), which is not in the log.
 	ID uint64
 	// From is the sender's display name: its nickname, or its ip:port.
 	From string

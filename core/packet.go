@@ -103,6 +103,11 @@ type Packet struct {
 	// a version 2 KEY_REQ then echoes: a MAC of the client's address under
 	// a secret only the server knows, so it is checked without state.
 	Cookie []byte
+
+	// Resume, on a version 2 KEY_REQ, is the client's claim to carry on a
+	// session it lost: a Resume in its wire form (ResumeLen bytes), or
+	// empty.
+	Resume []byte
 }
 
 // ADLen is the length of the associated data AD returns.
