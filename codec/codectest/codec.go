@@ -48,14 +48,18 @@ func Packets() []NamedPacket {
 		{"bye bare", core.Packet{Type: core.TypeBye}},
 		{"cookie", core.Packet{Type: core.TypeCookie, Cookie: bytesOf(16, 'c')}},
 		{"key_req with cookie", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "n", Suites: []string{"s"}, Cookie: bytesOf(16, 'c'), Payload: []byte("hello")}},
+		{"key_req with resume", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "alice", Suites: []string{"s"},
+			Resume: resumeOf(sid, 3, 41), Payload: []byte("hello")}},
 		{"v2 every field", core.Packet{Type: core.TypeKeyRep, Version: 2, Session: 7,
 			Seq: 1, HasSeq: true, AckSeq: 2, HasAckSeq: true, Cum: 3, HasCum: true,
-			Nick: "n", Suites: []string{"a", "b"}, Suite: "a", ServerKey: []byte{1}, Sig: []byte{2}, Payload: []byte{3}}},
+			Nick: "n", Suites: []string{"a", "b"}, Suite: "a", ServerKey: []byte{1}, Sig: []byte{2}, Cookie: []byte{4},
+			Resume: resumeOf(1, 2, 3), Payload: []byte{3}}},
 		{"max numbers", core.Packet{Type: core.TypeData, Version: 255, Session: math.MaxUint64,
 			Seq: math.MaxUint64, HasSeq: true, AckSeq: math.MaxUint64, HasAckSeq: true, Cum: math.MaxUint64, HasCum: true}},
 		{"max fields", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: strings.Repeat("é", core.MaxName/2),
 			Suites: slices.Repeat([]string{strings.Repeat("s", core.MaxName)}, core.MaxSuites), Suite: strings.Repeat("t", core.MaxName),
-			ServerKey: bytesOf(core.MaxKeyBytes, 6), Sig: bytesOf(core.MaxKeyBytes, 7), Cookie: bytesOf(core.MaxKeyBytes, 8), Payload: []byte{0}}},
+			ServerKey: bytesOf(core.MaxKeyBytes, 6), Sig: bytesOf(core.MaxKeyBytes, 7), Cookie: bytesOf(core.MaxKeyBytes, 8),
+			Resume: resumeOf(math.MaxUint64, math.MaxUint64, math.MaxUint64), Payload: []byte{0}}},
 		{"unicode and controls", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "a\"b\\c\x00\n\x7f世🌍",
 			Suites: []string{"", "\u2028"}, Payload: []byte{0}}},
 	}
@@ -70,7 +74,17 @@ func SamePacket(a, b *core.Packet) bool {
 		bytes.Equal(a.Payload, b.Payload) &&
 		a.Version == b.Version && a.Session == b.Session &&
 		a.Nick == b.Nick && slices.Equal(a.Suites, b.Suites) && a.Suite == b.Suite &&
-		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Cookie, b.Cookie)
+		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Cookie, b.Cookie) &&
+		bytes.Equal(a.Resume, b.Resume)
+}
+
+// resumeOf is the wire form of a core.Resume with a proof of 0xa5 bytes.
+func resumeOf(session, epoch, offset uint64) []byte {
+	r := core.Resume{Session: session, Epoch: epoch, Offset: offset}
+	for i := range r.Proof {
+		r.Proof[i] = 0xa5
+	}
+	return r.Append(nil)
 }
 
 // TestCodec runs the conformance suite of core.Codec against c, each part
@@ -250,6 +264,9 @@ func testStrict(t *testing.T, c core.Codec) {
 		{"server_key too long", &core.Packet{Type: core.TypeKeyRep, ServerKey: make([]byte, core.MaxKeyBytes+1)}},
 		{"sig too long", &core.Packet{Type: core.TypeKeyRep, Sig: make([]byte, core.MaxKeyBytes+1)}},
 		{"cookie too long", &core.Packet{Type: core.TypeKeyReq, Cookie: make([]byte, core.MaxKeyBytes+1)}},
+		{"resume too short", &core.Packet{Type: core.TypeKeyReq, Version: 2, Resume: make([]byte, core.ResumeLen-1)}},
+		{"resume too long", &core.Packet{Type: core.TypeKeyReq, Version: 2, Resume: make([]byte, core.ResumeLen+1)}},
+		{"resume of one byte", &core.Packet{Type: core.TypeKeyReq, Version: 2, Resume: []byte{1}}},
 	} {
 		got, err := c.Append([]byte("keep"), tt.p)
 		if err == nil {

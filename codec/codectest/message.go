@@ -31,6 +31,8 @@ func Messages() []NamedMessage {
 		{"action", core.Message{Kind: core.KindAction, ID: 9, From: "alice", Text: "waves", Time: ts}},
 		{"private", core.Message{Kind: core.KindPrivate, ID: 10, From: "alice", To: "bob", Text: "hi", Time: ts}},
 		{"history", core.Message{Kind: core.KindHistory, ID: 11, From: "carol", Text: "earlier", Time: ts}},
+		{"session", core.Message{Kind: core.KindSession, ID: 1764331200, From: core.SystemSender,
+			Text: strings.Repeat("0123456789abcdef", 4), Time: ts}},
 		{"zero time", core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "no clock"}},
 		{"empty", core.Message{}},
 		{"unicode and controls", core.Message{Kind: core.KindChat, From: "zoë🌍", To: "世界", Text: "héllo \u2028 🌍\x00\n\"\\", Time: ts}},
@@ -94,7 +96,7 @@ func TestMessages(t *testing.T, mc core.MessageCodec) {
 		m    *core.Message
 	}{
 		{"nil", nil},
-		{"kind past history", &core.Message{Kind: core.KindHistory + 1}},
+		{"kind past session", &core.Message{Kind: core.KindSession + 1}},
 		{"from too long", &core.Message{From: strings.Repeat("f", core.MaxName+1)}},
 		{"to too long", &core.Message{To: strings.Repeat("t", core.MaxName+1)}},
 		{"from not UTF-8", &core.Message{From: bad}},

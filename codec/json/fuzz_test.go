@@ -187,6 +187,11 @@ func refDecode(b []byte) (*core.Packet, bool) {
 			return nil, false
 		}
 	}
+	if raw, ok := m["resume"]; ok {
+		if p.Resume, ok = key(raw, 256); !ok || (len(p.Resume) != 0 && len(p.Resume) != core.ResumeLen) {
+			return nil, false
+		}
+	}
 	if raw, ok := m["seq"]; ok {
 		if p.Seq, ok = num(raw); !ok {
 			return nil, false

@@ -12,7 +12,8 @@
 //	{"type": "ACK", "ack_seq": 3}
 //
 // Version 2 adds the types PING, PONG, BYE and COOKIE and the fields "v",
-// "sid", "nick", "suites", "suite", "server_key", "sig" and "cookie"; a
+// "sid", "nick", "suites", "suite", "server_key", "sig", "cookie" and
+// "resume"; a
 // version 1 peer ignores
 // unknown fields, which is how the versions are told apart:
 //
@@ -22,6 +23,7 @@
 //	{"type": "PING", "sid": 81985529216486895, "payload": "<base64>"}
 //	{"type": "COOKIE", "cookie": "<base64>"}                      a server under load
 //	{"type": "KEY_REQ", "v": 2, "nick": "alice", "suites": […], "cookie": "<base64>", "payload": "<base64>"}
+//	{"type": "KEY_REQ", "v": 2, "nick": "alice", "suites": […], "resume": "<base64>", "payload": "<base64>"}   a client resuming
 //
 // The inner message of version 2 (core.MessageCodec), the plaintext of a
 // DATA between version 2 peers, is a JSON object too; see AppendMessage.
@@ -36,11 +38,11 @@
 // bytes the seed sent, and writes the version 2 fields in the same style.
 // Field order is: type, v (if Version is not 0), sid (if Session is not 0),
 // seq (if HasSeq), ack_seq (if HasAckSeq), cum (if HasCum), nick, suites, suite, server_key,
-// sig, cookie (each if not empty), payload. A packet without version 2 fields is
+// sig, cookie, resume (each if not empty), payload. A packet without version 2 fields is
 // therefore encoded exactly as version 1 encodes it. KEY_REQ, KEY_REP and
 // DATA always carry "payload", even when it is empty; ACK, PING, PONG, BYE and
 // COOKIE carry one only if their Payload is not empty. Byte fields (payload,
-// server_key, sig, cookie) are standard base64 with padding; "sid" is a JSON integer,
+// server_key, sig, cookie, resume) are standard base64 with padding; "sid" is a JSON integer,
 // as Python writes any int. Strings (nick, suites, suite) escape '"', '\\'
 // and the control characters (as \u00XX) and carry the rest as raw UTF-8,
 // where json.dumps would write non-ASCII as \uXXXX: no seed peer ever sees
@@ -61,11 +63,12 @@
 //     [0, 2^64-1] written without sign, fraction or exponent: 1.0, 1e3, -0,
 //     "1", null and the like are refused (the seed echoed whatever it got; we
 //     do not); "v" likewise, in [0, 255];
-//   - "payload", "server_key", "sig" and "cookie" must be strings holding
+//   - "payload", "server_key", "sig", "cookie" and "resume" must be strings holding
 //     standard base64 with padding and zero padding bits
 //     (base64.StdEncoding.Strict); line breaks, which Go's decoder would
 //     otherwise skip, are refused; server_key, sig and cookie decode to at
-//     most 256 bytes (core.MaxKeyBytes);
+//     most 256 bytes (core.MaxKeyBytes), resume to exactly 56
+//     (core.ResumeLen);
 //   - "nick" and "suite" must be strings of at most 64 bytes (core.MaxName),
 //     "suites" an array of at most 16 (core.MaxSuites) such strings; a \u escape of half a UTF-16
 //     surrogate pair is refused, as it is no character;
@@ -211,6 +214,11 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 		dst = base64.StdEncoding.AppendEncode(dst, p.Cookie)
 		dst = append(dst, '"')
 	}
+	if len(p.Resume) > 0 {
+		dst = append(dst, `, "resume": "`...)
+		dst = base64.StdEncoding.AppendEncode(dst, p.Resume)
+		dst = append(dst, '"')
+	}
 	if withPayload {
 		dst = append(dst, `, "payload": "`...)
 		dst = base64.StdEncoding.AppendEncode(dst, p.Payload)
@@ -249,6 +257,9 @@ func v2Len(p *core.Packet) int {
 	if len(p.Cookie) > 0 {
 		n += 14 + base64.StdEncoding.EncodedLen(len(p.Cookie))
 	}
+	if len(p.Resume) > 0 {
+		n += 14 + base64.StdEncoding.EncodedLen(len(p.Resume))
+	}
 	return n
 }
 
@@ -266,6 +277,7 @@ const (
 	fServerKey
 	fSig
 	fCookie
+	fResume
 	fPayload
 	nPacketFields
 )
@@ -273,7 +285,7 @@ const (
 var packetFields = [nPacketFields]string{
 	fType: "type", fVersion: "v", fSession: "sid", fSeq: "seq", fAckSeq: "ack_seq", fCum: "cum",
 	fNick: "nick", fSuites: "suites", fSuite: "suite", fServerKey: "server_key", fSig: "sig",
-	fCookie: "cookie", fPayload: "payload",
+	fCookie: "cookie", fResume: "resume", fPayload: "payload",
 }
 
 // Decode parses one datagram; see the package documentation for what it
@@ -333,6 +345,8 @@ func packetOf(p *core.Packet, vals *[nPacketFields][]byte, buf []byte) error {
 			p.Sig, err = parseKeyBytes("sig", val)
 		case fCookie:
 			p.Cookie, err = parseKeyBytes("cookie", val)
+		case fResume:
+			p.Resume, err = parseResume(val)
 		case fPayload:
 			// Non-nil even when empty: present and empty is legal.
 			p.Payload, err = parseBase64Into(buf, "payload", val, -1)
@@ -359,6 +373,17 @@ func parseKeyBytes(field string, val []byte) ([]byte, error) {
 	b, err := parseBase64(field, val, core.MaxKeyBytes)
 	if len(b) == 0 {
 		b = nil
+	}
+	return b, err
+}
+
+// parseResume reads "resume": empty is absent, as for the keys; anything
+// else is exactly core.ResumeLen bytes, which core.CheckV2 holds every codec
+// to (its error is worded here as a decode error).
+func parseResume(val []byte) ([]byte, error) {
+	b, err := parseKeyBytes("resume", val)
+	if err == nil && len(b) != 0 && len(b) != core.ResumeLen {
+		err = fmt.Errorf(`codec/json: "resume" is %d bytes, want %d`, len(b), core.ResumeLen)
 	}
 	return b, err
 }

@@ -86,7 +86,7 @@ func TestAppendMessageForms(t *testing.T) {
 func TestMessageRoundTrip(t *testing.T) {
 	var c json.Codec
 	texts := []string{"", "hi", "ünïcödé 世界 🌍", "\x00\x1f\"\\/\n", strings.Repeat("x", 3000)}
-	for k := core.KindChat; k <= core.KindHistory; k++ {
+	for k := core.KindChat; k <= core.KindSession; k++ {
 		for i, text := range texts {
 			m := &core.Message{Kind: k, ID: uint64(i), From: "alice", Text: text}
 			if i%2 == 0 {
@@ -156,7 +156,7 @@ func TestAppendMessageRejects(t *testing.T) {
 		want string
 	}{
 		{"nil", nil, "nil message"},
-		{"kind past history", &core.Message{Kind: core.KindHistory + 1}, "message kind 6"},
+		{"kind past session", &core.Message{Kind: core.KindSession + 1}, "message kind 7"},
 		{"kind 255", &core.Message{Kind: 255}, "message kind 255"},
 		{"from too long", &core.Message{From: long}, `"from" of 65 bytes`},
 		{"to too long", &core.Message{To: long}, `"to" of 65 bytes`},

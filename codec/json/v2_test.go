@@ -125,6 +125,8 @@ func TestAppendRejectsV2(t *testing.T) {
 		{"server_key too long", core.Packet{Type: core.TypeKeyRep, ServerKey: make([]byte, 257)}, `"server_key" of 257 bytes`},
 		{"sig too long", core.Packet{Type: core.TypeKeyRep, Sig: make([]byte, 257)}, `"sig" of 257 bytes`},
 		{"cookie too long", core.Packet{Type: core.TypeKeyReq, Cookie: make([]byte, 257)}, `"cookie" of 257 bytes`},
+		{"resume too short", core.Packet{Type: core.TypeKeyReq, Resume: make([]byte, core.ResumeLen-1)}, `"resume" of 55 bytes, want 56 or none`},
+		{"resume too long", core.Packet{Type: core.TypeKeyReq, Resume: make([]byte, core.ResumeLen+1)}, `"resume" of 57 bytes, want 56 or none`},
 		{"type past COOKIE", core.Packet{Type: core.TypeCookie + 1}, "cannot encode packet type"},
 	}
 	var c json.Codec
@@ -225,6 +227,12 @@ func hostileV2Cases() []hostileCase {
 		{"sig bad base64", req(`"sig": "%%%"`), `"sig" is not valid padded standard base64`},
 		{"sig null", req(`"sig": null`), `"sig" must be a base64 string, got null`},
 		{"sig 257 bytes", req(`"sig": "` + b64(257) + `"`), `"sig" is 257 bytes, at most 256`},
+		{"resume 55 bytes", req(`"resume": "` + b64(core.ResumeLen-1) + `"`), `"resume" is 55 bytes, want 56`},
+		{"resume 57 bytes", req(`"resume": "` + b64(core.ResumeLen+1) + `"`), `"resume" is 57 bytes, want 56`},
+		{"resume 1 byte", req(`"resume": "AQ=="`), `"resume" is 1 bytes, want 56`},
+		{"resume huge", req(`"resume": "` + b64(3000) + `"`), `"resume" is longer than 256 bytes`},
+		{"resume number", req(`"resume": 5`), `"resume" must be a base64 string, got a number`},
+		{"duplicate resume", req(`"resume": "", "resume": ""`), `duplicate "resume"`},
 
 		{"duplicate v", req(`"v": 2, "v": 2`), `duplicate "v"`},
 		{"duplicate sid", `{"type": "PING", "sid": 1, "sid": 2}`, `duplicate "sid"`},

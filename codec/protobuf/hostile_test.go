@@ -91,6 +91,11 @@ func hostileCases() []struct {
 		{"suite 65 bytes", cat(typeData, field(10, bytes.Repeat([]byte("s"), 65))), "suite of 65 bytes"},
 		{"server_key 257 bytes", cat(typeData, field(11, make([]byte, 257))), "server_key of 257 bytes"},
 		{"sig 257 bytes", cat(typeData, field(12, make([]byte, 257))), "sig of 257 bytes"},
+		{"resume 55 bytes", cat(typeData, field(14, make([]byte, core.ResumeLen-1))), "resume of 55 bytes, want 56 or none"},
+		{"resume 57 bytes", cat(typeData, field(14, make([]byte, core.ResumeLen+1))), "resume of 57 bytes, want 56 or none"},
+		{"resume 257 bytes", cat(typeData, field(14, make([]byte, 257))), "resume of 257 bytes"},
+		{"resume as varint", cat(typeData, varint(14, 1)), "resume (field 14) has wire type varint"},
+		{"resume twice", cat(typeData, field(14, make([]byte, core.ResumeLen)), field(14, make([]byte, core.ResumeLen))), "duplicate resume"},
 		// Duplicates of singular fields.
 		{"seq twice", cat(typeData, varint(2, 1), varint(2, 2)), "duplicate seq"},
 		{"payload twice", cat(typeData, field(5, []byte("a")), field(5, []byte("b"))), "duplicate payload"},

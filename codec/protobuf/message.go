@@ -22,7 +22,7 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	if m == nil {
 		return dst, errors.New("codec/protobuf: cannot encode a nil message")
 	}
-	if m.Kind > core.KindHistory {
+	if m.Kind > core.KindSession {
 		return dst, fmt.Errorf("codec/protobuf: cannot encode message kind %d", m.Kind)
 	}
 	err := checkNames(m.From, m.To)
@@ -85,7 +85,7 @@ func decodeMessage(b []byte) (*core.Message, error) {
 	if err := unmarshal.Unmarshal(b, &pb); err != nil {
 		return nil, fmt.Errorf("codec/protobuf: message: %w", err)
 	}
-	if pb.Kind < packetpb.Kind_KIND_CHAT || pb.Kind > packetpb.Kind_KIND_HISTORY {
+	if pb.Kind < packetpb.Kind_KIND_CHAT || pb.Kind > packetpb.Kind_KIND_SESSION {
 		return nil, fmt.Errorf("codec/protobuf: unknown message kind %d", int32(pb.Kind))
 	}
 	if err := checkNames(pb.From, pb.To); err != nil {

@@ -20,12 +20,12 @@ var tsTime = time.UnixMilli(ts).UTC()
 
 // TestKindNumbering: packet.proto numbers the message kinds as core does.
 func TestKindNumbering(t *testing.T) {
-	for k := core.KindChat; k <= core.KindHistory; k++ {
+	for k := core.KindChat; k <= core.KindSession; k++ {
 		if got, want := packetpb.Kind(k).String(), "KIND_"+strings.ToUpper(k.String()); got != want {
 			t.Errorf("packetpb.Kind(%d) = %s, want %s", k, got, want)
 		}
 	}
-	if n := packetpb.Kind(0).Descriptor().Values().Len(); n != int(core.KindHistory)+1 {
+	if n := packetpb.Kind(0).Descriptor().Values().Len(); n != int(core.KindSession)+1 {
 		t.Errorf("packet.proto has %d kinds, core %d", n, core.KindHistory+1)
 	}
 }
@@ -70,7 +70,7 @@ func TestAppendMessageRefuses(t *testing.T) {
 		m          *core.Message
 	}{
 		{"nil", "nil message", nil},
-		{"unknown kind", "message kind 6", &core.Message{Kind: core.KindHistory + 1}},
+		{"unknown kind", "message kind 7", &core.Message{Kind: core.KindSession + 1}},
 		{"from too long", "from of 65 bytes", &core.Message{From: strings.Repeat("f", 65)}},
 		{"to too long", "to of 65 bytes", &core.Message{To: strings.Repeat("t", 65)}},
 		{"from not utf-8", "from: not valid UTF-8", &core.Message{From: utf8Bad}},
@@ -105,7 +105,7 @@ func hostileMessages() []struct {
 		in   []byte
 		want string
 	}{
-		{"unknown kind 6", varint(1, 6), "unknown message kind 6"},
+		{"unknown kind 7", varint(1, 7), "unknown message kind 7"},
 		{"unknown kind 99", varint(1, 99), "unknown message kind 99"},
 		{"negative kind", varint(1, math.MaxUint64), "unknown message kind -1"},
 		{"kind 2^32", varint(1, 1<<32), "out of range"},

@@ -59,7 +59,7 @@
 //     TYPE_UNSPECIFIED, not a number packet.proto does not name);
 //   - version is at most 255; nick and suite are at most 64 bytes, suites
 //     at most 16 names of at most 64 bytes each; server_key, sig and cookie
-//     at most 256 bytes;
+//     at most 256 bytes; resume exactly 56 bytes (core.ResumeLen) or absent;
 //   - strings must be valid UTF-8: proto3 requires it and Go's decoder
 //     enforces it;
 //   - unknown fields are skipped, whatever their value, if well-formed, so

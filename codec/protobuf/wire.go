@@ -31,6 +31,7 @@ const (
 	fieldServerKey protowire.Number = 11
 	fieldSig       protowire.Number = 12
 	fieldCookie    protowire.Number = 13
+	fieldResume    protowire.Number = 14
 )
 
 // appendPacket appends the encoding of p, which Append has checked, as a
@@ -70,7 +71,8 @@ func appendPacket(dst []byte, p *core.Packet) []byte {
 	dst = appendString(dst, fieldSuite, p.Suite)
 	dst = appendBytes(dst, fieldServerKey, p.ServerKey)
 	dst = appendBytes(dst, fieldSig, p.Sig)
-	return appendBytes(dst, fieldCookie, p.Cookie)
+	dst = appendBytes(dst, fieldCookie, p.Cookie)
+	return appendBytes(dst, fieldResume, p.Resume)
 }
 
 func appendBytes(dst []byte, num protowire.Number, b []byte) []byte {
@@ -162,12 +164,17 @@ func decodePacket(p *core.Packet, b, buf []byte) (typ int32, version uint32, err
 		case fieldCookie:
 			v, _ := protowire.ConsumeBytes(val)
 			p.Cookie = keyBytes(v)
+		case fieldResume:
+			// Bounded like a key, then held to exactly core.ResumeLen by
+			// Decode's core.CheckV2.
+			v, _ := protowire.ConsumeBytes(val)
+			p.Resume = keyBytes(v)
 		}
 	}
 	return typ, version, nil
 }
 
-// keyBytes copies a server_key, sig or cookie, which Decode bounds afterwards. One
+// keyBytes copies a server_key, sig, cookie or resume, which Decode bounds afterwards. One
 // of more than core.MaxKeyBytes is refused there, with its length, so it is not
 // copied: the packet holding it is never returned.
 func keyBytes(v []byte) []byte {

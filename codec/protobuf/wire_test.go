@@ -17,7 +17,7 @@ import (
 // toPB is the packetpb.Packet of p, as the codec used to build it.
 func toPB(p *core.Packet) *packetpb.Packet {
 	pb := &packetpb.Packet{Type: packetpb.Type(p.Type), Payload: p.Payload, Version: uint32(p.Version),
-		Session: p.Session, Nick: p.Nick, Suites: p.Suites, Suite: p.Suite, ServerKey: p.ServerKey, Sig: p.Sig, Cookie: p.Cookie}
+		Session: p.Session, Nick: p.Nick, Suites: p.Suites, Suite: p.Suite, ServerKey: p.ServerKey, Sig: p.Sig, Cookie: p.Cookie, Resume: p.Resume}
 	if p.HasSeq {
 		pb.Seq = proto.Uint64(p.Seq)
 	}
@@ -78,6 +78,12 @@ func randPacket(r *rand.Rand) *core.Packet {
 		p.Suites = append(p.Suites, name())
 	}
 	p.ServerKey, p.Sig, p.Cookie = bytesN(256), bytesN(256), bytesN(256)
+	if maybe() { // exactly core.ResumeLen or none
+		p.Resume = make([]byte, core.ResumeLen)
+		for i := range p.Resume {
+			p.Resume[i] = byte(r.Uint32())
+		}
+	}
 	return p
 }
 
@@ -154,7 +160,7 @@ func FuzzSameAsProto(f *testing.F) {
 			t.Fatalf("Decode accepted %x, proto.Unmarshal refused it: %v", in, perr)
 		}
 		want := &core.Packet{Type: core.PacketType(pb.Type), Payload: pb.Payload, Version: uint8(pb.Version),
-			Session: pb.Session, Nick: pb.Nick, Suites: pb.Suites, Suite: pb.Suite, ServerKey: pb.ServerKey, Sig: pb.Sig, Cookie: pb.Cookie,
+			Session: pb.Session, Nick: pb.Nick, Suites: pb.Suites, Suite: pb.Suite, ServerKey: pb.ServerKey, Sig: pb.Sig, Cookie: pb.Cookie, Resume: pb.Resume,
 			Seq: pb.GetSeq(), HasSeq: pb.Seq != nil, AckSeq: pb.GetAckSeq(), HasAckSeq: pb.AckSeq != nil,
 			Cum: pb.GetCum(), HasCum: pb.Cum != nil}
 		if !codectest.SamePacket(p, want) || (p.Payload == nil) != (pb.Payload == nil) {

@@ -136,6 +136,10 @@ const (
 	Kind_KIND_PRIVATE Kind = 4
 	// KIND_HISTORY is a chat message from before the recipient joined.
 	Kind_KIND_HISTORY Kind = 5
+	// KIND_SESSION is the server's first message to a version 2 session, for
+	// the client engine, not its user: id is the room log's epoch and text the
+	// session's resume token, in hex.
+	Kind_KIND_SESSION Kind = 6
 )
 
 // Enum value maps for Kind.
@@ -147,6 +151,7 @@ var (
 		3: "KIND_ACTION",
 		4: "KIND_PRIVATE",
 		5: "KIND_HISTORY",
+		6: "KIND_SESSION",
 	}
 	Kind_value = map[string]int32{
 		"KIND_CHAT":    0,
@@ -155,6 +160,7 @@ var (
 		"KIND_ACTION":  3,
 		"KIND_PRIVATE": 4,
 		"KIND_HISTORY": 5,
+		"KIND_SESSION": 6,
 	}
 )
 
@@ -231,7 +237,11 @@ type Packet struct {
 	Sig []byte `protobuf:"bytes,12,opt,name=sig,proto3" json:"sig,omitempty"`
 	// cookie is what a server under load hands out in COOKIE, and a version 2
 	// KEY_REQ then echoes: at most 256 bytes.
-	Cookie        []byte `protobuf:"bytes,13,opt,name=cookie,proto3" json:"cookie,omitempty"`
+	Cookie []byte `protobuf:"bytes,13,opt,name=cookie,proto3" json:"cookie,omitempty"`
+	// resume, on a version 2 KEY_REQ, is the client's claim to carry on a
+	// session it lost (core.Resume): exactly 56 bytes (core.ResumeLen), or
+	// absent.
+	Resume        []byte `protobuf:"bytes,14,opt,name=resume,proto3" json:"resume,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -357,6 +367,13 @@ func (x *Packet) GetCookie() []byte {
 	return nil
 }
 
+func (x *Packet) GetResume() []byte {
+	if x != nil {
+		return x.Resume
+	}
+	return nil
+}
+
 // Message is the structured inner message of version 2: the plaintext of a
 // DATA between version 2 peers that speak this codec. It mirrors
 // core.Message, less Origin, which never goes on the wire.
@@ -365,8 +382,9 @@ type Message struct {
 	// kind is what the message is; numbers this file does not name are
 	// refused.
 	Kind Kind `protobuf:"varint,1,opt,name=kind,proto3,enum=udpchat.packet.v1.Kind" json:"kind,omitempty"`
-	// id numbers the server's messages, so clients can refer to them; 0 is
-	// none.
+	// id is, on a message of the room (chat, action, history, the server's
+	// announcements), its offset in the room's log; on a KIND_SESSION
+	// message, the log's epoch; 0 (absent) on a message for one recipient.
 	Id uint64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
 	// from is the sender's display name, its nickname or its ip:port: UTF-8,
 	// at most 64 bytes.
@@ -474,7 +492,7 @@ var File_packet_v1_packet_proto protoreflect.FileDescriptor
 
 const file_packet_v1_packet_proto_rawDesc = "" +
 	"\n" +
-	"\x16packet/v1/packet.proto\x12\x11udpchat.packet.v1\"\xf6\x02\n" +
+	"\x16packet/v1/packet.proto\x12\x11udpchat.packet.v1\"\x8e\x03\n" +
 	"\x06Packet\x12+\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x17.udpchat.packet.v1.TypeR\x04type\x12\x15\n" +
 	"\x03seq\x18\x02 \x01(\x04H\x00R\x03seq\x88\x01\x01\x12\x1c\n" +
@@ -490,7 +508,8 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	"\n" +
 	"server_key\x18\v \x01(\fR\tserverKey\x12\x10\n" +
 	"\x03sig\x18\f \x01(\fR\x03sig\x12\x16\n" +
-	"\x06cookie\x18\r \x01(\fR\x06cookieB\x06\n" +
+	"\x06cookie\x18\r \x01(\fR\x06cookie\x12\x16\n" +
+	"\x06resume\x18\x0e \x01(\fR\x06resumeB\x06\n" +
 	"\x04_seqB\n" +
 	"\n" +
 	"\b_ack_seqB\x06\n" +
@@ -513,7 +532,7 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	"\x04PONG\x10\x06\x12\a\n" +
 	"\x03BYE\x10\a\x12\n" +
 	"\n" +
-	"\x06COOKIE\x10\b*k\n" +
+	"\x06COOKIE\x10\b*}\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_CHAT\x10\x00\x12\x0f\n" +
 	"\vKIND_SYSTEM\x10\x01\x12\x0e\n" +
@@ -521,7 +540,8 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	"KIND_ERROR\x10\x02\x12\x0f\n" +
 	"\vKIND_ACTION\x10\x03\x12\x10\n" +
 	"\fKIND_PRIVATE\x10\x04\x12\x10\n" +
-	"\fKIND_HISTORY\x10\x05B+Z)github.com/udpchat/udpchat/proto/packetpbb\x06proto3"
+	"\fKIND_HISTORY\x10\x05\x12\x10\n" +
+	"\fKIND_SESSION\x10\x06B+Z)github.com/udpchat/udpchat/proto/packetpbb\x06proto3"
 
 var (
 	file_packet_v1_packet_proto_rawDescOnce sync.Once

@@ -15,7 +15,7 @@
 //	session  8 bytes, big-endian, if flagged (never 0: 0 is no session)
 //	handshake, if flagged (never all empty): version (1 byte), nick,
 //	         suite count (uvarint) and each suite, suite, server_key, sig,
-//	         cookie
+//	         cookie, resume (empty, or core.ResumeLen bytes)
 //	payload  the last field, ending the datagram
 //
 // Strings and byte fields are a uvarint length then the bytes. Uvarints
@@ -24,7 +24,7 @@
 // # Message
 //
 // A version 2 inner message (core.MessageCodec) is kind (1 byte, chat (0)
-// to history (5)), flags (1 byte: 0x01 time), id (uvarint), from, to, time
+// to session (6)), flags (1 byte: 0x01 time), id (uvarint), from, to, time
 // (uvarint Unix milliseconds, if flagged) and text, the last field.
 //
 // # Strictness
@@ -132,6 +132,7 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 		dst = appendField(dst, p.ServerKey)
 		dst = appendField(dst, p.Sig)
 		dst = appendField(dst, p.Cookie)
+		dst = appendField(dst, p.Resume)
 	}
 	return appendField(dst, p.Payload), nil
 }
@@ -139,7 +140,7 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 // hasHandshake reports whether p has any field of the handshake section.
 func hasHandshake(p *core.Packet) bool {
 	return p.Version != 0 || p.Nick != "" || len(p.Suites) != 0 || p.Suite != "" ||
-		len(p.ServerKey) != 0 || len(p.Sig) != 0 || len(p.Cookie) != 0
+		len(p.ServerKey) != 0 || len(p.Sig) != 0 || len(p.Cookie) != 0 || len(p.Resume) != 0
 }
 
 // checkPacket says why Decode would refuse p, or returns nil.
@@ -216,12 +217,17 @@ func decodePacket(b []byte) (*core.Packet, error) {
 		p.ServerKey = r.bytes("server_key", core.MaxKeyBytes)
 		p.Sig = r.bytes("sig", core.MaxKeyBytes)
 		p.Cookie = r.bytes("cookie", core.MaxKeyBytes)
+		// Bounded here, held to exactly core.ResumeLen below.
+		p.Resume = r.bytes("resume", core.ResumeLen)
 		if r.err == nil && !hasHandshake(p) {
 			return nil, errors.New("handshake flagged but empty")
 		}
 	}
 	p.Payload = r.bytes("payload", core.MaxDatagram)
 	if err := r.end(); err != nil {
+		return nil, err
+	}
+	if err := core.CheckV2(p, fieldName); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -41,7 +41,7 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 
 // checkMessage says why DecodeMessage would refuse m, or returns nil.
 func checkMessage(m *core.Message) error {
-	if m.Kind > core.KindHistory {
+	if m.Kind > core.KindSession {
 		return fmt.Errorf("unknown kind %d", m.Kind)
 	}
 	if !m.Time.IsZero() && (m.Time.Before(core.MinMessageTime) || m.Time.After(core.MaxMessageTime)) {
@@ -69,7 +69,7 @@ func decodeMessage(b []byte) (*core.Message, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if m.Kind > core.KindHistory {
+	if m.Kind > core.KindSession {
 		return nil, fmt.Errorf("unknown kind %d", m.Kind)
 	}
 	if flags&^flagTime != 0 {
