@@ -66,6 +66,12 @@ type Config struct {
 	// backoff, rather than give up. Messages sent meanwhile wait for the new
 	// session. A terminal UI wants this; a script wants to be told.
 	Reconnect bool
+	// Resume, when valid, is a ticket of an earlier process's session
+	// (TicketEvent) to resume on the first handshake: the server then
+	// gives back its nickname (Ticket.Nick, asked for instead of Nick) at
+	// once and replays what it missed. Nil starts afresh; either way the
+	// client resumes by itself on every reconnect.
+	Resume *Ticket
 
 	// NewInitiator, when set, replaces Suite.NewInitiator, so that a load
 	// generator can reuse keys.
@@ -151,6 +157,7 @@ type Client struct {
 	acksDue   int    // how many DATA that ACK stands for
 	lastSent  time.Time
 	lastHeard time.Time // the last authentic packet from the server
+	resume    resumeState
 
 	// Scratch space for the packet at hand, reused by the loop in Run:
 	// nothing that handles a packet keeps it, its payload or its plaintext.
@@ -220,6 +227,13 @@ func New(cfg Config) (*Client, error) {
 		c.msgCodec = mc
 	}
 	c.drops.Logger = cfg.Logger
+	c.resume.nick = cfg.Nick
+	if cfg.Resume.Valid() {
+		c.resume.ticket = *cfg.Resume
+		if cfg.Resume.Nick != "" {
+			c.resume.nick = cfg.Resume.Nick
+		}
+	}
 	return c, nil
 }
 

@@ -9,5 +9,6 @@
 //	send.go       Send: checks, sealing, the reliability layer's flight
 //	receive.go    read, decode, open, deliver, acknowledge
 //	session.go    the engine's loop: timers, keepalives, reconnects, BYE
+//	resume.go     the ticket: resuming a lost session, never showing a room message twice
 //	event.go      what the client reports
 package client

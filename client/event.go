@@ -33,13 +33,23 @@ func (s ConnState) String() string {
 }
 
 // Event is what a Client reports: one of MessageEvent, DeliveredEvent,
-// RefusedEvent, FailedEvent, StateEvent, NoticeEvent, RTTEvent. Each message
+// RefusedEvent, FailedEvent, StateEvent, NoticeEvent, RTTEvent,
+// TicketEvent. Each message
 // Send numbered is settled by exactly one DeliveredEvent, RefusedEvent or
 // FailedEvent (unless the Client is closed first).
 type Event interface{ isEvent() }
 
-// MessageEvent is a message received from the server.
-type MessageEvent struct{ Message core.Message }
+// MessageEvent is a message received from the server. A room message is
+// reported once, however often the server sends it (a resumed session
+// replays from the last one shown).
+type MessageEvent struct {
+	Message core.Message
+	// Offset is the message's offset in the room's log, in the epoch of
+	// the current Ticket: what a program that persists the ticket saves as
+	// Ticket.Offset. 0 for a message for one recipient, and for every
+	// message of a server that tells no epoch.
+	Offset uint64
+}
 
 // DeliveredEvent says the server accepted the message Send numbered ID. A
 // version 1 server's ACK cannot say more than that the message arrived and

@@ -24,7 +24,10 @@ func (c *Client) startHandshake() error {
 	}
 	p := &core.Packet{Type: core.TypeKeyReq, Payload: init.Hello()}
 	if c.msgCodec != nil {
-		p.Version, p.Nick, p.Suites = 2, c.cfg.Nick, []string{c.cfg.Suite.Name()}
+		// The nickname the client has, not the configured one: a reconnect
+		// keeps what the server gave it, or what /nick made it.
+		p.Version, p.Nick, p.Suites = 2, c.resume.nick, []string{c.cfg.Suite.Name()}
+		p.Resume = c.resume.claim(p)
 	}
 	hello, err := c.cfg.Codec.Append(nil, p)
 	if err != nil {
@@ -33,7 +36,9 @@ func (c *Client) startHandshake() error {
 	c.state, c.init, c.keyReq, c.hello, c.helloRaw, c.cookies = StateHandshaking, init, p, hello, p.Payload, 0
 	c.keys, c.snd, c.recv, c.info, c.tags, c.pingSeq, c.acksDue = nil, nil, nil, SessionInfo{}, replay.Tags{}, 0, 0
 	c.hsTries, c.hsNext = 1, c.cfg.Now().Add(c.cfg.HandshakeRTO)
-	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1))
+	c.resume.live = false // until the new session tells its epoch
+	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1),
+		"resume", len(p.Resume) != 0)
 	c.write(hello)
 	return nil
 }
@@ -126,6 +131,7 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 	}
 	c.emit(ctx, StateEvent{State: StateConnected, Info: &info})
 	if info.Version >= 2 {
+		c.setNick(ctx, info.Nick)
 		// Prove at once that we hold the keys: until then the server sends
 		// us nothing, since our address might have been spoofed.
 		c.ping(c.cfg.Now())

@@ -158,9 +158,7 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 		}
 		for _, r := range c.recv.Accept(p.Seq, ms) {
 			ms, _ := r.([]*core.Message)
-			for _, m := range ms {
-				c.emit(ctx, MessageEvent{Message: *m})
-			}
+			c.deliver(ctx, ms)
 		}
 		// The ACK waits until the datagrams already here are handled: one
 		// ACK, with its cumulative part, then covers a whole burst.

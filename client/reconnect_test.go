@@ -52,3 +52,28 @@ func testReconnect(t *testing.T, network core.Network) {
 	alice.WaitDelivered(id)
 	bob.WaitMessage("the message typed while down", func(m core.Message) bool { return m.Text == "typed while the server was down" })
 }
+
+// TestReconnectAfterNick: a client that took another nickname with /nick
+// comes back under it after the server restarted, not under the one it
+// was configured with.
+func TestReconnectAfterNick(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{Reliability: core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 3}})
+	reconnecting := func(name string) func(*client.Config) {
+		return func(cfg *client.Config) {
+			cfg.Nick, cfg.Reconnect, cfg.Keepalive = name, true, 100*time.Millisecond
+		}
+	}
+	alice, bob := room.JoinWith(reconnecting("alice")), room.JoinWith(reconnecting("bob"))
+	alice.WaitDelivered(alice.Say("/nick carol"))
+	bob.WaitMessage("the rename", func(m core.Message) bool { return m.Text == "alice is now known as carol" })
+
+	room.RestartServer()
+	bob.WaitDelivered(bob.Say("back"))
+	alice.WaitDelivered(alice.Say("after the restart"))
+	if nick := alice.Info().Nick; nick != "carol" {
+		t.Fatalf("reconnected as %q, want carol", nick)
+	}
+	bob.WaitMessage("carol's message after the restart", func(m core.Message) bool {
+		return m.Text == "after the restart" && m.From == "carol"
+	})
+}

@@ -45,7 +45,7 @@ func (c *Client) Send(ctx context.Context, text string) (uint64, error) {
 	}
 	c.idMu.Lock()
 	c.nextID++
-	o := &outgoing{id: c.nextID, text: text}
+	o := &outgoing{id: c.nextID, text: text, nick: nickCommand(text)}
 	c.idMu.Unlock()
 	select {
 	case c.sendCh <- o:
@@ -61,6 +61,9 @@ type outgoing struct {
 	id   uint64
 	text string
 	seq  uint64 // its DATA's seq in the session it was last pushed in
+	// nick is the nickname the line asks for with /nick, "" if none: the
+	// client's own once a version 2 server accepts the line.
+	nick string
 }
 
 // refusals are the verdicts "refused" that a version 2 server's ACKs
@@ -155,6 +158,12 @@ func (c *Client) acked(ctx context.Context, a core.Ack, refused string) {
 			continue
 		}
 		c.emit(ctx, DeliveredEvent{ID: o.id})
+		if o.nick != "" && c.info.Version >= 2 {
+			// The server renames a session as it runs the command, before
+			// its ACK, and says no in the ACK if it refuses: an accepted
+			// /nick is the client's nickname, to ask for when it resumes.
+			c.setNick(ctx, o.nick)
+		}
 	}
 }
 
