@@ -143,6 +143,9 @@ type Client struct {
 	HandshakeRTO     time.Duration `koanf:"handshake_rto"`
 	HandshakeRetries int           `koanf:"handshake_retries"`
 	V1AckPause       time.Duration `koanf:"v1_ack_pause"`
+	// StateDir is where the client keeps what it resumes a session from
+	// after it was killed; "" is the default (cmd/udpchat).
+	StateDir string `koanf:"state_dir"`
 }
 
 // Log configures logging.

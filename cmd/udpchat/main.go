@@ -31,7 +31,7 @@ import (
 
 var command = cli.Command{
 	Name:     "udpchat",
-	Synopsis: "[--config FILE] [--plain] [--nick NAME] [--known-servers FILE] [--accept-new-key] HOST:PORT   (or HOST PORT)",
+	Synopsis: "[--config FILE] [--plain] [--nick NAME] [--known-servers FILE] [--accept-new-key] [--state-dir DIR] HOST:PORT   (or HOST PORT)",
 	About: "Connects to a udpchat server and chats: in a terminal UI on a terminal, else in plain mode.\n" +
 		"In plain mode each line of standard input is sent,\n" +
 		"each message received is printed as \"<sender> text\", notices go to standard error, and at the\n" +
@@ -44,6 +44,7 @@ var command = cli.Command{
 		{Name: "log-file", Key: "client.log_file", Usage: "log to `FILE` (- for standard error)"},
 		{Name: "known-servers", Key: "client.known_servers", Usage: "pinned server keys `FILE` (default in your config directory)"},
 		{Name: "accept-new-key", Key: "client.accept_new_key", Bool: true, Usage: "accept and pin a server key that differs from the pinned one"},
+		{Name: "state-dir", Key: "client.state_dir", Usage: "keep resume tickets in `DIR` (default $XDG_STATE_HOME/udpchat)"},
 	},
 }
 
@@ -76,11 +77,13 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		}
 		return command.Exit(terminal(ctx, cfg, server, log, stdin, stdout), stderr)
 	}
-	c, err := newClient(cfg, server, log, false, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", msg) })
+	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, server, log)
+	c, err := newClient(cfg, server, log, false, ticket, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", msg) })
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
-	delivered, err := plain(ctx, c, server, settleBound(cfg.ReliabilityConfig()), stdin, stdout, stderr)
+	defer tickets.flush(log)
+	delivered, err := plain(ctx, c, server, settleBound(cfg.ReliabilityConfig()), stdin, stdout, stderr, func(e client.Event) { tickets.keep(e, log) })
 	if err == nil && !delivered {
 		return cli.ExitFail
 	}
@@ -105,9 +108,9 @@ func serverArg(args []string) (netip.AddrPort, error) {
 	return addr, nil
 }
 
-// newClient builds the client engine the configuration describes. notify
-// hears of server keys pinned or replaced.
-func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, reconnect bool, notify func(string)) (*client.Client, error) {
+// newClient builds the client engine the configuration describes, to
+// resume ticket if not nil. notify hears of server keys pinned or replaced.
+func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, reconnect bool, ticket *client.Ticket, notify func(string)) (*client.Client, error) {
 	if cfg.Codec == config.AutoCodec {
 		return nil, errors.New("codec: auto is for servers; a client speaks one codec, e.g. json or protobuf")
 	}
@@ -148,6 +151,7 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 		Servers:           pins,
 		Keepalive:         cfg.Client.Keepalive,
 		Reconnect:         reconnect,
+		Resume:            ticket,
 		HandshakeRTO:      cfg.Client.HandshakeRTO,
 		HandshakeRetries:  cfg.Client.HandshakeRetries,
 		V1AckPause:        cfg.Client.V1AckPause,
@@ -173,8 +177,9 @@ func settleBound(rc core.ReliabilityConfig) time.Duration {
 // or given up on), at most bound after the last one once the input has
 // ended, and says on stderr which lines were refused and why. Only a
 // version 2 server's ACK says "refused"; a version 1 (seed) server's
-// refusals are its notices, shown but matched to no line.
-func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound time.Duration, stdin io.Reader, stdout, stderr io.Writer) (bool, error) {
+// refusals are its notices, shown but matched to no line. observe sees
+// every event of the client first.
+func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound time.Duration, stdin io.Reader, stdout, stderr io.Writer, observe func(client.Event)) (bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runErr := make(chan error, 1)
@@ -269,6 +274,7 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 			fmt.Fprintf(stderr, "udpchat: no answer from %s in %v: %d line(s) not known to be delivered\n", server, bound, len(pending))
 			pending = nil
 		case e := <-c.Events():
+			observe(e)
 			switch e := e.(type) {
 			case client.MessageEvent:
 				switch e.Message.Kind {
@@ -300,7 +306,8 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 	// Drain events until Run ends, so that it never waits on us.
 	for {
 		select {
-		case <-c.Events():
+		case e := <-c.Events():
+			observe(e)
 		case err := <-runErr:
 			return allOK, err
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 
@@ -30,7 +31,9 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log
 	}
 	// Key pins are news for the screen: they join the engine's events.
 	notices := make(chan client.Event, 4)
-	c, err := newClient(cfg, server, log, true, func(msg string) {
+	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, server, log)
+	defer tickets.flush(log)
+	c, err := newClient(cfg, server, log, true, ticket, func(msg string) {
 		select {
 		case notices <- client.NoticeEvent{Text: msg}:
 		default: // the screen is behind; the log has it
@@ -50,11 +53,19 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log
 	forwarded := make(chan struct{})
 	go func() {
 		defer close(forwarded)
+		// Offsets of a busy room are written at most every offsetEvery;
+		// the last ones wait for the next tick, not for the next message.
+		flush := time.NewTicker(offsetEvery)
+		defer flush.Stop()
 		for {
 			var e client.Event
 			select {
 			case e = <-c.Events():
+				tickets.keep(e, log)
 			case e = <-notices:
+			case <-flush.C:
+				tickets.flush(log)
+				continue
 			case <-uiCtx.Done():
 				return
 			}
@@ -73,7 +84,8 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log
 	cancel() // the client says BYE
 	for {
 		select {
-		case <-c.Events(): // the client waits for a reader; nobody else is left
+		case e := <-c.Events(): // the client waits for a reader; nobody else is left
+			tickets.keep(e, log)
 		case err := <-runErr:
 			return errors.Join(uiErr, err)
 		}

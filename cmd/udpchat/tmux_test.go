@@ -105,7 +105,7 @@ func (p *pane) waitFor(want ...string) string {
 }
 
 func clientArgs(t *testing.T, room *chattest.Room, nick string) []string {
-	return []string{"--nick", nick, "--known-servers", known(t), "--log-file", filepath.Join(t.TempDir(), "client.log"), room.Addr.String()}
+	return []string{"--nick", nick, "--known-servers", known(t), "--state-dir", t.TempDir(), "--log-file", filepath.Join(t.TempDir(), "client.log"), room.Addr.String()}
 }
 
 // TestTerminalUI: the real client in a real terminal against a real server:
