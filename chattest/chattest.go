@@ -25,6 +25,7 @@ import (
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	_ "github.com/udpchat/udpchat/roomlog/memory" // the servers' room log
 	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/fault"
 	"github.com/udpchat/udpchat/transport/udp"

@@ -6,35 +6,8 @@ import (
 	"github.com/udpchat/udpchat/core"
 )
 
-// queueLocked queues the encoded message m for sess. It refuses with
-// ErrQueueFull when server.recipient_queue messages already wait.
-func (s *Server) queueLocked(sess *session, m []byte) error {
-	if sess.backlog >= s.cfg.RecipientQueue {
-		return fmt.Errorf("%d messages waiting: %w", sess.backlog, core.ErrQueueFull)
-	}
-	if sess.bundler == nil || sess.flow == nil || len(sess.held) == 0 && sess.flow.CanSend() {
-		if err := s.pushLocked(sess, m, 1); err != nil {
-			return err
-		}
-		sess.backlog++
-		return nil
-	}
-	if len(sess.held) >= core.MaxBundle ||
-		sess.heldBytes+len(m)+(len(sess.held)+1)*core.MaxBundleOverhead > s.maxV2 {
-		// The bundle is full: it waits in the layer's queue, and m starts
-		// the next one.
-		if err := s.flushLocked(sess); err != nil {
-			return err
-		}
-	}
-	sess.held = append(sess.held, m)
-	sess.heldBytes += len(m)
-	sess.backlog++
-	return nil
-}
-
-// flushLocked hands what sess holds to its sender: one message alone, or
-// more as a bundle.
+// flushLocked hands what gatherLocked put in sess.held to its sender: one
+// message alone, or more as a bundle. sess.held is emptied either way.
 func (s *Server) flushLocked(sess *session) error {
 	body, n := sess.held[0], len(sess.held)
 	if n > 1 {
@@ -53,12 +26,14 @@ func (s *Server) flushLocked(sess *session) error {
 		*buf, body = b, b
 	}
 	clear(sess.held) // the encodings belong to their messages
-	sess.held, sess.heldBytes = sess.held[:0], 0
+	sess.held = sess.held[:0]
 	if cap(sess.held) > 4 {
 		sess.held = nil // a long burst's list, not kept for an idle session
 	}
-	if err := s.pushLocked(sess, body, n); err != nil {
-		sess.backlog -= n
+	sess.body = body
+	_, err := sess.snd.Push(sess.build, nil)
+	sess.body = nil
+	if err != nil {
 		return err
 	}
 	if n > 1 {
@@ -67,22 +42,27 @@ func (s *Server) flushLocked(sess *session) error {
 	return nil
 }
 
-// pushLocked gives the plaintext body, which holds n messages, to sess's
-// sender. The ref is n, so that the acknowledgement says how many messages
-// it delivered; Go boxes an int under 256 without allocating, so only a
-// bundle of the full MaxBundle costs an allocation here.
-func (s *Server) pushLocked(sess *session, body []byte, n int) error {
-	sess.body = body
-	_, err := sess.snd.Push(sess.build, n)
-	sess.body = nil
-	return err
+// queueDirectLocked queues m, a message for sess alone (a private message,
+// a notice), to go before the room's next entries. It refuses with
+// ErrQueueFull when server.recipient_queue of them already wait: one
+// sender's private messages to a client that does not read them must not
+// grow the server without bound.
+func (s *Server) queueDirectLocked(sess *session, m *core.Message) error {
+	if len(sess.direct) >= s.cfg.RecipientQueue {
+		return fmt.Errorf("%d messages waiting for %s: %w", len(sess.direct), sess.name, core.ErrQueueFull)
+	}
+	b, ok := s.encodeFor(sess, m)
+	if !ok {
+		return fmt.Errorf("server: cannot encode a message for %s", sess.name)
+	}
+	sess.direct = append(sess.direct, b)
+	return nil
 }
 
-// ackedLocked takes the messages an ACK delivered off sess's backlog.
-func (s *Server) ackedLocked(sess *session, refs []any) {
-	for _, r := range refs {
-		if n, ok := r.(int); ok {
-			sess.backlog -= n
-		}
+// noticeLocked queues the server's notice text for sess alone.
+func (s *Server) noticeLocked(sess *session, text string) {
+	m := &core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: text, Time: s.cfg.Now()}
+	if err := s.queueDirectLocked(sess, m); err != nil {
+		s.log.Warn("notice not queued", "to", sess.name, "err", err)
 	}
 }

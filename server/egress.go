@@ -126,11 +126,7 @@ func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
 // the client's receiver then waits for what it will never get, so the
 // caller ends the session, which tells the room.
 func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead bool) {
-	if len(sess.held) > 0 && sess.flow.CanSend() {
-		if err := s.flushLocked(sess); err != nil {
-			s.log.Error("held messages not queued", "to", sess.name, "err", err)
-		}
-	}
+	s.fillLocked(sess)
 	send, failed, next := sess.snd.Poll(now)
 	for _, t := range send {
 		if t.Attempt > 1 {

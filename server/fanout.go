@@ -3,53 +3,68 @@ package server
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
 
 	"github.com/udpchat/udpchat/core"
 )
 
-// deliver is the last handler of the chain: it delivers m to its recipient,
-// or to every session but its sender, and remembers chat for newcomers.
+// deliver is the last handler of the chain: it appends m to the room's
+// log, which delivers it to every session but its sender, or sends a
+// private message to its recipient alone.
 func (s *Server) deliver(ctx context.Context, m *core.Message) error {
-	enc, err := s.fit(m)
-	if err != nil {
-		return err
-	}
 	if m.Kind == core.KindPrivate {
+		enc, err := s.fit(m)
+		if err != nil {
+			return err
+		}
 		to := s.sessions.nick(m.To)
 		if to == nil || !to.confirmed.Load() {
 			return &core.Rejection{Reason: fmt.Sprintf("no such user: %s", m.To)}
 		}
-		s.deliverTo(to, m, enc, nil)
+		if err := s.sendDirect(ctx, to, m, enc); err != nil {
+			return &core.Rejection{Reason: fmt.Sprintf("%s has too many messages waiting: try again later", to.name)}
+		}
 		return nil
 	}
-	if m.Kind == core.KindChat || m.Kind == core.KindAction {
-		s.history.add(m)
+	if _, err := s.fitRoom(m); err != nil {
+		return err
 	}
 	if s.joinPending(m.Origin) {
 		// Nobody hears from someone before hearing that they joined.
 		s.flushPresence(ctx, s.cfg.Now(), true)
 	}
-	out := s.newOutbox()
-	for _, sess := range s.sessions.all(m.Origin) {
-		s.waitFor(ctx, sess, out)
-		s.deliverTo(sess, m, enc, out)
-	}
-	out.release()
-	return nil
+	return s.appendRoom(ctx, m)
 }
 
-// Back-pressure. A version 2 recipient whose queue is a quarter full makes
-// the handler worker wait, up to stallMax, for it to catch up: the senders'
-// ACKs wait with it, so that senders slow down to what the room can take,
-// rather than fill the queues until messages are lost. One that does not
-// catch up in time is marked slow and not waited for again until its queue
-// is down to an eighth; if it fills, the session ends (deliverTo). NATS
-// stalls a fast producer for a slow consumer in the same way.
+// fitRoom is fit for a message of the room, whose ID will be its offset:
+// it is measured with the largest, so that no offset makes it too long.
+func (s *Server) fitRoom(m *core.Message) (*encodings, error) {
+	c := *m
+	c.ID = math.MaxUint64
+	return s.fit(&c)
+}
+
+// Back-pressure. A version 2 recipient whose cursor is a quarter of
+// RecipientQueue behind the room's head makes the handler worker wait, up
+// to stallMax, for it to catch up: the senders' ACKs wait with it, so that
+// senders slow down to what the room can take rather than run the log past
+// what it keeps. One that does not catch up in time is marked slow and not
+// waited for again until it is down to an eighth; it lags, and is told
+// what it missed if it falls behind the log's retention, but it stays
+// connected. NATS stalls a fast producer for a slow consumer in the same way.
 const stallMax = 100 * time.Millisecond
 
-func (s *Server) stallAt() int { return max(s.cfg.RecipientQueue/4, 1) }
+func (s *Server) stallAt() uint64 { return uint64(max(s.cfg.RecipientQueue/4, 1)) }
+
+// lagLocked is how many of the room's entries sess has not been sent.
+func (s *Server) lagLocked(sess *session) uint64 {
+	if head := s.head.Load(); head > sess.next {
+		return head - sess.next
+	}
+	return 0
+}
 
 // waitFor stalls the handler worker while sess is far behind, as above. It
 // runs only on the worker while Serve runs: ACKs come in on the read loop,
@@ -61,7 +76,7 @@ func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox) {
 	var timer *time.Timer
 	for {
 		sess.mu.Lock()
-		behind := !sess.ended && !sess.slow && sess.confirmed.Load() && sess.backlog >= s.stallAt()
+		behind := !sess.ended && !sess.slow && sess.confirmed.Load() && s.lagLocked(sess) >= s.stallAt()
 		sess.mu.Unlock()
 		if !behind {
 			break
@@ -87,12 +102,13 @@ func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox) {
 	}
 }
 
-// caughtUpLocked wakes a worker stalled on sess once an ACK has made room.
+// caughtUpLocked wakes a worker stalled on sess once an ACK has let it
+// move on.
 func (s *Server) caughtUpLocked(sess *session) {
 	if sess.space == nil {
 		return
 	}
-	n := sess.backlog
+	n := s.lagLocked(sess)
 	if sess.slow && n <= s.stallAt()/2 {
 		sess.slow = false
 	}
@@ -159,87 +175,74 @@ func (s *Server) fit(m *core.Message) (*encodings, error) {
 	return enc, nil
 }
 
-// deliverTo sends m to one session: sealed for its version 2 client and
-// queued for reliable delivery, or sealed as "<sender> text" for a seed
-// client, best effort as the seed does. enc holds m's encodings, or is nil
-// to make them here.
-func (s *Server) deliverTo(sess *session, m *core.Message, enc *encodings, out *outbox) {
-	confirmed := sess.confirmed.Load()
-	if !confirmed && sess.version < 2 {
-		return
+// sendDirect sends m to sess alone: sealed as "<sender> text" for a seed
+// client, best effort as the seed does, or queued for reliable delivery to
+// a version 2 client. enc holds m's encodings, or is nil to make them here.
+// It fails only if the version 2 client has too many messages waiting.
+func (s *Server) sendDirect(ctx context.Context, sess *session, m *core.Message, enc *encodings) error {
+	if sess.version < 2 {
+		if enc == nil {
+			enc = &encodings{m: m}
+		}
+		s.sendV1(sess, enc, nil)
+		return nil
 	}
 	sess.mu.Lock()
 	if sess.ended {
 		sess.mu.Unlock()
-		return
+		return nil
 	}
-	if sess.version < 2 {
-		defer sess.mu.Unlock()
-		if enc == nil {
-			enc = &encodings{m: m}
-		}
-		sealed, err := sess.keys.Seal(sess.sealed[:0], enc.v1Text(), nil)
-		if err != nil {
-			s.log.Error("seal failed", "err", err)
-			return
-		}
-		sess.sealed = keep(sealed)
-		sess.pkt = core.Packet{Type: core.TypeData, Payload: sealed}
-		if dg := s.encode(sess.codec, &sess.pkt); dg != nil && out.send(s, dg, sess.addr) {
-			s.relayed.Add(1)
-		}
-		return
-	}
-	if enc == nil {
-		enc = &encodings{m: m}
-	}
-	v2, err := enc.in(sess.codec, sess.msgs)
-	if err != nil {
-		sess.mu.Unlock()
-		s.log.Error("encode message", "err", err)
-		return
-	}
-	err = s.queueLocked(sess, v2)
-	dead, behind := false, false
-	switch {
-	case err != nil:
-		// A client a whole queue behind is dead or drowning: the others
-		// do not wait for it, and it is told, so that it can start again
-		// and be shown the history.
-		s.log.Warn("message not queued: ending the session", "to", sess.name, "err", err)
-		behind = true
-	case confirmed:
-		dead = s.pollLocked(sess, s.cfg.Now(), out)
-		// Unconfirmed, the address may be a spoofed victim's: the message
-		// waits in the queue until the client proves it holds the keys.
-	}
+	err := s.queueDirectLocked(sess, m)
 	sess.mu.Unlock()
-	switch {
-	case dead:
-		s.endSession(context.Background(), sess, "timed out")
-	case behind:
-		s.endSession(context.Background(), sess, "fell too far behind")
+	if err != nil {
+		s.log.Warn("message not queued", "to", sess.name, "err", err)
+		return err
+	}
+	s.fill(ctx, sess, nil)
+	return nil
+}
+
+// sendV1 seals m as a seed client reads it and sends it, once: version 1
+// has no reliable delivery from the server.
+func (s *Server) sendV1(sess *session, enc *encodings, out *outbox) {
+	if !sess.confirmed.Load() {
+		return
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	if sess.ended {
+		return
+	}
+	sealed, err := sess.keys.Seal(sess.sealed[:0], enc.v1Text(), nil)
+	if err != nil {
+		s.log.Error("seal failed", "err", err)
+		return
+	}
+	sess.sealed = keep(sealed)
+	sess.pkt = core.Packet{Type: core.TypeData, Payload: sealed}
+	if dg := s.encode(sess.codec, &sess.pkt); dg != nil && out.send(s, dg, sess.addr) {
+		s.relayed.Add(1)
 	}
 }
 
 // notify sends the server's own message to one session.
 func (s *Server) notify(sess *session, kind core.MessageKind, text string) {
-	m := &core.Message{Kind: kind, ID: s.nextMsg.Add(1), From: core.SystemSender, Text: text, Time: s.cfg.Now()}
-	enc, err := s.fitNotice(m)
+	m := &core.Message{Kind: kind, From: core.SystemSender, Text: text, Time: s.cfg.Now()}
+	enc, err := s.fitNotice(m, s.fit)
 	if err != nil {
 		s.log.Error("notice does not fit", "err", err)
 		return
 	}
-	s.deliverTo(sess, m, enc, nil)
+	_ = s.sendDirect(context.Background(), sess, m, enc) // logged there
 }
 
 // fitNotice shortens the text of the server's own message until it fits in
 // a datagram: a notice may quote what a client sent ("unknown command
 // /xxxx…"), and one too large to send would never be delivered, holding up
 // every message after it.
-func (s *Server) fitNotice(m *core.Message) (*encodings, error) {
+func (s *Server) fitNotice(m *core.Message, fit func(*core.Message) (*encodings, error)) (*encodings, error) {
 	for {
-		enc, err := s.fit(m)
+		enc, err := fit(m)
 		if _, tooLong := core.RejectionReason(err); !tooLong || len(m.Text) < 16 {
 			return enc, err
 		}
@@ -251,17 +254,15 @@ func (s *Server) fitNotice(m *core.Message) (*encodings, error) {
 	}
 }
 
-// announce tells every session but except something about the room.
-func (s *Server) announce(_ context.Context, text string, except uint64) {
-	m := &core.Message{Kind: core.KindSystem, ID: s.nextMsg.Add(1), From: core.SystemSender, Text: text, Time: s.cfg.Now()}
-	enc, err := s.fitNotice(m)
-	if err != nil {
+// announce tells the room something, through its log: every session but
+// except hears it (the one that joined, for "alice joined").
+func (s *Server) announce(ctx context.Context, text string, except uint64) {
+	m := &core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: text, Time: s.cfg.Now(), Origin: except}
+	if _, err := s.fitNotice(m, s.fitRoom); err != nil {
 		s.log.Error("announcement does not fit", "err", err)
 		return
 	}
-	out := s.newOutbox()
-	for _, sess := range s.sessions.all(except) {
-		s.deliverTo(sess, m, enc, out)
+	if err := s.appendRoom(ctx, m); err != nil {
+		s.log.Error("announcement not made", "err", err)
 	}
-	out.release()
 }

@@ -68,7 +68,7 @@ func (s *Server) busy() bool { return s.work != nil && len(s.work) >= cap(s.work
 // a seed's too) and returns why, for the ACK; "" if it was accepted.
 func (s *Server) accept(ctx context.Context, sess *session, m *core.Message) string {
 	s.accepted.Add(1)
-	m.ID = s.nextMsg.Add(1)
+	m.ID = 0 // the room log gives a room message its offset
 	m.Time = s.cfg.Now()
 	m.Origin = sess.id
 	err := s.chain.HandleMessage(ctx, m)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -101,6 +102,13 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 	}
 	sess.touch(now)
 	var nickProblem string
+	var ghost *session // the session a valid Resume carries on, still here
+	resume, resuming := s.checkResume(p, v2, from)
+	if resuming {
+		if g := s.sessions.id(resume.Session); g != nil && g.version >= 2 && g != old {
+			ghost = g
+		}
+	}
 	rep := &core.Packet{Type: core.TypeKeyRep, Payload: reply}
 	if v2 {
 		sess.msgs = msgs
@@ -117,7 +125,14 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		sess.bundler, _ = msgs.(core.Bundler)
 		sess.flow, _ = sess.snd.(core.Flow)
 		sess.space = make(chan struct{}, 1)
-		sess.name, nickProblem = s.pickNick(p.Nick, old)
+		// The client is in the room from now: what is said while it
+		// proves its keys is sent to it then, as live messages.
+		sess.epoch, sess.liveFrom = s.epoch.Load(), s.head.Load()
+		holder := old
+		if ghost != nil {
+			holder = ghost
+		}
+		sess.name, nickProblem = s.pickNick(p.Nick, holder)
 		pub := s.cfg.Identity.Public().(ed25519.PublicKey)
 		rep.Version, rep.Session, rep.Suite, rep.Nick, rep.ServerKey = 2, id, suite.Name(), sess.name, pub
 		rep.Sig = identity.Sign(s.cfg.Identity, identity.Transcript{
@@ -151,10 +166,26 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 			s.observe(ctx, core.RoomEvent{Kind: core.EventLeave, Name: replaced.name, Why: "left"})
 		}
 	}
+	ghostJoined := false
+	if ghost != nil && s.sessions.remove(ghost) {
+		// Its client is back, with the proof: the ghost goes at once,
+		// whatever address either came from, rather than hold the
+		// nickname until it times out.
+		s.log.Info("session resumed: the one it carries on ends", "session", fmt.Sprintf("%016x", id),
+			"resumed", fmt.Sprintf("%016x", ghost.id))
+		_, ghostJoined = s.retire(ghost)
+		if ghostJoined && ghost.name != sess.name {
+			s.presence(ctx, sess.id, ghost.name, "left")
+			s.observe(ctx, core.RoomEvent{Kind: core.EventLeave, Name: ghost.name, Why: "left"})
+		}
+	}
 	sess.welcome = welcome{
-		announce:    !replacedJoined || replaced.name != sess.name,
-		history:     !replacedJoined,
+		announce:    (!replacedJoined || replaced.name != sess.name) && (!ghostJoined || ghost.name != sess.name),
+		history:     !replacedJoined && !resuming,
 		nickProblem: nickProblem,
+	}
+	if resuming {
+		sess.welcome.resume = &resume
 	}
 	if sess.version < 2 {
 		// A seed client proves nothing until it speaks, and may only
@@ -200,12 +231,11 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 		s.halfOpen.Add(-1)
 		sess.reply = nil // it has the keys
 	}
-	sess.mu.Lock()
-	if sess.snd != nil && !sess.ended {
-		s.pollLocked(sess, s.cfg.Now(), nil) // what waited for the confirmation
-	}
-	sess.mu.Unlock()
 	w := sess.welcome
+	if sess.version >= 2 {
+		s.placeCursor(ctx, sess, w)
+	}
+	w = sess.welcome
 	if w.announce {
 		s.presence(ctx, sess.id, sess.name, "joined")
 		s.observe(ctx, core.RoomEvent{Kind: core.EventJoin, Name: sess.name})
@@ -213,12 +243,126 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 	if w.nickProblem != "" {
 		s.notify(sess, core.KindError, w.nickProblem)
 	}
-	if !w.history {
-		return // the same client, starting over: it has seen the history
+	if sess.version >= 2 {
+		s.fill(ctx, sess, nil) // the history, what it missed, the notices
+		return
 	}
-	for _, m := range s.history.snapshot() {
+	if w.history {
+		s.sendV1History(ctx, sess)
+	}
+}
+
+// checkResume returns the Resume of a version 2 KEY_REQ and true if its
+// proof holds: it was made with the resume token of the session it names,
+// for this very KEY_REQ. A Resume that does not hold is ignored (the
+// client joins as anyone would) and logged.
+func (s *Server) checkResume(p *core.Packet, v2 bool, from netip.AddrPort) (core.Resume, bool) {
+	if !v2 || len(p.Resume) == 0 {
+		return core.Resume{}, false
+	}
+	r, err := core.ParseResume(p.Resume)
+	if err != nil {
+		s.drops.Drop(s.cfg.Now(), from, "resume ignored", err)
+		return core.Resume{}, false
+	}
+	token := core.ResumeToken(s.resumeKey, r.Session)
+	want := core.ResumeProof(token[:], p.Payload, p.Nick)
+	if !hmac.Equal(want[:], r.Proof[:]) {
+		s.drops.Drop(s.cfg.Now(), from, "resume ignored: its proof does not hold (another server, or a restart)", nil)
+		return core.Resume{}, false
+	}
+	return r, true
+}
+
+// placeCursor sets where a confirmed version 2 session starts reading the
+// room: where it joined (its KEY_REQ), after History chat messages for a
+// newcomer, just past what it showed for
+// a client that resumes in the same epoch, the head otherwise. Its first
+// message is the session message (epoch and resume token).
+func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
+	b, err := s.roomLog.Bounds(ctx, lobby)
+	if err != nil {
+		s.log.Error("room log unreadable: the session starts at the head", "err", err)
+		b = core.LogBounds{Epoch: s.epoch.Load(), First: s.head.Load(), Next: s.head.Load()}
+	}
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
+	live := min(max(sess.liveFrom, b.First), b.Next) // where it joined, at its KEY_REQ
+	if sess.epoch != b.Epoch {
+		live = b.Next
+	}
+	sess.epoch, sess.next, sess.liveFrom = b.Epoch, live, live
+	if w.history {
+		sess.next = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
+	}
+	var missed uint64
+	if r := w.resume; r != nil {
+		sess.resumed = r.Session
+		if r.Epoch == b.Epoch {
+			from := min(r.Offset+1, b.Next)
+			if from < b.First {
+				missed, from = b.First-from, b.First
+			}
+			sess.next, sess.liveFrom = from, from
+		}
+	}
+	if err := s.queueDirectLocked(sess, s.sessionMessage(sess)); err != nil {
+		s.log.Error("session message not queued", "to", sess.name, "err", err)
+	}
+	if missed > 0 {
+		s.noticeLocked(sess, fmt.Sprintf("missed %d message%s: older than the room keeps", missed, plural(int(min(missed, 1<<30)))))
+	}
+}
+
+// historyStart is the offset of the oldest of the room's last History chat
+// messages, which a newcomer is shown. Announcements are in the log too, so
+// it looks back a bounded window, 4 History and 64 entries, for them: a
+// room that announced more than that between its chat messages shows
+// fewer.
+func (s *Server) historyStart(ctx context.Context, b core.LogBounds) uint64 {
+	n := s.cfg.History
+	if n == 0 || b.Len() == 0 {
+		return b.Next
+	}
+	window := min(b.Len(), uint64(4*n+64))
+	entries, _, err := s.roomLog.Read(ctx, lobby, b.Next-window, int(window), nil)
+	if err != nil {
+		s.log.Error("room log unreadable: no history", "err", err)
+		return b.Next
+	}
+	start := b.Next
+	for i := len(entries) - 1; i >= 0 && n > 0; i-- {
+		if k := entries[i].Message.Kind; k == core.KindChat || k == core.KindAction {
+			start, n = entries[i].Offset, n-1
+		}
+	}
+	return start
+}
+
+// sendV1History sends a seed client the room's last History chat messages,
+// once each, as version 1 sends everything.
+func (s *Server) sendV1History(ctx context.Context, sess *session) {
+	if s.cfg.History == 0 {
+		return
+	}
+	b, err := s.roomLog.Bounds(ctx, lobby)
+	if err != nil {
+		s.log.Error("room log unreadable: no history", "err", err)
+		return
+	}
+	from := s.historyStart(ctx, b)
+	entries, _, err := s.roomLog.Read(ctx, lobby, from, int(b.Next-from), nil)
+	if err != nil {
+		s.log.Error("room log unreadable: no history", "err", err)
+		return
+	}
+	for i := range entries {
+		m := &entries[i].Message
+		if m.Kind != core.KindChat && m.Kind != core.KindAction {
+			continue
+		}
 		m.Kind = core.KindHistory
-		s.deliverTo(sess, &m, nil, nil)
+		s.sendV1(sess, &encodings{m: m}, nil)
 	}
 }
 

@@ -4,6 +4,9 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	// The server opens the room log registered as "memory" by default.
+	_ "github.com/udpchat/udpchat/roomlog/memory"
 )
 
 // Every engine test ends with no goroutine left behind: servers, clients,

@@ -163,9 +163,10 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 		if !p.HasAckSeq {
 			break
 		}
-		s.ackedLocked(sess, sess.snd.Ack(core.Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now))
+		sess.snd.Ack(core.Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now)
+		dead := s.pollLocked(sess, now, out)
 		s.caughtUpLocked(sess)
-		if s.pollLocked(sess, now, out) {
+		if dead {
 			sess.mu.Unlock()
 			s.endSession(ctx, sess, "timed out")
 			return

@@ -18,7 +18,7 @@ func (s *Server) Post(_ context.Context, m *core.Message) error {
 		return fmt.Errorf("core: post: need a sender, and a kind other than history")
 	}
 	c := *m
-	c.ID, c.Time, c.Origin = s.nextMsg.Add(1), s.cfg.Now(), 0
+	c.ID, c.Time, c.Origin = 0, s.cfg.Now(), 0
 	if c.To != "" && c.Kind != core.KindPrivate {
 		c.Kind = core.KindPrivate
 	}

@@ -88,12 +88,22 @@ type Config struct {
 	// long. Seed clients send nothing while they only listen, so it must be
 	// long. Zero keeps them until they are replaced.
 	V1IdleTimeout time.Duration
-	// History is how many chat messages a newcomer is shown: zero shows
-	// none. DefaultHistory (20, as ssh-chat) is udpchat-server's default.
+	// History is how many chat messages of the room's log a newcomer is
+	// shown: zero shows none. DefaultHistory (20, as ssh-chat) is
+	// udpchat-server's default.
 	History int
-	// RecipientQueue bounds the messages waiting to go to one version 2
-	// client. A client that falls this far behind loses messages, and no
-	// one else waits for it. Default 1024.
+	// RoomLog is the room's log (core.RoomLog): every message of the room
+	// is appended to it, and each version 2 recipient reads it from its own
+	// cursor. Nil opens the room log registered as "memory" (import
+	// udpchat/standard or roomlog/memory) with its defaults, which the
+	// server closes when Serve returns; one given here is the caller's.
+	RoomLog core.RoomLog
+	// RecipientQueue bounds the messages for one version 2 client alone
+	// (private messages, notices) that wait to be sent; past it a private
+	// message is refused to its sender. A recipient a quarter of it
+	// behind the room's head makes the room wait for it, briefly
+	// (back-pressure); room messages themselves wait in the log, never in
+	// a queue per recipient. Default 1024.
 	RecipientQueue int
 	// RateLimit limits each session's messages: beyond it they are refused
 	// with a notice. Zero is no limit; DefaultRateLimit (20 at once, a pasted
@@ -152,8 +162,17 @@ type Server struct {
 	maxV2  int          // the same for version 2
 
 	sessions *sessionTable
-	history  *history
-	nextMsg  atomic.Uint64
+
+	// The room (cursor.go): its log, which the server closes if it opened
+	// it; the log's epoch and head (the offset its next append gets) as
+	// last seen; its latest appends, encoded; scratch for batched reads.
+	roomLog   core.RoomLog
+	ownLog    bool
+	epoch     atomic.Uint64
+	head      atomic.Uint64
+	recent    [recentSize]atomic.Pointer[logged]
+	entries   sync.Pool // of *[]core.LogEntry
+	resumeKey []byte    // the key of resume tokens (core.ResumeToken), drawn at New
 
 	pendingMu sync.Mutex
 	pending   map[*session]struct{} // sessions with DATA in flight
@@ -214,7 +233,6 @@ func New(cfg Config) (*Server, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		sessions: newSessionTable(),
-		history:  newHistory(cfg.History),
 		pending:  make(map[*session]struct{}),
 		codecs:   append([]core.Codec{cfg.Codec}, cfg.Codecs...),
 		suites:   append(append([]core.Suite(nil), cfg.Suites...), cfg.Suite),
@@ -227,6 +245,9 @@ func New(cfg Config) (*Server, error) {
 		for _, suite := range s.suites {
 			s.maxV2 = min(s.maxV2, core.MaxPlaintext(c, suite, core.V2DataHeader))
 		}
+	}
+	if err := s.openRoom(); err != nil {
+		return nil, err
 	}
 	s.drops.Logger = cfg.Logger
 	// Input checks and the rate limit come first, so that no command or
@@ -279,6 +300,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	})
 	defer wg.Wait()
 	defer cancel()
+	if s.ownLog {
+		defer s.roomLog.Close()
+	}
 
 	var names []string
 	for _, c := range s.codecs {

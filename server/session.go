@@ -52,7 +52,8 @@ type session struct {
 	// cleared when it has caught up.
 	slow bool
 	// space is signalled when a version 2 recipient that was far behind
-	// has room again in its queue, to wake the handler worker stalled on it.
+	// the room's head has caught up some, to wake the handler worker
+	// stalled on it.
 	space chan struct{}
 
 	// Scratch space for the hot path, reused under mu: a packet is sealed
@@ -65,17 +66,19 @@ type session struct {
 	body   []byte                           // the message the next build seals (version 2)
 	build  func(seq uint64) ([]byte, error) // s.buildData, made once
 
-	// Version 2 delivery (held.go). backlog counts the messages queued
-	// for the client and not yet acknowledged, held or in snd: it is
-	// what server.recipient_queue bounds and back-pressure watches.
-	// held are the messages, encoded, that wait for snd to have room,
-	// to go as one bundle; bundler and flow are nil when the codec or
-	// the layer cannot bundle.
-	backlog   int
-	held      [][]byte
-	heldBytes int
-	bundler   core.Bundler
-	flow      core.Flow
+	// Version 2 delivery (cursor.go). next is the cursor: the offset of
+	// the room log's next entry to send, in epoch; entries before liveFrom
+	// are the history a newcomer is shown. resumed is the session this one
+	// carries on (Resume), whose messages, like its own, it is not sent.
+	// direct are the encoded messages for this client alone, sent before
+	// the room's next entries; held is the DATA being gathered; bundler
+	// and flow are nil when the codec or the layer cannot bundle.
+	next, epoch, liveFrom uint64
+	resumed               uint64
+	direct                [][]byte
+	held                  [][]byte
+	bundler               core.Bundler
+	flow                  core.Flow
 
 	// refused are the verdicts on this client's latest refused DATA (at
 	// most keptVerdicts, oldest first), so that the ACK of a duplicate
@@ -267,6 +270,9 @@ type welcome struct {
 	announce    bool   // tell the room it joined (not a same-named restart)
 	history     bool   // show it the history (not a client starting over)
 	nickProblem string // why it did not get the nickname it asked for
+	// resume is the client's valid claim to carry on a session: where it
+	// stopped reading the room (placeCursor).
+	resume *core.Resume
 }
 
 // endSession removes sess and tells the room it left, once.
@@ -301,7 +307,8 @@ func (s *Server) retire(sess *session) (name string, joined bool) {
 	if sess.snd != nil {
 		sess.snd.Drain()
 		clear(sess.held)
-		sess.held, sess.backlog = nil, 0
+		clear(sess.direct)
+		sess.held, sess.direct = nil, nil
 	}
 	if e, ok := sess.keys.(core.Eraser); ok {
 		e.Erase()

@@ -1,0 +1,290 @@
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// The room is a log (core.RoomLog), and a version 2 recipient is a cursor
+// in it: the offset of the next entry it is to be sent. Nothing is copied
+// per recipient. When a message is accepted it is appended once; then every
+// recipient whose reliability layer has room is sent what it has not had,
+// read from the log at its cursor, up to a bundle at a time (fillLocked);
+// one whose layer has no room lags, and catches up as its ACKs come. A
+// recipient that lags behind the log's retention is told how many it
+// missed and goes on from the oldest kept. The server never disconnects a
+// recipient for being slow: only silence (IdleTimeout) ends a session.
+//
+// Messages for one recipient alone (private messages, notices) are not in
+// the log: they wait in the session's direct queue, bounded by
+// RecipientQueue, and go out before the room's next entries.
+
+// lobby is the one room, in the room log's terms.
+const lobby = "lobby"
+
+// recentSize is how many of its latest appends the server keeps encoded
+// (recent), a power of two: a recipient up to this far behind is sent
+// them without a round trip to the log and without encoding them again.
+// Shared by every recipient, they are a cache, not a copy per recipient.
+const recentSize = 1024
+
+// logged is an entry the server appended, encoded in every codec it speaks.
+// It is immutable once stored in recent.
+type logged struct {
+	epoch, offset uint64
+	enc           *encodings
+}
+
+// appendRoom appends m to the room's log, stamps it with its offset,
+// remembers its encodings in recent, and sends it to every recipient that
+// can take it now: seed clients at once (best effort, as the seed does),
+// version 2 ones through their cursors. m.Origin's session is not sent it.
+func (s *Server) appendRoom(ctx context.Context, m *core.Message) error {
+	e, err := s.roomLog.Append(ctx, lobby, m)
+	if err != nil {
+		return fmt.Errorf("server: room log: %w", err)
+	}
+	e.Message.ID = e.Offset
+	enc, err := s.encodeAll(&e.Message)
+	if err != nil {
+		return err
+	}
+	epoch := s.epoch.Load()
+	s.recent[e.Offset%recentSize].Store(&logged{epoch: epoch, offset: e.Offset, enc: enc})
+	for head := s.head.Load(); e.Offset >= head && !s.head.CompareAndSwap(head, e.Offset+1); head = s.head.Load() {
+	}
+	out := s.newOutbox()
+	for _, sess := range s.sessions.all(m.Origin) {
+		if sess.version < 2 {
+			s.sendV1(sess, enc, out)
+			continue
+		}
+		s.waitFor(ctx, sess, out)
+		s.fill(ctx, sess, out)
+	}
+	out.release()
+	return nil
+}
+
+// encodeAll encodes m for every kind of recipient, in every codec: done once
+// per message, not per recipient.
+func (s *Server) encodeAll(m *core.Message) (*encodings, error) {
+	enc := &encodings{m: m}
+	enc.v1Text()
+	if s.v2 {
+		for _, c := range s.codecs {
+			if mc, ok := c.(core.MessageCodec); ok {
+				if _, err := enc.in(c, mc); err != nil {
+					return nil, fmt.Errorf("server: encode message: %w", err)
+				}
+			}
+		}
+	}
+	return enc, nil
+}
+
+// fill sends sess what its layer has room for, and ends the session if a
+// layer that ignores Persist gave up on a message (see pollLocked).
+func (s *Server) fill(ctx context.Context, sess *session, out *outbox) {
+	if !sess.confirmed.Load() {
+		return // it gets nothing of the room before it proves its keys
+	}
+	sess.mu.Lock()
+	dead := !sess.ended && s.pollLocked(sess, s.cfg.Now(), out)
+	sess.mu.Unlock()
+	if dead {
+		s.endSession(ctx, sess, "timed out")
+	}
+}
+
+// fillLocked pushes to sess's sender, while it has room, its direct
+// messages and then the room's entries from its cursor on, as many to a
+// DATA as a bundle holds. A layer without Flow is pushed to until its
+// queue is full.
+func (s *Server) fillLocked(sess *session) {
+	if sess.ended || !sess.confirmed.Load() || sess.snd == nil {
+		return
+	}
+	for sess.flow == nil || sess.flow.CanSend() {
+		direct, next, err := s.gatherLocked(sess)
+		if err != nil {
+			s.log.Error("room log unreadable: the recipient waits", "to", sess.name, "err", err)
+			return
+		}
+		if len(sess.held) == 0 {
+			sess.next = next // past entries it is not sent (its own)
+			return
+		}
+		if err := s.flushLocked(sess); err != nil {
+			// The layer is full (one without Flow): what was gathered
+			// is gathered again next time.
+			return
+		}
+		clear(sess.direct[:direct])
+		if sess.direct = sess.direct[direct:]; len(sess.direct) == 0 {
+			sess.direct = nil
+		}
+		sess.next = next
+	}
+}
+
+// gatherLocked collects in sess.held the next messages for sess, encoded:
+// direct ones first, then the room's from its cursor on, as many as one DATA
+// carries (one, if the codec cannot bundle). It returns how many of them are
+// direct and the cursor after the room's.
+func (s *Server) gatherLocked(sess *session) (direct int, next uint64, err error) {
+	limit := core.MaxBundle
+	if sess.bundler == nil {
+		limit = 1
+	}
+	size := 0
+	take := func(b []byte) bool {
+		if n := len(sess.held); n > 0 && (n >= limit || size+len(b)+(n+1)*core.MaxBundleOverhead > s.maxV2) {
+			return false
+		}
+		sess.held = append(sess.held, b)
+		size += len(b)
+		return true
+	}
+	for _, b := range sess.direct {
+		if !take(b) {
+			break
+		}
+	}
+	direct, next = len(sess.held), sess.next
+	for len(sess.held) < limit && next < s.head.Load() {
+		if l := s.recent[next%recentSize].Load(); l != nil && l.offset == next && l.epoch == sess.epoch {
+			b, send := s.render(sess, l.enc.m, l.enc, next)
+			if send && !take(b) {
+				return direct, next, nil
+			}
+			next++
+			continue
+		}
+		// Not among the recent appends: read a batch from the log.
+		var bounds core.LogBounds
+		batch := s.entries.Get().(*[]core.LogEntry)
+		*batch, bounds, err = s.roomLog.Read(context.Background(), lobby, next, limit-len(sess.held), (*batch)[:0])
+		if err != nil {
+			s.entries.Put(batch)
+			clear(sess.held)
+			sess.held = sess.held[:0]
+			return 0, sess.next, err
+		}
+		full := false
+		next, full = s.takeBatch(sess, *batch, bounds, next, take)
+		clear(*batch)
+		s.entries.Put(batch)
+		if full || len(*batch) == 0 {
+			break
+		}
+	}
+	return direct, next, nil
+}
+
+// takeBatch takes what it can of entries read from the log at next, after
+// checking the bounds they came with, and returns the cursor after what it
+// took, and whether take refused one (the DATA is full).
+func (s *Server) takeBatch(sess *session, batch []core.LogEntry, b core.LogBounds, next uint64, take func([]byte) bool) (uint64, bool) {
+	if b.Epoch != sess.epoch {
+		// The log was lost and started again: offsets name other
+		// messages now. The client learns the new epoch as it did the
+		// first, and says it may have missed messages.
+		s.log.Warn("room log has a new epoch: the recipient starts again at its head", "to", sess.name)
+		sess.epoch, sess.liveFrom = b.Epoch, b.Next
+		s.queueDirectLocked(sess, s.sessionMessage(sess))
+		return b.Next, false
+	}
+	if len(batch) > 0 && batch[0].Offset > next {
+		missed := batch[0].Offset - next
+		s.log.Warn("recipient fell behind the room log's retention", "to", sess.name, "missed", missed)
+		s.noticeLocked(sess, fmt.Sprintf("missed %d message%s: you fell behind what the room keeps", missed, plural(int(min(missed, math.MaxInt32)))))
+		next = batch[0].Offset
+	}
+	for i := range batch {
+		m := &batch[i].Message
+		b, send := s.render(sess, m, nil, next)
+		if send && !take(b) {
+			return next, true
+		}
+		next++
+	}
+	return next, false
+}
+
+// render is the encoding of the room's entry m, at offset off, for sess,
+// and false if sess is not sent it: its own messages (from this session or
+// the one it resumed), and in the history a newcomer is shown, anything but
+// chat. enc holds m's encodings if the server made them.
+func (s *Server) render(sess *session, m *core.Message, enc *encodings, off uint64) ([]byte, bool) {
+	if m.Origin != 0 && (m.Origin == sess.id || m.Origin == sess.resumed) {
+		return nil, false
+	}
+	if off < sess.liveFrom {
+		if m.Kind != core.KindChat && m.Kind != core.KindAction {
+			return nil, false
+		}
+		h := *m
+		h.Kind, h.ID, h.Origin = core.KindHistory, off, 0
+		return s.encodeFor(sess, &h)
+	}
+	if enc != nil {
+		if b, ok := enc.by[sess.codec.Name()]; ok {
+			return b, true
+		}
+	}
+	c := *m
+	c.ID, c.Origin = off, 0
+	return s.encodeFor(sess, &c)
+}
+
+// encodeFor encodes m in sess's codec, logging what cannot be.
+func (s *Server) encodeFor(sess *session, m *core.Message) ([]byte, bool) {
+	b, err := sess.msgs.AppendMessage(nil, m)
+	if err != nil {
+		s.log.Error("encode message", "to", sess.name, "err", err)
+		return nil, false
+	}
+	return b, true
+}
+
+// openRoom opens the room log if Config gives none, learns where it stands,
+// and draws the key of resume tokens.
+func (s *Server) openRoom() error {
+	s.roomLog = s.cfg.RoomLog
+	if s.roomLog == nil {
+		d, err := core.RoomLogs.Lookup("memory")
+		if err != nil {
+			return fmt.Errorf("server: no room log given, and %w (import github.com/udpchat/udpchat/standard)", err)
+		}
+		if s.roomLog, err = d.Open(context.Background(), core.RoomLogConfig{}); err != nil {
+			return fmt.Errorf("server: open the room log: %w", err)
+		}
+		s.ownLog = true
+	}
+	b, err := s.roomLog.Bounds(context.Background(), lobby)
+	if err != nil {
+		return fmt.Errorf("server: room log: %w", err)
+	}
+	s.epoch.Store(b.Epoch)
+	s.head.Store(b.Next)
+	s.entries.New = func() any { return new([]core.LogEntry) }
+	s.resumeKey = make([]byte, 32)
+	if _, err := io.ReadFull(s.cfg.Rand, s.resumeKey); err != nil {
+		return fmt.Errorf("server: resume key: %w", err)
+	}
+	return nil
+}
+
+// sessionMessage is the first message of a version 2 session: the room
+// log's epoch and the session's resume token (core.KindSession).
+func (s *Server) sessionMessage(sess *session) *core.Message {
+	token := core.ResumeToken(s.resumeKey, sess.id)
+	return &core.Message{Kind: core.KindSession, ID: sess.epoch, From: core.SystemSender,
+		Text: hex.EncodeToString(token[:]), Time: s.cfg.Now()}
+}
