@@ -190,7 +190,8 @@ func (s *Server) lagDueLocked(sess *session, at time.Time) {
 
 // releaseDue hands the worker a release for each session whose first
 // delayed message is due. It never waits for the worker: one too busy to
-// take a release gets it on a later tick.
+// take a release gets it on a later tick. It leaves the read loop room for
+// the DATA it found room for (busy), so that the read loop never waits.
 func (s *Server) releaseDue(now time.Time) {
 	s.lagMu.Lock()
 	var due []*session
@@ -202,9 +203,9 @@ func (s *Server) releaseDue(now time.Time) {
 	}
 	s.lagMu.Unlock()
 	for i, sess := range due {
-		select {
-		case s.work <- handoff{sess: sess, release: true}:
-		default:
+		if len(s.work) >= cap(s.work)-2 {
+			// Only this goroutine and the read loop send, and the read loop
+			// sends only when it saw room for one more.
 			s.lagMu.Lock()
 			for _, sess := range due[i:] {
 				if _, ok := s.lagging[sess]; !ok {
@@ -214,6 +215,7 @@ func (s *Server) releaseDue(now time.Time) {
 			s.lagMu.Unlock()
 			return
 		}
+		s.work <- handoff{sess: sess, release: true}
 	}
 }
 
