@@ -204,3 +204,30 @@ func TestWindowFloodBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestLagDroppedWithSession: messages still waiting for the limit when
+// their session ends go with it. They were never acknowledged, so their
+// sender never took them for delivered, and they are not relayed later
+// from a session that has left.
+func TestLagDroppedWithSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		room := chattest.Start(t, chattest.Options{Network: memory.NewNetwork(), Server: func(cfg *server.Config) {
+			cfg.RateLimit = server.RateLimit{Rate: 1, Burst: 1, MaxLag: time.Minute}
+		}})
+		bob := room.JoinWith(nick("bob"))
+		raw := room.Raw()
+		raw.HandshakeV2(chattest.Keys.Key(0), "raw")
+		for seq, text := range []string{"now", "in a second", "in two"} {
+			raw.SendV2Data(uint64(seq), text)
+		}
+		raw.ExpectAckV2(0)
+		bob.WaitChat(1)
+		raw.SendPacket(raw.SealPacket(&core.Packet{Type: core.TypeBye}, nil))
+		bob.WaitMessage("raw's leave", isSystem("raw left"))
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if got := texts(bob.Chat()); strings.Join(got, "|") != "now" {
+			t.Fatalf("bob got %q, want only what was handed on before raw left", got)
+		}
+	})
+}
