@@ -119,6 +119,9 @@ type Server struct {
 	History       int           `koanf:"history"`
 	Rate          float64       `koanf:"rate"`
 	Burst         int           `koanf:"burst"`
+	// MaxLag is server.RateLimit's: the longest a message over the rate
+	// waits before it is refused; 0 refuses it at once.
+	MaxLag time.Duration `koanf:"max_lag"`
 	// RecipientQueue, RetransmitCap, HandshakeRate, HandshakeBurst and
 	// CookieThreshold are server.Config's.
 	RecipientQueue  int           `koanf:"recipient_queue"`
@@ -175,6 +178,7 @@ func Default() Config {
 			History:       server.DefaultHistory,
 			Rate:          server.DefaultRateLimit.Rate,
 			Burst:         server.DefaultRateLimit.Burst,
+			MaxLag:        server.DefaultRateLimit.MaxLag,
 
 			RecipientQueue: server.DefaultRecipientQueue,
 			RetransmitCap:  server.DefaultRetransmitCap,
@@ -326,6 +330,7 @@ func (c *Config) Validate() error {
 		{"server.history", c.Server.History >= 0, notNegative + " (0 keeps none)", c.Server.History},
 		{"server.rate", c.Server.Rate >= 0, zeroOff, c.Server.Rate},
 		{"server.burst", c.Server.Burst >= 1, atLeastOne, c.Server.Burst},
+		{"server.max_lag", c.Server.MaxLag >= 0, notNegative + " (0s: no wait, refused at once)", c.Server.MaxLag},
 		{"server.recipient_queue", c.Server.RecipientQueue >= 1, atLeastOne, c.Server.RecipientQueue},
 		{"server.retransmit_cap", c.Server.RetransmitCap > 0, positive, c.Server.RetransmitCap},
 		{"server.handshake_rate", c.Server.HandshakeRate >= 0, zeroOff, c.Server.HandshakeRate},

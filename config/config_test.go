@@ -105,6 +105,7 @@ func TestErrors(t *testing.T) {
 		{name: "bad cookie threshold", file: "server:\n  cookie_threshold: -2\n", want: []string{"server.cookie_threshold", "-2"}},
 		{name: "empty recipient queue", env: []string{"UDPCHAT_SERVER_RECIPIENT_QUEUE=0"}, want: []string{"server.recipient_queue", "at least 1"}},
 		{name: "negative history", file: "server:\n  history: -1\n", want: []string{"server.history", "not be negative", "0 keeps none", "-1"}},
+		{name: "negative max lag", file: "server:\n  max_lag: -1s\n", want: []string{"server.max_lag", "refused at once", "-1s"}},
 		{name: "negative rate", env: []string{"UDPCHAT_SERVER_RATE=-0.5"}, want: []string{"server.rate", "0 turns it off", "-0.5"}},
 		{name: "negative handshake retries", file: "client:\n  handshake_retries: -3\n", want: []string{"client.handshake_retries", "-3"}},
 		{name: "zero keepalive", file: "client:\n  keepalive: 0s\n", want: []string{"client.keepalive", "positive"}},

@@ -10,14 +10,14 @@
 //	              the session, drop and log what is not ours
 //	handshake.go  KEY_REQ → KEY_REP, cookies under load (cookie.go), nicknames
 //	receive.go    open, reliability (ack, dedup, order), roaming
-//	handlers.go   the handler chain's worker: input checks, rate limit,
-//	              commands (commands.go), plugins, then the room
+//	handlers.go   the handler chain's worker: the rate limit's wait (lag.go),
+//	              input checks, commands (commands.go), plugins, then the room
 //	fanout.go     the room: each recipient's copy, notices, announcements,
 //	              history (history.go), presence (presence.go)
 //	bundle.go     messages held while a recipient's flight is full, sent
 //	              as one bundle
 //	egress.go     seal, the reliability layer's flight, encode, write
-//	timers.go     retransmissions and idle eviction
+//	timers.go     retransmissions, delayed messages' release, idle eviction
 //	session.go    the session table, and how a session ends
 //	room.go       the core.Room API that handlers and bots see
 //

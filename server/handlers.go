@@ -21,6 +21,9 @@ type handoff struct {
 	// ack acknowledges one seq with its verdict: "" accepted (or not known
 	// here, for a duplicate), otherwise why it was refused.
 	ack func(seq uint64, refused string)
+	// release is no message: it tells the worker that sess's delayed
+	// messages may be due (lag.go).
+	release bool
 }
 
 // unreadable is the verdict on a message the server could not decode.
@@ -34,7 +37,7 @@ const unreadable = "the server could not read your message"
 // (a duplicate's ACK comes after the first copy's verdict is known).
 func (s *Server) handOn(ctx context.Context, h handoff) {
 	if s.work == nil {
-		s.runHandoff(ctx, h)
+		s.admit(ctx, h)
 		return
 	}
 	s.work <- h // room was checked before the receiver took the message (busy)
@@ -50,6 +53,7 @@ func (s *Server) runHandoff(ctx context.Context, h handoff) {
 		} else {
 			reason = s.accept(ctx, h.sess, m)
 		}
+		s.judged(h.sess, h.first+uint64(i))
 		if seq := h.first + uint64(i); seq != h.seq {
 			h.ack(seq, reason) // held back behind a gap, handed on now
 		} else {

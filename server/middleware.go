@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,6 +18,14 @@ import (
 type RateLimit struct {
 	Rate  float64
 	Burst int
+	// MaxLag is the longest a session's message may wait for the limit
+	// (Config.RateLimit; the handshake limit has no use for it). Over its
+	// rate, a session's messages are delayed, not refused, as an IRC
+	// server's "fakelag" does: a pasted paragraph arrives whole, just
+	// slower. Only a message that would wait longer than this is refused.
+	// Zero is what 0s is in the configuration file: no wait, every message
+	// over the rate refused at once.
+	MaxLag time.Duration
 }
 
 // On reports whether the limit limits anything.
@@ -27,6 +36,8 @@ func (l RateLimit) check(what string) error {
 	switch {
 	case l.Rate < 0:
 		return fmt.Errorf("server: %s: a negative rate (%g); 0 turns the limit off", what, l.Rate)
+	case l.MaxLag < 0:
+		return fmt.Errorf("server: %s: a negative longest wait (%v); 0 refuses at once what is over the rate", what, l.MaxLag)
 	case l.On() && l.Burst < 1:
 		return fmt.Errorf("server: %s: a rate of %g a second needs a burst of at least 1, got %d", what, l.Rate, l.Burst)
 	}
@@ -64,17 +75,4 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
-}
-
-// rateLimit refuses a session's messages beyond its token bucket
-// (Config.RateLimit), before any command or plugin spends work on them.
-func (s *Server) rateLimit(next core.Handler) core.Handler {
-	refusal := &core.Rejection{Reason: fmt.Sprintf("slow down: at most %d messages at once, then %g a second",
-		s.cfg.RateLimit.Burst, s.cfg.RateLimit.Rate)}
-	return core.HandlerFunc(func(ctx context.Context, m *core.Message) error {
-		if sess := s.sessions.id(m.Origin); sess != nil && sess.limiter != nil && !sess.limiter.AllowN(m.Time, 1) {
-			return refusal
-		}
-		return next.HandleMessage(ctx, m)
-	})
 }

@@ -270,10 +270,10 @@ func (s *Server) ackLocked(sess *session, seq uint64, refused string) {
 	} else {
 		refused = sess.verdictLocked(seq)
 	}
-	// The cumulative part covers only what was handed on and judged: seq
-	// and all below it (the worker hands them on in order), not what the
-	// read loop took since and the handlers have yet to see.
-	cum := min(sess.recv.Cumulative(), seq+1)
+	// The cumulative part covers only what was handed on and judged, not
+	// what the read loop took since and the handlers have yet to see, nor
+	// what waits for the rate limit (ackCumLocked).
+	cum := sess.ackCumLocked(seq)
 	s.sendSealedLocked(sess, &core.Packet{Type: core.TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true,
 		Cum: cum, HasCum: true}, []byte(refused))
 }

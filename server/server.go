@@ -105,9 +105,11 @@ type Config struct {
 	// (back-pressure); room messages themselves wait in the log, never in
 	// a queue per recipient. Default 1024.
 	RecipientQueue int
-	// RateLimit limits each session's messages: beyond it they are refused
-	// with a notice. Zero is no limit; DefaultRateLimit (20 at once, a pasted
-	// paragraph, then 2 a second) is udpchat-server's default.
+	// RateLimit limits each session's messages: beyond it they wait, and
+	// their ACKs with them, and go on as the rate allows (lag.go); only one
+	// that would wait longer than its MaxLag is refused, with a notice.
+	// Zero is no limit; DefaultRateLimit (20 at once, a pasted paragraph,
+	// then 2 a second, waiting up to 30 s) is udpchat-server's default.
 	RateLimit RateLimit
 
 	core.Env
@@ -126,7 +128,7 @@ const (
 
 // Defaults of the limits that are off at zero, which udpchat-server turns on.
 var (
-	DefaultRateLimit      = RateLimit{Rate: 2, Burst: 20}
+	DefaultRateLimit      = RateLimit{Rate: 2, Burst: 20, MaxLag: 30 * time.Second}
 	DefaultHandshakeLimit = RateLimit{Rate: 5, Burst: 10}
 )
 
@@ -176,6 +178,9 @@ type Server struct {
 
 	pendingMu sync.Mutex
 	pending   map[*session]struct{} // sessions with DATA in flight
+
+	lagMu   sync.Mutex
+	lagging map[*session]time.Time // sessions with messages delayed by the rate limit: when the first is due
 
 	work chan handoff // to the handler chain's worker, while Serve runs
 
@@ -234,6 +239,7 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		sessions: newSessionTable(),
 		pending:  make(map[*session]struct{}),
+		lagging:  make(map[*session]time.Time),
 		codecs:   append([]core.Codec{cfg.Codec}, cfg.Codecs...),
 		suites:   append(append([]core.Suite(nil), cfg.Suites...), cfg.Suite),
 		v2:       cfg.Identity != nil,
@@ -250,13 +256,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.drops.Logger = cfg.Logger
-	// Input checks and the rate limit come first, so that no command or
-	// plugin spends work on what will be refused.
-	first := []core.Middleware{checkText}
-	if cfg.RateLimit.On() {
-		first = append(first, s.rateLimit)
-	}
-	first = append(first, s.commands)
+	// Input checks come first, so that no command or plugin spends work on
+	// what will be refused. The rate limit is not in the chain: it decides
+	// when a message reaches it (admit).
+	first := []core.Middleware{checkText, s.commands}
 	s.chain = core.Chain(core.HandlerFunc(s.deliver), append(first, cfg.Handlers...)...)
 	return s, nil
 }
@@ -294,7 +297,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case h := <-s.work:
-				s.runHandoff(ctx, h)
+				s.admit(ctx, h)
 			}
 		}
 	})

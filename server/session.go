@@ -85,6 +85,15 @@ type session struct {
 	// says "refused" again (ackLocked). nil until the first refusal, to
 	// keep a session that never had one small.
 	refused []verdict
+
+	// The rate limit's delayed handoffs, oldest first (lag.go): only the
+	// handler worker adds or takes them. While a message waits there,
+	// lagHeld is set and lagFrom is its seq, which ACKs' cumulative part
+	// must not pass; judgedTo is one past the highest seq judged.
+	lag      []lagged
+	lagHeld  bool
+	lagFrom  uint64
+	judgedTo uint64
 }
 
 // verdict is a refused seq and why.
@@ -294,9 +303,10 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 	}
 }
 
-// retire marks sess ended, drops what it had queued, erases its keys and
-// takes it off the timer list; it returns its name, and whether it had
-// joined the room (was confirmed).
+// retire marks sess ended, drops what it had queued (for it, and from it
+// waiting for the rate limit), erases its keys and takes it off the timer
+// lists; it returns its name, and whether it had joined the room (was
+// confirmed).
 func (s *Server) retire(sess *session) (name string, joined bool) {
 	joined = sess.confirmed.Swap(true)
 	if sess.version >= 2 && !joined {
@@ -318,5 +328,6 @@ func (s *Server) retire(sess *session) (name string, joined bool) {
 	s.pendingMu.Lock()
 	delete(s.pending, sess)
 	s.pendingMu.Unlock()
+	s.dropLag(sess)
 	return name, joined
 }

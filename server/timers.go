@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// timers drives retransmissions and idle eviction until ctx is done.
+// timers drives retransmissions, the release of messages delayed by the
+// rate limit, and idle eviction until ctx is done.
 func (s *Server) timers(ctx context.Context) {
 	t := time.NewTicker(serverTick)
 	defer t.Stop()
@@ -41,6 +42,7 @@ func (s *Server) timers(ctx context.Context) {
 				s.endSession(ctx, sess, "timed out")
 			}
 		}
+		s.releaseDue(now)
 		s.flushPresence(ctx, now, false)
 		if now.Sub(lastEvict) >= time.Second/4 {
 			lastEvict = now

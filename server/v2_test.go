@@ -188,10 +188,12 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// TestFlood: a client sending far faster than the limit is throttled, told
-// so, and the others keep chatting.
+// TestFlood: with no wait allowed (max_lag 0s), a client sending far
+// faster than the limit is throttled, each refused message noticed, and the
+// others keep chatting. TestWindowFloodBounded floods the default, which
+// delays messages before it refuses any.
 func TestFlood(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) { cfg.RateLimit = server.RateLimit{Rate: 2, Burst: 20} }})
+	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) { cfg.RateLimit = server.RateLimit{Rate: 2, Burst: 20, MaxLag: 0} }})
 	flooder, alice, bob := room.JoinWith(nick("flooder")), room.JoinWith(nick("alice")), room.JoinWith(nick("bob"))
 	const n = 80
 	var ids []uint64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/seed"
@@ -80,20 +81,38 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
-// TestVerdictRateLimit: a message the rate limit refuses is refused, with
-// the limit's reason.
+// TestVerdictRateLimit: a message over the rate limit waits and is
+// delivered (its ACK held for the wait); one that would wait longer than
+// the limit's MaxLag is refused, with the limit's reason.
 func TestVerdictRateLimit(t *testing.T) {
-	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) {
-		cfg.RateLimit = server.RateLimit{Rate: 0.001, Burst: 2}
-	}})
-	alice := room.JoinWith(nick("alice"))
-	var ids []uint64
-	for i := range 3 {
-		ids = append(ids, alice.Say(fmt.Sprintf("line %d", i)))
+	for _, tt := range []struct {
+		name  string
+		limit server.RateLimit
+		want  []string // each line's refusal, "" for delivered
+	}{
+		// A fifth of a second a line, well within what a client waits.
+		{"delayed", server.RateLimit{Rate: 5, Burst: 2, MaxLag: time.Second}, []string{"", "", "", ""}},
+		{"past the bound", server.RateLimit{Rate: 0.001, Burst: 2, MaxLag: time.Second}, []string{"", "", "slow down", "slow down"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) { cfg.RateLimit = tt.limit }})
+			alice := room.JoinWith(nick("alice"))
+			var ids []uint64
+			start := time.Now()
+			for i := range tt.want {
+				ids = append(ids, alice.Say(fmt.Sprintf("line %d", i)))
+			}
+			for i, refused := range tt.want {
+				wantVerdict(t, alice, ids[i], fmt.Sprintf("line %d", i), refused)
+			}
+			if tt.want[len(tt.want)-1] == "" {
+				over := len(tt.want) - tt.limit.Burst
+				if took, least := time.Since(start), time.Duration(float64(over)/tt.limit.Rate*float64(time.Second)); took < least {
+					t.Fatalf("%d lines delivered in %v, faster than the limit allows (%v)", len(tt.want), took, least)
+				}
+			}
+		})
 	}
-	wantVerdict(t, alice, ids[0], "line 0", "")
-	wantVerdict(t, alice, ids[1], "line 1", "")
-	wantVerdict(t, alice, ids[2], "line 2", "slow down")
 }
 
 // TestVerdictDuplicate: the ACK of a duplicate DATA, sent again because the

@@ -128,7 +128,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		IdleTimeout:       cfg.Server.IdleTimeout,
 		V1IdleTimeout:     cfg.Server.V1IdleTimeout,
 		History:           cfg.Server.History,
-		RateLimit:         server.RateLimit{Rate: cfg.Server.Rate, Burst: cfg.Server.Burst},
+		RateLimit:         server.RateLimit{Rate: cfg.Server.Rate, Burst: cfg.Server.Burst, MaxLag: cfg.Server.MaxLag},
 		RecipientQueue:    cfg.Server.RecipientQueue,
 		RetransmitCap:     cfg.Server.RetransmitCap,
 		HandshakeLimit:    server.RateLimit{Rate: cfg.Server.HandshakeRate, Burst: cfg.Server.HandshakeBurst},
