@@ -27,9 +27,6 @@ func (s *Server) flushLocked(sess *session) error {
 	}
 	clear(sess.held) // the encodings belong to their messages
 	sess.held = sess.held[:0]
-	if cap(sess.held) > 4 {
-		sess.held = nil // a long burst's list, not kept for an idle session
-	}
 	sess.body = body
 	_, err := sess.snd.Push(sess.build, nil)
 	sess.body = nil

@@ -110,6 +110,15 @@ func (s *Server) fillLocked(sess *session) {
 	if sess.ended || !sess.confirmed.Load() || sess.snd == nil {
 		return
 	}
+	// held lives only while the DATA is gathered and pushed, so it is the
+	// server's scratch, lent out, not an array every session keeps.
+	held := s.helds.Get().(*[][]byte)
+	sess.held = (*held)[:0]
+	defer func() {
+		clear(sess.held)
+		*held, sess.held = sess.held[:0], nil
+		s.helds.Put(held)
+	}()
 	for sess.flow == nil || sess.flow.CanSend() {
 		direct, next, err := s.gatherLocked(sess)
 		if err != nil {
@@ -234,7 +243,7 @@ func (s *Server) render(sess *session, m *core.Message, enc *encodings, off uint
 		return s.encodeFor(sess, &h)
 	}
 	if enc != nil {
-		if b, ok := enc.by[sess.codec.Name()]; ok {
+		if b, ok := enc.get(sess.codec.Name()); ok {
 			return b, true
 		}
 	}
@@ -274,6 +283,7 @@ func (s *Server) openRoom() error {
 	s.epoch.Store(b.Epoch)
 	s.head.Store(b.Next)
 	s.entries.New = func() any { return new([]core.LogEntry) }
+	s.helds.New = func() any { return new([][]byte) }
 	s.resumeKey = make([]byte, 32)
 	if _, err := io.ReadFull(s.cfg.Rand, s.resumeKey); err != nil {
 		return fmt.Errorf("server: resume key: %w", err)

@@ -124,8 +124,25 @@ func (s *Server) caughtUpLocked(sess *session) {
 // speaks, made once for all the recipients that speak it.
 type encodings struct {
 	m  *core.Message
-	by map[string][]byte // by codec name: a codec's type need not be comparable
-	v1 []byte            // "<sender> text", for seed clients
+	by []encoded // a server speaks a codec or two: a list is smaller than a map
+	v1 []byte    // "<sender> text", for seed clients
+}
+
+// encoded is a message in one codec, named: a codec's type need not be
+// comparable.
+type encoded struct {
+	codec string
+	b     []byte
+}
+
+// get returns the encoding in the codec named codec, if made.
+func (e *encodings) get(codec string) ([]byte, bool) {
+	for _, x := range e.by {
+		if x.codec == codec {
+			return x.b, true
+		}
+	}
+	return nil, false
 }
 
 // v1Text returns m as a seed client reads it, made on first use.
@@ -138,17 +155,14 @@ func (e *encodings) v1Text() []byte {
 
 // in returns m encoded by c, encoding it on first use.
 func (e *encodings) in(c core.Codec, mc core.MessageCodec) ([]byte, error) {
-	if b, ok := e.by[c.Name()]; ok {
+	if b, ok := e.get(c.Name()); ok {
 		return b, nil
 	}
 	b, err := mc.AppendMessage(nil, e.m)
 	if err != nil {
 		return nil, err
 	}
-	if e.by == nil {
-		e.by = make(map[string][]byte)
-	}
-	e.by[c.Name()] = b
+	e.by = append(e.by, encoded{c.Name(), b})
 	return b, nil
 }
 

@@ -174,6 +174,7 @@ type Server struct {
 	head      atomic.Uint64
 	recent    [recentSize]atomic.Pointer[logged]
 	entries   sync.Pool // of *[]core.LogEntry
+	helds     sync.Pool // of *[][]byte, a DATA's messages while it is gathered
 	resumeKey []byte    // the key of resume tokens (core.ResumeToken), drawn at New
 
 	pendingMu sync.Mutex
