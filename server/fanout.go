@@ -70,13 +70,17 @@ func (s *Server) lagLocked(sess *session) uint64 {
 // runs only on the worker while Serve runs: ACKs come in on the read loop,
 // which must never wait.
 func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox) {
-	if s.work == nil || sess.space == nil {
+	if s.work == nil || sess.version < 2 {
 		return
 	}
 	var timer *time.Timer
 	for {
 		sess.mu.Lock()
 		behind := !sess.ended && !sess.slow && sess.confirmed.Load() && s.lagLocked(sess) >= s.stallAt()
+		if behind && sess.space == nil {
+			sess.space = make(chan struct{}, 1) // made by the first stall: most sessions never lag
+		}
+		space := sess.space
 		sess.mu.Unlock()
 		if !behind {
 			break
@@ -86,7 +90,7 @@ func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox) {
 			timer = time.NewTimer(stallMax)
 		}
 		select {
-		case <-sess.space:
+		case <-space:
 			continue
 		case <-ctx.Done():
 		case <-timer.C:

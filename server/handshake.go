@@ -124,7 +124,6 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		sess.build = func(seq uint64) ([]byte, error) { return s.buildData(sess, seq) }
 		sess.bundler, _ = msgs.(core.Bundler)
 		sess.flow, _ = sess.snd.(core.Flow)
-		sess.space = make(chan struct{}, 1)
 		// The client is in the room from now: what is said while it
 		// proves its keys is sent to it then, as live messages.
 		sess.epoch, sess.liveFrom = s.epoch.Load(), s.head.Load()
@@ -325,7 +324,10 @@ func (s *Server) historyStart(ctx context.Context, b core.LogBounds) uint64 {
 		return b.Next
 	}
 	window := min(b.Len(), uint64(4*n+64))
-	entries, _, err := s.roomLog.Read(ctx, lobby, b.Next-window, int(window), nil)
+	buf := s.entries.Get().(*[]core.LogEntry) // every newcomer reads this: no garbage for each
+	defer func() { clear(*buf); s.entries.Put(buf) }()
+	entries, _, err := s.roomLog.Read(ctx, lobby, b.Next-window, int(window), (*buf)[:0])
+	*buf = entries
 	if err != nil {
 		s.log.Error("room log unreadable: no history", "err", err)
 		return b.Next
