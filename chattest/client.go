@@ -249,6 +249,13 @@ func (c *Client) WaitNotice(text string) string {
 	return found
 }
 
+// Notices returns the texts of the NoticeEvents so far, in order.
+func (c *Client) Notices() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.notices)
+}
+
 // WaitRTT waits until the client has measured a round trip.
 func (c *Client) WaitRTT() {
 	c.t.Helper()

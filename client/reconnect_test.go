@@ -77,3 +77,40 @@ func TestReconnectAfterNick(t *testing.T) {
 		return m.Text == "after the restart" && m.From == "carol"
 	})
 }
+
+// TestRestartSaysMissed: a server restart loses the in-memory room log, so
+// a client that resumes there keeps its nickname (one it took with /nick)
+// and tells its user, once, that messages may have been missed: the new
+// server's session message brings another epoch of the log.
+func TestRestartSaysMissed(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{Reliability: core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 3}})
+	reconnecting := func(name string) func(*client.Config) {
+		return func(cfg *client.Config) {
+			cfg.Nick, cfg.Reconnect, cfg.Keepalive = name, true, 100*time.Millisecond
+		}
+	}
+	alice, bob := room.JoinWith(reconnecting("alice")), room.JoinWith(reconnecting("bob"))
+	alice.WaitDelivered(alice.Say("/nick carol"))
+	bob.WaitMessage("the rename", func(m core.Message) bool { return m.Text == "alice is now known as carol" })
+	if n := alice.Notices(); len(n) != 0 {
+		t.Fatalf("notices before the restart: %q", n)
+	}
+
+	room.RestartServer()
+	alice.WaitDelivered(alice.Say("after the restart"))
+	alice.WaitNotice(missedNotice)
+	if nick := alice.Info().Nick; nick != "carol" {
+		t.Fatalf("reconnected as %q, want carol", nick)
+	}
+	bob.WaitMessage("carol's message after the restart", func(m core.Message) bool {
+		return m.Text == "after the restart" && m.From == "carol"
+	})
+	// One restart, one notice: not one per handshake attempt, nor again
+	// for carol's own messages.
+	if n := alice.Notices(); len(n) != 1 || n[0] != missedNotice {
+		t.Fatalf("notices after one restart: %q, want %q once", n, missedNotice)
+	}
+}
+
+// missedNotice is what the client says when the server lost the room's log.
+const missedNotice = "missed messages: server restarted"

@@ -185,6 +185,15 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 	}
 	if resuming {
 		sess.welcome.resume = &resume
+		carried := ghost
+		if carried == nil && replaced != nil && replaced.id == resume.Session {
+			carried = replaced // it resumed from the same address
+		}
+		if carried != nil {
+			carried.mu.Lock()
+			sess.welcome.carried, sess.welcome.carriedEpoch, sess.welcome.carriedFrom = true, carried.epoch, carried.liveFrom
+			carried.mu.Unlock()
+		}
 	}
 	if sess.version < 2 {
 		// A seed client proves nothing until it speaks, and may only
@@ -297,8 +306,21 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 	var missed uint64
 	if r := w.resume; r != nil {
 		sess.resumed = r.Session
-		if r.Epoch == b.Epoch {
+		known := w.carried && w.carriedEpoch == b.Epoch
+		switch {
+		case r.Epoch != b.Epoch:
+		case r.Offset == 0 && !known:
+			// Shown nothing, and where it joined went with the session
+			// it carries on: it is placed as a newcomer, not replayed
+			// the whole log.
+			sess.next = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
+		default:
 			from := min(r.Offset+1, b.Next)
+			if known {
+				// Nothing from before the session it carries on
+				// joined: its client was never shown that.
+				from = max(from, min(w.carriedFrom, b.Next))
+			}
 			if from < b.First {
 				missed, from = b.First-from, b.First
 			}

@@ -156,3 +156,94 @@ func TestSilentReceiverEvicted(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiverOutageResumes: a receiver whose network is down for 30 s
+// while its client watches the server (Reconnect, keepalive 1 s) takes
+// the silence for a lost server after three keepalives, and keeps trying
+// to connect again. When its network comes back its KEY_REQ resumes the
+// session: the server replaces the ghost at once, under the same nickname
+// and unannounced, and replays the room from the offset the client showed
+// last. Every message sent meanwhile is shown once, in order, and none
+// shown before the outage is shown again, though the ghost kept
+// retransmitting them to the same address until it was replaced.
+func TestReceiverOutageResumes(t *testing.T) {
+	for _, layer := range persistLayers {
+		t.Run(layer.Name(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const before, n, down = 5, 50, 30 * time.Second
+				room := chattest.Start(t, chattest.Options{Network: memory.NewNetwork(), Layer: layer, Server: func(cfg *server.Config) {
+					cfg.RateLimit = server.RateLimit{}
+				}})
+				alice := room.JoinWith(nick("alice"))
+				var net *outage
+				bob := room.JoinWith(func(cfg *client.Config) {
+					cfg.Nick, cfg.Reconnect, cfg.Keepalive = "bob", true, time.Second
+					net = &outage{Transport: cfg.Transport}
+					cfg.Transport = net
+				})
+				alice.WaitMessage("bob's join", isSystem("bob joined"))
+				for i := range before {
+					alice.WaitDelivered(alice.Say(fmt.Sprintf("b%d", i)))
+				}
+				bob.WaitChat(before)
+				session, started := bob.Info().Session, room.Server.Stats().Handshake
+
+				net.down.Store(true)
+				ids := make([]uint64, n)
+				for i := range ids {
+					ids[i] = alice.Say(fmt.Sprintf("m%02d", i))
+				}
+				alice.WaitDelivered(ids...)
+				time.Sleep(down)
+				synctest.Wait()
+				if got := bob.Chat(); len(got) != before {
+					t.Fatalf("bob was shown %d messages, want the %d before his network went down", len(got), before)
+				}
+				bob.WaitState(client.StateReconnecting)
+
+				net.down.Store(false)
+				back := time.Now()
+				bob.WaitChat(before + n)
+				t.Logf("all %d messages shown %v after the network came back", n, time.Since(back))
+				time.Sleep(10 * time.Second) // retransmissions in flight land as duplicates, if any
+				synctest.Wait()
+				got := bob.Chat()
+				if len(got) != before+n {
+					t.Fatalf("bob was shown %d messages, want %d, once each: %q", len(got), before+n, texts(got))
+				}
+				for i, m := range got {
+					want := fmt.Sprintf("b%d", i)
+					if i >= before {
+						want = fmt.Sprintf("m%02d", i-before)
+					}
+					if m.Text != want || m.From != "alice" {
+						t.Fatalf("message %d is %q from %s, want %q from alice", i, m.Text, m.From, want)
+					}
+				}
+				if bob.Info().Session == session || room.Server.Stats().Handshake == started {
+					t.Fatal("bob's client never connected again: the outage did not test resume")
+				}
+				if nick := bob.Info().Nick; nick != "bob" {
+					t.Fatalf("bob came back as %q", nick)
+				}
+				if st := room.Server.Stats(); st.Sessions != 2 {
+					t.Fatalf("%d sessions, want alice's and bob's: the ghost stayed", st.Sessions)
+				}
+				for _, m := range alice.Messages() {
+					if m.Kind == core.KindSystem && strings.Contains(m.Text, "bob") && m.Text != "bob joined" {
+						t.Fatalf("alice was told %q", m.Text)
+					}
+				}
+				joined := 0
+				for _, m := range alice.Messages() {
+					if m.Kind == core.KindSystem && m.Text == "bob joined" {
+						joined++
+					}
+				}
+				if joined != 1 {
+					t.Fatalf("alice was told bob joined %d times, want once: the resume was announced", joined)
+				}
+			})
+		})
+	}
+}

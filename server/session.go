@@ -282,6 +282,13 @@ type welcome struct {
 	// resume is the client's valid claim to carry on a session: where it
 	// stopped reading the room (placeCursor).
 	resume *core.Resume
+	// carried says whether the server still had the session resume carries
+	// on, and if so where that session started reading the room live
+	// (liveFrom, in epoch): a client shown nothing yet claims offset 0,
+	// which says nothing of where it joined, and must not be replayed the
+	// room from before that.
+	carried                   bool
+	carriedEpoch, carriedFrom uint64
 }
 
 // endSession removes sess and tells the room it left, once.

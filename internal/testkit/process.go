@@ -2,6 +2,8 @@ package testkit
 
 import (
 	"bufio"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -33,6 +35,10 @@ type Process struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has ended
 
+	// Input is the process's standard input, if Options.Input asked for
+	// one: it stays open until the test closes it or the process ends.
+	Input io.WriteCloser
+
 	mu  sync.Mutex
 	log []string
 	err error // Wait's, once done is closed
@@ -42,7 +48,39 @@ type Process struct {
 // killed; a test that cares how it ends calls Stop.
 func Start(t testing.TB, bin string, args ...string) *Process {
 	t.Helper()
+	return StartWith(t, Options{}, bin, args...)
+}
+
+// Options say how StartWith runs a program.
+type Options struct {
+	// Env is added to the test's environment.
+	Env []string
+	// Input gives the process a standard input the test writes
+	// (Process.Input), for a program that reads its input until it
+	// ends; without it, standard input is empty.
+	Input bool
+	// Stdout, if not nil, gets what the process writes to standard
+	// output; by default it is discarded.
+	Stdout io.Writer
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options, bin string, args ...string) *Process {
+	t.Helper()
 	p := &Process{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	if len(opts.Env) > 0 {
+		p.cmd.Env = append(os.Environ(), opts.Env...)
+	}
+	if opts.Input {
+		// An *os.File pipe, closed by Wait: a pipe of exec's own
+		// copying would make Wait wait for the test to close it.
+		in, err := p.cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Input = in
+	}
+	p.cmd.Stdout = opts.Stdout
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +135,24 @@ func (p *Process) WaitLog(t testing.TB, re *regexp.Regexp) []string {
 		return false
 	})
 	return m
+}
+
+// Kill kills the process with SIGKILL, as a crash or the OOM killer
+// would, so that it cleans nothing up, and waits for it to end.
+func (p *Process) Kill(t testing.TB) {
+	t.Helper()
+	if err := p.cmd.Process.Kill(); err != nil {
+		select {
+		case <-p.done: // it had ended already
+		default:
+			t.Fatalf("SIGKILL: %v", err)
+		}
+	}
+	select {
+	case <-p.done:
+	case <-time.After(Timeout):
+		t.Fatalf("no end within %v of SIGKILL", Timeout)
+	}
 }
 
 // Stop sends SIGINT and waits, at most Timeout, for the process to end; it
