@@ -231,7 +231,7 @@ func (s *Server) takeBatch(sess *session, batch []core.LogEntry, b core.LogBound
 // the one it resumed), and in the history a newcomer is shown, anything but
 // chat. enc holds m's encodings if the server made them.
 func (s *Server) render(sess *session, m *core.Message, enc *encodings, off uint64) ([]byte, bool) {
-	if m.Origin != 0 && (m.Origin == sess.id || m.Origin == sess.resumed) {
+	if m.Origin != 0 && (m.Origin == sess.id || m.Origin == sess.resumed[0] || m.Origin == sess.resumed[1]) {
 		return nil, false
 	}
 	if off < sess.liveFrom {

@@ -192,6 +192,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		if carried != nil {
 			carried.mu.Lock()
 			sess.welcome.carried, sess.welcome.carriedEpoch, sess.welcome.carriedFrom = true, carried.epoch, carried.liveFrom
+			sess.resumed[1] = carried.resumed[0] // a client that lost two sessions before it was shown anything new
 			carried.mu.Unlock()
 		}
 	}
@@ -305,7 +306,7 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 	}
 	var missed uint64
 	if r := w.resume; r != nil {
-		sess.resumed = r.Session
+		sess.resumed[0] = r.Session
 		known := w.carried && w.carriedEpoch == b.Epoch
 		switch {
 		case r.Epoch != b.Epoch:

@@ -68,13 +68,14 @@ type session struct {
 
 	// Version 2 delivery (cursor.go). next is the cursor: the offset of
 	// the room log's next entry to send, in epoch; entries before liveFrom
-	// are the history a newcomer is shown. resumed is the session this one
-	// carries on (Resume), whose messages, like its own, it is not sent.
+	// are the history a newcomer is shown. resumed are the session this one
+	// carries on (Resume) and the one that one carried on, whose messages,
+	// like its own, it is not sent.
 	// direct are the encoded messages for this client alone, sent before
 	// the room's next entries; held is the DATA being gathered; bundler
 	// and flow are nil when the codec or the layer cannot bundle.
 	next, epoch, liveFrom uint64
-	resumed               uint64
+	resumed               [2]uint64
 	direct                [][]byte
 	held                  [][]byte
 	bundler               core.Bundler
