@@ -153,6 +153,7 @@ type Client struct {
 	refusals  refusals      // version 2: verdicts of refused DATA, until settled
 	tags      replay.Tags   // version 1: tags of payloads received
 	pingSeq   uint64
+	heard     bool   // something sealed came from the server in this session
 	ackSeq    uint64 // the last DATA accepted and not yet acknowledged
 	acksDue   int    // how many DATA that ACK stands for
 	lastSent  time.Time

@@ -124,7 +124,7 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 	}
 	c.snd = layer.NewSender(c.cfg.ReliabilityConfig)
 	c.recv = layer.NewReceiver(c.cfg.ReliabilityConfig)
-	c.lastSent, c.lastHeard = c.cfg.Now(), c.cfg.Now()
+	c.lastSent, c.lastHeard, c.heard = c.cfg.Now(), c.cfg.Now(), false
 	c.log.Info("connected", "server", c.cfg.Server.String(), "version", info.Version, "nick", info.Nick)
 	if info.Version < 2 && c.msgCodec != nil {
 		c.emit(ctx, NoticeEvent{Text: "the server speaks only protocol version 1 (the seed's): it is not authenticated, and messages to you are best effort"})

@@ -131,7 +131,7 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 		return nil
 	}
 	c.opened = plain
-	c.lastHeard = c.cfg.Now()
+	c.lastHeard, c.heard = c.cfg.Now(), true
 	switch p.Type {
 	case core.TypeAck:
 		if p.HasAckSeq {

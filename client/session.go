@@ -66,7 +66,7 @@ func (c *Client) step(ctx context.Context) error {
 			c.write(t.Datagram)
 		}
 		if c.info.Version >= 2 {
-			if !now.Before(c.lastSent.Add(c.cfg.Keepalive)) {
+			if !now.Before(c.lastSent.Add(c.pingEvery())) {
 				c.ping(now)
 			}
 		}
@@ -101,7 +101,7 @@ func (c *Client) nextWake() time.Duration {
 	case !c.sndNext.IsZero():
 		next = c.sndNext
 	case c.info.Version >= 2:
-		next = c.lastSent.Add(c.cfg.Keepalive)
+		next = c.lastSent.Add(c.pingEvery())
 	default:
 		return time.Hour
 	}
@@ -117,6 +117,18 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// pingEvery is how long the client may send nothing. Until the server has
+// answered anything sealed, the PING that proves the client holds the keys
+// may have been lost, and the server sends it nothing of the room until it
+// arrives: it is sent again after the handshake's RTO, not a keepalive
+// later.
+func (c *Client) pingEvery() time.Duration {
+	if !c.heard {
+		return min(c.cfg.HandshakeRTO, c.cfg.Keepalive)
+	}
+	return c.cfg.Keepalive
 }
 
 // ping sends a keepalive carrying the time, which the PONG brings back.
