@@ -250,6 +250,14 @@ func (c *fakeClient) ticket() client.Ticket {
 	return e.(client.TicketEvent).Ticket
 }
 
+// shows has s send ms, and then a marker, and returns what c showed of
+// them (shownUntil the marker).
+func (c *fakeClient) shows(s *fakeServer, ms ...core.Message) (texts []string, offsets []uint64) {
+	c.t.Helper()
+	s.send(append(ms, core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "end"})...)
+	return c.shownUntil("end")
+}
+
 // shownUntil returns the texts of the messages shown before the one whose
 // text is end, and their offsets.
 func (c *fakeClient) shownUntil(end string) (texts []string, offsets []uint64) {
@@ -323,9 +331,7 @@ func TestResumeDedupe(t *testing.T) {
 		t.Fatalf("ticket %+v, want %+v", got, want)
 	}
 	private := core.Message{Kind: core.KindPrivate, From: "bob", To: "alice_2", Text: "psst"}
-	s.send(chat(1, "one"), chat(2, "two"), chat(2, "two again"), chat(1, "one again"), private, private,
-		core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "end"})
-	texts, offsets := c.shownUntil("end")
+	texts, offsets := c.shows(s, chat(1, "one"), chat(2, "two"), chat(2, "two again"), chat(1, "one again"), private, private)
 	if strings.Join(texts, ",") != "one,two,psst,psst" || len(offsets) != 4 || offsets[0] != 1 || offsets[1] != 2 || offsets[2] != 0 {
 		t.Fatalf("shown %q at offsets %v, want one, two (1, 2) and psst twice (0)", texts, offsets)
 	}
@@ -339,8 +345,7 @@ func TestResumeDedupe(t *testing.T) {
 	if got := c.ticket(); got.Session != 0x2222 || got.Token != token(2) || got.Epoch != 7 || got.Offset != 2 {
 		t.Fatalf("ticket after resuming %+v", got)
 	}
-	s.send(chat(2, "two replayed"), chat(3, "three"), core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "end"})
-	if texts, _ := c.shownUntil("end"); strings.Join(texts, ",") != "three" {
+	if texts, _ := c.shows(s, chat(2, "two replayed"), chat(3, "three")); strings.Join(texts, ",") != "three" {
 		t.Fatalf("after resuming, shown %q, want three only", texts)
 	}
 }
@@ -368,8 +373,7 @@ func TestResumeEpochChanged(t *testing.T) {
 	if got := c.ticket(); got.Epoch != 8 || got.Offset != 0 {
 		t.Fatalf("ticket in the new epoch %+v, want epoch 8 from offset 0", got)
 	}
-	s.send(chat(1, "one"), chat(6, "six"), chat(6, "six again"), core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "end"})
-	if texts, _ := c.shownUntil("end"); strings.Join(texts, ",") != "one,six" {
+	if texts, _ := c.shows(s, chat(1, "one"), chat(6, "six"), chat(6, "six again")); strings.Join(texts, ",") != "one,six" {
 		t.Fatalf("in the new epoch, shown %q, want one, six", texts)
 	}
 }
@@ -419,8 +423,7 @@ func TestResumeFromTicket(t *testing.T) {
 	if got := c.ticket(); got.Offset != 10 || got.Session != 43 {
 		t.Fatalf("ticket %+v, want session 43 from offset 10", got)
 	}
-	s.send(chat(10, "ten"), chat(11, "eleven"), core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "end"})
-	if texts, _ := c.shownUntil("end"); strings.Join(texts, ",") != "eleven" {
+	if texts, _ := c.shows(s, chat(10, "ten"), chat(11, "eleven")); strings.Join(texts, ",") != "eleven" {
 		t.Fatalf("shown %q, want eleven only", texts)
 	}
 }
@@ -433,8 +436,7 @@ func TestNoEpochNoDedupe(t *testing.T) {
 	s := newFakeServer(t, network)
 	c := dialFake(t, network, s, nil)
 	s.accept(1, "alice")
-	s.send(chat(4, "four"), chat(4, "four again"), chat(1, "one"), core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "end"})
-	texts, offsets := c.shownUntil("end")
+	texts, offsets := c.shows(s, chat(4, "four"), chat(4, "four again"), chat(1, "one"))
 	if strings.Join(texts, ",") != "four,four again,one" || offsets[0] != 0 {
 		t.Fatalf("shown %q at offsets %v, want all three at offset 0", texts, offsets)
 	}
