@@ -43,12 +43,18 @@ func (s *Server) flushLocked(sess *session) error {
 // a notice), to go before the room's next entries. It refuses with
 // ErrQueueFull when server.recipient_queue of them already wait: one
 // sender's private messages to a client that does not read them must not
-// grow the server without bound.
-func (s *Server) queueDirectLocked(sess *session, m *core.Message) error {
+// grow the server without bound. enc, if not nil, holds m's encodings.
+func (s *Server) queueDirectLocked(sess *session, m *core.Message, enc *encodings) error {
 	if len(sess.direct) >= s.cfg.RecipientQueue {
 		return fmt.Errorf("%d messages waiting for %s: %w", len(sess.direct), sess.name, core.ErrQueueFull)
 	}
-	b, ok := s.encodeFor(sess, m)
+	b, ok := []byte(nil), false
+	if enc != nil {
+		b, ok = enc.get(sess.codec.Name()) // made by fit: not encoded again
+	}
+	if !ok {
+		b, ok = s.encodeFor(sess, m)
+	}
 	if !ok {
 		return fmt.Errorf("server: cannot encode a message for %s", sess.name)
 	}
@@ -59,7 +65,7 @@ func (s *Server) queueDirectLocked(sess *session, m *core.Message) error {
 // noticeLocked queues the server's notice text for sess alone.
 func (s *Server) noticeLocked(sess *session, text string) {
 	m := &core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: text, Time: s.cfg.Now()}
-	if err := s.queueDirectLocked(sess, m); err != nil {
+	if err := s.queueDirectLocked(sess, m, nil); err != nil {
 		s.log.Warn("notice not queued", "to", sess.name, "err", err)
 	}
 }

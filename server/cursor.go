@@ -206,7 +206,7 @@ func (s *Server) takeBatch(sess *session, batch []core.LogEntry, b core.LogBound
 		// first, and says it may have missed messages.
 		s.log.Warn("room log has a new epoch: the recipient starts again at its head", "to", sess.name)
 		sess.epoch, sess.liveFrom = b.Epoch, b.Next
-		s.queueDirectLocked(sess, s.sessionMessage(sess))
+		s.queueDirectLocked(sess, s.sessionMessage(sess), nil)
 		return b.Next, false
 	}
 	if len(batch) > 0 && batch[0].Offset > next {

@@ -12,10 +12,12 @@
 //	receive.go    open, reliability (ack, dedup, order), roaming
 //	handlers.go   the handler chain's worker: the rate limit's wait (lag.go),
 //	              input checks, commands (commands.go), plugins, then the room
-//	fanout.go     the room: each recipient's copy, notices, announcements,
-//	              history (history.go), presence (presence.go)
-//	bundle.go     messages held while a recipient's flight is full, sent
-//	              as one bundle
+//	fanout.go     the room: appending to its log, private messages,
+//	              notices, announcements, presence (presence.go),
+//	              back-pressure
+//	cursor.go     each recipient a cursor in the room's log, read as its
+//	              flight opens, a bundle to a DATA (bundle.go); history
+//	              and resume place the cursor (handshake.go)
 //	egress.go     seal, the reliability layer's flight, encode, write
 //	timers.go     retransmissions, delayed messages' release, idle eviction
 //	session.go    the session table, and how a session ends

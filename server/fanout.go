@@ -210,7 +210,7 @@ func (s *Server) sendDirect(ctx context.Context, sess *session, m *core.Message,
 		sess.mu.Unlock()
 		return nil
 	}
-	err := s.queueDirectLocked(sess, m)
+	err := s.queueDirectLocked(sess, m, enc)
 	sess.mu.Unlock()
 	if err != nil {
 		s.log.Warn("message not queued", "to", sess.name, "err", err)

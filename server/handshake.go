@@ -328,7 +328,7 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 			sess.next, sess.liveFrom = from, from
 		}
 	}
-	if err := s.queueDirectLocked(sess, s.sessionMessage(sess)); err != nil {
+	if err := s.queueDirectLocked(sess, s.sessionMessage(sess), nil); err != nil {
 		s.log.Error("session message not queued", "to", sess.name, "err", err)
 	}
 	if missed > 0 {

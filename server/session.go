@@ -324,9 +324,8 @@ func (s *Server) retire(sess *session) (name string, joined bool) {
 	sess.ended = true
 	if sess.snd != nil {
 		sess.snd.Drain()
-		clear(sess.held)
 		clear(sess.direct)
-		sess.held, sess.direct = nil, nil
+		sess.direct = nil
 	}
 	if e, ok := sess.keys.(core.Eraser); ok {
 		e.Erase()
