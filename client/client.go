@@ -110,6 +110,9 @@ const DefaultV1AckPause = 20 * time.Millisecond
 var (
 	// ErrNoAnswer means the server never answered the handshake.
 	ErrNoAnswer = errors.New("no answer from server")
+	// ErrServerSilent means a version 2 server answered nothing for three
+	// keepalives, and the client was not configured to reconnect.
+	ErrServerSilent = errors.New("server silent")
 	// ErrDowngrade means a server whose key is pinned answered in version 1.
 	ErrDowngrade = errors.New("server answered in protocol version 1 but its key is pinned: refusing a downgrade")
 	// ErrV1Server means the server speaks only version 1 and RequireV2 is set.

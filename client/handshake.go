@@ -122,7 +122,16 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 	if info.Version < 2 && c.cfg.V1Reliability != nil {
 		layer = c.cfg.V1Reliability
 	}
-	c.snd = layer.NewSender(c.cfg.ReliabilityConfig)
+	rc := c.cfg.ReliabilityConfig
+	if info.Version >= 2 {
+		// A version 2 session does not end because one message went
+		// unacknowledged a few times: under heavy loss that happens, and a
+		// new session would only resend what the old one may have accepted.
+		// The sender persists, and the server's silence (three keepalives)
+		// is what says it is gone.
+		rc.Persist = true
+	}
+	c.snd = layer.NewSender(rc)
 	c.recv = layer.NewReceiver(c.cfg.ReliabilityConfig)
 	c.lastSent, c.lastHeard, c.heard = c.cfg.Now(), c.cfg.Now(), false
 	c.log.Info("connected", "server", c.cfg.Server.String(), "version", info.Version, "nick", info.Nick)

@@ -52,7 +52,12 @@ func (c *Client) step(ctx context.Context) error {
 	// A server silent for three keepalives is gone, whatever is in flight:
 	// what waits for its ACK goes to the next session, rather than being
 	// given up on by the retransmissions that happen to come first.
-	if c.info.Version >= 2 && c.cfg.Reconnect && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
+	// Without Reconnect the client ends, and every line still pending is
+	// reported undelivered.
+	if c.info.Version >= 2 && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
+		if !c.cfg.Reconnect {
+			return fmt.Errorf("%w for %s", ErrServerSilent, now.Sub(c.lastHeard).Round(time.Millisecond))
+		}
 		c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
 		return c.reconnect(ctx)
 	}
@@ -77,8 +82,9 @@ func (c *Client) step(ctx context.Context) error {
 		c.log.Error("message lost: no ACK after retries", "id", o.id, "retries", c.cfg.ReliabilityConfig.MaxRetries)
 		c.emit(ctx, FailedEvent{ID: o.id, Err: fmt.Errorf("no ACK after %d retries", c.cfg.ReliabilityConfig.MaxRetries)})
 	}
-	// The server's receiver may still wait for the lost message, and in
-	// protocol version 1 nothing but a new session can move it on. What
+	// Only a version 1 sender gives up (a version 2 one persists). The
+	// seed server's receiver may still wait for the lost message, and
+	// nothing but a new session can move it on. What
 	// Poll would send next stays unsent: had the lost message in fact
 	// arrived, the old session would accept it, and the new one again.
 	c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
@@ -105,7 +111,7 @@ func (c *Client) nextWake() time.Duration {
 	default:
 		return time.Hour
 	}
-	if !c.handshaking() && c.info.Version >= 2 && c.cfg.Reconnect {
+	if !c.handshaking() && c.info.Version >= 2 {
 		// The server's silence is watched while messages are in flight too.
 		next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
 	}

@@ -83,7 +83,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return command.Exit(err, stderr)
 	}
 	defer tickets.flush(log)
-	delivered, err := plain(ctx, c, server, settleBound(cfg.ReliabilityConfig()), stdin, stdout, stderr, func(e client.Event) { tickets.keep(e, log) })
+	delivered, err := plain(ctx, c, server, settleBound(cfg.ReliabilityConfig(), cfg.Client.Keepalive), stdin, stdout, stderr, func(e client.Event) { tickets.keep(e, log) })
 	if err == nil && !delivered {
 		return cli.ExitFail
 	}
@@ -166,10 +166,11 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 
 // settleBound is how long plain mode waits, once its input has ended, for
 // the next verdict on the lines it sent: longer than the client takes to
-// give up on a line (its retries) and to connect again, so that it ends
-// with a dead server even if the client never gives up.
-func settleBound(rc core.ReliabilityConfig) time.Duration {
-	return 2*rc.RTO*time.Duration(rc.MaxRetries+1) + 30*time.Second
+// give up on a line (a version 1 session's retries) or on a silent server
+// (three keepalives, version 2), so that it ends with a dead server even if
+// the client never gives up.
+func settleBound(rc core.ReliabilityConfig, keepalive time.Duration) time.Duration {
+	return max(2*rc.RTO*time.Duration(rc.MaxRetries+1), 3*keepalive) + 30*time.Second
 }
 
 // plain runs the plain line mode. It reports whether every line read was
