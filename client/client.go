@@ -111,7 +111,8 @@ var (
 	// ErrNoAnswer means the server never answered the handshake.
 	ErrNoAnswer = errors.New("no answer from server")
 	// ErrServerSilent means a version 2 server answered nothing for three
-	// keepalives, and the client was not configured to reconnect.
+	// keepalives while a line waited for it, and the client was not
+	// configured to reconnect.
 	ErrServerSilent = errors.New("server silent")
 	// ErrDowngrade means a server whose key is pinned answered in version 1.
 	ErrDowngrade = errors.New("server answered in protocol version 1 but its key is pinned: refusing a downgrade")

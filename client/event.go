@@ -63,13 +63,15 @@ type DeliveredEvent struct{ ID uint64 }
 // notice, as a MessageEvent of KindError.
 type RefusedEvent struct {
 	ID     uint64
+	Text   string // the line, as given to Send
 	Reason string
 }
 
 // FailedEvent says the message Send numbered ID was given up on.
 type FailedEvent struct {
-	ID  uint64
-	Err error
+	ID   uint64
+	Text string // the line, as given to Send
+	Err  error
 }
 
 // StateEvent reports a change of connection state.

@@ -154,7 +154,7 @@ func (c *Client) acked(ctx context.Context, a core.Ack, refused string) {
 	for _, ref := range refs {
 		o := ref.(*outgoing)
 		if why, ok := c.refusals.take(c.info.Session, o.seq); ok {
-			c.emit(ctx, RefusedEvent{ID: o.id, Reason: why})
+			c.emit(ctx, RefusedEvent{ID: o.id, Text: o.text, Reason: why})
 			continue
 		}
 		c.emit(ctx, DeliveredEvent{ID: o.id})

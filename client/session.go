@@ -40,7 +40,7 @@ func (c *Client) step(ctx context.Context) error {
 		}
 		c.waiting = c.waiting[1:]
 		if err != nil {
-			c.emit(ctx, FailedEvent{ID: o.id, Err: err})
+			c.emit(ctx, FailedEvent{ID: o.id, Text: o.text, Err: err})
 		}
 	}
 	if c.info.Version < 2 && now.Before(c.v1Hold) {
@@ -50,16 +50,19 @@ func (c *Client) step(ctx context.Context) error {
 		return nil
 	}
 	// A server silent for three keepalives is gone, whatever is in flight:
-	// what waits for its ACK goes to the next session, rather than being
-	// given up on by the retransmissions that happen to come first.
-	// Without Reconnect the client ends, and every line still pending is
-	// reported undelivered.
+	// what waits for its ACK goes to the next session. Without Reconnect
+	// the client ends if a line waits for the server, and every line still
+	// pending is reported undelivered; one that only listens waits on, as
+	// the server keeps its session through an outage shorter than its idle
+	// timeout.
 	if c.info.Version >= 2 && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
-		if !c.cfg.Reconnect {
+		switch {
+		case c.cfg.Reconnect:
+			c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
+			return c.reconnect(ctx)
+		case c.sndPending()+len(c.waiting) > 0:
 			return fmt.Errorf("%w for %s", ErrServerSilent, now.Sub(c.lastHeard).Round(time.Millisecond))
 		}
-		c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
-		return c.reconnect(ctx)
 	}
 	send, failed, next := c.snd.Poll(now)
 	c.sndNext = next
@@ -80,7 +83,7 @@ func (c *Client) step(ctx context.Context) error {
 	for _, ref := range failed {
 		o := ref.(*outgoing)
 		c.log.Error("message lost: no ACK after retries", "id", o.id, "retries", c.cfg.ReliabilityConfig.MaxRetries)
-		c.emit(ctx, FailedEvent{ID: o.id, Err: fmt.Errorf("no ACK after %d retries", c.cfg.ReliabilityConfig.MaxRetries)})
+		c.emit(ctx, FailedEvent{ID: o.id, Text: o.text, Err: fmt.Errorf("no ACK after %d retries", c.cfg.ReliabilityConfig.MaxRetries)})
 	}
 	// Only a version 1 sender gives up (a version 2 one persists). The
 	// seed server's receiver may still wait for the lost message, and
@@ -111,7 +114,7 @@ func (c *Client) nextWake() time.Duration {
 	default:
 		return time.Hour
 	}
-	if !c.handshaking() && c.info.Version >= 2 {
+	if !c.handshaking() && c.info.Version >= 2 && (c.cfg.Reconnect || c.sndPending()+len(c.waiting) > 0) {
 		// The server's silence is watched while messages are in flight too.
 		next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
 	}
@@ -206,7 +209,7 @@ func (c *Client) fail(ctx context.Context, err error) {
 		c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
 	}
 	for _, o := range c.waiting {
-		c.emit(ctx, FailedEvent{ID: o.id, Err: err})
+		c.emit(ctx, FailedEvent{ID: o.id, Text: o.text, Err: err})
 	}
 	c.waiting = nil
 }

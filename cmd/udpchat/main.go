@@ -217,10 +217,9 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	pending := make(map[uint64]string)  // sent, not yet settled: the line
-	settled := make(map[uint64]bool)    // settled before Send returned its id
-	early := make(map[uint64][2]string) // of those, the ones that failed: verdict and why
-	var timeout <-chan time.Time        // after the input ended: the bound on the wait for the next verdict
+	pending := make(map[uint64]string) // sent, not yet settled: the line
+	settled := make(map[uint64]bool)   // settled before Send returned its id
+	var timeout <-chan time.Time       // after the input ended: the bound on the wait for the next verdict
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -239,14 +238,33 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 	allOK := true
 	// failed says on stderr, one line each, which line was refused or not
 	// delivered, and why.
-	failed := func(id uint64, verdict, why string) {
+	failed := func(id uint64, verdict, line, why string) {
 		allOK = false
-		if line, ok := pending[id]; ok {
-			fmt.Fprintf(stderr, "udpchat: %s: %s: %s\n", verdict, line, why)
-		} else {
-			early[id] = [2]string{verdict, why} // said once Send returns the id
-		}
+		fmt.Fprintf(stderr, "udpchat: %s: %s: %s\n", verdict, line, why)
 		settle(id)
+	}
+	event := func(e client.Event) {
+		observe(e)
+		switch e := e.(type) {
+		case client.MessageEvent:
+			switch e.Message.Kind {
+			case core.KindSystem, core.KindError:
+				fmt.Fprintf(stderr, "udpchat: %s: %s\n", e.Message.From, e.Message.Text)
+			default:
+				fmt.Fprintln(out, e.Message.V1Text())
+				out.Flush()
+			}
+		case client.NoticeEvent:
+			fmt.Fprintf(stderr, "udpchat: warning: %s\n", e.Text)
+		case client.DeliveredEvent:
+			settle(e.ID)
+		case client.RefusedEvent:
+			failed(e.ID, "refused", e.Text, e.Reason)
+		case client.FailedEvent:
+			failed(e.ID, "not delivered", e.Text, e.Err.Error())
+		case client.StateEvent:
+			fmt.Fprintf(stderr, "udpchat: %s %s%s\n", e.State, server, describe(e.Info))
+		}
 	}
 	eof := false
 	for !eof || len(pending) > 0 {
@@ -263,10 +281,7 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 				fmt.Fprintf(stderr, "udpchat: not sent: %v\n", s.err)
 				continue
 			}
-			if v, ok := early[s.id]; ok {
-				fmt.Fprintf(stderr, "udpchat: %s: %s: %s\n", v[0], s.line, v[1])
-				delete(early, s.id)
-			} else if !settled[s.id] {
+			if !settled[s.id] {
 				pending[s.id] = s.line
 			}
 			delete(settled, s.id)
@@ -275,28 +290,18 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 			fmt.Fprintf(stderr, "udpchat: no answer from %s in %v: %d line(s) not known to be delivered\n", server, bound, len(pending))
 			pending = nil
 		case e := <-c.Events():
-			observe(e)
-			switch e := e.(type) {
-			case client.MessageEvent:
-				switch e.Message.Kind {
-				case core.KindSystem, core.KindError:
-					fmt.Fprintf(stderr, "udpchat: %s: %s\n", e.Message.From, e.Message.Text)
-				default:
-					fmt.Fprintln(out, e.Message.V1Text())
-					out.Flush()
-				}
-			case client.NoticeEvent:
-				fmt.Fprintf(stderr, "udpchat: warning: %s\n", e.Text)
-			case client.DeliveredEvent:
-				settle(e.ID)
-			case client.RefusedEvent:
-				failed(e.ID, "refused", e.Reason)
-			case client.FailedEvent:
-				failed(e.ID, "not delivered", e.Err.Error())
-			case client.StateEvent:
-				fmt.Fprintf(stderr, "udpchat: %s %s%s\n", e.State, server, describe(e.Info))
-			}
+			event(e)
 		case err := <-runErr:
+			// What Run said before it ended may still be buffered: the
+			// verdicts on the lines it gave up on, above all.
+			for drained := false; !drained; {
+				select {
+				case e := <-c.Events():
+					event(e)
+				default:
+					drained = true
+				}
+			}
 			if err != nil {
 				return false, err
 			}
