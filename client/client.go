@@ -162,7 +162,11 @@ type Client struct {
 	acksDue   int    // how many DATA that ACK stands for
 	lastSent  time.Time
 	lastHeard time.Time // the last authentic packet from the server
-	resume    resumeState
+	// An unsealed BYE under check (suspectLost): the checks sent, and when
+	// the next is due (zero: none under way).
+	lostProbes int
+	lostNext   time.Time
+	resume     resumeState
 
 	// Scratch space for the packet at hand, reused by the loop in Run:
 	// nothing that handles a packet keeps it, its payload or its plaintext.

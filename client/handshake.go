@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"time"
 
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
@@ -35,6 +36,7 @@ func (c *Client) startHandshake() error {
 	}
 	c.state, c.init, c.keyReq, c.hello, c.helloRaw, c.cookies = StateHandshaking, init, p, hello, p.Payload, 0
 	c.keys, c.snd, c.recv, c.info, c.tags, c.pingSeq, c.acksDue = nil, nil, nil, SessionInfo{}, replay.Tags{}, 0, 0
+	c.lostProbes, c.lostNext = 0, time.Time{}
 	c.hsTries, c.hsNext = 1, c.cfg.Now().Add(c.cfg.HandshakeRTO)
 	c.resume.live = false // until the new session tells its epoch
 	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1),

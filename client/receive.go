@@ -120,10 +120,12 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 		return nil
 	}
 	if p.Type == core.TypeBye && len(p.Payload) == 0 {
-		// The server does not know our session (it restarted): only it and
-		// we know the session id, so this is no stranger's guess.
-		c.log.Warn("the server has lost our session")
-		return c.sessionLost(ctx)
+		// A restarted server says it does not know our session this way,
+		// unsealed, for it has no keys. But the session id travels in
+		// clear, so anyone who saw one datagram can write this too: it is
+		// a reason to ask the server, never to end the session.
+		c.suspectLost()
+		return nil
 	}
 	plain, err := c.keys.Open(c.opened[:0], p.Payload, p.AppendAD(c.ad[:0]))
 	if err != nil {
@@ -132,6 +134,7 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 	}
 	c.opened = plain
 	c.lastHeard, c.heard = c.cfg.Now(), true
+	c.lostProbes, c.lostNext = 0, time.Time{} // the server holds the session
 	switch p.Type {
 	case core.TypeAck:
 		if p.HasAckSeq {

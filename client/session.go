@@ -64,6 +64,14 @@ func (c *Client) step(ctx context.Context) error {
 			return fmt.Errorf("%w for %s", ErrServerSilent, now.Sub(c.lastHeard).Round(time.Millisecond))
 		}
 	}
+	if !c.lostNext.IsZero() && !now.Before(c.lostNext) {
+		if c.lostProbes >= lostProbes {
+			c.log.Warn("the server has lost our session: its unsealed BYE, and no sealed answer to our checks", "checks", c.lostProbes)
+			c.lostProbes, c.lostNext = 0, time.Time{}
+			return c.sessionLost(ctx)
+		}
+		c.probeLost(now)
+	}
 	send, failed, next := c.snd.Poll(now)
 	c.sndNext = next
 	if len(failed) == 0 {
@@ -114,6 +122,9 @@ func (c *Client) nextWake() time.Duration {
 	default:
 		return time.Hour
 	}
+	if !c.lostNext.IsZero() {
+		next = minTime(next, c.lostNext)
+	}
 	if !c.handshaking() && c.info.Version >= 2 && (c.cfg.Reconnect || c.sndPending()+len(c.waiting) > 0) {
 		// The server's silence is watched while messages are in flight too.
 		next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
@@ -146,6 +157,37 @@ func (c *Client) ping(now time.Time) {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(now.UnixNano()))
 	c.sendSealed(&core.Packet{Type: core.TypePing, Seq: c.pingSeq, HasSeq: true}, b[:])
+}
+
+// lostProbes is how many PINGs, an RTO apart, the client sends to check
+// an unsealed BYE before it believes it: one sealed answer (any
+// authentic packet of the session) shows the server still holds the
+// session and the BYE was forged.
+const lostProbes = 3
+
+// suspectLost starts checking, unless a check is under way, whether the
+// server lost our session, as an unsealed BYE says. Only a sealed
+// packet of the session is believed (docs/PROTOCOL.md, "Liveness"), so
+// a stranger who learnt the session id can make the client send at most
+// lostProbes PINGs an RTO, no more than the server's own answer would.
+func (c *Client) suspectLost() {
+	if !c.lostNext.IsZero() {
+		c.drop(c.cfg.Server, "unsealed BYE while checking the last one", nil)
+		return
+	}
+	c.log.Warn("unsealed BYE for our session: asking the server whether it still holds it")
+	c.probeLost(c.cfg.Now())
+}
+
+// probeLost sends one check (a PING) and sets when the next is due.
+func (c *Client) probeLost(now time.Time) {
+	wait := c.cfg.ReliabilityConfig.RTO
+	if wait <= 0 {
+		wait = time.Second
+	}
+	c.lostProbes++
+	c.lostNext = now.Add(wait)
+	c.ping(now)
 }
 
 // reconnect abandons a lost session and starts a new one; what was not yet
