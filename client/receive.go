@@ -10,9 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/termsafe"
 )
 
 func (c *Client) readLoop(ctx context.Context) {
@@ -181,18 +181,13 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 }
 
 // verdict is the reason a version 2 ACK's plaintext gives for refusing
-// the DATA it names, "" if none, made safe to show: what the server wrote is
-// valid UTF-8 without control characters, or it is replaced.
+// the DATA it names, "" if none, made safe to show as every client shows
+// what the server wrote (termsafe.Line).
 func verdict(plain []byte) string {
 	if len(plain) == 0 {
 		return ""
 	}
-	why := strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(string(plain), "\uFFFD"))
+	why := termsafe.Line(string(plain))
 	if strings.TrimSpace(why) == "" {
 		return "refused"
 	}

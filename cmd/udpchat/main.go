@@ -25,6 +25,7 @@ import (
 	"github.com/udpchat/udpchat/config"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/internal/termsafe"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/standard"
 )
@@ -78,7 +79,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return command.Exit(terminal(ctx, cfg, server, log, stdin, stdout), stderr)
 	}
 	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, server, log)
-	c, err := newClient(cfg, server, log, false, ticket, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", msg) })
+	c, err := newClient(cfg, server, log, false, ticket, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", termsafe.Line(msg)) })
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
@@ -240,22 +241,26 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 	// delivered, and why.
 	failed := func(id uint64, verdict, line, why string) {
 		allOK = false
-		fmt.Fprintf(stderr, "udpchat: %s: %s: %s\n", verdict, line, why)
+		fmt.Fprintf(stderr, "udpchat: %s: %s: %s\n", verdict, termsafe.Line(line), termsafe.Line(why))
 		settle(id)
 	}
+	// Every string the server controls (names, texts, notices, reasons,
+	// the nickname it gave us) goes through termsafe.Line before it is
+	// printed: a version 1 server is not authenticated, and a terminal
+	// obeys the escape sequences such a string could hold.
 	event := func(e client.Event) {
 		observe(e)
 		switch e := e.(type) {
 		case client.MessageEvent:
 			switch e.Message.Kind {
 			case core.KindSystem, core.KindError:
-				fmt.Fprintf(stderr, "udpchat: %s: %s\n", e.Message.From, e.Message.Text)
+				fmt.Fprintf(stderr, "udpchat: %s: %s\n", termsafe.Line(e.Message.From), termsafe.Line(e.Message.Text))
 			default:
-				fmt.Fprintln(out, e.Message.V1Text())
+				fmt.Fprintln(out, termsafe.Line(e.Message.V1Text()))
 				out.Flush()
 			}
 		case client.NoticeEvent:
-			fmt.Fprintf(stderr, "udpchat: warning: %s\n", e.Text)
+			fmt.Fprintf(stderr, "udpchat: warning: %s\n", termsafe.Line(e.Text))
 		case client.DeliveredEvent:
 			settle(e.ID)
 		case client.RefusedEvent:
@@ -328,5 +333,5 @@ func describe(info *client.SessionInfo) string {
 	if info.Version < 2 {
 		return " (protocol 1, the seed's: server not authenticated)"
 	}
-	return fmt.Sprintf(" (protocol 2, %s, as %s, server key %s)", info.Suite, info.Nick, identity.Fingerprint(info.ServerKey))
+	return fmt.Sprintf(" (protocol 2, %s, as %s, server key %s)", termsafe.Line(info.Suite), termsafe.Line(info.Nick), identity.Fingerprint(info.ServerKey))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/internal/termsafe"
 )
 
 // maxNicks bounds the nicknames remembered for completion.
@@ -23,17 +24,17 @@ func (m *Model) event(ev client.Event) tea.Cmd {
 	case client.DeliveredEvent:
 		m.delivery(e.ID, delivered, "")
 	case client.RefusedEvent:
-		m.delivery(e.ID, refused, clean(e.Reason))
+		m.delivery(e.ID, refused, termsafe.Line(e.Reason))
 	case client.FailedEvent:
 		reason := "given up"
 		if e.Err != nil {
-			reason = clean(e.Err.Error())
+			reason = termsafe.Line(e.Err.Error())
 		}
 		m.delivery(e.ID, failed, reason)
 	case client.StateEvent:
 		return m.stateChange(e)
 	case client.NoticeEvent:
-		m.addLocal(lineNotice, clean(e.Text))
+		m.addLocal(lineNotice, termsafe.Line(e.Text))
 	case client.RTTEvent:
 		m.rtt = e.RTT
 	}
@@ -43,7 +44,7 @@ func (m *Model) event(ev client.Event) tea.Cmd {
 // message shows a message from the server, and rings the bell for one that
 // names us or is for us alone.
 func (m *Model) message(msg core.Message) tea.Cmd {
-	e := &entry{kind: kindLine(msg.Kind), time: msg.Time, from: clean(msg.From), to: clean(msg.To), text: clean(msg.Text)}
+	e := &entry{kind: kindLine(msg.Kind), time: msg.Time, from: termsafe.Line(msg.From), to: termsafe.Line(msg.To), text: termsafe.Line(msg.Text)}
 	// The server does not echo our messages, but history can hold what our
 	// nickname said before.
 	e.own = m.nick != "" && strings.EqualFold(e.from, m.nick)
@@ -153,7 +154,7 @@ func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 			info := *e.Info
 			m.info = &info
 			if info.Nick != "" {
-				m.nick = clean(info.Nick)
+				m.nick = termsafe.Line(info.Nick)
 			}
 		}
 		what := "connected to " + m.server
@@ -166,7 +167,7 @@ func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 		m.stateErr = e.Err
 		why := "the client gave up"
 		if e.Err != nil {
-			why = clean(e.Err.Error())
+			why = termsafe.Line(e.Err.Error())
 		}
 		m.addLocal(lineLocalError, "connection failed: "+why+" (/quit to leave)")
 	case client.StateHandshaking:

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/udpchat/udpchat/internal/termsafe"
 )
 
 // sentMsg is what Send returned for the own message numbered key.
@@ -45,9 +47,9 @@ func (m *Model) ownEntry(line string) *entry {
 	if from == "" {
 		from = "you"
 	}
-	e := &entry{kind: lineChat, own: true, from: from, line: line, text: clean(line)}
+	e := &entry{kind: lineChat, own: true, from: from, line: line, text: termsafe.Line(line)}
 	if strings.HasPrefix(line, "//") {
-		e.text = clean(line[1:])
+		e.text = termsafe.Line(line[1:])
 		return e
 	}
 	if !strings.HasPrefix(line, "/") {
@@ -59,12 +61,12 @@ func (m *Model) ownEntry(line string) *entry {
 	switch name {
 	case "/me":
 		if arg != "" {
-			e.kind, e.text = lineAction, clean(arg)
+			e.kind, e.text = lineAction, termsafe.Line(arg)
 		}
 	case "/msg":
 		to, text, _ := strings.Cut(arg, " ")
 		if text = strings.TrimSpace(text); to != "" && text != "" {
-			e.kind, e.to, e.text = linePrivate, clean(to), clean(text)
+			e.kind, e.to, e.text = linePrivate, termsafe.Line(to), termsafe.Line(text)
 		}
 	}
 	return e

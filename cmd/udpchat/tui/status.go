@@ -10,6 +10,7 @@ import (
 
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/internal/termsafe"
 )
 
 // stateLabel names where the connection stands. A state this version does
@@ -110,7 +111,7 @@ func (m *Model) stateView() string {
 	case m.state == client.StateFailed:
 		label := m.stateLabel()
 		if m.stateErr != nil {
-			label += ": " + clean(m.stateErr.Error())
+			label += ": " + termsafe.Line(m.stateErr.Error())
 		}
 		return t.stateBad.Inherit(t.status).Render(markFailed + " " + label)
 	}
