@@ -10,13 +10,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/seed"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/termsafe"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/server"
@@ -270,9 +270,11 @@ func (r *commandRoom) member(addr netip.AddrPort) *roomMember {
 	return nil
 }
 
-// hasControl is the server's rule: no control character but tab.
+// hasControl is the server's rule (termsafe.Refusal): no control
+// character but tab, no bidirectional override or isolate, no line
+// separator, no invisible character.
 func hasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return r != '\t' && unicode.IsControl(r) })
+	return utf8.ValidString(s) && termsafe.Refusal(s) != ""
 }
 
 // maxCommandText bounds the fuzzed text; padding makes it longer. Go

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/time/rate"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/termsafe"
 )
 
 // RateLimit is a token bucket: Burst at once, then Rate a second. Its zero
@@ -54,25 +53,15 @@ func (l RateLimit) limit() rate.Limit {
 
 // checkText is the first handler of the chain: it refuses text that no
 // reader should be sent. An escape sequence in a message would drive the
-// readers' terminals.
+// readers' terminals; a bidirectional override, a line separator or an
+// invisible character would change or hide what they read. termsafe
+// says which characters, class by class: the clients' display rule is
+// its other half.
 func checkText(next core.Handler) core.Handler {
 	return core.HandlerFunc(func(ctx context.Context, m *core.Message) error {
-		switch {
-		case !utf8.ValidString(m.Text):
-			return &core.Rejection{Reason: "message is not valid UTF-8"}
-		case hasControl(m.Text):
-			return &core.Rejection{Reason: "message contains control characters"}
+		if why := termsafe.Refusal(m.Text); why != "" {
+			return &core.Rejection{Reason: why}
 		}
 		return next.HandleMessage(ctx, m)
 	})
-}
-
-// hasControl reports whether s holds a control character other than tab.
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r != '\t' && unicode.IsControl(r) {
-			return true
-		}
-	}
-	return false
 }
