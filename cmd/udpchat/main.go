@@ -62,7 +62,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
-	server, err := serverArg(rest)
+	server, name, err := serverArg(rest)
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
@@ -76,10 +76,10 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		if cfg.Client.LogFile == "-" {
 			return command.Exit(errors.New("client.log_file: - (standard error) would write over the terminal UI; log to a file, or use --plain"), stderr)
 		}
-		return command.Exit(terminal(ctx, cfg, server, log, stdin, stdout), stderr)
+		return command.Exit(terminal(ctx, cfg, server, name, log, stdin, stdout), stderr)
 	}
 	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, server, log)
-	c, err := newClient(cfg, server, log, false, ticket, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", termsafe.Line(msg)) })
+	c, err := newClient(cfg, server, name, log, false, ticket, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", termsafe.Line(msg)) })
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
@@ -91,8 +91,11 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	return command.Exit(err, stderr)
 }
 
-// serverArg takes HOST:PORT, or HOST PORT as the seed's client does.
-func serverArg(args []string) (netip.AddrPort, error) {
+// serverArg takes HOST:PORT, or HOST PORT as the seed's client does, and
+// returns the address it resolves to and the name the server's key is
+// pinned under: HOST:PORT as given, the host in lower case, or "" when
+// HOST is an address (pinned by address alone).
+func serverArg(args []string) (netip.AddrPort, string, error) {
 	var hostport string
 	switch len(args) {
 	case 1:
@@ -100,18 +103,26 @@ func serverArg(args []string) (netip.AddrPort, error) {
 	case 2:
 		hostport = net.JoinHostPort(args[0], args[1])
 	default:
-		return netip.AddrPort{}, &cli.UsageError{Err: errors.New("want the server as HOST:PORT or HOST PORT")}
+		return netip.AddrPort{}, "", &cli.UsageError{Err: errors.New("want the server as HOST:PORT or HOST PORT")}
 	}
 	addr, err := config.ResolveUDP(hostport)
 	if err != nil {
-		return netip.AddrPort{}, &cli.UsageError{Err: fmt.Errorf("server address: %w", err)}
+		return netip.AddrPort{}, "", &cli.UsageError{Err: fmt.Errorf("server address: %w", err)}
 	}
-	return addr, nil
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return netip.AddrPort{}, "", &cli.UsageError{Err: fmt.Errorf("server address: %w", err)}
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return addr, "", nil
+	}
+	return addr, net.JoinHostPort(strings.ToLower(host), port), nil
 }
 
 // newClient builds the client engine the configuration describes, to
-// resume ticket if not nil. notify hears of server keys pinned or replaced.
-func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, reconnect bool, ticket *client.Ticket, notify func(string)) (*client.Client, error) {
+// resume ticket if not nil. The server's key is pinned under name (see
+// serverArg). notify hears of server keys pinned or replaced.
+func newClient(cfg config.Config, server netip.AddrPort, name string, log *slog.Logger, reconnect bool, ticket *client.Ticket, notify func(string)) (*client.Client, error) {
 	if cfg.Codec == config.AutoCodec {
 		return nil, errors.New("codec: auto is for servers; a client speaks one codec, e.g. json or protobuf")
 	}
@@ -132,6 +143,7 @@ func newClient(cfg config.Config, server netip.AddrPort, log *slog.Logger, recon
 	pins := &identity.Pins{
 		File:      identity.KnownServers{Path: known},
 		AcceptNew: cfg.Client.AcceptNewKey,
+		Name:      name,
 		Notify:    notify,
 	}
 	t, err := cli.Listen(cfg, layers.Network, local, log)

@@ -25,7 +25,7 @@ func isTerminal(f any) bool {
 
 // terminal runs the terminal UI until the user quits. The client reconnects
 // by itself, so that a restarted server does not end the conversation.
-func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, name string, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
 	if err := tui.CheckTheme(cfg.Client.Theme); err != nil {
 		return errors.New("client.theme: " + err.Error())
 	}
@@ -33,7 +33,7 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, log
 	notices := make(chan client.Event, 4)
 	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, server, log)
 	defer tickets.flush(log)
-	c, err := newClient(cfg, server, log, true, ticket, func(msg string) {
+	c, err := newClient(cfg, server, name, log, true, ticket, func(msg string) {
 		select {
 		case notices <- client.NoticeEvent{Text: msg}:
 		default: // the screen is behind; the log has it
