@@ -60,10 +60,16 @@ const maxKeyFileSize = 64 << 10
 //
 // If the file exists, it must be a regular file holding a PEM "PRIVATE KEY"
 // block with a PKCS#8 Ed25519 key, and (except on Windows, where modes mean
-// little) its mode must give no access to group or others. Otherwise
+// little) its mode must give no access to group or others, nor may dir's
+// let group or others write (CheckNotWritable). Otherwise
 // LoadOrCreate returns an error naming the path (and, for a bad mode, the
 // chmod to run); it never overwrites an existing file.
 func LoadOrCreate(dir string) (key ed25519.PrivateKey, created bool, err error) {
+	// The key file's mode keeps others from reading it, but whoever may
+	// write dir may rename another key over it.
+	if err := CheckNotWritable("server data directory", dir); err != nil {
+		return nil, false, err
+	}
 	path := filepath.Join(dir, KeyFile)
 	key, err = loadKey(path)
 	if err == nil {

@@ -265,6 +265,9 @@ func (k KnownServers) read() (*knownFile, error) {
 	if k.Path == "" {
 		return nil, errors.New("known_servers: no file configured")
 	}
+	if err := k.CheckModes(); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(k.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return f, nil

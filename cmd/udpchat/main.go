@@ -140,8 +140,12 @@ func newClient(cfg config.Config, server netip.AddrPort, name string, log *slog.
 			return nil, fmt.Errorf("client.known_servers: %w", err)
 		}
 	}
+	file := identity.KnownServers{Path: known}
+	if err := file.CheckModes(); err != nil {
+		return nil, fmt.Errorf("client.known_servers: %w", err)
+	}
 	pins := &identity.Pins{
-		File:      identity.KnownServers{Path: known},
+		File:      file,
 		AcceptNew: cfg.Client.AcceptNewKey,
 		Name:      name,
 		Notify:    notify,

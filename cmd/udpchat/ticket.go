@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/client"
+	"github.com/udpchat/udpchat/identity"
 )
 
 // A ticket file keeps a version 2 session's resume ticket (client.Ticket)
@@ -97,6 +98,11 @@ func openTickets(dir, nick string, server netip.AddrPort, log *slog.Logger) (*ti
 			return nil, nil
 		}
 		dir = d
+	}
+	// A ticket someone else could plant would resume their session.
+	if err := identity.CheckNotWritable("state directory", dir); err != nil {
+		log.Warn("not keeping a resume ticket", "err", err)
+		return nil, nil
 	}
 	s := newTicketStore(dir, server, nick)
 	t, err := s.Load()

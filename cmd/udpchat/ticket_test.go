@@ -13,6 +13,7 @@ import (
 
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 var ticketServer = netip.MustParseAddrPort("127.0.0.1:12345")
@@ -149,5 +150,27 @@ func TestOpenTickets(t *testing.T) {
 	}
 	if _, ticket := openTickets("", "alice", ticketServer, log); ticket == nil || *ticket != want {
 		t.Fatalf("reopened: %v, want %+v", ticket, want)
+	}
+}
+
+// TestOpenTicketsUnsafeDir (issue 15, finding 15): a state directory that
+// group or others may write could hold a ticket someone else planted, to
+// resume a session of theirs: the client neither resumes from it nor
+// writes its own there, and logs why.
+func TestOpenTicketsUnsafeDir(t *testing.T) {
+	logs := &testkit.Buffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := newTicketStore(dir, ticketServer, "alice").Save(testTicket()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if s, ticket := openTickets(dir, "alice", ticketServer, log); s != nil || ticket != nil {
+		t.Fatalf("a world-writable state directory: openTickets = %+v, %v; want none", s, ticket)
+	}
+	if !strings.Contains(logs.String(), "writable by group or others") {
+		t.Fatalf("the log does not say why:\n%s", logs.String())
 	}
 }
