@@ -9,7 +9,8 @@
 //     sends the public half and a signature over the handshake transcript
 //     (Sign, HandshakeTranscript).
 //   - The client checks the signature (Verify) and pins the key to the
-//     server's address on first use in a known_servers file (KnownServers). A
+//     server's name, with its address as a second key, on first use in a
+//     known_servers file (KnownServers, CheckName). A
 //     later connection that presents another key is refused with a
 //     *KeyMismatchError until the user accepts the new key explicitly; a server
 //     whose key is pinned may not fall back to version 1 (KnownServers.Lookup),
