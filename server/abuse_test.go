@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -262,4 +264,73 @@ func v2Text(t *testing.T, text string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// handlerDeadline is the longest a message waits for its verdict, in the
+// handler queue and the handlers together: server.DefaultHandlerDeadline.
+const handlerDeadline = 5 * time.Second
+
+// TestSlowHandlerBounded: a handler that takes 1.8 s a message (most of a
+// plugin's 2 s timeout) and 8 users sending 2 messages each at once. One
+// worker runs the chain, so the last message's turn comes 28.8 s later,
+// past every client's patience. Each message must have its verdict within
+// the handler deadline (and some slack) of its sending: delivered, or
+// refused with "server busy", never left hanging.
+func TestSlowHandlerBounded(t *testing.T) {
+	const users, each, work = 8, 2, 1800 * time.Millisecond
+	slow := func(next core.Handler) core.Handler {
+		return core.HandlerFunc(func(ctx context.Context, m *core.Message) error {
+			select {
+			case <-time.After(work):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return next.HandleMessage(ctx, m)
+		})
+	}
+	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) {
+		noRateLimit(cfg)
+		cfg.Handlers = []core.Middleware{slow}
+	}})
+	var clients []*chattest.Client
+	for i := range users {
+		clients = append(clients, room.JoinWith(nick(fmt.Sprint("user", i))))
+	}
+	start := time.Now()
+	ids := make([][]uint64, users)
+	for i, c := range clients {
+		for j := range each {
+			ids[i] = append(ids[i], c.Say(fmt.Sprintf("%d.%d", i, j)))
+		}
+	}
+	// A client sends its second message once the first has its verdict:
+	// every first verdict is due within the bound of the start, every
+	// second one within twice it. Verdicts are read in turn, so each is
+	// seen when it and all before it have come: its arrival at the latest.
+	bound := handlerDeadline + time.Second
+	delivered, busy := 0, 0
+	for j := range each {
+		for i, c := range clients {
+			ok, refused, failed := c.WaitVerdict(ids[i][j])
+			took := time.Since(start)
+			switch {
+			case failed != nil:
+				t.Errorf("message %d.%d failed at its sender: %v", i, j, failed)
+			case ok:
+				delivered++
+			case strings.Contains(refused, "server busy"):
+				busy++
+			default:
+				t.Errorf("message %d.%d refused for %q", i, j, refused)
+			}
+			if took > time.Duration(j+1)*bound {
+				t.Errorf("message %d.%d had its verdict after %v, over %v", i, j, took, time.Duration(j+1)*bound)
+			}
+		}
+	}
+	t.Logf("%d messages behind a %v handler: %d delivered, %d refused as busy, all within %v",
+		users*each, work, delivered, busy, time.Since(start))
+	if delivered == 0 {
+		t.Errorf("nothing delivered")
+	}
 }

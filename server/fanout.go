@@ -14,6 +14,11 @@ import (
 // log, which delivers it to every session but its sender, or sends a
 // private message to its recipient alone.
 func (s *Server) deliver(ctx context.Context, m *core.Message) error {
+	if context.Cause(ctx) == errHandlerDeadline {
+		// The handlers took the message past its deadline: it is refused
+		// as busy, not delivered late.
+		return errHandlerDeadline
+	}
 	if m.Kind == core.KindPrivate {
 		enc, err := s.fit(m)
 		if err != nil {
