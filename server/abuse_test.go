@@ -46,7 +46,8 @@ const stallBudget = 100 * time.Millisecond
 func TestSilentRecipientsShareOneHold(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) {
 		noRateLimit(cfg)
-		cfg.RecipientQueue = 8 // the room waits for a recipient 2 behind
+		cfg.HandshakeLimit = server.RateLimit{} // sixty joins from one address
+		cfg.RecipientQueue = 8                  // the room waits for a recipient 2 behind
 	}})
 	const silent, n = 60, 20
 	var off atomic.Bool
