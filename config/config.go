@@ -122,10 +122,11 @@ type Server struct {
 	// MaxLag is server.RateLimit's: the longest a message over the rate
 	// waits before it is refused; 0 refuses it at once.
 	MaxLag time.Duration `koanf:"max_lag"`
-	// RecipientQueue, RetransmitCap, HandshakeRate, HandshakeBurst and
-	// CookieThreshold are server.Config's.
+	// RecipientQueue, RetransmitCap, HandlerDeadline, HandshakeRate,
+	// HandshakeBurst and CookieThreshold are server.Config's.
 	RecipientQueue  int           `koanf:"recipient_queue"`
 	RetransmitCap   time.Duration `koanf:"retransmit_cap"`
+	HandlerDeadline time.Duration `koanf:"handler_deadline"`
 	HandshakeRate   float64       `koanf:"handshake_rate"`
 	HandshakeBurst  int           `koanf:"handshake_burst"`
 	CookieThreshold int           `koanf:"cookie_threshold"`
@@ -180,10 +181,11 @@ func Default() Config {
 			Burst:         server.DefaultRateLimit.Burst,
 			MaxLag:        server.DefaultRateLimit.MaxLag,
 
-			RecipientQueue: server.DefaultRecipientQueue,
-			RetransmitCap:  server.DefaultRetransmitCap,
-			HandshakeRate:  server.DefaultHandshakeLimit.Rate,
-			HandshakeBurst: server.DefaultHandshakeLimit.Burst,
+			RecipientQueue:  server.DefaultRecipientQueue,
+			RetransmitCap:   server.DefaultRetransmitCap,
+			HandlerDeadline: server.DefaultHandlerDeadline,
+			HandshakeRate:   server.DefaultHandshakeLimit.Rate,
+			HandshakeBurst:  server.DefaultHandshakeLimit.Burst,
 		},
 		Client: Client{
 			LogFile:          "client.log",
@@ -333,6 +335,7 @@ func (c *Config) Validate() error {
 		{"server.max_lag", c.Server.MaxLag >= 0, notNegative + " (0s: no wait, refused at once)", c.Server.MaxLag},
 		{"server.recipient_queue", c.Server.RecipientQueue >= 1, atLeastOne, c.Server.RecipientQueue},
 		{"server.retransmit_cap", c.Server.RetransmitCap > 0, positive, c.Server.RetransmitCap},
+		{"server.handler_deadline", c.Server.HandlerDeadline > 0, positive, c.Server.HandlerDeadline},
 		{"server.handshake_rate", c.Server.HandshakeRate >= 0, zeroOff, c.Server.HandshakeRate},
 		{"server.handshake_burst", c.Server.HandshakeBurst >= 1, atLeastOne, c.Server.HandshakeBurst},
 		{"client.keepalive", c.Client.Keepalive > 0, positive, c.Client.Keepalive},

@@ -110,6 +110,7 @@ func TestErrors(t *testing.T) {
 		{name: "negative handshake retries", file: "client:\n  handshake_retries: -3\n", want: []string{"client.handshake_retries", "-3"}},
 		{name: "zero keepalive", file: "client:\n  keepalive: 0s\n", want: []string{"client.keepalive", "positive"}},
 		{name: "zero retransmit cap", file: "server:\n  retransmit_cap: 0s\n", want: []string{"server.retransmit_cap", "positive"}},
+		{name: "zero handler deadline", file: "server:\n  handler_deadline: 0s\n", want: []string{"server.handler_deadline", "positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -90,12 +91,7 @@ func TestMisbehaving(t *testing.T) {
 // it can take: after maxTimeouts calls in a row it is killed and started
 // afresh.
 func TestHungPluginRestarts(t *testing.T) {
-	log, logs := newTestLog(t)
-	p, err := Start(context.Background(), Config{Name: "sleep", Path: bin(t, "sleep"), Timeout: 200 * time.Millisecond}, new(LateRoom), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p, logs := startSleep(t, 200*time.Millisecond)
 	h := core.Chain(core.HandlerFunc(func(context.Context, *core.Message) error { return nil }), p.Middleware())
 	for i := range maxTimeouts {
 		start := time.Now()
@@ -184,4 +180,51 @@ func TestHost(t *testing.T) {
 	b.WaitMessage("the users", from("garbage", strings.Join([]string{a.Name(), b.Name()}, ",")))
 	a.Say(testplugins.Log)
 	logs.wait(1, "level=WARN", fmt.Sprintf("msg=%q", testplugins.LogMsg), "plugin=garbage", "asked=yes")
+}
+
+// TestCallerDeadline: a call the server gives up on (its handler deadline
+// for the message passed, server.Config.HandlerDeadline) ends at once with
+// the server's reason, is no strike against the plugin, and is not the
+// plugin's failure for its policy to decide: fail-open does not pass the
+// message on. The plugin is not killed for it, however many in a row.
+func TestCallerDeadline(t *testing.T) {
+	p, logs := startSleep(t, 10*time.Second)
+	passed := 0
+	h := core.Chain(core.HandlerFunc(func(context.Context, *core.Message) error { passed++; return nil }), p.Middleware())
+	late := errors.New("the server's deadline")
+	for i := range maxTimeouts + 1 {
+		ctx, cancel := context.WithTimeoutCause(context.Background(), 100*time.Millisecond, late)
+		start := time.Now()
+		err := h.HandleMessage(ctx, &core.Message{Kind: core.KindChat, From: "u1", Text: "sleep"})
+		cancel()
+		if !errors.Is(err, late) {
+			t.Fatalf("call %d: %v, not the server's deadline", i, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("call %d held the chain %v past a deadline of 100ms", i, d)
+		}
+	}
+	if passed > 0 {
+		t.Errorf("fail-open passed on %d messages the server gave up on", passed)
+	}
+	m := &core.Message{Kind: core.KindChat, From: "u1", Text: testplugins.Ping}
+	if err := h.HandleMessage(context.Background(), m); err != nil || m.Text != testplugins.Pong {
+		t.Errorf("after the calls: %v, text %q", err, m.Text)
+	}
+	if n := logs.count(`msg="plugin does not answer; killing it, to restart it"`); n > 0 {
+		t.Errorf("the plugin was killed for the server's deadline")
+	}
+}
+
+// startSleep starts the plugin that hangs on "sleep", with timeout, to
+// stop when the test ends.
+func startSleep(t *testing.T, timeout time.Duration) (*Plugin, *testLog) {
+	t.Helper()
+	log, logs := newTestLog(t)
+	p, err := Start(context.Background(), Config{Name: "sleep", Path: bin(t, "sleep"), Timeout: timeout}, new(LateRoom), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p, logs
 }

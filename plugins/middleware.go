@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/udpchat/udpchat/core"
@@ -51,6 +52,12 @@ func (p *Plugin) Middleware() core.Middleware {
 			var d decision
 			if err == nil {
 				d, err = decide(v)
+			}
+			if errors.Is(err, errAbandoned) {
+				// The server gave up on the message (its handler
+				// deadline): not the plugin's failure, so not the
+				// policy's to decide, and no use passing it on.
+				return err
 			}
 			if err != nil {
 				return p.fail(ctx, m, next, err)

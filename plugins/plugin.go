@@ -342,8 +342,10 @@ func (inst *instance) forceKill() {
 }
 
 // call runs f against the running process, with the plugin's timeout, or
-// fails at once if there is none.
-func (p *Plugin) call(ctx context.Context, f func(context.Context, handlerpb.HandlerClient) error) error {
+// fails at once if there is none. A call that ends because ctx did (the
+// server's deadline for the message, or its shutdown) is the caller's
+// doing: it returns ctx's cause, and is no strike against the plugin.
+func (p *Plugin) call(caller context.Context, f func(context.Context, handlerpb.HandlerClient) error) error {
 	inst := p.cur.Load()
 	if inst == nil {
 		return ErrUnavailable
@@ -353,12 +355,17 @@ func (p *Plugin) call(ctx context.Context, f func(context.Context, handlerpb.Han
 		return ErrUnavailable
 	default:
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(caller, p.cfg.Timeout)
 	defer cancel()
 	err := f(ctx, inst.handler)
 	switch {
 	case err == nil:
 		inst.timeouts.Store(0)
+	case callerGaveUp(caller):
+		// gRPC may see the deadline pass before the context's own timer
+		// fires: it is past, so the context is done at once, with its cause.
+		<-caller.Done()
+		err = fmt.Errorf("plugins: %s: %w: %w", p.cfg.Name, errAbandoned, context.Cause(caller))
 	case status.Code(err) == codes.DeadlineExceeded:
 		err = fmt.Errorf("no answer within %v", p.cfg.Timeout)
 		if inst.timeouts.Add(1) == maxTimeouts {
@@ -367,6 +374,18 @@ func (p *Plugin) call(ctx context.Context, f func(context.Context, handlerpb.Han
 		}
 	}
 	return err
+}
+
+// errAbandoned is a call ended by its caller, not failed by the plugin.
+var errAbandoned = errors.New("call abandoned by the server")
+
+// callerGaveUp reports whether ctx is done, or its deadline has passed.
+func callerGaveUp(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // grpcPlugin is the host side of go-plugin's GRPCPlugin; the plugin side

@@ -59,14 +59,16 @@ func (s *Server) appendRoom(ctx context.Context, m *core.Message) error {
 	for head := s.head.Load(); e.Offset >= head && !s.head.CompareAndSwap(head, e.Offset+1); head = s.head.Load() {
 	}
 	out := s.newOutbox()
+	var budget stall // one for the message, however many it waits for
 	for _, sess := range s.sessions.all(m.Origin) {
 		if sess.version < 2 {
 			s.sendV1(sess, enc, out)
 			continue
 		}
-		s.waitFor(ctx, sess, out)
+		s.waitFor(ctx, sess, out, &budget)
 		s.fill(ctx, sess, out)
 	}
+	budget.stop()
 	out.release()
 	return nil
 }

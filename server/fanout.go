@@ -14,6 +14,11 @@ import (
 // log, which delivers it to every session but its sender, or sends a
 // private message to its recipient alone.
 func (s *Server) deliver(ctx context.Context, m *core.Message) error {
+	if context.Cause(ctx) == errHandlerDeadline {
+		// The handlers took the message past its deadline: it is refused
+		// as busy, not delivered late.
+		return errHandlerDeadline
+	}
 	if m.Kind == core.KindPrivate {
 		enc, err := s.fit(m)
 		if err != nil {
@@ -47,13 +52,16 @@ func (s *Server) fitRoom(m *core.Message) (*encodings, error) {
 }
 
 // Back-pressure. A version 2 recipient whose cursor is a quarter of
-// RecipientQueue behind the room's head makes the handler worker wait, up
-// to stallMax, for it to catch up: the senders' ACKs wait with it, so that
-// senders slow down to what the room can take rather than run the log past
-// what it keeps. One that does not catch up in time is marked slow and not
-// waited for again until it is down to an eighth; it lags, and is told
-// what it missed if it falls behind the log's retention, but it stays
-// connected. NATS stalls a fast producer for a slow consumer in the same way.
+// RecipientQueue behind the room's head makes the handler worker wait for it
+// to catch up: the senders' ACKs wait with it, so that senders slow down to
+// what the room can take rather than run the log past what it keeps. The
+// wait has one budget per message, stallMax, shared by every recipient the
+// message waits for: sixty recipients that stop acknowledging at once cost
+// the room one stallMax, not sixty. One that does not catch up within what is
+// left of the budget (none, once it is spent) is marked slow and not waited
+// for again until it is down to an eighth; it lags, and is told what it
+// missed if it falls behind the log's retention, but it stays connected.
+// NATS stalls a fast producer for a slow consumer in the same way.
 const stallMax = 100 * time.Millisecond
 
 func (s *Server) stallAt() uint64 { return uint64(max(s.cfg.RecipientQueue/4, 1)) }
@@ -66,43 +74,61 @@ func (s *Server) lagLocked(sess *session) uint64 {
 	return 0
 }
 
-// waitFor stalls the handler worker while sess is far behind, as above. It
-// runs only on the worker while Serve runs: ACKs come in on the read loop,
-// which must never wait.
-func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox) {
+// stall is one message's budget for waiting on its recipients: its timer
+// starts at the first wait, and every later wait for the same message
+// takes what is left of it.
+type stall struct {
+	timer *time.Timer
+	spent bool
+}
+
+// stop releases the budget's timer.
+func (b *stall) stop() {
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+}
+
+// waitFor stalls the handler worker while sess is far behind, as above,
+// within what is left of budget. It runs only on the worker while Serve
+// runs: ACKs come in on the read loop, which must never wait.
+func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox, budget *stall) {
 	if s.work == nil || sess.version < 2 {
 		return
 	}
-	var timer *time.Timer
 	for {
 		sess.mu.Lock()
 		behind := !sess.ended && !sess.slow && sess.confirmed.Load() && s.lagLocked(sess) >= s.stallAt()
+		if behind && budget.spent {
+			sess.slow = true // the message waited its budget for others
+		}
 		if behind && sess.space == nil {
 			sess.space = make(chan struct{}, 1) // made by the first stall: most sessions never lag
 		}
 		space := sess.space
 		sess.mu.Unlock()
-		if !behind {
-			break
+		if behind && budget.spent {
+			s.log.Warn("recipient far behind: not waiting for it", "to", sess.name, "budget spent", stallMax)
 		}
-		if timer == nil {
+		if !behind || budget.spent {
+			return
+		}
+		if budget.timer == nil {
 			out.flush() // what the recipient waits for may be in it
-			timer = time.NewTimer(stallMax)
+			budget.timer = time.NewTimer(stallMax)
 		}
 		select {
 		case <-space:
 			continue
 		case <-ctx.Done():
-		case <-timer.C:
+		case <-budget.timer.C:
+			budget.spent = true
 			sess.mu.Lock()
 			sess.slow = true
 			sess.mu.Unlock()
 			s.log.Warn("recipient far behind: not waiting for it", "to", sess.name, "waited", stallMax)
 		}
-		break
-	}
-	if timer != nil {
-		timer.Stop()
+		return
 	}
 }
 

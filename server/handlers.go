@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -24,6 +26,9 @@ type handoff struct {
 	// release is no message: it tells the worker that sess's delayed
 	// messages may be due (lag.go).
 	release bool
+	// at is when the messages came to the handler queue (or, delayed by
+	// the rate limit, were due): their HandlerDeadline counts from it.
+	at time.Time
 }
 
 // unreadable is the verdict on a message the server could not decode.
@@ -36,6 +41,7 @@ const unreadable = "the server could not read your message"
 // stay in seq order and an ACK still means "handed on", and says how it went
 // (a duplicate's ACK comes after the first copy's verdict is known).
 func (s *Server) handOn(ctx context.Context, h handoff) {
+	h.at = s.cfg.Now()
 	if s.work == nil {
 		s.admit(ctx, h)
 		return
@@ -51,7 +57,7 @@ func (s *Server) runHandoff(ctx context.Context, h handoff) {
 			reason = unreadable
 			s.notify(h.sess, core.KindError, reason)
 		} else {
-			reason = s.accept(ctx, h.sess, m)
+			reason = s.accept(ctx, h.sess, m, h.at)
 		}
 		s.judged(h.sess, h.first+uint64(i))
 		if seq := h.first + uint64(i); seq != h.seq {
@@ -67,20 +73,39 @@ func (s *Server) runHandoff(ctx context.Context, h handoff) {
 // must wait: dropped unacknowledged, it comes again.
 func (s *Server) busy() bool { return s.work != nil && len(s.work) >= cap(s.work)-1 }
 
-// accept hands an authentic message from sess to the handler chain. If it
-// was refused, it tells the sender with a notice (which every client shows,
-// a seed's too) and returns why, for the ACK; "" if it was accepted.
-func (s *Server) accept(ctx context.Context, sess *session, m *core.Message) string {
+// errHandlerDeadline is the cause of a message's context ending at its
+// HandlerDeadline, and the error of a message refused for it.
+var errHandlerDeadline = errors.New("server: the message's handler deadline passed")
+
+// accept hands an authentic message from sess, which came to the handler
+// queue at at, to the handler chain, within its HandlerDeadline. If it was
+// refused, it tells the sender with a notice (which every client shows, a
+// seed's too) and returns why, for the ACK; "" if it was accepted.
+func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at time.Time) string {
 	s.accepted.Add(1)
 	m.ID = 0 // the room log gives a room message its offset
 	m.Time = s.cfg.Now()
 	m.Origin = sess.id
-	err := s.chain.HandleMessage(ctx, m)
+	err := errHandlerDeadline // its turn came too late: the handlers never see it
+	if left := at.Add(s.cfg.HandlerDeadline).Sub(m.Time); left > 0 {
+		hctx, cancel := context.WithTimeoutCause(ctx, left, errHandlerDeadline)
+		err = s.chain.HandleMessage(hctx, m)
+		if errors.Is(err, context.DeadlineExceeded) && pastDeadline(hctx) {
+			err = errHandlerDeadline // a handler gave up on the context
+		}
+		cancel()
+	}
 	if err == nil {
 		return ""
 	}
 	reason, ok := core.RejectionReason(err)
-	if !ok {
+	switch {
+	case ok:
+	case errors.Is(err, errHandlerDeadline):
+		reason = s.busyReason()
+		s.log.Warn("message refused: handlers too far behind", "session", fmt.Sprintf("%016x", sess.id),
+			"waited", s.cfg.Now().Sub(at).Round(time.Millisecond), "deadline", s.cfg.HandlerDeadline)
+	default:
 		s.log.Error("handler failed", "session", fmt.Sprintf("%016x", sess.id), "err", err)
 		reason = "the server could not handle your message"
 	}
@@ -89,4 +114,16 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message) str
 	}
 	s.notify(sess, core.KindError, reason)
 	return reason
+}
+
+// busyReason is the verdict on a message whose HandlerDeadline passed.
+func (s *Server) busyReason() string {
+	return fmt.Sprintf("server busy: try again (the server's handlers are more than %v behind)", s.cfg.HandlerDeadline)
+}
+
+// pastDeadline reports whether ctx's deadline has passed, even if its
+// timer has yet to fire: a handler (a gRPC call) may see it first.
+func pastDeadline(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }

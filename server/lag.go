@@ -63,10 +63,10 @@ func (s *Server) admit(ctx context.Context, h handoff) {
 	for i, m := range h.msgs {
 		seq := h.first + uint64(i)
 		acked = acked || seq == h.seq
-		s.admitOne(ctx, handoff{sess: h.sess, msgs: []*core.Message{m}, first: seq, seq: seq, ack: h.ack})
+		s.admitOne(ctx, handoff{sess: h.sess, msgs: []*core.Message{m}, first: seq, seq: seq, ack: h.ack, at: h.at})
 	}
 	if !acked {
-		s.admitOne(ctx, handoff{sess: h.sess, first: h.seq, seq: h.seq, ack: h.ack})
+		s.admitOne(ctx, handoff{sess: h.sess, first: h.seq, seq: h.seq, ack: h.ack, at: h.at})
 	}
 }
 
@@ -177,6 +177,9 @@ func (s *Server) release(ctx context.Context, sess *session) {
 		}
 		sess.lagHeldLocked()
 		sess.mu.Unlock()
+		// The rate limit's wait is not the handlers': the deadline counts
+		// from when the message was due.
+		head.h.at = later(head.h.at, head.at)
 		s.runHandoff(ctx, head.h)
 	}
 }
@@ -278,4 +281,12 @@ func (s *session) ackCumLocked(seq uint64) uint64 {
 		cum = min(cum, s.lagFrom)
 	}
 	return cum
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

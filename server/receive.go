@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"unicode/utf8"
 
+	"golang.org/x/time/rate"
+
 	"github.com/udpchat/udpchat/core"
 )
 
@@ -74,9 +76,15 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 	switch sess.recv.Classify(p.Seq) {
 	case core.ArrivalDuplicate:
 		// Our ACK was lost and the client sent it again: acknowledge it
-		// again, deliver nothing; after the first copy was handed on.
-		sess.mu.Unlock()
-		s.handOn(ctx, handoff{sess: sess, seq: seq, ack: ack})
+		// again, deliver nothing; after the first copy was handed on. But
+		// only if it is the client's: the seq is not under the MAC, and a
+		// duplicate seq with any junk payload was answered unchecked, an
+		// ACK for every forged datagram. A seed client may seal a
+		// retransmission afresh, so the payload must open, not match.
+		if _, ok := s.openV1Locked(sess, p, from, "duplicate DATA failed to open"); !ok {
+			return
+		}
+		s.answerDuplicateLocked(ctx, sess, from, handoff{sess: sess, seq: seq, ack: ack})
 		return
 	case core.ArrivalOutOfOrder:
 		if expected := sess.recv.Cumulative(); p.Seq < expected || p.Seq-expected > maxV1Skip {
@@ -91,13 +99,10 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 		s.drop(from, "replayed payload", core.ErrReplay)
 		return
 	}
-	plain, err := sess.keys.Open(sess.opened[:0], p.Payload, nil)
-	if err != nil {
-		sess.mu.Unlock()
-		s.drop(from, "DATA failed to open", err)
+	plain, ok := s.openV1Locked(sess, p, from, "DATA failed to open")
+	if !ok {
 		return
 	}
-	sess.opened = keep(plain)
 	sess.tags.Add(tag)
 	expected := sess.recv.Cumulative()
 	for seq := expected; seq < p.Seq; seq++ {
@@ -115,6 +120,20 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 
 	s.handOn(ctx, handoff{sess: sess, msgs: []*core.Message{{Kind: core.KindChat, From: name, Text: string(plain)}},
 		first: seq, seq: seq, ack: ack})
+}
+
+// openV1Locked opens a version 1 DATA's payload in sess's scratch space.
+// It is called with sess.mu held; if the payload does not open, it
+// releases it and drops the DATA, for why.
+func (s *Server) openV1Locked(sess *session, p *core.Packet, from netip.AddrPort, why string) ([]byte, bool) {
+	plain, err := sess.keys.Open(sess.opened[:0], p.Payload, nil)
+	if err != nil {
+		sess.mu.Unlock()
+		s.drop(from, why, err)
+		return nil, false
+	}
+	sess.opened = keep(plain)
+	return plain, true
 }
 
 // handleV2 takes any packet of a version 2 session. Nothing is believed
@@ -211,11 +230,11 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 	}
 	switch sess.recv.Classify(p.Seq) {
 	case core.ArrivalDuplicate:
-		sess.mu.Unlock()
 		// Acknowledged again, after whatever is before it on the worker:
 		// a seq already handed on gets its verdict again (ackLocked), one
-		// held back behind a gap an ACK that says nothing yet.
-		s.handOn(ctx, handoff{sess: sess, seq: seq, ack: ack})
+		// held back behind a gap an ACK that says nothing yet. It opened
+		// under its header, so it is the client's, or a recording of it.
+		s.answerDuplicateLocked(ctx, sess, from, handoff{sess: sess, seq: seq, ack: ack})
 		return
 	case core.ArrivalOutOfOrder:
 		sess.mu.Unlock()
@@ -244,6 +263,35 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 	}
 	sess.mu.Unlock()
 	s.handOn(ctx, handoff{sess: sess, msgs: msgs, first: first, seq: seq, ack: ack})
+}
+
+// Answers to duplicates are rated per session: dupBurst at once, then
+// dupRate a second. An authentic DATA recorded off the wire can be sent
+// again at any rate, and a version 2 session cannot tell a replay of a
+// DATA it took from a retransmission of it: each copy was an ACK back and a
+// place in the handler queue. An honest sender retransmits a DATA once per
+// RTO, a window sender at most its window (64) at once after a timeout; a
+// duplicate over the rate is dropped unanswered, and its sender's next
+// retransmission is answered once the rate allows.
+const (
+	dupBurst = 64
+	dupRate  = 32
+)
+
+// answerDuplicateLocked hands on h, the ACK alone of an authentic
+// duplicate DATA from sess, if sess's rate of answers to duplicates allows
+// it. It is called with sess.mu held and releases it.
+func (s *Server) answerDuplicateLocked(ctx context.Context, sess *session, from netip.AddrPort, h handoff) {
+	if sess.dupes == nil {
+		sess.dupes = rate.NewLimiter(dupRate, dupBurst) // made by the first duplicate: most sessions never send one
+	}
+	ok := sess.dupes.AllowN(s.cfg.Now(), 1)
+	sess.mu.Unlock()
+	if !ok {
+		s.drop(from, "duplicate DATA over the rate of answers", fmt.Errorf("seq %d", h.seq))
+		return
+	}
+	s.handOn(ctx, h)
 }
 
 // roamLocked moves sess to from, after an authentic fresh packet came from

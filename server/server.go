@@ -111,6 +111,16 @@ type Config struct {
 	// Zero is no limit; DefaultRateLimit (20 at once, a pasted paragraph,
 	// then 2 a second, waiting up to 30 s) is udpchat-server's default.
 	RateLimit RateLimit
+	// HandlerDeadline bounds the time from a message's arrival to its
+	// verdict, its wait in the handler queue and its run through the
+	// handlers together: one worker runs the chain, so a slow plugin's
+	// time adds up along the queue. A message whose turn comes after it is
+	// refused "server busy" without running the handlers; one still in the
+	// handlers at it has its context cancelled (a plugin call ends then),
+	// and is refused so too unless it was delivered first. A message the
+	// rate limit delays counts from when it is due. Default
+	// DefaultHandlerDeadline.
+	HandlerDeadline time.Duration
 
 	core.Env
 }
@@ -122,8 +132,12 @@ const (
 	DefaultHistory        = 20
 	DefaultRecipientQueue = 1024
 	DefaultRetransmitCap  = 4 * time.Second
-	serverTick            = 20 * time.Millisecond // retransmission timer granularity
-	handoffQueue          = 4096                  // messages waiting for the handler chain
+	// DefaultHandlerDeadline is well inside the 12 s a seed client (and a
+	// version 1 line of udpchat's) waits for an ACK, and leaves a message
+	// two calls of a plugin at its default 2 s timeout.
+	DefaultHandlerDeadline = 5 * time.Second
+	serverTick             = 20 * time.Millisecond // retransmission timer granularity
+	handoffQueue           = 4096                  // messages waiting for the handler chain
 )
 
 // Defaults of the limits that are off at zero, which udpchat-server turns on.
@@ -233,6 +247,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.RetransmitCap <= 0 {
 		cfg.RetransmitCap = DefaultRetransmitCap
+	}
+	if cfg.HandlerDeadline <= 0 {
+		cfg.HandlerDeadline = DefaultHandlerDeadline
 	}
 	cfg.Env = cfg.Env.WithDefaults()
 	s := &Server{

@@ -86,6 +86,9 @@ type session struct {
 	// says "refused" again (ackLocked). nil until the first refusal, to
 	// keep a session that never had one small.
 	refused []verdict
+	// dupes rates the answers to duplicate DATA (receive.go); nil until
+	// the first duplicate.
+	dupes *rate.Limiter
 
 	// The rate limit's delayed handoffs, oldest first (lag.go): only the
 	// handler worker adds or takes them. While a message waits there,

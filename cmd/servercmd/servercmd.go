@@ -131,6 +131,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		RateLimit:         server.RateLimit{Rate: cfg.Server.Rate, Burst: cfg.Server.Burst, MaxLag: cfg.Server.MaxLag},
 		RecipientQueue:    cfg.Server.RecipientQueue,
 		RetransmitCap:     cfg.Server.RetransmitCap,
+		HandlerDeadline:   cfg.Server.HandlerDeadline,
 		HandshakeLimit:    server.RateLimit{Rate: cfg.Server.HandshakeRate, Burst: cfg.Server.HandshakeBurst},
 		CookieThreshold:   cfg.Server.CookieThreshold,
 		Env:               core.Env{Logger: log},
