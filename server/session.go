@@ -156,7 +156,7 @@ func (s *session) touch(now time.Time) { s.lastSeen.Store(now.UnixNano()) }
 // sessionTable indexes sessions by id and by address. Version 1 packets carry
 // no id, so they are found by address; version 2 packets by id, and the
 // address index then only serves to recognise a retried or restarted
-// handshake.
+// handshake. Only confirmed sessions are indexed by nickname (claim).
 type sessionTable struct {
 	mu     sync.RWMutex
 	byID   map[uint64]*session
@@ -220,8 +220,23 @@ func (t *sessionTable) add(s *session) (replaced *session) {
 	}
 	t.byID[s.id] = s
 	t.byAddr[s.addr] = s
-	t.byNick[core.FoldName(s.name)] = s
 	return replaced
+}
+
+// claim indexes s under the nickname name, unless another session holds
+// it; it reports whether it did. A session claims its name when it is
+// confirmed, not when it is added.
+func (t *sessionTable) claim(s *session, name string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byID[s.id] != s {
+		return true // ended meanwhile: nothing to hold
+	}
+	if other := t.byNick[core.FoldName(name)]; other != nil && other != s {
+		return false
+	}
+	t.byNick[core.FoldName(name)] = s
+	return true
 }
 
 // remove drops s from every index; it reports whether s was there.
