@@ -49,6 +49,12 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
 		return
 	}
+	if old == nil {
+		if err := s.sessions.roomFor(from.Addr(), s.cfg.MaxSessionsPerAddr, s.cfg.MaxSessionsPerPrefix); err != nil {
+			s.drop(from, "per-address session cap reached", err)
+			return
+		}
+	}
 	// A KEY_REQ that would end a proven version 2 session must come from
 	// its address, not merely claim to: otherwise one spoofed datagram
 	// would end someone's session.
