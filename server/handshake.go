@@ -45,7 +45,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		s.write(old.reply, from)
 		return
 	}
-	if old == nil && s.sessions.len() >= s.cfg.MaxSessions {
+	if old == nil && s.sessions.len() >= s.cfg.MaxSessions && !s.evictUnproven() {
 		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
 		return
 	}
@@ -215,6 +215,32 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 	// until then its address may be a spoofed victim's, sent nothing but
 	// the KEY_REP (issue 15: a version 1 KEY_REQ was answered with the
 	// whole history, 123 times its size).
+}
+
+// evictUnproven ends the oldest session that has not proven its address,
+// to make room for a new handshake at MaxSessions, and reports whether
+// there was one. Addresses can be forged by the thousand, and version 1
+// takes no cookie, so unproven sessions must not keep out the clients
+// that prove theirs: only sessions of real addresses fill the table for
+// good. The evicted one is told nothing (it may be a spoofed victim's),
+// and the room never heard of it.
+func (s *Server) evictUnproven() bool {
+	var oldest *session
+	for _, sess := range s.sessions.all(0) {
+		if !sess.confirmed.Load() && (oldest == nil || sess.joined.Before(oldest.joined)) {
+			oldest = sess
+		}
+	}
+	if oldest == nil || !s.sessions.remove(oldest) {
+		return false
+	}
+	oldest.mu.Lock()
+	addr := oldest.addr
+	oldest.mu.Unlock()
+	s.retire(oldest)
+	s.log.Info("unproven session evicted for a new handshake", "addr", addr.String(),
+		"session", fmt.Sprintf("%016x", oldest.id))
+	return true
 }
 
 // underLoad reports whether version 2 handshakes must bring a cookie.

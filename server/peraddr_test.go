@@ -8,6 +8,7 @@ import (
 
 	"github.com/udpchat/udpchat/chattest"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
+	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/server"
 )
@@ -55,4 +56,29 @@ func TestSessionsPerAddress(t *testing.T) {
 	sessions := room.Server.Stats().Sessions
 	send("127.0.1.1", 1) // another /24
 	testkit.WaitUntil(t, "a session from another prefix", func() bool { return room.Server.Stats().Sessions > sessions })
+}
+
+// TestUnprovenEvictedAtCap: with max_sessions taken by sessions that never
+// proved their addresses (forged KEY_REQs of version 1, which takes no
+// cookie), a real client still gets in, in place of the oldest of them,
+// and chats; the table stays at its cap.
+func TestUnprovenEvictedAtCap(t *testing.T) {
+	const maxSessions = 8
+	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) {
+		cfg.MaxSessions = maxSessions
+		cfg.HandshakeLimit = server.RateLimit{}
+	}})
+	for i := range maxSessions {
+		c := room.Raw()
+		hello, _ := c.Hello(chattest.Keys.Key(i))
+		c.SendPacket(hello)
+		c.ReadType(core.TypeKeyRep)
+	}
+	alice := room.JoinWith(nick("alice"))
+	bob := room.JoinWith(nick("bob"))
+	bob.WaitDelivered(bob.Say("in at the cap"))
+	alice.WaitMessage("bob's line", func(m core.Message) bool { return m.Text == "in at the cap" })
+	if n := room.Server.Stats().Sessions; n != maxSessions {
+		t.Fatalf("%d sessions, want the cap of %d", n, maxSessions)
+	}
 }
