@@ -378,8 +378,10 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 	if !s.sessions.remove(sess) {
 		return
 	}
-	if why != "left" && sess.version >= 2 {
-		// Tell the client, which may still be there, so it can reconnect.
+	if why != "left" && sess.version >= 2 && sess.confirmed.Load() {
+		// Tell the client, which may still be there, so it can reconnect;
+		// not an address that never proved itself, which may be a
+		// spoofed victim's and is sent nothing but its KEY_REP.
 		sess.mu.Lock()
 		s.sendSealedLocked(sess, &core.Packet{Type: core.TypeBye, Session: sess.id}, nil)
 		sess.mu.Unlock()

@@ -356,6 +356,12 @@ func TestUnconfirmedNotKeptAlive(t *testing.T) {
 		if n := room.Server.Stats().Handshake; n < 3 {
 			t.Fatalf("%d handshakes in three minutes of resent KEY_REQs: the session was kept alive past its minute", n)
 		}
+		// Each ended without a word: its address never proved itself.
+		for p := c.Read(time.Second); p != nil; p = c.Read(time.Second) {
+			if p.Type != core.TypeKeyRep {
+				t.Fatalf("an unproven address was sent %v", p)
+			}
+		}
 	})
 }
 
