@@ -143,12 +143,16 @@ func (r *Room) startServer(addr netip.AddrPort) {
 		Reliability:   r.opts.Layer,
 		V1Reliability: stopwait.Layer{},
 		// udpchat-server's limits, which are off at zero.
-		History:           server.DefaultHistory,
-		RateLimit:         server.DefaultRateLimit,
-		HandshakeLimit:    server.DefaultHandshakeLimit,
-		ReliabilityConfig: r.opts.Reliability,
-		Identity:          r.Identity,
-		Env:               core.Env{Logger: r.opts.Logger.With("side", "server")},
+		History:        server.DefaultHistory,
+		RateLimit:      server.DefaultRateLimit,
+		HandshakeLimit: server.DefaultHandshakeLimit,
+		// Every client of a room is on 127.0.0.1: as if behind one NAT,
+		// with no per-address cap. Tests of the caps set them.
+		MaxSessionsPerAddr:   -1,
+		MaxSessionsPerPrefix: -1,
+		ReliabilityConfig:    r.opts.Reliability,
+		Identity:             r.Identity,
+		Env:                  core.Env{Logger: r.opts.Logger.With("side", "server")},
 	}
 	if r.opts.Server != nil {
 		r.opts.Server(&cfg)

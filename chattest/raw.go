@@ -24,7 +24,10 @@ type RawClient struct {
 	Keys   core.SessionKeys
 	// Session is the version 2 session id, once HandshakeV2 has run.
 	Session uint64
-	in      chan []byte
+	// Cookie, if set, is echoed in HandshakeV2's KEY_REQ: a server that
+	// asks for cookies always answers none without it.
+	Cookie []byte
+	in     chan []byte
 }
 
 // Raw opens a raw client's socket on the room's network.
@@ -209,7 +212,7 @@ func (c *RawClient) ExpectAck(seq uint64) {
 func (c *RawClient) HandshakeV2(key *rsa.PrivateKey, nick string) *core.Packet {
 	c.t.Helper()
 	hello, in := c.Hello(key)
-	hello.Version, hello.Nick, hello.Suites = 2, nick, []string{seed.Name}
+	hello.Version, hello.Nick, hello.Suites, hello.Cookie = 2, nick, []string{seed.Name}, c.Cookie
 	c.SendPacket(hello)
 	rep := c.ReadType(core.TypeKeyRep)
 	if rep.Version != 2 || rep.Session == 0 {

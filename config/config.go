@@ -130,6 +130,10 @@ type Server struct {
 	HandshakeRate   float64       `koanf:"handshake_rate"`
 	HandshakeBurst  int           `koanf:"handshake_burst"`
 	CookieThreshold int           `koanf:"cookie_threshold"`
+	// MaxSessionsPerAddr and MaxSessionsPerPrefix are server.Config's: 0
+	// is automatic (max_sessions/128 and /32), -1 no cap.
+	MaxSessionsPerAddr   int `koanf:"max_sessions_per_addr"`
+	MaxSessionsPerPrefix int `koanf:"max_sessions_per_prefix"`
 }
 
 // Client configures udpchat.
@@ -315,6 +319,7 @@ func (c *Config) Validate() error {
 		atLeastOne  = "must be at least 1"
 		notNegative = "must not be negative"
 		zeroOff     = notNegative + " (0 turns it off)"
+		capOrAuto   = "must be a cap, 0 (automatic) or -1 (none)"
 	)
 	for _, r := range []struct {
 		key  string
@@ -338,6 +343,8 @@ func (c *Config) Validate() error {
 		{"server.handler_deadline", c.Server.HandlerDeadline > 0, positive, c.Server.HandlerDeadline},
 		{"server.handshake_rate", c.Server.HandshakeRate >= 0, zeroOff, c.Server.HandshakeRate},
 		{"server.handshake_burst", c.Server.HandshakeBurst >= 1, atLeastOne, c.Server.HandshakeBurst},
+		{"server.max_sessions_per_addr", c.Server.MaxSessionsPerAddr >= -1, capOrAuto, c.Server.MaxSessionsPerAddr},
+		{"server.max_sessions_per_prefix", c.Server.MaxSessionsPerPrefix >= -1, capOrAuto, c.Server.MaxSessionsPerPrefix},
 		{"client.keepalive", c.Client.Keepalive > 0, positive, c.Client.Keepalive},
 		{"client.handshake_rto", c.Client.HandshakeRTO > 0, positive, c.Client.HandshakeRTO},
 		{"client.handshake_retries", c.Client.HandshakeRetries >= 0, notNegative + " (0 sends it once)", c.Client.HandshakeRetries},

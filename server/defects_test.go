@@ -26,12 +26,24 @@ func joinRaw(t *testing.T, room *chattest.Room, key int) *chattest.RawClient {
 	return c
 }
 
+// listenRaw is joinRaw for a seed client that is to hear the room: it
+// says "here" first (seq 0), since the server sends a seed client nothing
+// of the room before its first authentic DATA proves the address is its
+// own (a KEY_REQ may come from a spoofed one).
+func listenRaw(t *testing.T, room *chattest.Room, key int) *chattest.RawClient {
+	t.Helper()
+	c := joinRaw(t, room, key)
+	c.SendData(0, "here")
+	c.ExpectAck(0)
+	return c
+}
+
 // TestBadMACNotAcked: the seed ACKs a DATA before checking its MAC, then drops
 // it without advancing, and the session is dead. Here it is neither ACKed nor
 // delivered, and the session goes on.
 func TestBadMACNotAcked(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	sender, receiver := joinRaw(t, room, 0), joinRaw(t, room, 1)
+	sender, receiver := joinRaw(t, room, 0), listenRaw(t, room, 1)
 
 	forged := sender.Seal("forged")
 	forged[len(forged)-1] ^= 1
@@ -79,7 +91,7 @@ func TestRetriedKeyReqSameKey(t *testing.T) {
 // key gets a new session (the seed ignored it forever), starting at seq 0.
 func TestRestartSameAddress(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	c, receiver := joinRaw(t, room, 0), joinRaw(t, room, 1)
+	c, receiver := joinRaw(t, room, 0), listenRaw(t, room, 1)
 	c.SendData(0, "before")
 	c.ExpectAck(0)
 	c.SendData(1, "before again")
@@ -104,7 +116,7 @@ func TestRestartSameAddress(t *testing.T) {
 // replayed under the next seq was broadcast again. Here it is refused.
 func TestReplayNewSeq(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	sender, receiver := joinRaw(t, room, 0), joinRaw(t, room, 1)
+	sender, receiver := joinRaw(t, room, 0), listenRaw(t, room, 1)
 	recorded := sender.SendData(0, "pay Bob 10")
 	sender.ExpectAck(0)
 	sender.SendPacket(&core.Packet{Type: core.TypeData, Seq: 1, HasSeq: true, Payload: recorded})
@@ -125,7 +137,7 @@ func TestReplayNewSeq(t *testing.T) {
 // nothing larger than 4096 bytes (RawClient fails the test if it does).
 func TestTooLongForBroadcast(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	sender, receiver := joinRaw(t, room, 0), joinRaw(t, room, 1)
+	sender, receiver := joinRaw(t, room, 0), listenRaw(t, room, 1)
 
 	text := strings.Repeat("z", 2975) // the longest that fits in the client's own DATA
 	payload := sender.Seal(text)

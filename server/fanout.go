@@ -247,16 +247,24 @@ func (s *Server) sendDirect(ctx context.Context, sess *session, m *core.Message,
 }
 
 // sendV1 seals m as a seed client reads it and sends it, once: version 1
-// has no reliable delivery from the server.
+// has no reliable delivery from the server. A message of the room (its ID
+// an offset) goes only past what the client's catch-up sent
+// (sendV1Catchup), which it must follow, not interleave with; before the
+// catch-up (sess.next still 0) none goes, since the catch-up will carry it.
 func (s *Server) sendV1(sess *session, enc *encodings, out *outbox) {
 	if !sess.confirmed.Load() {
 		return
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	if sess.ended {
+	if sess.ended || enc.m.ID != 0 && (sess.next == 0 || enc.m.ID < sess.next) {
 		return
 	}
+	s.sendV1Locked(sess, enc, out)
+}
+
+// sendV1Locked is sendV1 with sess.mu held, for whatever it is given.
+func (s *Server) sendV1Locked(sess *session, enc *encodings, out *outbox) {
 	sealed, err := sess.keys.Seal(sess.sealed[:0], enc.v1Text(), nil)
 	if err != nil {
 		s.log.Error("seal failed", "err", err)

@@ -38,13 +38,22 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 			s.drop(from, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(old.reply)))
 			return
 		}
-		old.touch(now)
+		// Answered from the session already made, with no new key work,
+		// and not touched: a KEY_REQ is no proof, and a session that
+		// never confirms must end IdleTimeout after it began, however
+		// often its KEY_REQ is sent again (issue 15).
 		s.write(old.reply, from)
 		return
 	}
-	if old == nil && s.sessions.len() >= s.cfg.MaxSessions {
+	if old == nil && s.sessions.len() >= s.cfg.MaxSessions && !s.evictUnproven() {
 		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
 		return
+	}
+	if old == nil {
+		if err := s.sessions.roomFor(from.Addr(), s.cfg.MaxSessionsPerAddr, s.cfg.MaxSessionsPerPrefix); err != nil {
+			s.drop(from, "per-address session cap reached", err)
+			return
+		}
 	}
 	// A KEY_REQ that would end a proven version 2 session must come from
 	// its address, not merely claim to: otherwise one spoofed datagram
@@ -139,6 +148,11 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 			Suite: suite.Name(), SessionID: id, ServerKey: pub,
 		})
 	}
+	if !v2 {
+		// Where it joined: what the room says from here until its first
+		// DATA proves its address is shown to it then (sendV1Catchup).
+		sess.epoch, sess.liveFrom = s.epoch.Load(), s.head.Load()
+	}
 	if sess.reply = s.encode(codec, rep); sess.reply == nil {
 		return
 	}
@@ -196,11 +210,37 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 			carried.mu.Unlock()
 		}
 	}
-	if sess.version < 2 {
-		// A seed client proves nothing until it speaks, and may only
-		// listen: version 1 cannot tell it from a spoofed address.
-		s.confirm(ctx, sess)
+	// A seed client is confirmed by its first authentic DATA
+	// (handleV1Data), a version 2 client by its first authentic packet:
+	// until then its address may be a spoofed victim's, sent nothing but
+	// the KEY_REP (issue 15: a version 1 KEY_REQ was answered with the
+	// whole history, 123 times its size).
+}
+
+// evictUnproven ends the oldest session that has not proven its address,
+// to make room for a new handshake at MaxSessions, and reports whether
+// there was one. Addresses can be forged by the thousand, and version 1
+// takes no cookie, so unproven sessions must not keep out the clients
+// that prove theirs: only sessions of real addresses fill the table for
+// good. The evicted one is told nothing (it may be a spoofed victim's),
+// and the room never heard of it.
+func (s *Server) evictUnproven() bool {
+	var oldest *session
+	for _, sess := range s.sessions.all(0) {
+		if !sess.confirmed.Load() && (oldest == nil || sess.joined.Before(oldest.joined)) {
+			oldest = sess
+		}
 	}
+	if oldest == nil || !s.sessions.remove(oldest) {
+		return false
+	}
+	oldest.mu.Lock()
+	addr := oldest.addr
+	oldest.mu.Unlock()
+	s.retire(oldest)
+	s.log.Info("unproven session evicted for a new handshake", "addr", addr.String(),
+		"session", fmt.Sprintf("%016x", oldest.id))
+	return true
 }
 
 // underLoad reports whether version 2 handshakes must bring a cookie.
@@ -240,6 +280,7 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 		s.halfOpen.Add(-1)
 		sess.reply = nil // it has the keys
 	}
+	s.claimNick(sess)
 	w := sess.welcome
 	if sess.version >= 2 {
 		s.placeCursor(ctx, sess, w)
@@ -256,9 +297,7 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 		s.fill(ctx, sess, nil) // the history, what it missed, the notices
 		return
 	}
-	if w.history {
-		s.sendV1History(ctx, sess)
-	}
+	s.sendV1Catchup(ctx, sess, w.history)
 }
 
 // checkResume returns the Resume of a version 2 KEY_REQ and true if its
@@ -364,18 +403,43 @@ func (s *Server) historyStart(ctx context.Context, b core.LogBounds) uint64 {
 	return start
 }
 
-// sendV1History sends a seed client the room's last History chat messages,
-// once each, as version 1 sends everything.
-func (s *Server) sendV1History(ctx context.Context, sess *session) {
-	if s.cfg.History == 0 {
-		return
-	}
+// sendV1Catchup sends a seed client, once its first DATA has proven its
+// address, the room's last History chat messages from before its KEY_REQ,
+// marked as history (if history, not for a client starting over), and what
+// the room said since its KEY_REQ as it was said: nothing of the room went
+// to it before. Version 1 has no flow control, so it is at most
+// v1CatchupMax entries, the latest.
+//
+// The room goes on meanwhile, on the handler worker: sess.mu is held from
+// reading the log's bounds to the last send, and sess.next set to the
+// bounds' end, so that a message appended meanwhile is either in the
+// catch-up or sent live after it (sendV1), never both nor out of order.
+// Until then sess.next is 0, below every offset, and the catch-up will
+// carry what sendV1 is given.
+func (s *Server) sendV1Catchup(ctx context.Context, sess *session, history bool) {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
 	b, err := s.roomLog.Bounds(ctx, lobby)
 	if err != nil {
 		s.log.Error("room log unreadable: no history", "err", err)
+		sess.next = max(s.head.Load(), 1) // offsets start at 1: 0 means "not caught up"
 		return
 	}
-	from := s.historyStart(ctx, b)
+	sess.next = max(b.Next, 1)
+	live := min(max(sess.liveFrom, b.First), b.Next)
+	if sess.epoch != b.Epoch {
+		live = b.Next // the log started again: its offsets mean other messages
+	}
+	from := live
+	if history && s.cfg.History > 0 {
+		from = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
+	}
+	if b.Next-from > v1CatchupMax {
+		from = b.Next - v1CatchupMax
+	}
+	if from == b.Next || sess.ended {
+		return
+	}
 	entries, _, err := s.roomLog.Read(ctx, lobby, from, int(b.Next-from), nil)
 	if err != nil {
 		s.log.Error("room log unreadable: no history", "err", err)
@@ -383,13 +447,21 @@ func (s *Server) sendV1History(ctx context.Context, sess *session) {
 	}
 	for i := range entries {
 		m := &entries[i].Message
-		if m.Kind != core.KindChat && m.Kind != core.KindAction {
+		if entries[i].Offset < live {
+			if m.Kind != core.KindChat && m.Kind != core.KindAction {
+				continue
+			}
+			m.Kind = core.KindHistory
+		} else if m.Origin == sess.id {
 			continue
 		}
-		m.Kind = core.KindHistory
-		s.sendV1(sess, &encodings{m: m}, nil)
+		s.sendV1Locked(sess, &encodings{m: m}, nil)
 	}
 }
+
+// v1CatchupMax bounds what a seed client is sent at once when it is
+// confirmed: a datagram each, with no flow control.
+const v1CatchupMax = 128
 
 // chooseSuite picks the server's most preferred suite among the client's
 // offer; an empty offer takes the default.
@@ -403,6 +475,26 @@ func (s *Server) chooseSuite(offer []string) core.Suite {
 		}
 	}
 	return nil
+}
+
+// claimNick gives the confirming sess the nickname it was given at its
+// handshake, or, if a session confirmed since has taken it, a guest name
+// and a notice saying why. Only confirmed sessions hold nicknames: a
+// forged KEY_REQ that never confirms must not keep anyone's name (issue
+// 15), so two handshakes may be told the same free name, and the first to
+// confirm has it.
+func (s *Server) claimNick(sess *session) {
+	sess.mu.Lock()
+	name := sess.name
+	sess.mu.Unlock()
+	for !s.sessions.claim(sess, name) {
+		var problem string
+		name, problem = s.pickNick(name, nil)
+		sess.mu.Lock()
+		sess.name = name
+		sess.welcome.nickProblem = problem
+		sess.mu.Unlock()
+	}
 }
 
 // pickNick returns the name a version 2 client asked for if it may have it,

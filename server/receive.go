@@ -111,6 +111,14 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 	sess.recv.Accept(p.Seq, nil) // stop-and-wait: only this one, now
 	sess.reply = nil             // it has the keys
 	sess.touch(s.cfg.Now())
+	sess.mu.Unlock()
+	if !sess.confirmed.Load() {
+		// Its first authentic DATA: the address is its own. Only now is
+		// it told of the room (history) and the room of it, before its
+		// message, so that nobody hears from it before it joined.
+		s.confirm(ctx, sess)
+	}
+	sess.mu.Lock()
 	name := sess.name
 	sess.mu.Unlock()
 	if p.Seq > expected {

@@ -49,7 +49,7 @@ func (w testLog) Write(p []byte) (int, error) {
 func TestSeedClientMovesOnAfterGivingUp(t *testing.T) {
 	var logs testkit.Buffer
 	room := seedRoom(t, &logs)
-	sender, seedReceiver := joinRaw(t, room, 0), joinRaw(t, room, 1)
+	sender, seedReceiver := joinRaw(t, room, 0), listenRaw(t, room, 1)
 	goReceiver := room.Join()
 	testkit.WaitUntil(t, "three sessions", func() bool { return room.Server.Stats().Sessions == 3 })
 
@@ -100,7 +100,7 @@ func TestSeedClientMovesOnAfterGivingUp(t *testing.T) {
 // authentic one too far ahead.
 func TestReplayAheadRefused(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	sender, receiver := joinRaw(t, room, 0), joinRaw(t, room, 1)
+	sender, receiver := joinRaw(t, room, 0), listenRaw(t, room, 1)
 	first := sender.SendData(0, "pay Bob 10")
 	sender.ExpectAck(0)
 	second := sender.SendData(1, "pay Carol 5")

@@ -60,6 +60,16 @@ type Config struct {
 	// shown it holds the keys: a flood of spoofed KEY_REQs fills this, not
 	// the room. Default MaxSessions/4.
 	MaxHalfOpen int
+	// MaxSessionsPerAddr caps the sessions of one source IP address, and
+	// MaxSessionsPerPrefix those of one network (an IPv4 /24, an IPv6
+	// /48): the handshake rate alone let one address fill MaxSessions in
+	// minutes, so that only many real addresses can. A KEY_REQ beyond
+	// either is dropped; a session that roams in may take an address past
+	// it. Zero is the default, MaxSessions/128 (at least 8) and
+	// MaxSessions/32 (at least MaxSessionsPerAddr); negative is no cap
+	// (tests whose clients all share 127.0.0.1).
+	MaxSessionsPerAddr   int
+	MaxSessionsPerPrefix int
 	// HandshakeLimit limits the KEY_REQs that start a session, per source
 	// IP address (ports cost a spoofer nothing). Zero is no limit;
 	// DefaultHandshakeLimit is udpchat-server's default.
@@ -229,6 +239,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.MaxSessionsPerAddr == 0 {
+		cfg.MaxSessionsPerAddr = max(cfg.MaxSessions/128, 8)
+	}
+	if cfg.MaxSessionsPerPrefix == 0 {
+		cfg.MaxSessionsPerPrefix = max(cfg.MaxSessions/32, cfg.MaxSessionsPerAddr)
 	}
 	if cfg.MaxHalfOpen <= 0 {
 		cfg.MaxHalfOpen = max(cfg.MaxSessions/4, 1)

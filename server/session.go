@@ -159,19 +159,82 @@ func (s *session) touch(now time.Time) { s.lastSeen.Store(now.UnixNano()) }
 // sessionTable indexes sessions by id and by address. Version 1 packets carry
 // no id, so they are found by address; version 2 packets by id, and the
 // address index then only serves to recognise a retried or restarted
-// handshake.
+// handshake. It counts the sessions of each IP address and each prefix
+// (addrPrefix), for the per-address caps. Only confirmed sessions are
+// indexed by nickname (claim).
 type sessionTable struct {
-	mu     sync.RWMutex
-	byID   map[uint64]*session
-	byAddr map[netip.AddrPort]*session
-	byNick map[string]*session // lower-cased names
+	mu      sync.RWMutex
+	byID    map[uint64]*session
+	byAddr  map[netip.AddrPort]*session
+	byNick  map[string]*session // lower-cased names
+	perIP   map[netip.Addr]int
+	perNet  map[netip.Prefix]int
+	counted map[*session]netip.Addr // the IP each session is counted under
 }
 
 func newSessionTable() *sessionTable {
 	return &sessionTable{
-		byID:   make(map[uint64]*session),
-		byAddr: make(map[netip.AddrPort]*session),
-		byNick: make(map[string]*session),
+		byID:    make(map[uint64]*session),
+		byAddr:  make(map[netip.AddrPort]*session),
+		byNick:  make(map[string]*session),
+		perIP:   make(map[netip.Addr]int),
+		perNet:  make(map[netip.Prefix]int),
+		counted: make(map[*session]netip.Addr),
+	}
+}
+
+// addrPrefix is the network an address is counted in for the per-prefix
+// cap: a /24 of IPv4, as one small site or customer has; a /48 of IPv6,
+// what a site is allocated, since one host may hold a whole /64.
+func addrPrefix(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap()
+	bits := 48
+	if ip.Is4() {
+		bits = 24
+	}
+	p, _ := ip.Prefix(bits)
+	return p
+}
+
+// roomFor reports, as an error, whether ip or its prefix already holds
+// its cap of sessions; a cap below zero is none.
+func (t *sessionTable) roomFor(ip netip.Addr, perIP, perNet int) error {
+	ip = ip.Unmap()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if n := t.perIP[ip]; perIP >= 0 && n >= perIP {
+		return fmt.Errorf("%d sessions from %v, at most %d", n, ip, perIP)
+	}
+	if p, n := addrPrefix(ip), t.perNet[addrPrefix(ip)]; perNet >= 0 && n >= perNet {
+		return fmt.Errorf("%d sessions from %v, at most %d", n, p, perNet)
+	}
+	return nil
+}
+
+// countLocked counts s under the IP of its address, uncounting it from
+// the one it was counted under.
+func (t *sessionTable) countLocked(s *session) {
+	t.uncountLocked(s)
+	ip := s.addr.Addr().Unmap()
+	t.counted[s] = ip
+	t.perIP[ip]++
+	t.perNet[addrPrefix(ip)]++
+}
+
+// uncountLocked undoes countLocked, deleting counts that reach zero so
+// that the maps hold only addresses with sessions.
+func (t *sessionTable) uncountLocked(s *session) {
+	ip, ok := t.counted[s]
+	if !ok {
+		return
+	}
+	delete(t.counted, s)
+	if t.perIP[ip]--; t.perIP[ip] <= 0 {
+		delete(t.perIP, ip)
+	}
+	p := addrPrefix(ip)
+	if t.perNet[p]--; t.perNet[p] <= 0 {
+		delete(t.perNet, p)
 	}
 }
 
@@ -223,8 +286,24 @@ func (t *sessionTable) add(s *session) (replaced *session) {
 	}
 	t.byID[s.id] = s
 	t.byAddr[s.addr] = s
-	t.byNick[core.FoldName(s.name)] = s
+	t.countLocked(s)
 	return replaced
+}
+
+// claim indexes s under the nickname name, unless another session holds
+// it; it reports whether it did. A session claims its name when it is
+// confirmed, not when it is added.
+func (t *sessionTable) claim(s *session, name string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byID[s.id] != s {
+		return true // ended meanwhile: nothing to hold
+	}
+	if other := t.byNick[core.FoldName(name)]; other != nil && other != s {
+		return false
+	}
+	t.byNick[core.FoldName(name)] = s
+	return true
 }
 
 // remove drops s from every index; it reports whether s was there.
@@ -239,6 +318,7 @@ func (t *sessionTable) remove(s *session) bool {
 }
 
 func (t *sessionTable) removeLocked(s *session) {
+	t.uncountLocked(s)
 	delete(t.byID, s.id)
 	if t.byAddr[s.addr] == s {
 		delete(t.byAddr, s.addr)
@@ -260,6 +340,7 @@ func (t *sessionTable) move(s *session, from netip.AddrPort) {
 		delete(t.byAddr, s.addr)
 	}
 	t.byAddr[s.addr] = s
+	t.countLocked(s) // an authentic move may take an address past its cap
 }
 
 // rename gives s the name to, unless another session has it; it reports
@@ -300,8 +381,10 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 	if !s.sessions.remove(sess) {
 		return
 	}
-	if why != "left" && sess.version >= 2 {
-		// Tell the client, which may still be there, so it can reconnect.
+	if why != "left" && sess.version >= 2 && sess.confirmed.Load() {
+		// Tell the client, which may still be there, so it can reconnect;
+		// not an address that never proved itself, which may be a
+		// spoofed victim's and is sent nothing but its KEY_REP.
 		sess.mu.Lock()
 		s.sendSealedLocked(sess, &core.Packet{Type: core.TypeBye, Session: sess.id}, nil)
 		sess.mu.Unlock()

@@ -35,12 +35,13 @@ func TestMixedRoom(t *testing.T) {
 	bob := room.JoinWith(nick("bob"))
 	seedc := joinRaw(t, room, 0)
 	seedName := seedc.Addr().String()
+	// A seed client joins the room with its first DATA, which proves its
+	// address: before it, it may be a spoofed one.
+	seedc.SendData(0, "hello from the seed")
+	seedc.ExpectAck(0)
 	for _, c := range []*chattest.Client{alice, bob} {
 		c.WaitMessage("the seed client's join", isSystem(seedName+" joined"))
 	}
-
-	seedc.SendData(0, "hello from the seed")
-	seedc.ExpectAck(0)
 	for _, c := range []*chattest.Client{alice, bob} {
 		m := c.WaitMessage("the seed client's message", func(m core.Message) bool { return m.Kind == core.KindChat })
 		if m.From != seedName || m.Text != "hello from the seed" || m.ID == 0 || m.Time.IsZero() {
@@ -254,12 +255,14 @@ func TestHistory(t *testing.T) {
 	}
 
 	seedc := joinRaw(t, room, 2)
+	seedc.SendData(0, "hello") // its first DATA proves its address: the history follows
 	for i := 3; i < 8; i++ {
 		text := seedc.ReadChat()
 		if !strings.HasPrefix(text, "<alice> [history ") || !strings.HasSuffix(text, fmt.Sprintf("] message %d", i)) {
 			t.Fatalf("seed client got %q", text)
 		}
 	}
+	seedc.ExpectAck(0)
 }
 
 // TestPresence: a client that says BYE is gone at once; one that vanishes

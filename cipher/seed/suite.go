@@ -23,12 +23,18 @@ const (
 	// minKeyBits refuses the weak keys the seed accepts (it takes 512 bits).
 	minKeyBits = 2048
 	// maxKeyBits bounds the server's work per KEY_REQ: an RSA public
-	// operation grows with the modulus, and a 4096-byte datagram could carry
-	// a modulus of about 16000 bits, handed to us by anyone, unauthenticated.
-	maxKeyBits = 8192
-	// maxExponent is where crypto/rsa itself stops; checking it here gives a
-	// clearer error than the one EncryptOAEP would return.
-	maxExponent = 1<<31 - 1
+	// operation grows with the square of the modulus, and a 4096-byte
+	// datagram could carry a modulus of about 16000 bits, handed to us by
+	// anyone, unauthenticated; version 1 is never asked for a cookie first.
+	// An 8192-bit modulus with a large exponent cost 17 times a normal
+	// KEY_REQ (issue 15); 4096 bits with e = 65537 cost about 4 times, and
+	// no client generates more.
+	maxKeyBits = 4096
+	// maxExponent bounds the other factor of that work (a square and
+	// multiply per exponent bit): 65537 is what every RSA library,
+	// pycryptodome and crypto/rsa included, generates, and a larger one
+	// buys a client nothing.
+	maxExponent = 65537
 )
 
 func init() {

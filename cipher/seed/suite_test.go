@@ -374,7 +374,8 @@ func TestRespondRejects(t *testing.T) {
 		{"512 bits, as the seed accepts", fakeRSA(t, 512, 65537), "key of 512 bits, need at least 2048"},
 		{"1024 bits", pemOf("PUBLIC KEY", smallDER), "key of 1024 bits, need at least 2048"},
 		{"2047 bits", fakeRSA(t, 2047, 65537), "key of 2047 bits, need at least 2048"},
-		{"8200 bits", fakeRSA(t, 8200, 65537), "key of 8200 bits, more than the 8192 allowed"},
+		{"4097 bits", fakeRSA(t, 4097, 65537), "key of 4097 bits, more than the 4096 allowed"},
+		{"8192 bits (issue 15: 17 times the work)", fakeRSA(t, 8192, 65537), "key of 8192 bits, more than the 4096 allowed"},
 		{"even modulus", func() []byte {
 			n := new(big.Int).SetBit(big.NewInt(0), 2047, 1)
 			der, _ := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: n, E: 65537})
@@ -383,6 +384,8 @@ func TestRespondRejects(t *testing.T) {
 		{"e=1", fakeRSA(t, 2048, 1), "public exponent 1"},
 		{"e=2", fakeRSA(t, 2048, 2), "public exponent 2"},
 		{"e=65536", fakeRSA(t, 2048, 65536), "public exponent 65536"},
+		{"e=65539", fakeRSA(t, 2048, 65539), "public exponent 65539"},
+		{"e=2^31-1", fakeRSA(t, 4096, 1<<31-1), "public exponent 2147483647"},
 		{"e=2^31+1", fakeRSA(t, 2048, 1<<31+1), "public exponent 2147483649"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -69,6 +69,8 @@ func newLoadServer(o ServerOptions, t core.Transport, logw io.Writer) (*server.S
 		ReliabilityConfig: o.RelConfig,
 		MaxSessions:       max(o.MaxSessions, 16),
 		MaxHalfOpen:       max(o.MaxSessions, 16),
+		// Every bench client is on loopback: no per-address cap.
+		MaxSessionsPerAddr: -1, MaxSessionsPerPrefix: -1,
 		// No handshake limit, rate limit or history: zero is off.
 		RecipientQueue: o.RecipientQueue,
 		Env:            core.Env{Logger: log},

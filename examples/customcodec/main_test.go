@@ -56,6 +56,18 @@ func TestChat(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			alice := join(t, tt.server, tt.codecs[0], "alice", tt.suite, tt.version)
 			bob := join(t, tt.server, tt.codecs[1], "bob", tt.suite, tt.version)
+			if tt.version == 1 {
+				// A version 1 client hears the room only from its first
+				// DATA, which proves its address is its own.
+				first, err := bob.Send(t.Context(), "bob here")
+				if err != nil {
+					t.Fatal(err)
+				}
+				bob.await(t, "delivery of its first line", func(e client.Event) bool {
+					d, ok := e.(client.DeliveredEvent)
+					return ok && d.ID == first
+				})
+			}
 			text := "hello from alice in " + tt.codecs[0]
 			id, err := alice.Send(t.Context(), text)
 			if err != nil {
