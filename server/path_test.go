@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/chattest"
+	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/client"
 	jsoncodec "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/codec/protobuf"
@@ -310,7 +311,7 @@ func TestUnconfirmedSessionMemory(t *testing.T) {
 	before := heapInUse()
 	for i, r := range raws {
 		hello, _ := r.Hello(chattest.Keys.Key(i))
-		hello.Version, hello.Nick, hello.Suites = 2, fmt.Sprintf("h%d", i), []string{"rsa-aes-cbc-hmac"}
+		hello.Version, hello.Nick, hello.Suites = 2, fmt.Sprintf("h%d", i), []string{seed.Name}
 		r.SendPacket(hello)
 		r.ReadType(core.TypeKeyRep)
 	}
