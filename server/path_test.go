@@ -108,14 +108,27 @@ func blindAck(a *chattest.RawClient) {
 // at most three times what arrived from it (a path challenge, which the
 // attacker cannot answer), and the attacker's session stays where it was:
 // the attacker's own socket still gets the room's messages.
+//
+// With more forged packets (fresh PINGs and ACKs, each of which may send
+// the challenge again) the bound holds all the same.
 func TestForgedPathNotTaken(t *testing.T) {
+	t.Run("one PING", func(t *testing.T) { forgedPath(t, 1) })
+	t.Run("five PINGs and ACKs", func(t *testing.T) { forgedPath(t, 5) })
+}
+
+func forgedPath(t *testing.T, forgeries int) {
 	room, spoof := spoofRoom(t)
 	listener := room.JoinWith(nick("listener"))
 	talker := room.JoinWith(nick("talker"))
 	victim := room.Raw() // an address with no session at all
 	a, forger := attacker(t, room, spoof, victim.Addr())
 
-	forger.SendPacket(forger.SealPacket(&core.Packet{Type: core.TypePing, Seq: 2, HasSeq: true}, []byte("12345678")))
+	for i := range forgeries {
+		forger.SendPacket(forger.SealPacket(&core.Packet{Type: core.TypePing, Seq: uint64(2 + i), HasSeq: true}, []byte("12345678")))
+		if i > 0 {
+			blindAck(forger)
+		}
+	}
 	victim.Read(chattest.Timeout) // the server answered the forged PING there, somehow
 	const n = 12
 	for i := range n {
