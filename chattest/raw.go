@@ -298,6 +298,15 @@ func (c *RawClient) ExpectAckV2(seq uint64) {
 	}
 }
 
+// AnswerChallenge waits for the server's path challenge (a PING of the
+// session, docs/PROTOCOL.md, "Path validation") and echoes it in a PONG, as
+// a client does when the server sees it at a new address.
+func (c *RawClient) AnswerChallenge() {
+	c.t.Helper()
+	p, plain := c.OpenV2(core.TypePing)
+	c.SendPacket(c.SealPacket(&core.Packet{Type: core.TypePong, Seq: p.Seq, HasSeq: p.HasSeq}, plain))
+}
+
 // Clone opens another socket that speaks in this raw client's session: the
 // same client, seen from a new address (a NAT rebinding, or a roaming laptop).
 func (c *RawClient) Clone(r *Room) *RawClient {

@@ -166,6 +166,8 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 		// The ACK waits until the datagrams already here are handled: one
 		// ACK, with its cumulative part, then covers a whole burst.
 		c.ackSeq, c.acksDue = p.Seq, c.acksDue+1
+	case core.TypePing:
+		c.answerChallenge(p, plain)
 	case core.TypePong:
 		if len(plain) == 8 {
 			sent := time.Unix(0, int64(binary.BigEndian.Uint64(plain)))

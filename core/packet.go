@@ -21,8 +21,8 @@ const (
 	TypeAck                // acknowledges the DATA with AckSeq
 
 	// Protocol version 2 adds these, always sealed.
-	TypePing // client → server: keepalive; the server answers PONG
-	TypePong // server → client: the answer to PING, echoing its payload
+	TypePing // either way: keepalive (client), path challenge (server); answered with PONG
+	TypePong // the answer to PING, echoing its seq and payload
 	TypeBye  // either way: the session ends; the server answers BYE
 	// TypeCookie is the answer of a server under load to a version 2 KEY_REQ
 	// without a valid cookie: the client sends its KEY_REQ again with the

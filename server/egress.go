@@ -93,15 +93,21 @@ func (s *Server) encode(c core.Codec, p *core.Packet) []byte {
 // sendSealedLocked seals plaintext under p's header and sends p to the
 // session's address.
 func (s *Server) sendSealedLocked(sess *session, p *core.Packet, plaintext []byte) {
+	if dg := s.sealLocked(sess, p, plaintext); dg != nil {
+		s.write(dg, sess.addr)
+	}
+}
+
+// sealLocked seals plaintext under p's header and returns p encoded, or
+// nil (logged) if it cannot be.
+func (s *Server) sealLocked(sess *session, p *core.Packet, plaintext []byte) []byte {
 	sealed, err := sess.keys.Seal(sess.sealed[:0], plaintext, sess.scratchAD(p))
 	if err != nil {
 		s.log.Error("seal failed", "err", err)
-		return
+		return nil
 	}
 	sess.sealed, p.Payload = keep(sealed), sealed
-	if dg := s.encode(sess.codec, p); dg != nil {
-		s.write(dg, sess.addr)
-	}
+	return s.encode(sess.codec, p)
 }
 
 // buildData seals and encodes sess.body as the version 2 DATA with seq, for

@@ -145,9 +145,10 @@ func (s *Server) openV1Locked(sess *session, p *core.Packet, from netip.AddrPort
 }
 
 // handleV2 takes any packet of a version 2 session. Nothing is believed
-// before the payload opens under the packet's own header, and only a fresh
-// authentic packet (a new DATA, a newer PING) moves the session to the
-// address it came from.
+// before the payload opens under the packet's own header. A packet from an
+// address other than the session's is handled all the same, but does not
+// move the session: a fresh one starts the validation of its address, and
+// only the echo of the challenge, from there, moves it (path.go).
 func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet, from netip.AddrPort, size int, out *outbox) {
 	sess := s.sessions.id(p.Session)
 	if sess == nil {
@@ -182,6 +183,7 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 			return
 		}
 	}
+	s.pathLocked(sess, p, from, size)
 	switch p.Type {
 	case core.TypeData:
 		s.handleV2Data(ctx, sess, p, plain, from)
@@ -201,9 +203,10 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 	case core.TypePing:
 		if p.HasSeq && p.Seq > sess.lastPing {
 			sess.lastPing = p.Seq
-			s.roamLocked(sess, from)
 		}
 		s.sendSealedLocked(sess, &core.Packet{Type: core.TypePong, Session: sess.id, Seq: p.Seq, HasSeq: p.HasSeq}, plain)
+	case core.TypePong:
+		s.answeredLocked(sess, from, plain)
 	case core.TypeBye:
 		s.sendSealedLocked(sess, &core.Packet{Type: core.TypeBye, Session: sess.id}, nil)
 		sess.mu.Unlock()
@@ -258,7 +261,6 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 	}
 	first := sess.recv.Cumulative() // ready holds first, first+1, ...
 	ready := sess.recv.Accept(p.Seq, m)
-	s.roamLocked(sess, from)
 	name := sess.name
 	var msgs []*core.Message
 	for _, r := range ready {
@@ -300,18 +302,6 @@ func (s *Server) answerDuplicateLocked(ctx context.Context, sess *session, from 
 		return
 	}
 	s.handOn(ctx, h)
-}
-
-// roamLocked moves sess to from, after an authentic fresh packet came from
-// there (NAT rebinding, a roaming laptop).
-func (s *Server) roamLocked(sess *session, from netip.AddrPort) {
-	if sess.addr == from {
-		return
-	}
-	old := sess.addr
-	sess.addr = from
-	s.sessions.move(sess, old)
-	s.log.Info("session moved", "session", fmt.Sprintf("%016x", sess.id), "from", old.String(), "to", from.String())
 }
 
 // ackLocked acknowledges a version 2 client's DATA, sealed so that nobody

@@ -45,7 +45,8 @@ type session struct {
 	snd      core.Sender // version 2: server-to-client DATA
 	sndNext  time.Time   // when snd wants Poll again; zero when idle
 	onTimer  bool        // in the server's pending set, for the timer to poll
-	lastPing uint64      // version 2: highest PING seq seen, so only fresh PINGs move a session
+	lastPing uint64      // version 2: highest PING seq seen, so only fresh PINGs probe a new address
+	path     *pathProbe  // version 2: the new address being validated (path.go), if any
 	limiter  *rate.Limiter
 	ended    bool
 	// slow is set when the room stopped waiting for this recipient, and
@@ -328,19 +329,22 @@ func (t *sessionTable) removeLocked(s *session) {
 	}
 }
 
-// move re-indexes s, whose address was from, under its new address.
-func (t *sessionTable) move(s *session, from netip.AddrPort) {
+// move gives s, whose mu the caller holds, the address to, unless another
+// session has it: a session is never moved onto another live one's address
+// (path.go). It reports whether it moved s.
+func (t *sessionTable) move(s *session, to netip.AddrPort) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.byAddr[from] == s {
-		delete(t.byAddr, from)
+	if other := t.byAddr[to]; other != nil && other != s {
+		return false
 	}
-	if old := t.byAddr[s.addr]; old != nil && old != s {
-		// Another session's stale address entry; the authentic packet wins.
+	if t.byAddr[s.addr] == s {
 		delete(t.byAddr, s.addr)
 	}
-	t.byAddr[s.addr] = s
-	t.countLocked(s) // an authentic move may take an address past its cap
+	s.addr = to
+	t.byAddr[to] = s
+	t.countLocked(s) // a validated move may take an address past its cap
+	return true
 }
 
 // rename gives s the name to, unless another session has it; it reports

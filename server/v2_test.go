@@ -73,7 +73,8 @@ func TestMixedRoom(t *testing.T) {
 
 // TestV2HeaderBound: a version 2 payload replayed under another seq, another
 // type or another session is refused; an authentic fresh packet from a new
-// address moves the session there, a forged one moves nothing.
+// address moves the session there once the new address has echoed the
+// server's challenge, a forged one moves nothing.
 func TestV2HeaderBound(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
 	listener := room.JoinWith(nick("listener"))
@@ -111,9 +112,14 @@ func TestV2HeaderBound(t *testing.T) {
 	r.SendV2Data(2, "still here")
 	r.ExpectAckV2(2)
 
-	// An authentic fresh one moves it: the ACK, and what the room says next,
-	// go to the new address.
+	// An authentic fresh one does not move it either (it may come from a
+	// forged address): the server answers at the old address and challenges
+	// the new one. The echo of the challenge, from there, moves it: the ACK,
+	// and what the room says next, go to the new address.
 	roamed := r.Clone(room)
+	roamed.SendPacket(roamed.SealPacket(&core.Packet{Type: core.TypePing, Seq: 1, HasSeq: true}, []byte("12345678")))
+	r.ReadV2(core.TypePong)
+	roamed.AnswerChallenge()
 	roamed.SendV2Data(3, "moved")
 	roamed.ExpectAckV2(3)
 	listener.WaitDelivered(listener.Say("to the roamer"))
