@@ -287,5 +287,3 @@ func natRebinding(t *testing.T, codec core.Codec) {
 		t.Fatalf("the mover is in session %016x now, was %016x: it reconnected", got, sid)
 	}
 }
-
-
