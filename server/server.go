@@ -320,8 +320,17 @@ func (s *Server) Stats() Stats {
 // returns an error if the transport fails.
 func (s *Server) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	stop := context.AfterFunc(ctx, func() { s.cfg.Transport.Close() })
-	defer stop()
+	// The transport is closed, not merely closing, when Serve returns: a
+	// server started again on the same address must find it free.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { s.cfg.Transport.Close(); close(closed) })
+	defer func() {
+		if stop() {
+			s.cfg.Transport.Close()
+		} else {
+			<-closed
+		}
+	}()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.timers(ctx) })
 	s.work = make(chan handoff, handoffQueue)
