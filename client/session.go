@@ -60,7 +60,7 @@ func (c *Client) step(ctx context.Context) error {
 		case c.cfg.Reconnect:
 			c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
 			return c.reconnect(ctx)
-		case c.sndPending()+len(c.waiting) > 0:
+		case c.linesWaiting():
 			return fmt.Errorf("%w for %s", ErrServerSilent, now.Sub(c.lastHeard).Round(time.Millisecond))
 		}
 	}
@@ -103,6 +103,19 @@ func (c *Client) step(ctx context.Context) error {
 	return c.startHandshake()
 }
 
+// linesWaiting reports whether a line the user sent still waits for the
+// server: in flight or not yet pushed.
+func (c *Client) linesWaiting() bool { return c.sndPending()+len(c.waiting) > 0 }
+
+// rto is the configured retransmission timeout, or a second if none: the
+// pace of the client's own checks (BYE, a suspect session).
+func (c *Client) rto() time.Duration {
+	if rto := c.cfg.ReliabilityConfig.RTO; rto > 0 {
+		return rto
+	}
+	return time.Second
+}
+
 func (c *Client) sndPending() int {
 	if c.snd == nil {
 		return 0
@@ -125,7 +138,7 @@ func (c *Client) nextWake() time.Duration {
 	if !c.lostNext.IsZero() {
 		next = minTime(next, c.lostNext)
 	}
-	if !c.handshaking() && c.info.Version >= 2 && (c.cfg.Reconnect || c.sndPending()+len(c.waiting) > 0) {
+	if !c.handshaking() && c.info.Version >= 2 && (c.cfg.Reconnect || c.linesWaiting()) {
 		// The server's silence is watched while messages are in flight too.
 		next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
 	}
@@ -181,12 +194,8 @@ func (c *Client) suspectLost() {
 
 // probeLost sends one check (a PING) and sets when the next is due.
 func (c *Client) probeLost(now time.Time) {
-	wait := c.cfg.ReliabilityConfig.RTO
-	if wait <= 0 {
-		wait = time.Second
-	}
 	c.lostProbes++
-	c.lostNext = now.Add(wait)
+	c.lostNext = now.Add(c.rto())
 	c.ping(now)
 }
 
@@ -216,10 +225,7 @@ func (c *Client) bye() {
 	if c.state != StateConnected || c.info.Version < 2 {
 		return
 	}
-	wait := c.cfg.ReliabilityConfig.RTO
-	if wait <= 0 {
-		wait = time.Second
-	}
+	wait := c.rto()
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for range byeTries {
