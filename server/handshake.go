@@ -335,10 +335,7 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	live := min(max(sess.liveFrom, b.First), b.Next) // where it joined, at its KEY_REQ
-	if sess.epoch != b.Epoch {
-		live = b.Next
-	}
+	live := joinedAt(sess, b)
 	sess.epoch, sess.next, sess.liveFrom = b.Epoch, live, live
 	if w.history {
 		sess.next = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
@@ -403,6 +400,17 @@ func (s *Server) historyStart(ctx context.Context, b core.LogBounds) uint64 {
 	return start
 }
 
+// joinedAt is where sess joined the room, at its KEY_REQ, as an offset of
+// the log whose bounds are b: kept within them, and b's head if the log
+// started again since (its offsets mean other messages now). sess.mu is
+// held.
+func joinedAt(sess *session, b core.LogBounds) uint64 {
+	if sess.epoch != b.Epoch {
+		return b.Next
+	}
+	return min(max(sess.liveFrom, b.First), b.Next)
+}
+
 // sendV1Catchup sends a seed client, once its first DATA has proven its
 // address, the room's last History chat messages from before its KEY_REQ,
 // marked as history (if history, not for a client starting over), and what
@@ -426,10 +434,7 @@ func (s *Server) sendV1Catchup(ctx context.Context, sess *session, history bool)
 		return
 	}
 	sess.next = max(b.Next, 1)
-	live := min(max(sess.liveFrom, b.First), b.Next)
-	if sess.epoch != b.Epoch {
-		live = b.Next // the log started again: its offsets mean other messages
-	}
+	live := joinedAt(sess, b)
 	from := live
 	if history && s.cfg.History > 0 {
 		from = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
