@@ -180,9 +180,11 @@ func testLossyV2(t *testing.T, suite core.Suite, codec core.Codec, layer core.Re
 		Reliability: core.ReliabilityConfig{RTO: 50 * time.Millisecond, MaxRetries: 20},
 		Server: func(cfg *server.Config) {
 			noRateLimit(cfg)
-			cfg.IdleTimeout = 3 * time.Second
+			cfg.IdleTimeout = 6 * time.Second
 		},
-		Client: func(cfg *client.Config) { cfg.Keepalive = 500 * time.Millisecond },
+		// A client gives up on a server silent for three keepalives: at
+		// 30% loss each way, 1.5 s of silence happens; 3 s does not.
+		Client: func(cfg *client.Config) { cfg.Keepalive = time.Second },
 	})
 	const perClient = 50
 	clients := []*chattest.Client{room.JoinWith(nick("ann")), room.JoinWith(nick("ben")), room.JoinWith(nick("cat"))}
