@@ -44,16 +44,21 @@ type logged struct {
 // remembers its encodings in recent, and sends it to every recipient that
 // can take it now: seed clients at once (best effort, as the seed does),
 // version 2 ones through their cursors. m.Origin's session is not sent it.
-func (s *Server) appendRoom(ctx context.Context, m *core.Message) error {
+// fitted is what fitRoom made: its encodings serve if the log gave m the
+// offset fitRoom expected.
+func (s *Server) appendRoom(ctx context.Context, m *core.Message, fitted *encodings) error {
 	e, err := s.roomLog.Append(ctx, lobby, m)
 	if err != nil {
 		return fmt.Errorf("server: room log: %w", err)
 	}
 	e.Message.ID = e.Offset
-	enc, err := s.encodeAll(&e.Message)
-	if err != nil {
-		return err
+	enc := fitted
+	if enc.m.ID != e.Offset {
+		if enc, err = s.encodeAll(&e.Message); err != nil {
+			return err
+		}
 	}
+	enc.v1Text()
 	epoch := s.epoch.Load()
 	s.recent[e.Offset%recentSize].Store(&logged{epoch: epoch, offset: e.Offset, enc: enc})
 	for head := s.head.Load(); e.Offset >= head && !s.head.CompareAndSwap(head, e.Offset+1); head = s.head.Load() {
@@ -286,6 +291,13 @@ func (s *Server) openRoom() error {
 	s.head.Store(b.Next)
 	s.entries.New = func() any { return new([]core.LogEntry) }
 	s.helds.New = func() any { return new([][]byte) }
+	if s.cfg.ResumeKey != nil {
+		if len(s.cfg.ResumeKey) < 32 {
+			return fmt.Errorf("server: a resume key of %d bytes; it needs at least 32", len(s.cfg.ResumeKey))
+		}
+		s.resumeKey = s.cfg.ResumeKey
+		return nil
+	}
 	s.resumeKey = make([]byte, 32)
 	if _, err := io.ReadFull(s.cfg.Rand, s.resumeKey); err != nil {
 		return fmt.Errorf("server: resume key: %w", err)

@@ -33,22 +33,38 @@ func (s *Server) deliver(ctx context.Context, m *core.Message) error {
 		}
 		return nil
 	}
-	if _, err := s.fitRoom(m); err != nil {
+	enc, err := s.fitRoom(m)
+	if err != nil {
 		return err
 	}
 	if s.joinPending(m.Origin) {
 		// Nobody hears from someone before hearing that they joined.
 		s.flushPresence(ctx, s.cfg.Now(), true)
 	}
-	return s.appendRoom(ctx, m)
+	return s.appendRoom(ctx, m, enc)
 }
 
-// fitRoom is fit for a message of the room, whose ID will be its offset:
-// it is measured with the largest, so that no offset makes it too long.
+// idMargin bounds how many more bytes the largest ID takes in a message's
+// encoding than any other ID: 20 decimal digits and a field name in JSON,
+// ten bytes of varint and a tag in protobuf.
+const idMargin = 32
+
+// fitRoom is fit for a message of the room, whose ID will be its offset.
+// It encodes m with the offset the log's next append is expected to get,
+// so that appendRoom need not encode it again when it does get it. Near the
+// limit it measures m with the largest ID too, so that no offset the log
+// gives it (another writer may append first) makes it too long.
 func (s *Server) fitRoom(m *core.Message) (*encodings, error) {
 	c := *m
-	c.ID = math.MaxUint64
-	return s.fit(&c)
+	c.ID = s.head.Load()
+	enc, err := s.fit(&c)
+	if err != nil || enc.room() > s.maxV2-idMargin {
+		c.ID = math.MaxUint64
+		if _, err := s.fit(&c); err != nil {
+			return nil, err
+		}
+	}
+	return enc, nil
 }
 
 // Back-pressure. A version 2 recipient whose cursor is a quarter of
@@ -173,6 +189,15 @@ func (e *encodings) get(codec string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// room is the length of the longest version 2 encoding made.
+func (e *encodings) room() int {
+	n := 0
+	for _, x := range e.by {
+		n = max(n, len(x.b))
+	}
+	return n
 }
 
 // v1Text returns m as a seed client reads it, made on first use.
@@ -310,11 +335,12 @@ func (s *Server) fitNotice(m *core.Message, fit func(*core.Message) (*encodings,
 // except hears it (the one that joined, for "alice joined").
 func (s *Server) announce(ctx context.Context, text string, except uint64) {
 	m := &core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: text, Time: s.cfg.Now(), Origin: except}
-	if _, err := s.fitNotice(m, s.fitRoom); err != nil {
+	enc, err := s.fitNotice(m, s.fitRoom)
+	if err != nil {
 		s.log.Error("announcement does not fit", "err", err)
 		return
 	}
-	if err := s.appendRoom(ctx, m); err != nil {
+	if err := s.appendRoom(ctx, m, enc); err != nil {
 		s.log.Error("announcement not made", "err", err)
 	}
 }
