@@ -108,6 +108,11 @@ type Config struct {
 	// udpchat/standard or roomlog/memory) with its defaults, which the
 	// server closes when Serve returns; one given here is the caller's.
 	RoomLog core.RoomLog
+	// ResumeKey is the key of resume tokens (core.ResumeToken): servers
+	// that share a room log share it, so that a client resumes its session
+	// on any of them, and after a restart, as long as the log keeps its
+	// epoch. At least 32 bytes. Nil draws one at New, which a restart loses.
+	ResumeKey []byte
 	// RecipientQueue bounds the messages for one version 2 client alone
 	// (private messages, notices) that wait to be sent; past it a private
 	// message is refused to its sender. A recipient a quarter of it
