@@ -16,11 +16,13 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -49,6 +51,7 @@ type Config struct {
 	Reliability Reliability `koanf:"reliability"`
 	Server      Server      `koanf:"server"`
 	Client      Client      `koanf:"client"`
+	Broker      Broker      `koanf:"broker"`
 	Log         Log         `koanf:"log"`
 	// Plugins are the server's handler plugins, run in this order on every
 	// chat message.
@@ -136,6 +139,57 @@ type Server struct {
 	MaxSessionsPerPrefix int `koanf:"max_sessions_per_prefix"`
 }
 
+// Broker configures the server's connection to NATS, where the rooms' logs
+// live (issue 16): none (memory), a NATS server inside udpchat-server
+// (embedded), alone or clustered with other udpchat-servers, or NATS
+// servers of one's own (nats).
+type Broker struct {
+	// Mode is memory, embedded or nats (BrokerModes).
+	Mode string `koanf:"mode"`
+	// Name is this server's name among NATS nodes; "" derives one from
+	// server.listen.
+	Name string `koanf:"name"`
+	// Replicas is the number of copies of each room's stream: 0, 1, 3 or
+	// 5; 0 is automatic (1 alone, 3 in a cluster of 3 or more).
+	Replicas int `koanf:"replicas"`
+	// MaxMessages and MaxAge are each room's retention, in every mode.
+	MaxMessages int           `koanf:"max_messages"`
+	MaxAge      time.Duration `koanf:"max_age"`
+	Cluster     BrokerCluster `koanf:"cluster"`
+	// URL, in mode nats, is the NATS servers, comma-separated
+	// nats://host:port; Creds a .creds file.
+	URL   string    `koanf:"url"`
+	Creds string    `koanf:"creds"`
+	TLS   BrokerTLS `koanf:"tls"`
+}
+
+// BrokerCluster configures the routes of an embedded NATS server to the
+// other udpchat-servers' ones.
+type BrokerCluster struct {
+	// Listen is HOST:PORT for routes; "" is not clustered.
+	Listen string   `koanf:"listen"`
+	Name   string   `koanf:"name"`
+	Routes []string `koanf:"routes"`
+	// User and Password are the routes' credentials, both or neither.
+	User     string `koanf:"user"`
+	Password string `koanf:"password"`
+}
+
+// BrokerTLS is the client TLS of mode nats, and the route TLS of an
+// embedded cluster: files in PEM.
+type BrokerTLS struct {
+	CA   string `koanf:"ca"`
+	Cert string `koanf:"cert"`
+	Key  string `koanf:"key"`
+}
+
+// The broker modes.
+const (
+	BrokerMemory   = "memory"
+	BrokerEmbedded = "embedded"
+	BrokerNATS     = "nats"
+)
+
 // Client configures udpchat.
 type Client struct {
 	Nick             string        `koanf:"nick"`
@@ -199,6 +253,11 @@ func Default() Config {
 			HandshakeRetries: client.DefaultHandshakeRetries,
 			V1AckPause:       client.DefaultV1AckPause,
 		},
+		Broker: Broker{
+			Mode:        BrokerEmbedded,
+			MaxMessages: 10000, // roomlog/jetstream.DefaultMaxEntries
+			Cluster:     BrokerCluster{Name: "udpchat", Routes: []string{}},
+		},
 		Log:     Log{Level: "info", Format: "text"},
 		Plugins: []Plugin{},
 	}
@@ -257,7 +316,9 @@ func Load(path string, environ []string, set map[string]string) (Config, error) 
 	}
 	var c Config
 	err = k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
-		DecodeHook:       durationHook,
+		// A list from the environment is comma-separated, as
+		// UDPCHAT_BROKER_CLUSTER_ROUTES=nats://a:6222,nats://b:6222.
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(",")),
 		WeaklyTypedInput: true,
 		ErrorUnused:      true,
 		Result:           &c,
@@ -349,6 +410,8 @@ func (c *Config) Validate() error {
 		{"client.handshake_rto", c.Client.HandshakeRTO > 0, positive, c.Client.HandshakeRTO},
 		{"client.handshake_retries", c.Client.HandshakeRetries >= 0, notNegative + " (0 sends it once)", c.Client.HandshakeRetries},
 		{"client.v1_ack_pause", c.Client.V1AckPause >= 0, notNegative + " (0s: no pause)", c.Client.V1AckPause},
+		{"broker.max_messages", c.Broker.MaxMessages >= 1, atLeastOne, c.Broker.MaxMessages},
+		{"broker.max_age", c.Broker.MaxAge >= 0, notNegative + " (0s: kept until max_messages pushes them out)", c.Broker.MaxAge},
 	} {
 		if !r.ok {
 			bad(r.key, "%s, got %v", r.want, r.got)
@@ -385,6 +448,7 @@ func (c *Config) Validate() error {
 			bad(d.key, "delay and jitter must not be negative")
 		}
 	}
+	c.Broker.validate(bad)
 	names := map[string]bool{}
 	for i, p := range c.Plugins {
 		key := fmt.Sprintf("plugins[%d]", i)
@@ -417,6 +481,66 @@ func (c *Config) Validate() error {
 	}
 	if len(errs) > 0 {
 		return errors.New("config: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// validate checks the broker's options, calling bad for each wrong one.
+func (b *Broker) validate(bad func(key, format string, args ...any)) {
+	if !slices.Contains([]string{BrokerMemory, BrokerEmbedded, BrokerNATS}, b.Mode) {
+		bad("broker.mode", "want memory, embedded or nats, got %q", b.Mode)
+	}
+	if !slices.Contains([]int{0, 1, 3, 5}, b.Replicas) {
+		bad("broker.replicas", "want 0 (automatic), 1, 3 or 5, got %d", b.Replicas)
+	}
+	if strings.ContainsFunc(b.Name, unicode.IsSpace) {
+		bad("broker.name", "a NATS server name has no spaces, got %q", b.Name)
+	}
+	cl := b.Cluster
+	if cl.Listen != "" {
+		if err := CheckHostPort(cl.Listen); err != nil {
+			bad("broker.cluster.listen", "%v", err)
+		}
+		if cl.Name == "" || strings.ContainsFunc(cl.Name, unicode.IsSpace) {
+			bad("broker.cluster.name", "want a name without spaces, got %q", cl.Name)
+		}
+	} else if len(cl.Routes) > 0 {
+		bad("broker.cluster.routes", "routes need broker.cluster.listen, where the others reach this server")
+	}
+	for i, r := range cl.Routes {
+		if err := checkNATSURL(r, "nats", "nats-route", "tls"); err != nil {
+			bad(fmt.Sprintf("broker.cluster.routes[%d]", i), "%v", err)
+		}
+	}
+	if (cl.User == "") != (cl.Password == "") {
+		bad("broker.cluster.user", "route credentials need both user and password, or neither")
+	}
+	if b.Mode == BrokerNATS {
+		if b.URL == "" {
+			bad("broker.url", "mode nats needs the URL of the NATS servers, nats://host:port")
+		}
+	}
+	if b.URL != "" {
+		for u := range strings.SplitSeq(b.URL, ",") {
+			if err := checkNATSURL(strings.TrimSpace(u), "nats", "tls", "ws", "wss"); err != nil {
+				bad("broker.url", "%v", err)
+			}
+		}
+	}
+	if b.Mode == BrokerEmbedded && b.Replicas > 1 && cl.Listen == "" {
+		bad("broker.replicas", "%d copies need a cluster (broker.cluster.listen)", b.Replicas)
+	}
+	if (b.TLS.Cert == "") != (b.TLS.Key == "") {
+		bad("broker.tls", "a certificate needs its key, and a key its certificate (cert %q, key %q)", b.TLS.Cert, b.TLS.Key)
+	}
+}
+
+// checkNATSURL checks that s is a URL of one of the schemes, with a host
+// and a port.
+func checkNATSURL(s string, schemes ...string) error {
+	u, err := url.Parse(s)
+	if err != nil || !slices.Contains(schemes, u.Scheme) || u.Port() == "" || u.Hostname() == "" {
+		return fmt.Errorf("want a URL %s://HOST:PORT, got %q", schemes[0], s)
 	}
 	return nil
 }

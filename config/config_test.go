@@ -111,6 +111,19 @@ func TestErrors(t *testing.T) {
 		{name: "zero keepalive", file: "client:\n  keepalive: 0s\n", want: []string{"client.keepalive", "positive"}},
 		{name: "zero retransmit cap", file: "server:\n  retransmit_cap: 0s\n", want: []string{"server.retransmit_cap", "positive"}},
 		{name: "zero handler deadline", file: "server:\n  handler_deadline: 0s\n", want: []string{"server.handler_deadline", "positive"}},
+		{name: "bad broker mode", file: "broker:\n  mode: kafka\n", want: []string{"broker.mode", "memory, embedded or nats", "kafka"}},
+		{name: "cluster listen not host:port", file: "broker:\n  cluster:\n    listen: 6222\n", want: []string{"broker.cluster.listen", "HOST:PORT", "6222"}},
+		{name: "route not a URL", file: "broker:\n  cluster:\n    listen: 127.0.0.1:6222\n    routes: [\"10.0.0.2:6222\"]\n", want: []string{"broker.cluster.routes[0]", "nats://HOST:PORT", "10.0.0.2:6222"}},
+		{name: "routes without listen", file: "broker:\n  cluster:\n    routes: [\"nats://10.0.0.2:6222\"]\n", want: []string{"broker.cluster.routes", "broker.cluster.listen"}},
+		{name: "route in the environment", env: []string{"UDPCHAT_BROKER_CLUSTER_LISTEN=127.0.0.1:6222", "UDPCHAT_BROKER_CLUSTER_ROUTES=nats://a:1,b:2"}, want: []string{"broker.cluster.routes[1]", `"b:2"`}},
+		{name: "replicas 2", env: []string{"UDPCHAT_BROKER_REPLICAS=2"}, want: []string{"broker.replicas", "0 (automatic), 1, 3 or 5", "2"}},
+		{name: "replicas without a cluster", file: "broker:\n  replicas: 3\n", want: []string{"broker.replicas", "broker.cluster.listen"}},
+		{name: "mode nats without url", file: "broker:\n  mode: nats\n", want: []string{"broker.url", "mode nats"}},
+		{name: "bad nats url", file: "broker:\n  mode: nats\n  url: nats://a:4222,http://b:80\n", want: []string{"broker.url", "http://b:80"}},
+		{name: "tls cert without key", file: "broker:\n  tls:\n    cert: node.pem\n", want: []string{"broker.tls", "needs its key", "node.pem"}},
+		{name: "route user without password", file: "broker:\n  cluster:\n    user: ruser\n", want: []string{"broker.cluster.user", "password"}},
+		{name: "zero max messages", file: "broker:\n  max_messages: 0\n", want: []string{"broker.max_messages", "at least 1"}},
+		{name: "negative max age", file: "broker:\n  max_age: -1s\n", want: []string{"broker.max_age", "-1s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,6 +148,31 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestBroker: the broker's keys load from the file and the environment,
+// routes as a list from either.
+func TestBroker(t *testing.T) {
+	def := config.Default().Broker
+	if def.Mode != "embedded" || def.MaxMessages != 10000 || def.Cluster.Name != "udpchat" || def.Replicas != 0 {
+		t.Errorf("broker defaults %+v: want mode embedded, 10000 messages, cluster udpchat, replicas automatic", def)
+	}
+	path := writeFile(t, "broker:\n  name: n1\n  replicas: 3\n  max_age: 24h\n  cluster:\n    listen: 127.0.0.1:6222\n    routes: [\"nats://127.0.0.1:6223\", \"nats-route://127.0.0.1:6224\"]\n    user: r\n    password: s\n  tls:\n    ca: ca.pem\n    cert: n1.pem\n    key: n1-key.pem\n")
+	c, err := config.Load(path, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Broker
+	if b.Name != "n1" || b.Replicas != 3 || b.MaxAge != 24*time.Hour || b.Cluster.Listen != "127.0.0.1:6222" || len(b.Cluster.Routes) != 2 || b.Cluster.User != "r" || b.TLS.Key != "n1-key.pem" {
+		t.Errorf("loaded %+v", b)
+	}
+	env := []string{"UDPCHAT_BROKER_MODE=nats", "UDPCHAT_BROKER_URL=nats://a:4222,nats://b:4222", "UDPCHAT_BROKER_CLUSTER_LISTEN=127.0.0.1:6222", "UDPCHAT_BROKER_CLUSTER_ROUTES=nats://a:6222,nats://b:6222"}
+	if c, err = config.Load("", env, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b := c.Broker; b.Mode != "nats" || b.URL != "nats://a:4222,nats://b:4222" || !reflect.DeepEqual(b.Cluster.Routes, []string{"nats://a:6222", "nats://b:6222"}) {
+		t.Errorf("from the environment: %+v", b)
 	}
 }
 

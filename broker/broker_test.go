@@ -1,0 +1,236 @@
+package broker_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/udpchat/udpchat/broker"
+	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/natstest"
+	"github.com/udpchat/udpchat/internal/testkit"
+	"github.com/udpchat/udpchat/roomlog/jetstream"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// open opens a broker, closed when t ends.
+func open(t *testing.T, cfg broker.Config) *broker.Broker {
+	t.Helper()
+	b, err := broker.Open(t.Context(), cfg, slog.New(slog.NewTextHandler(&testkit.Buffer{}, nil)))
+	if err != nil {
+		t.Fatalf("Open(%+v): %v", cfg, err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// secret is b.Secret(name), which must not fail.
+func secret(t *testing.T, b *broker.Broker, name string) []byte {
+	t.Helper()
+	c, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	s, err := b.Secret(c, name)
+	if err != nil {
+		t.Fatalf("Secret(%q): %v", name, err)
+	}
+	if len(s) != broker.SecretSize {
+		t.Fatalf("Secret(%q) has %d bytes, want %d", name, len(s), broker.SecretSize)
+	}
+	return s
+}
+
+// TestEmbedded: alone, the embedded server listens on no port, keeps
+// JetStream under <data_dir>/nats, and its secrets survive a restart on
+// the same directory; callers at once all get the one secret.
+func TestEmbedded(t *testing.T) {
+	dir := t.TempDir()
+	cfg := broker.Config{Mode: broker.Embedded, Name: "n1", DataDir: dir}
+	b := open(t, cfg)
+	if a := broker.ClientAddr(b); a != nil {
+		t.Errorf("the embedded server listens on %v, want no port", a)
+	}
+	if b.Replicas() != 1 {
+		t.Errorf("replicas %d alone, want 1", b.Replicas())
+	}
+	var wg sync.WaitGroup
+	got := make([][]byte, 8)
+	for i := range got {
+		wg.Go(func() { got[i] = secret(t, b, "resume") })
+	}
+	wg.Wait()
+	for i := range got {
+		if !bytes.Equal(got[i], got[0]) {
+			t.Fatalf("concurrent callers got different secrets: %x and %x", got[0], got[i])
+		}
+	}
+	if other := secret(t, b, "other"); bytes.Equal(other, got[0]) {
+		t.Errorf("two names gave one secret")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nats", "jetstream")); err != nil {
+		t.Errorf("no JetStream store under the data directory: %v", err)
+	}
+	b.Close()
+	b.Close()
+
+	again := open(t, cfg)
+	if s := secret(t, again, "resume"); !bytes.Equal(s, got[0]) {
+		t.Fatalf("after a restart the secret is %x, was %x", s, got[0])
+	}
+}
+
+// TestNATS: mode nats connects by URL to a NATS server of one's own.
+func TestNATS(t *testing.T) {
+	s := natstest.Start(t, natstest.Options{Port: -1})
+	b := open(t, broker.Config{Mode: broker.NATS, Name: "n1", URL: s.ClientURL()})
+	secret(t, b, "resume")
+	if b.Conn().ConnectedUrl() != s.ClientURL() {
+		t.Errorf("connected to %q, want %q", b.Conn().ConnectedUrl(), s.ClientURL())
+	}
+}
+
+// TestErrors: what cannot start says what, in one line, and leaves
+// nothing running (goleak checks).
+func TestErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  broker.Config
+		want string
+	}{
+		{"bad mode", broker.Config{Mode: "memory"}, "memory needs no broker"},
+		{"no data dir", broker.Config{Mode: broker.Embedded}, "data directory"},
+		{"nats unreachable", broker.Config{Mode: broker.NATS, URL: "nats://127.0.0.1:" + fmt.Sprint(freePort(t))}, "connect to nats://127.0.0.1:"},
+		{"route TLS files missing", broker.Config{Mode: broker.Embedded, DataDir: t.TempDir(), Cluster: broker.Cluster{Listen: "127.0.0.1:0", Name: "c"},
+			TLS: broker.TLS{Cert: "/nonexistent/cert.pem", Key: "/nonexistent/key.pem"}}, "route TLS"},
+		{"cluster without a majority", broker.Config{Mode: broker.Embedded, Name: "lonely", DataDir: t.TempDir(), Ready: time.Second,
+			Cluster: broker.Cluster{Listen: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Name: "c",
+				Routes: []string{fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)), fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))}}},
+			"JetStream not ready after 1s"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := broker.Open(t.Context(), tt.cfg, slog.New(slog.NewTextHandler(&testkit.Buffer{}, nil)))
+			if err == nil {
+				b.Close()
+				t.Fatal("opened")
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.want) || !strings.HasPrefix(msg, "broker: ") || strings.Contains(msg, "\n") {
+				t.Fatalf("error %q: want one line naming %q", msg, tt.want)
+			}
+		})
+	}
+}
+
+// freePort is a TCP port of 127.0.0.1 nobody listens on, for now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestCluster: three embedded servers with the same routes (each its own
+// among them) and route credentials form one JetStream: three copies by
+// default, one secret for all three though they ask at once, and a room
+// appended to on one node is read, and waited on, on another.
+func TestCluster(t *testing.T) {
+	const n = 3
+	routes := make([]string, n)
+	listen := make([]string, n)
+	for i := range n {
+		listen[i] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		routes[i] = "nats://" + listen[i]
+	}
+	nodes := make([]*broker.Broker, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		wg.Go(func() {
+			nodes[i], errs[i] = broker.Open(t.Context(), broker.Config{
+				Mode: broker.Embedded, Name: fmt.Sprintf("node%d", i), DataDir: t.TempDir(),
+				Cluster: broker.Cluster{Listen: listen[i], Name: "udpchat", Routes: routes, User: "route", Password: "s3cret"},
+			}, slog.New(slog.NewTextHandler(&testkit.Buffer{}, nil)))
+		})
+	}
+	wg.Wait()
+	for i, b := range nodes {
+		if b != nil {
+			t.Cleanup(b.Close)
+		}
+		if errs[i] != nil {
+			t.Fatalf("node %d: %v", i, errs[i])
+		}
+	}
+	t.Logf("3 nodes ready in %v", time.Since(start))
+	for i, b := range nodes {
+		if b.Replicas() != 3 {
+			t.Errorf("node %d: %d replicas, want 3", i, b.Replicas())
+		}
+	}
+
+	secrets := make([][]byte, n)
+	for i, b := range nodes {
+		wg.Go(func() { secrets[i] = secret(t, b, "resume") })
+	}
+	wg.Wait()
+	for i := range secrets {
+		if !bytes.Equal(secrets[i], secrets[0]) {
+			t.Fatalf("nodes 0 and %d have different secrets", i)
+		}
+	}
+
+	logs := make([]*jetstream.Log, n)
+	for i, b := range nodes {
+		l, err := jetstream.Open(t.Context(), b.JetStream(), core.RoomLogConfig{}, jetstream.Options{Replicas: b.Replicas()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		logs[i] = l
+	}
+	c, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	bounds, err := logs[2].Bounds(c, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- logs[2].Wait(c, "lobby", bounds.Epoch, bounds.Next-1) }()
+	m := &core.Message{Kind: core.KindChat, From: "alice", Text: "hello from node 0", Time: time.Now(), Origin: 42}
+	e, err := logs[0].Append(c, "lobby", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("Wait on node 2: %v", err)
+	}
+	for i, l := range logs {
+		got, b, err := l.Read(c, "lobby", e.Offset, 1, nil)
+		if err != nil || b.Epoch != bounds.Epoch {
+			t.Fatalf("node %d: Read %v, bounds %+v; want epoch %d", i, err, b, bounds.Epoch)
+		}
+		// A replica may serve a direct get before it has the entry: read
+		// until it does.
+		for len(got) == 0 && c.Err() == nil {
+			got, _, err = l.Read(c, "lobby", e.Offset, 1, nil)
+		}
+		if len(got) != 1 || got[0].Message.Text != m.Text || got[0].Message.Origin != 42 {
+			t.Fatalf("node %d read %+v, %v", i, got, err)
+		}
+	}
+}
