@@ -13,17 +13,20 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/udpchat/udpchat/broker"
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/config"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/plugins"
 	"github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/roomlog/jetstream"
 	"github.com/udpchat/udpchat/server"
 )
 
@@ -100,6 +103,14 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	} else {
 		log.Info("server identity", "dir", dir, "fingerprint", fp)
 	}
+	// The rooms' logs, and the broker they live on: closed in that order
+	// when the server is done (deferred calls run last first).
+	rooms, err := OpenRooms(ctx, cfg, dir, log)
+	if err != nil {
+		t.Close()
+		return err
+	}
+	defer rooms.Close()
 	// Plugins start before the server, which they are handed once it exists.
 	room := new(plugins.LateRoom)
 	set, err := plugins.StartAll(ctx, pluginConfigs(cfg.Plugins), room, log)
@@ -130,6 +141,8 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		IdleTimeout:          cfg.Server.IdleTimeout,
 		V1IdleTimeout:        cfg.Server.V1IdleTimeout,
 		History:              cfg.Server.History,
+		RoomLog:              rooms.Log,
+		ResumeKey:            rooms.ResumeKey,
 		RateLimit:            server.RateLimit{Rate: cfg.Server.Rate, Burst: cfg.Server.Burst, MaxLag: cfg.Server.MaxLag},
 		RecipientQueue:       cfg.Server.RecipientQueue,
 		RetransmitCap:        cfg.Server.RetransmitCap,
@@ -144,6 +157,71 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	}
 	room.Set(srv)
 	return srv.Serve(ctx)
+}
+
+// Rooms is where the rooms' logs live, as the broker.* configuration
+// says: what server.Config's RoomLog and ResumeKey take.
+type Rooms struct {
+	// Log is the rooms' log.
+	Log core.RoomLog
+	// Broker is the NATS it is on; nil in mode memory.
+	Broker *broker.Broker
+	// ResumeKey is the key of resume tokens the servers on Broker share;
+	// nil in mode memory, where the server draws one.
+	ResumeKey []byte
+}
+
+// OpenRooms opens the room log broker.mode says: in memory, or on
+// JetStream through a broker (an embedded NATS storing under dir/nats, by
+// default), whose shared "resume" secret then keys resume tokens, so that
+// a client resumes after a restart and on another node. Retention is
+// broker.max_messages and broker.max_age either way. Close closes it all.
+func OpenRooms(ctx context.Context, cfg config.Config, dir string, log *slog.Logger) (*Rooms, error) {
+	retention := core.RoomLogConfig{MaxEntries: cfg.Broker.MaxMessages, MaxAge: cfg.Broker.MaxAge}
+	if cfg.Broker.Mode == config.BrokerMemory {
+		d, err := core.RoomLogs.Lookup("memory")
+		if err != nil {
+			return nil, fmt.Errorf("broker.mode memory: %w", err)
+		}
+		l, err := d.Open(ctx, retention)
+		if err != nil {
+			return nil, fmt.Errorf("room log: %w", err)
+		}
+		return &Rooms{Log: l}, nil
+	}
+	bc := cfg.Broker
+	name := bc.Name
+	if name == "" {
+		name = broker.DefaultName(cfg.Server.Listen)
+	}
+	b, err := broker.Open(ctx, broker.Config{
+		Mode: bc.Mode, Name: name, DataDir: dir, Replicas: bc.Replicas,
+		Cluster: broker.Cluster{Listen: bc.Cluster.Listen, Name: bc.Cluster.Name, Routes: bc.Cluster.Routes,
+			User: bc.Cluster.User, Password: bc.Cluster.Password},
+		URL: bc.URL, Creds: bc.Creds,
+		TLS: broker.TLS{CA: bc.TLS.CA, Cert: bc.TLS.Cert, Key: bc.TLS.Key},
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rooms{Broker: b}
+	if r.ResumeKey, err = b.Secret(ctx, "resume"); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if r.Log, err = jetstream.Open(ctx, b.JetStream(), retention, jetstream.Options{Replicas: b.Replicas(), Logger: log}); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Close closes the log, then the broker under it.
+func (r *Rooms) Close() {
+	r.Log.Close()
+	if r.Broker != nil {
+		r.Broker.Close()
+	}
 }
 
 // pluginConfigs turns the configuration's plugin entries into the host's.
