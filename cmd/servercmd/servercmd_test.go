@@ -56,6 +56,9 @@ func TestBadConfigOneLine(t *testing.T) {
 		{[]string{"--listen", taken.LocalAddr().String(), "--data-dir", t.TempDir()}, nil, "address already in use"},
 		{[]string{"--config", bad}, nil, "known: json"},
 		{nil, []string{"UDPCHAT_RELIABILITY_NAME=smoke-signals"}, "known: stop-and-wait"},
+		{nil, []string{"UDPCHAT_BROKER_MODE=kafka"}, "broker.mode"},
+		// A broker that cannot be reached stops the server at startup.
+		{[]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "error"}, []string{"UDPCHAT_BROKER_MODE=nats", "UDPCHAT_BROKER_URL=nats://127.0.0.1:1"}, "broker: connect to nats://127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer
