@@ -3,8 +3,15 @@ package broker_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -144,11 +151,13 @@ func freePort(t *testing.T) int {
 }
 
 // TestCluster: three embedded servers with the same routes (each its own
-// among them) and route credentials form one JetStream: three copies by
-// default, one secret for all three though they ask at once, and a room
-// appended to on one node is read, and waited on, on another.
+// among them), route credentials and route TLS both ways form one
+// JetStream: three copies by default, one secret for all three though they
+// ask at once, and a room appended to on one node is read, and waited on,
+// on another.
 func TestCluster(t *testing.T) {
 	const n = 3
+	tlsFiles := routeTLS(t)
 	routes := make([]string, n)
 	listen := make([]string, n)
 	for i := range n {
@@ -164,6 +173,7 @@ func TestCluster(t *testing.T) {
 			nodes[i], errs[i] = broker.Open(t.Context(), broker.Config{
 				Mode: broker.Embedded, Name: fmt.Sprintf("node%d", i), DataDir: t.TempDir(),
 				Cluster: broker.Cluster{Listen: listen[i], Name: "udpchat", Routes: routes, User: "route", Password: "s3cret"},
+				TLS:     tlsFiles,
 			}, slog.New(slog.NewTextHandler(&testkit.Buffer{}, nil)))
 		})
 	}
@@ -181,6 +191,16 @@ func TestCluster(t *testing.T) {
 		if b.Replicas() != 3 {
 			t.Errorf("node %d: %d replicas, want 3", i, b.Replicas())
 		}
+	}
+
+	// A node without the routes' TLS is not let in: it never sees the
+	// cluster's JetStream.
+	_, err := broker.Open(t.Context(), broker.Config{
+		Mode: broker.Embedded, Name: "intruder", DataDir: t.TempDir(), Ready: 2 * time.Second,
+		Cluster: broker.Cluster{Listen: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Name: "udpchat", Routes: routes, User: "route", Password: "s3cret"},
+	}, slog.New(slog.NewTextHandler(&testkit.Buffer{}, nil)))
+	if err == nil || !strings.Contains(err.Error(), "JetStream not ready") {
+		t.Fatalf("a node without route TLS: %v, want JetStream never ready", err)
 	}
 
 	secrets := make([][]byte, n)
@@ -205,7 +225,8 @@ func TestCluster(t *testing.T) {
 	}
 	c, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	bounds, err := logs[2].Bounds(c, "lobby")
+	var bounds core.LogBounds
+	bounds, err = logs[2].Bounds(c, "lobby")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,4 +254,53 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("node %d read %+v, %v", i, got, err)
 		}
 	}
+}
+
+// routeTLS writes a CA and a certificate for 127.0.0.1 it signed, for
+// server and client use (a route is both), and returns the files.
+func routeTLS(t *testing.T) broker.TLS {
+	t.Helper()
+	dir := t.TempDir()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "udpchat test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "udpchat route"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := broker.TLS{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "route.pem"), Key: filepath.Join(dir, "route-key.pem")}
+	for path, block := range map[string]*pem.Block{
+		files.CA:   {Type: "CERTIFICATE", Bytes: caDER},
+		files.Cert: {Type: "CERTIFICATE", Bytes: leafDER},
+		files.Key:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -85,6 +86,10 @@ func clusterOptions(opts *server.Options, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("route TLS: %w", err)
 		}
+		// A route is both client and server: its peers' certificates
+		// are checked against the CA either way, as nats-server's own
+		// configuration of cluster TLS does.
+		tc.ClientAuth, tc.RootCAs = tls.RequireAndVerifyClientCert, tc.ClientCAs
 		opts.Cluster.TLSConfig, opts.Cluster.TLSTimeout = tc, 2
 	}
 	return nil

@@ -218,12 +218,14 @@ func (l *Log) Append(ctx context.Context, name string, m *core.Message) (core.Lo
 		}
 		switch {
 		case ctx.Err() != nil:
-			return core.LogEntry{}, l.fail("append to", name, ctx.Err())
+			return core.LogEntry{}, l.fail("append to", name, ended(ctx, err))
 		case errors.Is(err, natsjs.ErrNoStreamResponse):
 			// The stream was deleted under the log (its next epoch starts
-			// here), or has no leader for now: find out, and try again.
-			if _, err := l.state(ctx, r); err != nil {
-				return core.LogEntry{}, l.fail("append to", name, err)
+			// here, created by state), or has no leader for now (a
+			// cluster electing one): find out, and try again until ctx
+			// ends, unless the room may not be made again.
+			if _, serr := l.state(ctx, r); errors.Is(serr, core.ErrTooManyRooms) {
+				return core.LogEntry{}, l.fail("append to", name, serr)
 			}
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 			// This attempt's ack did not come: the same id again.
@@ -233,12 +235,20 @@ func (l *Log) Append(ctx context.Context, name string, m *core.Message) (core.Lo
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return core.LogEntry{}, l.fail("append to", name, ctx.Err())
+			return core.LogEntry{}, l.fail("append to", name, ended(ctx, err))
 		case <-l.done:
 			return core.LogEntry{}, l.closedErr("append to", name)
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// ended is ctx's error, with the last attempt's if that says more.
+func ended(ctx context.Context, last error) error {
+	if last == nil || errors.Is(last, ctx.Err()) {
+		return ctx.Err()
+	}
+	return fmt.Errorf("%w (the last attempt: %v)", ctx.Err(), last)
 }
 
 // publish sends msg once, with id, for at most attemptTimeout.
