@@ -12,7 +12,8 @@
 // Append publishes with a Nats-Msg-Id, drawn once per Append and sent again
 // when a publish is retried, so that the stream stores a retried message
 // once. Read is a batched direct get, one round trip for a batch beside
-// the stream info its bounds come from. Wait listens to the stream's
+// the stream info its bounds come from, or none for a reader at the head,
+// whose entries the live messages brought. Wait listens to the stream's
 // RePublish on udpchat.live.<room>, one subscription per Log; since core
 // NATS delivers at most once, a live message that does not follow the last
 // one seen sends the log to read the stream's state, and a poll every
@@ -131,6 +132,8 @@ type room struct {
 	stale                 bool   // a live message showed a gap: read the state
 	waiters               int
 	changed               chan struct{} // closed when epoch or next changes
+	first                 uint64        // First, as last read from the stream
+	recent                recent        // the latest entries, from live messages
 }
 
 // Open returns a log of rooms on js, with cfg's retention. It subscribes to
@@ -266,12 +269,16 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Read implements core.RoomLog: the stream's state, then at most one
-// batched direct get of what it holds from from.
+// Read implements core.RoomLog: from the latest entries the live messages
+// brought, if they hold all it asks for, or else the stream's state, then
+// at most one batched direct get of what it holds from from.
 func (l *Log) Read(ctx context.Context, name string, from uint64, max int, dst []core.LogEntry) ([]core.LogEntry, core.LogBounds, error) {
 	r, err := l.room(ctx, "read", name)
 	if err != nil {
 		return dst, core.LogBounds{}, err
+	}
+	if dst, b, ok := l.readRecent(r, from, max, dst); ok {
+		return dst, b, nil
 	}
 	ctx, cancel := l.withTimeout(ctx)
 	defer cancel()
@@ -491,9 +498,11 @@ func boundsOf(info *natsjs.StreamInfo) core.LogBounds {
 func (l *Log) learn(r *room, b core.LogBounds) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	r.first = max(r.first, b.First)
 	switch {
 	case r.epoch != b.Epoch:
-		r.epoch, r.next, r.lastLive = b.Epoch, b.Next, b.Next-1
+		r.epoch, r.next, r.lastLive, r.first = b.Epoch, b.Next, b.Next-1, b.First
+		r.recent.reset()
 	case b.Next > r.next:
 		r.next = b.Next
 	default:

@@ -230,3 +230,50 @@ func TestWaitLostNotification(t *testing.T) {
 		t.Fatalf("%d live messages dropped, want 2 (offsets 1 and 3)", len(dropped))
 	}
 }
+
+// TestReadFollowsLive: a log following a room another log appends to
+// (another server's) reads what is new from the live messages it was sent,
+// without a round trip to NATS, and reads the same entries and bounds as
+// the stream holds, retention included.
+func TestReadFollowsLive(t *testing.T) {
+	s := natstest.Start(t, natstest.Options{})
+	nc := natstest.Connect(t, s)
+	cfg := core.RoomLogConfig{MaxEntries: 10}
+	follower := openOn(t, nc, cfg, jetstream.Options{})
+	appender := openOn(t, natstest.Connect(t, s), cfg, jetstream.Options{})
+	start, err := follower.Bounds(ctx(t), "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 15; i++ {
+		if _, err := appender.Append(ctx(t), "lobby", roomlogtest.Message(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := follower.Wait(ctx(t), "lobby", start.Epoch, 14); err != nil {
+		t.Fatal(err)
+	}
+	sent := nc.Stats().OutMsgs
+	got, b, err := follower.Read(ctx(t), "lobby", 1, 100, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := nc.Stats().OutMsgs - sent; n != 0 {
+		t.Errorf("a read at the head sent %d messages to NATS, want none", n)
+	}
+	want, err := appender.Bounds(ctx(t), "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b != want || want.First != 6 || want.Next != 16 {
+		t.Errorf("bounds %+v, the stream's %+v: want First 6, Next 16", b, want)
+	}
+	if len(got) != 10 || got[0].Offset != 6 || !roomlogtest.Same(&got[9].Message, roomlogtest.Message(15)) {
+		t.Fatalf("read %d entries from %d, want 6 to 15", len(got), got[0].Offset)
+	}
+	for _, e := range got {
+		if !roomlogtest.Same(&e.Message, roomlogtest.Message(int(e.Offset))) {
+			t.Errorf("offset %d holds %q", e.Offset, e.Message.Text)
+		}
+	}
+}

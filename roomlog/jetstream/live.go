@@ -34,6 +34,12 @@ func (l *Log) onLive(msg *nats.Msg) {
 	if r == nil {
 		return // a room this log has not been asked about
 	}
+	e := core.LogEntry{Offset: seq}
+	if decodeMessage(msg.Data, &e.Message) == nil {
+		r.recent.add(e, min(recentSize, l.maxMsgs))
+	} else {
+		r.recent.reset() // Read takes it from the stream, and says what it is
+	}
 	if last != r.lastLive {
 		r.stale = true
 		select {
