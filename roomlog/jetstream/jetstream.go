@@ -289,6 +289,11 @@ func (l *Log) Read(ctx context.Context, name string, from uint64, max int, dst [
 	if max <= 0 || from >= b.Next {
 		return dst, b, nil
 	}
+	// The entries come in a second round trip, so a stream deleted and
+	// made again between the two would give new entries under the old
+	// epoch; the batch stops at the old Next, which a new stream reaches
+	// only if it grew as long within the round trip, and the next read
+	// learns the new epoch.
 	from = maxOf(from, b.First)
 	n := min(uint64(max), b.Next-from, maxBatch)
 	start := len(dst)

@@ -277,3 +277,29 @@ func TestReadFollowsLive(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxRooms: MaxRooms counts the rooms' streams on NATS, whichever log
+// made them, and a room past it is refused with core.ErrTooManyRooms.
+func TestMaxRooms(t *testing.T) {
+	s := natstest.Start(t, natstest.Options{})
+	cfg := core.RoomLogConfig{MaxRooms: 2}
+	a := openOn(t, natstest.Connect(t, s), cfg, jetstream.Options{})
+	b := openOn(t, natstest.Connect(t, s), cfg, jetstream.Options{})
+	if _, err := a.Append(ctx(t), "one", roomlogtest.Message(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Bounds(ctx(t), "two"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*jetstream.Log{a, b} {
+		if _, err := l.Append(ctx(t), "three", roomlogtest.Message(1)); !errors.Is(err, core.ErrTooManyRooms) {
+			t.Errorf("Append to a third room: %v, want core.ErrTooManyRooms", err)
+		}
+		if _, err := l.Bounds(ctx(t), "three"); !errors.Is(err, core.ErrTooManyRooms) {
+			t.Errorf("Bounds of a third room: %v, want core.ErrTooManyRooms", err)
+		}
+	}
+	if _, err := b.Append(ctx(t), "one", roomlogtest.Message(2)); err != nil {
+		t.Errorf("Append to a room another log made: %v", err)
+	}
+}
