@@ -221,6 +221,7 @@ type Server struct {
 
 	outboxes sync.Pool // of *outbox, for fan-outs
 	bundles  sync.Pool // of *[]byte, a bundle's plaintext while it is sealed
+	egress   sync.Pool // of *egressScratch, a datagram while it is sealed and encoded
 
 	// The read loop's decoded packet and its payload's storage, reused.
 	scratch core.ScratchDecoder

@@ -57,12 +57,11 @@ type session struct {
 	// stalled on it.
 	space chan struct{}
 
-	// Scratch space for the hot path, reused under mu: a packet is sealed
-	// and encoded once per recipient per message, and its header, sealed
-	// payload and opened plaintext need not outlive the call.
-	pkt    core.Packet
+	// Scratch space for the hot path, reused under mu: a packet's
+	// associated data and opened plaintext need not outlive its handling.
+	// What a packet is sealed and encoded in is the server's, pooled
+	// (egressScratch).
 	ad     [core.ADLen]byte
-	sealed []byte
 	opened []byte
 	body   []byte                           // the message the next build seals (version 2)
 	build  func(seq uint64) ([]byte, error) // s.buildData, made once
