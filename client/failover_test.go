@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"net/netip"
 	"path/filepath"
@@ -15,34 +14,7 @@ import (
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
-	"github.com/udpchat/udpchat/roomlog/memory"
-	"github.com/udpchat/udpchat/server"
-	"github.com/udpchat/udpchat/transport/udp"
 )
-
-// sharedRooms starts n servers of one room, as the servers of a cluster
-// are: each with its own socket and identity, all appending to one room
-// log and checking resume tokens with one key.
-func sharedRooms(t *testing.T, n int) []*chattest.Room {
-	t.Helper()
-	log, err := memory.New(memory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() }) // after the servers, which Cleanup stops first
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	rooms := make([]*chattest.Room, n)
-	for i := range rooms {
-		rooms[i] = chattest.Start(t, chattest.Options{
-			Reliability: core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 3},
-			Server:      func(cfg *server.Config) { cfg.RoomLog, cfg.ResumeKey = log, key },
-		})
-	}
-	return rooms
-}
 
 // TestFailover: a client that knows two servers of a room, whose server
 // dies, moves to the other by itself and resumes there: under its
@@ -62,7 +34,7 @@ func TestFailover(t *testing.T) {
 }
 
 func testFailover(t *testing.T, reconnect bool) {
-	rooms := sharedRooms(t, 2)
+	rooms := chattest.StartCluster(t, 2, chattest.Options{Reliability: core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 3}})
 	a, b := rooms[0], rooms[1]
 	file := identity.KnownServers{Path: filepath.Join(t.TempDir(), "known_servers")}
 	alice := a.JoinWith(func(cfg *client.Config) {
@@ -110,7 +82,7 @@ func testFailover(t *testing.T, reconnect bool) {
 // naming them.
 func TestFailoverFirstDead(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
-	dead, other := deadAddr(t), deadAddr(t)
+	dead, other := chattest.DeadAddr(t), chattest.DeadAddr(t)
 	short := func(cfg *client.Config) {
 		cfg.HandshakeRTO, cfg.HandshakeRetries = 50*time.Millisecond, 1
 	}
@@ -132,17 +104,4 @@ func TestFailoverFirstDead(t *testing.T) {
 	if !errors.Is(err, client.ErrNoAnswer) || !strings.Contains(err.Error(), dead.String()) || !strings.Contains(err.Error(), other.String()) {
 		t.Fatalf("with two dead servers Run returned %v; want no answer, naming both", err)
 	}
-}
-
-// deadAddr returns an address on 127.0.0.1 where nothing listens: a port
-// that was free a moment ago.
-func deadAddr(t *testing.T) netip.AddrPort {
-	t.Helper()
-	tr, err := udp.Network{}.Listen(chattest.Loopback)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := tr.LocalAddr()
-	tr.Close()
-	return addr
 }
