@@ -38,7 +38,7 @@ func testFailover(t *testing.T, reconnect bool) {
 	a, b := rooms[0], rooms[1]
 	file := identity.KnownServers{Path: filepath.Join(t.TempDir(), "known_servers")}
 	alice := a.JoinWith(func(cfg *client.Config) {
-		cfg.Nick, cfg.Reconnect, cfg.Keepalive = "alice", reconnect, 100*time.Millisecond
+		cfg.Nick, cfg.Reconnect, cfg.Keepalive = "alice", reconnect, 200*time.Millisecond
 		cfg.Fallbacks = []netip.AddrPort{b.Addr}
 		cfg.Servers = &identity.Pins{File: file}
 	})

@@ -28,7 +28,7 @@ func TestPlainFailover(t *testing.T) {
 	go func() {
 		done <- run(context.Background(), []string{"--plain", "--nick", "alice", "--log-file", filepath.Join(t.TempDir(), "client.log"),
 			"--known-servers", known(t), "--state-dir", t.TempDir(), a.Addr.String() + "," + b.Addr.String()},
-			[]string{"UDPCHAT_CLIENT_KEEPALIVE=100ms"}, pr, &testkit.Buffer{}, stderr)
+			[]string{"UDPCHAT_CLIENT_KEEPALIVE=200ms"}, pr, &testkit.Buffer{}, stderr)
 	}()
 	said := func(on *chattest.Client, text string) {
 		t.Helper()
