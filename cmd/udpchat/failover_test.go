@@ -11,23 +11,26 @@ import (
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 // TestPlainFailover: `udpchat A,B` in plain mode connects to A; when A
 // dies it moves to B by itself, says so ("connected B (moved from A)"),
 // and the line typed while A was dead, which A never acknowledged, is
-// sent on B, under the same nickname.
+// sent on B, under the same nickname. Each server's key is pinned, B's on
+// first use as A's was.
 func TestPlainFailover(t *testing.T) {
 	rooms := chattest.StartCluster(t, 2, chattest.Options{})
 	a, b := rooms[0], rooms[1]
 	onA, onB := a.Join(), b.Join()
 	pr, pw := newPipe()
 	stderr := &testkit.Buffer{}
+	knownServers := known(t)
 	done := make(chan int, 1)
 	go func() {
 		done <- run(context.Background(), []string{"--plain", "--nick", "alice", "--log-file", filepath.Join(t.TempDir(), "client.log"),
-			"--known-servers", known(t), "--state-dir", t.TempDir(), a.Addr.String() + "," + b.Addr.String()},
+			"--known-servers", knownServers, "--state-dir", t.TempDir(), a.Addr.String() + "," + b.Addr.String()},
 			[]string{"UDPCHAT_CLIENT_KEEPALIVE=200ms"}, pr, &testkit.Buffer{}, stderr)
 	}()
 	said := func(on *chattest.Client, text string) {
@@ -54,6 +57,12 @@ func TestPlainFailover(t *testing.T) {
 		}
 	case <-time.After(chattest.Timeout):
 		t.Fatal("the client did not exit once its input ended")
+	}
+	for _, r := range []*chattest.Room{a, b} {
+		key, found, err := identity.KnownServers{Path: knownServers}.Lookup(r.Addr.String())
+		if err != nil || !found || !key.Equal(r.Identity.Public()) {
+			t.Errorf("known_servers pins %v for %v (found %v, %v), want its own key", key, r.Addr, found, err)
+		}
 	}
 }
 
