@@ -25,7 +25,7 @@ import (
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/reliability/stopwait"
-	_ "github.com/udpchat/udpchat/roomlog/memory" // the servers' room log
+	"github.com/udpchat/udpchat/roomlog/memory" // the servers' room log
 	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/fault"
 	"github.com/udpchat/udpchat/transport/udp"
@@ -120,6 +120,49 @@ func Start(t testing.TB, opts Options) *Room {
 	r.startServer(opts.Addr)
 	t.Cleanup(r.Close)
 	return r
+}
+
+// StartCluster starts n servers of one room, as the nodes of a cluster
+// are: each with its own socket and identity, all appending to one room
+// log (in memory, closed when the test ends) and checking resume tokens
+// with one key, so that a client resumes its session on any of them.
+// opts.Server, if set, still has the last word on each server's config.
+func StartCluster(t testing.TB, n int, opts Options) []*Room {
+	t.Helper()
+	log, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() }) // after the servers: Cleanup runs last in, first out
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	edit := opts.Server
+	opts.Server = func(cfg *server.Config) {
+		cfg.RoomLog, cfg.ResumeKey = log, key
+		if edit != nil {
+			edit(cfg)
+		}
+	}
+	rooms := make([]*Room, n)
+	for i := range rooms {
+		rooms[i] = Start(t, opts)
+	}
+	return rooms
+}
+
+// DeadAddr returns an address on 127.0.0.1 where nothing listens: a UDP
+// port that was free a moment ago, for a server that never answers.
+func DeadAddr(t testing.TB) netip.AddrPort {
+	t.Helper()
+	tr, err := udp.Network{}.Listen(Loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := tr.LocalAddr()
+	tr.Close()
+	return addr
 }
 
 // startServer starts a server on addr, with the room's identity.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/udpchat/udpchat/core"
@@ -18,8 +19,18 @@ import (
 // Config wires a Client. Transport, Server, Codec, Suite and
 // Reliability are required; the rest have defaults.
 type Config struct {
-	Transport         core.Transport
-	Server            netip.AddrPort
+	Transport core.Transport
+	// Server is the server the client connects to first.
+	Server netip.AddrPort
+	// Fallbacks are more servers of the same room (servers that share its
+	// log and resume key), tried in turn after Server, round-robin, when
+	// the client gives up on the one it has: its handshake went
+	// unanswered HandshakeRetries times, or a version 2 server was silent
+	// for three keepalives. The client resumes its session on the next
+	// one as it does after a restart. Each server's key is checked under
+	// its own address (Servers). Without Reconnect the client gives up
+	// once every server has failed it since it was last connected.
+	Fallbacks         []netip.AddrPort
 	Codec             core.Codec
 	Suite             core.Suite
 	Reliability       core.Reliability
@@ -138,6 +149,12 @@ type Client struct {
 	idMu   sync.Mutex
 	nextID uint64
 
+	// servers are Server and the Fallbacks; current is the index of the
+	// one the client talks to, which the read loop filters by. Only the
+	// loop in Run changes it.
+	servers []netip.AddrPort
+	current atomic.Int32
+
 	// Owned by the loop in Run.
 	state     ConnState
 	init      core.Initiator
@@ -167,6 +184,10 @@ type Client struct {
 	lostProbes int
 	lostNext   time.Time
 	resume     resumeState
+	// tried counts the servers tried since the client was last connected,
+	// the one at hand included: without Reconnect it gives up once it has
+	// tried them all.
+	tried int
 
 	// Scratch space for the packet at hand, reused by the loop in Run:
 	// nothing that handles a packet keeps it, its payload or its plaintext.
@@ -177,6 +198,7 @@ type Client struct {
 
 // SessionInfo describes a connected session, for a status line.
 type SessionInfo struct {
+	Server    netip.AddrPort // the server the session is with
 	Version   uint8
 	Session   uint64
 	Nick      string // the name the server gave us (version 2)
@@ -191,6 +213,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	if !cfg.Server.IsValid() {
 		return nil, errors.New("core: client needs a server address")
+	}
+	for i, s := range cfg.Fallbacks {
+		if !s.IsValid() {
+			return nil, fmt.Errorf("client: fallback server %d is not a valid address", i+1)
+		}
 	}
 	if cfg.HandshakeRTO <= 0 {
 		cfg.HandshakeRTO = DefaultHandshakeRTO
@@ -226,6 +253,9 @@ func New(cfg Config) (*Client, error) {
 		sendCh: make(chan *outgoing),
 		in:     make(chan *[]byte, max(clientQueue, 2*cfg.ReliabilityConfig.Window)),
 		done:   make(chan struct{}),
+		// Config is the caller's: its slice is not shared.
+		servers: append([]netip.AddrPort{cfg.Server}, cfg.Fallbacks...),
+		tried:   1,
 		// Our own DATA must fit, and so must the server's broadcast of it
 		// behind the longest sender prefix the server could add.
 		maxV1: min(core.MaxPlaintext(cfg.Codec, cfg.Suite, core.ClientDataHeader),
@@ -309,6 +339,9 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// server is the address of the server the client talks to now.
+func (c *Client) server() netip.AddrPort { return c.servers[c.current.Load()] }
 
 func (c *Client) emit(ctx context.Context, e Event) {
 	select {

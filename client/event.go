@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/udpchat/udpchat/core"
@@ -79,6 +80,9 @@ type StateEvent struct {
 	State ConnState
 	Err   error        // why, for StateFailed
 	Info  *SessionInfo // the session, for StateConnected
+	// Server is the server the client is connected to, or handshaking
+	// with: with Fallbacks, the one it moved to.
+	Server netip.AddrPort
 }
 
 // NoticeEvent is something the user should know, such as a fallback to

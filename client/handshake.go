@@ -39,7 +39,7 @@ func (c *Client) startHandshake() error {
 	c.lostProbes, c.lostNext = 0, time.Time{}
 	c.hsTries, c.hsNext = 1, c.cfg.Now().Add(c.cfg.HandshakeRTO)
 	c.resume.live = false // until the new session tells its epoch
-	c.log.Info("handshake started", "server", c.cfg.Server.String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1),
+	c.log.Info("handshake started", "server", c.server().String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1),
 		"resume", len(p.Resume) != 0)
 	c.write(hello)
 	return nil
@@ -56,13 +56,13 @@ const maxCookies = 3
 func (c *Client) handleCookie(p *core.Packet) {
 	switch {
 	case !c.handshaking() || c.keyReq.Version < 2:
-		c.drop(c.cfg.Server, "COOKIE outside a version 2 handshake", nil)
+		c.drop(c.server(), "COOKIE outside a version 2 handshake", nil)
 		return
 	case len(p.Cookie) == 0 || len(p.Cookie) > 64:
-		c.drop(c.cfg.Server, "malformed COOKIE", fmt.Errorf("%d-byte cookie", len(p.Cookie)))
+		c.drop(c.server(), "malformed COOKIE", fmt.Errorf("%d-byte cookie", len(p.Cookie)))
 		return
 	case c.cookies >= maxCookies:
-		c.drop(c.cfg.Server, "too many COOKIEs in one handshake", nil)
+		c.drop(c.server(), "too many COOKIEs in one handshake", nil)
 		return
 	}
 	c.cookies++
@@ -84,10 +84,10 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 	if !c.handshaking() {
 		return nil // an answer to a retried KEY_REQ; the first one counted
 	}
-	info := SessionInfo{Version: 1, Suite: c.cfg.Suite.Name()}
+	info := SessionInfo{Server: c.server(), Version: 1, Suite: c.cfg.Suite.Name()}
 	if p.Version >= 2 && c.msgCodec != nil {
 		if p.Session == 0 || len(p.ServerKey) != ed25519.PublicKeySize || p.Suite != c.cfg.Suite.Name() {
-			c.drop(c.cfg.Server, "malformed version 2 KEY_REP", nil)
+			c.drop(c.server(), "malformed version 2 KEY_REP", nil)
 			return nil
 		}
 		key := ed25519.PublicKey(p.ServerKey)
@@ -97,29 +97,29 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 		}, p.Sig)
 		if err != nil {
 			// Anyone can send a KEY_REP; only the server can sign one.
-			c.drop(c.cfg.Server, "KEY_REP not signed by the key it carries", err)
+			c.drop(c.server(), "KEY_REP not signed by the key it carries", err)
 			return nil
 		}
 		if c.cfg.Servers != nil {
-			if err := c.cfg.Servers.Verify(c.cfg.Server, key); err != nil {
+			if err := c.cfg.Servers.Verify(c.server(), key); err != nil {
 				return err
 			}
 		}
-		info = SessionInfo{Version: 2, Session: p.Session, Nick: p.Nick, Suite: p.Suite, ServerKey: key}
+		info = SessionInfo{Server: c.server(), Version: 2, Session: p.Session, Nick: p.Nick, Suite: p.Suite, ServerKey: key}
 	} else if c.msgCodec != nil {
 		switch {
-		case c.cfg.Servers != nil && c.cfg.Servers.Pinned(c.cfg.Server):
-			return fmt.Errorf("%s: %w", c.cfg.Server, ErrDowngrade)
+		case c.cfg.Servers != nil && c.cfg.Servers.Pinned(c.server()):
+			return fmt.Errorf("%s: %w", c.server(), ErrDowngrade)
 		case c.cfg.RequireV2:
-			return fmt.Errorf("%s: %w", c.cfg.Server, ErrV1Server)
+			return fmt.Errorf("%s: %w", c.server(), ErrV1Server)
 		}
 	}
 	keys, err := c.init.Finish(p.Payload, core.Handshake{Version: info.Version, SessionID: info.Session})
 	if err != nil {
-		c.drop(c.cfg.Server, "bad KEY_REP", err)
+		c.drop(c.server(), "bad KEY_REP", err)
 		return nil
 	}
-	c.keys, c.info, c.state = keys, info, StateConnected
+	c.keys, c.info, c.state, c.tried = keys, info, StateConnected, 1
 	layer := c.cfg.Reliability
 	if info.Version < 2 && c.cfg.V1Reliability != nil {
 		layer = c.cfg.V1Reliability
@@ -136,11 +136,11 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 	c.snd = layer.NewSender(rc)
 	c.recv = layer.NewReceiver(c.cfg.ReliabilityConfig)
 	c.lastSent, c.lastHeard, c.heard = c.cfg.Now(), c.cfg.Now(), false
-	c.log.Info("connected", "server", c.cfg.Server.String(), "version", info.Version, "nick", info.Nick)
+	c.log.Info("connected", "server", c.server().String(), "version", info.Version, "nick", info.Nick)
 	if info.Version < 2 && c.msgCodec != nil {
 		c.emit(ctx, NoticeEvent{Text: "the server speaks only protocol version 1 (the seed's): it is not authenticated, and messages to you are best effort"})
 	}
-	c.emit(ctx, StateEvent{State: StateConnected, Info: &info})
+	c.emit(ctx, StateEvent{State: StateConnected, Info: &info, Server: info.Server})
 	if info.Version >= 2 {
 		c.setNick(ctx, info.Nick)
 		// Prove at once that we hold the keys: until then the server sends

@@ -14,7 +14,7 @@ const maxChallenge = 64
 // send the session there.
 func (c *Client) answerChallenge(p *core.Packet, plain []byte) {
 	if len(plain) > maxChallenge {
-		c.drop(c.cfg.Server, "PING with an oversize challenge", nil)
+		c.drop(c.server(), "PING with an oversize challenge", nil)
 		return
 	}
 	c.sendSealed(&core.Packet{Type: core.TypePong, Seq: p.Seq, HasSeq: p.HasSeq}, plain)

@@ -23,10 +23,10 @@ func (c *Client) readLoop(ctx context.Context) {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			c.drop(c.cfg.Server, "read failed", err)
+			c.drop(c.server(), "read failed", err)
 			continue
 		}
-		if from != c.cfg.Server {
+		if from != c.server() {
 			c.drop(from, "datagram not from the server", nil)
 			continue
 		}
@@ -64,7 +64,7 @@ func (c *Client) drop(from netip.AddrPort, reason string, err error) {
 func (c *Client) handle(ctx context.Context, dg []byte) error {
 	p, err := c.scratch.Decode(c.cfg.Codec, dg)
 	if err != nil {
-		c.drop(c.cfg.Server, "undecodable", err)
+		c.drop(c.server(), "undecodable", err)
 		return nil
 	}
 	switch p.Type {
@@ -75,7 +75,7 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 		return nil
 	}
 	if c.keys == nil {
-		c.drop(c.cfg.Server, p.Type.String()+" before the handshake", nil)
+		c.drop(c.server(), p.Type.String()+" before the handshake", nil)
 		return nil
 	}
 	if c.info.Version >= 2 {
@@ -84,19 +84,19 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 	switch p.Type {
 	case core.TypeAck:
 		if !p.HasAckSeq {
-			c.drop(c.cfg.Server, "ACK without ack_seq", nil)
+			c.drop(c.server(), "ACK without ack_seq", nil)
 			return nil
 		}
 		c.acked(ctx, core.Ack{Seq: p.AckSeq}, "")
 	case core.TypeData:
 		tag := c.keys.Tag(p.Payload)
 		if c.tags.Seen(tag) {
-			c.drop(c.cfg.Server, "replayed payload", core.ErrReplay)
+			c.drop(c.server(), "replayed payload", core.ErrReplay)
 			return nil
 		}
 		plain, err := c.keys.Open(nil, p.Payload, nil)
 		if err != nil {
-			c.drop(c.cfg.Server, "DATA failed to open", err)
+			c.drop(c.server(), "DATA failed to open", err)
 			return nil
 		}
 		c.tags.Add(tag)
@@ -107,7 +107,7 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 		}
 		c.emit(ctx, MessageEvent{Message: core.Message{Kind: kind, From: from, Text: text, Time: c.cfg.Now()}})
 	default:
-		c.drop(c.cfg.Server, "unexpected packet type", errors.New(p.Type.String()))
+		c.drop(c.server(), "unexpected packet type", errors.New(p.Type.String()))
 	}
 	return nil
 }
@@ -116,7 +116,7 @@ func (c *Client) handle(ctx context.Context, dg []byte) error {
 // believed before it opens under its own header.
 func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 	if p.Session != c.info.Session {
-		c.drop(c.cfg.Server, "packet for another session", nil)
+		c.drop(c.server(), "packet for another session", nil)
 		return nil
 	}
 	if p.Type == core.TypeBye && len(p.Payload) == 0 {
@@ -129,7 +129,7 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 	}
 	plain, err := c.keys.Open(c.opened[:0], p.Payload, p.AppendAD(c.ad[:0]))
 	if err != nil {
-		c.drop(c.cfg.Server, p.Type.String()+" failed to open", err)
+		c.drop(c.server(), p.Type.String()+" failed to open", err)
 		return nil
 	}
 	c.opened = plain
@@ -150,7 +150,7 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 			c.sendSealed(&core.Packet{Type: core.TypeAck, AckSeq: p.Seq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
 			return nil
 		case core.ArrivalOutOfOrder:
-			c.drop(c.cfg.Server, "DATA out of order", fmt.Errorf("seq %d", p.Seq))
+			c.drop(c.server(), "DATA out of order", fmt.Errorf("seq %d", p.Seq))
 			return nil
 		}
 		ms, err := c.decodeMessages(plain)
@@ -177,7 +177,7 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 		c.log.Warn("the server ended our session")
 		return c.sessionLost(ctx)
 	default:
-		c.drop(c.cfg.Server, "unexpected packet type", errors.New(p.Type.String()))
+		c.drop(c.server(), "unexpected packet type", errors.New(p.Type.String()))
 	}
 	return nil
 }

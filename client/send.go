@@ -169,7 +169,7 @@ func (c *Client) acked(ctx context.Context, a core.Ack, refused string) {
 
 func (c *Client) write(dg []byte) {
 	c.lastSent = c.cfg.Now()
-	if _, err := c.cfg.Transport.WriteTo(dg, c.cfg.Server); err != nil {
+	if _, err := c.cfg.Transport.WriteTo(dg, c.server()); err != nil {
 		c.log.Warn("write failed", "err", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/udpchat/udpchat/core"
@@ -18,7 +19,13 @@ func (c *Client) step(ctx context.Context) error {
 		if now.Before(c.hsNext) {
 			return nil
 		}
+		if c.hsTries > c.cfg.HandshakeRetries && c.canMove() {
+			return c.move(ctx, fmt.Sprintf("no answer after %d KEY_REQs", c.hsTries))
+		}
 		if c.hsTries > c.cfg.HandshakeRetries && !c.cfg.Reconnect {
+			if len(c.servers) > 1 {
+				return fmt.Errorf("%w after %d KEY_REQs to %s, and every server was tried (%s)", ErrNoAnswer, c.hsTries, c.server(), c.serverList())
+			}
 			if mv, ok := c.cfg.Suite.(core.MinVersioner); ok && mv.MinVersion() > 1 {
 				return fmt.Errorf("%w after %d KEY_REQs: suite %s needs protocol version %d, and a seed (version 1) server cannot answer it",
 					ErrNoAnswer, c.hsTries, c.cfg.Suite.Name(), mv.MinVersion())
@@ -54,9 +61,13 @@ func (c *Client) step(ctx context.Context) error {
 	// the client ends if a line waits for the server, and every line still
 	// pending is reported undelivered; one that only listens waits on, as
 	// the server keeps its session through an outage shorter than its idle
-	// timeout.
+	// timeout. A client that knows other servers of the room moves to the
+	// next one instead, listening or not: it resumes there and misses
+	// nothing.
 	if c.info.Version >= 2 && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
 		switch {
+		case c.canMove():
+			return c.move(ctx, "server silent for three keepalives")
 		case c.cfg.Reconnect:
 			c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
 			return c.reconnect(ctx)
@@ -99,7 +110,7 @@ func (c *Client) step(ctx context.Context) error {
 	// Poll would send next stays unsent: had the lost message in fact
 	// arrived, the old session would accept it, and the new one again.
 	c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
-	c.emit(ctx, StateEvent{State: StateHandshaking})
+	c.emit(ctx, StateEvent{State: StateHandshaking, Server: c.server()})
 	return c.startHandshake()
 }
 
@@ -138,7 +149,7 @@ func (c *Client) nextWake() time.Duration {
 	if !c.lostNext.IsZero() {
 		next = minTime(next, c.lostNext)
 	}
-	if !c.handshaking() && c.info.Version >= 2 && (c.cfg.Reconnect || c.linesWaiting()) {
+	if !c.handshaking() && c.info.Version >= 2 && (c.cfg.Reconnect || c.linesWaiting() || len(c.servers) > 1) {
 		// The server's silence is watched while messages are in flight too.
 		next = minTime(next, c.lastHeard.Add(3*c.cfg.Keepalive+time.Millisecond))
 	}
@@ -185,7 +196,7 @@ const lostProbes = 3
 // lostProbes PINGs an RTO, no more than the server's own answer would.
 func (c *Client) suspectLost() {
 	if !c.lostNext.IsZero() {
-		c.drop(c.cfg.Server, "unsealed BYE while checking the last one", nil)
+		c.drop(c.server(), "unsealed BYE while checking the last one", nil)
 		return
 	}
 	c.log.Warn("unsealed BYE for our session: asking the server whether it still holds it")
@@ -205,15 +216,47 @@ func (c *Client) reconnect(ctx context.Context) error {
 	if c.snd != nil {
 		c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
 	}
-	c.emit(ctx, StateEvent{State: StateReconnecting})
+	c.emit(ctx, StateEvent{State: StateReconnecting, Server: c.server()})
 	err := c.startHandshake()
 	c.state = StateReconnecting
 	return err
 }
 
-// sessionLost reconnects, or gives up, as configured.
+// canMove reports whether the client has another server to move to
+// rather than give up on the one at hand: with Reconnect whenever it
+// knows several, else until it has tried each since it was last
+// connected.
+func (c *Client) canMove() bool {
+	return len(c.servers) > 1 && (c.cfg.Reconnect || c.tried < len(c.servers))
+}
+
+// move gives up on the server at hand and reconnects to the next one of
+// the list, round-robin, where the new handshake resumes the session as
+// a reconnect to the same server would: the servers share the room's log
+// and resume key. What was not yet acknowledged is sent again there.
+func (c *Client) move(ctx context.Context, why string) error {
+	from := c.server()
+	c.current.Store((c.current.Load() + 1) % int32(len(c.servers)))
+	c.tried++
+	c.log.Warn("moving to the next server", "from", from.String(), "to", c.server().String(), "why", why)
+	return c.reconnect(ctx)
+}
+
+// serverList is the servers the client knows, for an error.
+func (c *Client) serverList() string {
+	names := make([]string, len(c.servers))
+	for i, s := range c.servers {
+		names[i] = s.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// sessionLost reconnects, or gives up, as configured. A client that knows
+// several servers reconnects even without Reconnect: the server said it
+// lost the session, not that the room is gone, and if it no longer
+// answers the client moves on.
 func (c *Client) sessionLost(ctx context.Context) error {
-	if c.cfg.Reconnect {
+	if c.cfg.Reconnect || len(c.servers) > 1 {
 		return c.reconnect(ctx)
 	}
 	return errors.New("core: client: the server ended the session")
@@ -252,7 +295,7 @@ func (c *Client) bye() {
 func (c *Client) fail(ctx context.Context, err error) {
 	c.state = StateFailed
 	c.log.Error("giving up", "err", err)
-	c.emit(ctx, StateEvent{State: StateFailed, Err: err})
+	c.emit(ctx, StateEvent{State: StateFailed, Err: err, Server: c.server()})
 	if c.snd != nil {
 		c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
 	}

@@ -192,6 +192,10 @@ const (
 
 // Client configures udpchat.
 type Client struct {
+	// Servers are the servers of the room to connect to, HOST:PORT each:
+	// the first, then the next when the client gives up on one. The
+	// server named on udpchat's command line replaces them.
+	Servers          []string      `koanf:"servers"`
 	Nick             string        `koanf:"nick"`
 	Plain            bool          `koanf:"plain"`
 	LogFile          string        `koanf:"log_file"`
@@ -246,6 +250,7 @@ func Default() Config {
 			HandshakeBurst:  server.DefaultHandshakeLimit.Burst,
 		},
 		Client: Client{
+			Servers:          []string{},
 			LogFile:          "client.log",
 			Protocol:         2,
 			Keepalive:        client.DefaultKeepalive,
@@ -333,8 +338,13 @@ func Load(path string, environ []string, set map[string]string) (Config, error) 
 	return c, nil
 }
 
-// durationHook parses durations written as text ("2s", "500ms").
+// durationHook parses durations written as text ("2s", "500ms"), and
+// splits a list given as one text at its commas
+// (UDPCHAT_CLIENT_SERVERS=host1:port,host2:port).
 func durationHook(from, to reflect.Type, v any) (any, error) {
+	if to == reflect.TypeFor[[]string]() && from.Kind() == reflect.String {
+		return strings.Split(v.(string), ","), nil
+	}
 	if to != reflect.TypeFor[time.Duration]() || from.Kind() != reflect.String {
 		return v, nil
 	}
@@ -422,6 +432,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.CookieThreshold < -1 {
 		bad("server.cookie_threshold", "want -1 (always), 0 (automatic) or a number of handshakes, got %d", c.Server.CookieThreshold)
+	}
+	for i, s := range c.Client.Servers {
+		if err := CheckHostPort(s); err != nil {
+			bad(fmt.Sprintf("client.servers[%d]", i), "%v", err)
+		}
 	}
 	if c.Client.Protocol != 1 && c.Client.Protocol != 2 {
 		bad("client.protocol", "want 1 or 2, got %d", c.Client.Protocol)

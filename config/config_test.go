@@ -108,6 +108,8 @@ func TestErrors(t *testing.T) {
 		{name: "negative max lag", file: "server:\n  max_lag: -1s\n", want: []string{"server.max_lag", "refused at once", "-1s"}},
 		{name: "negative rate", env: []string{"UDPCHAT_SERVER_RATE=-0.5"}, want: []string{"server.rate", "0 turns it off", "-0.5"}},
 		{name: "negative handshake retries", file: "client:\n  handshake_retries: -3\n", want: []string{"client.handshake_retries", "-3"}},
+		{name: "bad server in the list", file: "client:\n  servers: [\"127.0.0.1:7000\", nowhere]\n", want: []string{"client.servers[1]", "HOST:PORT", "nowhere"}},
+		{name: "bad port in the list from the environment", env: []string{"UDPCHAT_CLIENT_SERVERS=127.0.0.1:7000,127.0.0.1:99999"}, want: []string{"client.servers[1]", "99999"}},
 		{name: "zero keepalive", file: "client:\n  keepalive: 0s\n", want: []string{"client.keepalive", "positive"}},
 		{name: "zero retransmit cap", file: "server:\n  retransmit_cap: 0s\n", want: []string{"server.retransmit_cap", "positive"}},
 		{name: "zero handler deadline", file: "server:\n  handler_deadline: 0s\n", want: []string{"server.handler_deadline", "positive"}},
@@ -201,5 +203,25 @@ func TestPlugins(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q: %v, want one line naming %q", tt.file, err, tt.want)
 		}
+	}
+}
+
+// TestClientServers: client.servers is a list in the file, and one text
+// split at its commas in the environment, which beats the file.
+func TestClientServers(t *testing.T) {
+	path := writeFile(t, "client:\n  servers:\n    - 127.0.0.1:7000\n    - chat.example:7001\n")
+	c, err := config.Load(path, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"127.0.0.1:7000", "chat.example:7001"}; !reflect.DeepEqual(c.Client.Servers, want) {
+		t.Fatalf("from the file: %q, want %q", c.Client.Servers, want)
+	}
+	c, err = config.Load(path, []string{"UDPCHAT_CLIENT_SERVERS=127.0.0.1:8000,127.0.0.1:8001"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"127.0.0.1:8000", "127.0.0.1:8001"}; !reflect.DeepEqual(c.Client.Servers, want) {
+		t.Fatalf("from the environment: %q, want %q", c.Client.Servers, want)
 	}
 }

@@ -101,26 +101,49 @@ func (s *Server) sendSealedLocked(sess *session, p *core.Packet, plaintext []byt
 // sealLocked seals plaintext under p's header and returns p encoded, or
 // nil (logged) if it cannot be.
 func (s *Server) sealLocked(sess *session, p *core.Packet, plaintext []byte) []byte {
-	sealed, err := sess.keys.Seal(sess.sealed[:0], plaintext, sess.scratchAD(p))
+	sc := s.egressScratch()
+	defer s.egress.Put(sc)
+	sealed, err := sess.keys.Seal(sc.sealed[:0], plaintext, sess.scratchAD(p))
 	if err != nil {
 		s.log.Error("seal failed", "err", err)
 		return nil
 	}
-	sess.sealed, p.Payload = keep(sealed), sealed
-	return s.encode(sess.codec, p)
+	sc.sealed, p.Payload = sealed, sealed
+	dg := s.encode(sess.codec, p)
+	p.Payload = nil // the scratch goes back to the pool
+	return dg
+}
+
+// egressScratch is where a datagram is sealed and its header laid out
+// before it is encoded: the server's, pooled, not each session's, since
+// only the encoded datagram outlives the call, and an idle session would
+// otherwise keep the largest it ever sealed.
+type egressScratch struct {
+	pkt    core.Packet
+	sealed []byte
+}
+
+// egressScratch takes scratch from the pool; the caller puts it back.
+func (s *Server) egressScratch() *egressScratch {
+	if sc, ok := s.egress.Get().(*egressScratch); ok {
+		return sc
+	}
+	return new(egressScratch)
 }
 
 // buildData seals and encodes sess.body as the version 2 DATA with seq, for
 // the session's sender, which keeps the datagram to send it again; it runs
 // with sess.mu held, inside Push.
 func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
-	p := &sess.pkt
+	sc := s.egressScratch()
+	defer s.egress.Put(sc)
+	p := &sc.pkt
 	*p = core.Packet{Type: core.TypeData, Session: sess.id, Seq: seq, HasSeq: true}
-	sealed, err := sess.keys.Seal(sess.sealed[:0], sess.body, sess.scratchAD(p))
+	sealed, err := sess.keys.Seal(sc.sealed[:0], sess.body, sess.scratchAD(p))
 	if err != nil {
 		return nil, err
 	}
-	sess.sealed, p.Payload = keep(sealed), sealed
+	sc.sealed, p.Payload = sealed, sealed
 	return sess.codec.Append(nil, p)
 }
 

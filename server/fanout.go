@@ -290,14 +290,16 @@ func (s *Server) sendV1(sess *session, enc *encodings, out *outbox) {
 
 // sendV1Locked is sendV1 with sess.mu held, for whatever it is given.
 func (s *Server) sendV1Locked(sess *session, enc *encodings, out *outbox) {
-	sealed, err := sess.keys.Seal(sess.sealed[:0], enc.v1Text(), nil)
+	sc := s.egressScratch()
+	defer s.egress.Put(sc)
+	sealed, err := sess.keys.Seal(sc.sealed[:0], enc.v1Text(), nil)
 	if err != nil {
 		s.log.Error("seal failed", "err", err)
 		return
 	}
-	sess.sealed = keep(sealed)
-	sess.pkt = core.Packet{Type: core.TypeData, Payload: sealed}
-	if dg := s.encode(sess.codec, &sess.pkt); dg != nil && out.send(s, dg, sess.addr) {
+	sc.sealed = sealed
+	sc.pkt = core.Packet{Type: core.TypeData, Payload: sealed}
+	if dg := s.encode(sess.codec, &sc.pkt); dg != nil && out.send(s, dg, sess.addr) {
 		s.relayed.Add(1)
 	}
 }

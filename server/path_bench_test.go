@@ -80,6 +80,9 @@ func pathFixtureFor(b *testing.B, n int) *pathFixture {
 	srv, err := server.New(server.Config{
 		Transport: tr, Codec: jsoncodec.Codec{}, Suite: seed.Suite{}, Reliability: stopwait.Layer{},
 		Identity: id, MaxSessions: n + 10,
+		// Every peer is on 127.0.0.1: the per-address caps would stop the
+		// ninth.
+		MaxSessionsPerAddr: -1, MaxSessionsPerPrefix: -1,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -72,6 +72,8 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 	ack := func(seq uint64, _ string) {
 		s.write(s.encode(codec, &core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true}), from)
 	}
+	opened := s.openScratch()
+	defer s.opens.Put(opened)
 	sess.mu.Lock()
 	switch sess.recv.Classify(p.Seq) {
 	case core.ArrivalDuplicate:
@@ -81,7 +83,7 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 		// duplicate seq with any junk payload was answered unchecked, an
 		// ACK for every forged datagram. A seed client may seal a
 		// retransmission afresh, so the payload must open, not match.
-		if _, ok := s.openV1Locked(sess, p, from, "duplicate DATA failed to open"); !ok {
+		if _, ok := s.openV1Locked(sess, p, opened, from, "duplicate DATA failed to open"); !ok {
 			return
 		}
 		s.answerDuplicateLocked(ctx, sess, from, handoff{sess: sess, seq: seq, ack: ack})
@@ -99,7 +101,7 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 		s.drop(from, "replayed payload", core.ErrReplay)
 		return
 	}
-	plain, ok := s.openV1Locked(sess, p, from, "DATA failed to open")
+	plain, ok := s.openV1Locked(sess, p, opened, from, "DATA failed to open")
 	if !ok {
 		return
 	}
@@ -130,18 +132,30 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 		first: seq, seq: seq, ack: ack})
 }
 
-// openV1Locked opens a version 1 DATA's payload in sess's scratch space.
+// openV1Locked opens a version 1 DATA's payload in the scratch opened.
 // It is called with sess.mu held; if the payload does not open, it
 // releases it and drops the DATA, for why.
-func (s *Server) openV1Locked(sess *session, p *core.Packet, from netip.AddrPort, why string) ([]byte, bool) {
-	plain, err := sess.keys.Open(sess.opened[:0], p.Payload, nil)
+func (s *Server) openV1Locked(sess *session, p *core.Packet, opened *[]byte, from netip.AddrPort, why string) ([]byte, bool) {
+	plain, err := sess.keys.Open((*opened)[:0], p.Payload, nil)
 	if err != nil {
 		sess.mu.Unlock()
 		s.drop(from, why, err)
 		return nil, false
 	}
-	sess.opened = keep(plain)
+	*opened = plain
 	return plain, true
+}
+
+// openScratch is where a packet's payload is opened: the server's, pooled,
+// since the plaintext is done with when the read loop is done with the
+// packet (what is kept of it is decoded, copied), and an idle session
+// would otherwise keep the largest payload it was ever sent. The caller
+// puts it back.
+func (s *Server) openScratch() *[]byte {
+	if b, ok := s.opens.Get().(*[]byte); ok {
+		return b
+	}
+	return new([]byte)
 }
 
 // handleV2 takes any packet of a version 2 session. Nothing is believed
@@ -160,18 +174,20 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 		return
 	}
 	now := s.cfg.Now()
+	opened := s.openScratch()
+	defer s.opens.Put(opened)
 	sess.mu.Lock()
 	if sess.ended {
 		sess.mu.Unlock()
 		return
 	}
-	plain, err := sess.keys.Open(sess.opened[:0], p.Payload, sess.scratchAD(p))
+	plain, err := sess.keys.Open((*opened)[:0], p.Payload, sess.scratchAD(p))
 	if err != nil {
 		sess.mu.Unlock()
 		s.drop(from, p.Type.String()+" failed to open", err)
 		return
 	}
-	sess.opened = keep(plain)
+	*opened = plain
 	sess.touch(now)
 	if !sess.confirmed.Load() {
 		// The first authentic packet: the client holds the keys.

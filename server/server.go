@@ -221,6 +221,8 @@ type Server struct {
 
 	outboxes sync.Pool // of *outbox, for fan-outs
 	bundles  sync.Pool // of *[]byte, a bundle's plaintext while it is sealed
+	egress   sync.Pool // of *egressScratch, a datagram while it is sealed and encoded
+	opens    sync.Pool // of *[]byte, a payload while it is opened and handled
 
 	// The read loop's decoded packet and its payload's storage, reused.
 	scratch core.ScratchDecoder

@@ -57,15 +57,13 @@ type session struct {
 	// stalled on it.
 	space chan struct{}
 
-	// Scratch space for the hot path, reused under mu: a packet is sealed
-	// and encoded once per recipient per message, and its header, sealed
-	// payload and opened plaintext need not outlive the call.
-	pkt    core.Packet
-	ad     [core.ADLen]byte
-	sealed []byte
-	opened []byte
-	body   []byte                           // the message the next build seals (version 2)
-	build  func(seq uint64) ([]byte, error) // s.buildData, made once
+	// Scratch space for the hot path, reused under mu: a packet's
+	// associated data need not outlive its handling. What a payload is
+	// opened, sealed and encoded in is the server's, pooled (openScratch,
+	// egressScratch).
+	ad    [core.ADLen]byte
+	body  []byte                           // the message the next build seals (version 2)
+	build func(seq uint64) ([]byte, error) // s.buildData, made once
 
 	// Version 2 delivery (cursor.go). next is the cursor: the offset of
 	// the room log's next entry to send, in epoch; entries before liveFrom
@@ -137,19 +135,6 @@ func (s *session) verdictLocked(seq uint64) string {
 		}
 	}
 	return ""
-}
-
-// keptScratch bounds the scratch buffers a session keeps between packets: a
-// bundle or a long message grows one to a datagram's size, and an idle
-// session that kept every such buffer would cost kilobytes more.
-const keptScratch = 512
-
-// keep returns b to keep as scratch, or nil if it is too large to keep.
-func keep(b []byte) []byte {
-	if cap(b) > keptScratch {
-		return nil
-	}
-	return b
 }
 
 // scratchAD returns p's associated data in the session's scratch space.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,14 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain is also udpchat-server, as the bench binary is, for the tests
+// that spawn nodes: they re-execute the test binary.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == nodeCommand {
+		os.Exit(runNode(os.Args[2:], os.Stdin, os.Stderr))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // TestRelayInproc runs the whole bench in-process, small: every delivery
 // must be counted exactly once, and the JSON line must say so.

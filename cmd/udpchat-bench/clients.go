@@ -21,7 +21,9 @@ import (
 
 // FleetOptions shape the simulated clients of a run.
 type FleetOptions struct {
-	Server  netip.AddrPort
+	// Servers are the servers the clients connect to: client i to
+	// spread(Servers, i).
+	Servers []netip.AddrPort
 	Layers  Layers
 	Proto   uint8 // the highest protocol version offered: 2 or 1
 	Clients int
@@ -120,7 +122,7 @@ func newFleet(o FleetOptions) (*fleet, error) {
 		ct := &countingTransport{Transport: inner}
 		cfg := client.Config{
 			Transport:         ct,
-			Server:            o.Server,
+			Server:            spread(o.Servers, i),
 			Codec:             o.Layers.Codec,
 			Suite:             o.Layers.Suite,
 			Reliability:       o.Layers.Reliability,

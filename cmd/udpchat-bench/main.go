@@ -28,6 +28,15 @@
 //	           messages, which must reach all the others; the server's RSS
 //	           before and after gives its memory per idle session.
 //
+// -nodes N spawns N udpchat-servers instead (this binary again, as
+// cmd/servercmd, each from a configuration file it writes in a temporary
+// directory), forming an embedded NATS cluster on 127.0.0.1; it waits
+// until each takes a client and a message crosses between them, then
+// gives client i to node i mod N. -broker memory|embedded picks their
+// broker.mode (embedded, the only one that clusters, by default), one node
+// unless -nodes says; -broker memory,embedded runs the relay with each and
+// prints both, then a comparison.
+//
 // The server (-server): "spawn" (default) re-executes this binary as a
 // child running a server.Server, so that its CPU (utime+stime) and memory
 // (VmRSS, VmHWM) are read from /proc apart from the clients'; "inproc" runs
@@ -64,15 +73,18 @@
 //	config                        clients, senders, messages, size, proto, codec,
 //	                              suite, reliability, inflight, think_ms,
 //	                              think_jitter, rate, faults {loss, duplicate,
-//	                              reorder, delay_ms, jitter_ms, seed} (with -loss etc.)
+//	                              reorder, delay_ms, jitter_ms, seed} (with -loss etc.),
+//	                              nodes, broker (with -nodes or -broker)
 //	floor                         size, seconds, sent, received, sent_per_s,
 //	                              received_per_s, loss (fraction)
-//	server                        kind (spawn|inproc|external), addr, separate (the
+//	server                        kind (spawn|inproc|external|nodes), addr, separate (the
 //	                              figures are the server's own), cpu_s and cpu_pct
 //	                              (of one core) over the measured phase, rss_kib,
 //	                              hwm_kib (peak RSS), stats (the server's counters:
 //	                              received, dropped, accepted, relayed, bundled,
-//	                              sessions, handshakes; spawn and inproc only)
+//	                              sessions, handshakes; spawn and inproc only); with
+//	                              nodes, their sums, ready_s (until a message crossed)
+//	                              and nodes (each: addr, cpu_s, cpu_pct, rss_kib, hwm_kib)
 //	connect                       clients, connected, failed, seconds, per_s,
 //	                              latency_ms {n, mean, p50, p90, p99, max}, versions
 //	relay                         seconds (first send to last delivery),
@@ -126,6 +138,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 	"syscall"
 	"time"
 
@@ -135,6 +148,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == nodeCommand {
+		os.Exit(runNode(os.Args[2:], os.Stdin, os.Stderr))
+	}
 	if len(os.Args) > 1 && os.Args[1] == childCommand {
 		if err := runChild(os.Args[2:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintf(os.Stderr, "udpchat-bench server: %v\n", err)
@@ -188,6 +204,8 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	var progress string
 	fs.StringVar(&o.Server, "server", "spawn", "the server: `spawn` (a child process), inproc, or HOST:PORT")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "`PID` of an external server, to read its CPU and memory")
+	fs.IntVar(&o.Nodes, "nodes", 0, "spawn `N` udpchat-servers forming an embedded NATS cluster on 127.0.0.1, the clients spread over them")
+	fs.StringVar(&o.Broker, "broker", "", "spawn udpchat-server with this broker.mode: `memory`, embedded, or memory,embedded to run and print both")
 	fs.StringVar(&o.Server0.Codec, "server-codec", "", "the bench server's codec, auto for every one (default: -codec)")
 	fs.IntVar(&o.Server0.RecipientQueue, "recipient-queue", 0, "the bench server's queue per version 2 recipient (0: core's default, 1024)")
 	fs.StringVar(&o.Server0.LogLevel, "server-log-level", "warn", "the bench server's log level: debug, info, warn, error")
@@ -276,6 +294,9 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	case o.HSSockets < 1 || o.HSCount < 1:
 		return o, errors.New("-hs-sockets and -hs-count must be positive")
 	}
+	if err := checkNodes(o, set["server"]); err != nil {
+		return o, err
+	}
 	if err := checkFaults(o.Faults); err != nil {
 		return o, err
 	}
@@ -318,20 +339,75 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty
 	if o.Procs > 0 {
 		runtime.GOMAXPROCS(o.Procs)
 	}
-	r := &Result{}
-	err = run(ctx, o, r, stderr)
-	r.BenchCPU = round3(selfCPU().Seconds())
-	r.OK = err == nil
-	if err != nil {
-		r.Error = err.Error()
+	brokers := strings.Split(o.Broker, ",")
+	var results []*Result
+	var errs []error
+	for i, broker := range brokers {
+		o := o
+		o.Broker = broker
+		if i > 0 {
+			o.Floor = false // the machine's, measured once
+		}
+		r := &Result{}
+		err := run(ctx, o, r, stderr)
+		if i > 0 {
+			r.Floor = results[0].Floor
+		}
+		r.BenchCPU = round3(selfCPU().Seconds())
+		r.OK = err == nil
+		if err != nil {
+			r.Error = err.Error()
+		}
+		writeSummary(stderr, r)
+		results, errs = append(results, r), append(errs, err)
 	}
-	writeSummary(stderr, r)
-	if werr := writeJSON(stdout, r); werr != nil {
+	var werr error
+	if len(results) == 1 {
+		werr = writeJSON(stdout, results[0])
+	} else {
+		writeComparison(stderr, results)
+		for _, r := range results {
+			if werr == nil {
+				werr = writeJSON(stdout, r)
+			}
+		}
+		if werr == nil {
+			werr = writeJSON(stdout, &Comparison{Mode: "compare", Runs: results})
+		}
+	}
+	if werr != nil {
 		fmt.Fprintf(stderr, "udpchat-bench: %v\n", werr)
 		return 1
 	}
-	if err != nil {
+	if errors.Join(errs...) != nil {
 		return 1
 	}
 	return 0
+}
+
+// checkNodes checks -nodes and -broker: udpchat-servers the bench spawns
+// itself, and only an embedded broker clusters.
+func checkNodes(o Options, serverSet bool) error {
+	if o.Nodes == 0 && o.Broker == "" {
+		return nil
+	}
+	switch {
+	case o.Nodes < 0:
+		return fmt.Errorf("-nodes: want a number of nodes, got %d", o.Nodes)
+	case serverSet && o.Server != "spawn":
+		return fmt.Errorf("-nodes and -broker spawn their servers: not with -server %s", o.Server)
+	case o.CPUProfile != "":
+		return errors.New("-cpuprofile profiles the bench's own server, not -nodes or -broker's udpchat-servers")
+	}
+	brokers := strings.Split(o.Broker, ",")
+	for _, b := range brokers {
+		switch {
+		case o.Broker == "":
+		case b != "memory" && b != "embedded":
+			return fmt.Errorf("-broker: want memory or embedded, or both separated by a comma, got %q", b)
+		case o.Nodes > 1 && b != "embedded":
+			return fmt.Errorf("-broker %s: %d nodes share a room only through an embedded broker", b, o.Nodes)
+		}
+	}
+	return nil
 }

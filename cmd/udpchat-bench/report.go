@@ -56,6 +56,10 @@ type RunConfig struct {
 	// Faults are the transport/fault settings every client is behind,
 	// both ways; absent when the clients are on plain UDP.
 	Faults *FaultConfig `json:"faults,omitempty"`
+	// Nodes and Broker are the udpchat-servers spawned (-nodes, -broker):
+	// how many, and their broker.mode; absent for the bench's own server.
+	Nodes  int    `json:"nodes,omitempty"`
+	Broker string `json:"broker,omitempty"`
 }
 
 // ServerInfo is what the bench could see of the server.
@@ -70,6 +74,21 @@ type ServerInfo struct {
 	RSSKiB   uint64  `json:"rss_kib"`
 	HWMKiB   uint64  `json:"hwm_kib"` // peak RSS over the whole run
 	Stats    *Stats  `json:"stats,omitempty"`
+	// Nodes are each node's figures, with -nodes or -broker; those above
+	// are then their sums.
+	Nodes []NodeInfo `json:"nodes,omitempty"`
+	// ReadySeconds is how long the nodes took, once started, to take a
+	// client each and pass a message between them.
+	ReadySeconds float64 `json:"ready_s,omitempty"`
+}
+
+// NodeInfo is one node's CPU over the measured phase and its memory.
+type NodeInfo struct {
+	Addr   string  `json:"addr"`
+	CPU    float64 `json:"cpu_s"`
+	CPUPct float64 `json:"cpu_pct"`
+	RSSKiB uint64  `json:"rss_kib"`
+	HWMKiB uint64  `json:"hwm_kib"`
 }
 
 // Stats are server.Stats, with JSON names.
@@ -169,7 +188,7 @@ func round3(x float64) float64 { return math.Round(x*1e3) / 1e3 }
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // writeJSON prints r as one line.
-func writeJSON(w io.Writer, r *Result) error {
+func writeJSON(w io.Writer, r any) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -185,6 +204,9 @@ func writeSummary(w io.Writer, r *Result) {
 	if c := r.Config; c != nil && r.Mode != "floor" {
 		p("  %d clients (%d sending %d × %d B), protocol %d, %s/%s/%s, inflight %d, think %gms ±%g%%, rate %g/s",
 			c.Clients, c.Senders, c.Messages, c.Size, c.Proto, c.Codec, c.Suite, c.Reliability, c.Inflight, c.ThinkMS, 100*c.ThinkJitter, c.Rate)
+		if c.Broker != "" {
+			p("  %d udpchat-server nodes, broker %s, the clients spread over them", c.Nodes, c.Broker)
+		}
 		if f := c.Faults; f != nil {
 			p("  faults on every client, each way: loss %g%%, duplicate %g%%, reorder %g%%, delay %gms + [0, %gms), seed %d",
 				100*f.Loss, 100*f.Duplicate, 100*f.Reorder, f.DelayMS, f.JitterMS, f.Seed)
@@ -242,6 +264,12 @@ func writeSummary(w io.Writer, r *Result) {
 		} else {
 			p("  server (%s %s): CPU and memory not separable from the bench's", s.Kind, s.Addr)
 		}
+		if s.ReadySeconds > 0 {
+			p("  nodes ready (a client on each, a message across) in %.2fs", s.ReadySeconds)
+		}
+		for i, n := range s.Nodes {
+			p("    node %d (%s): CPU %.2fs (%.0f%% of a core), RSS %d KiB, peak %d KiB", i, n.Addr, n.CPU, n.CPUPct, n.RSSKiB, n.HWMKiB)
+		}
 		if st := s.Stats; st != nil {
 			p("  server counters: received %d, dropped %d, accepted %d, relayed %d, bundled %d, handshakes %d", st.Received, st.Dropped, st.Accepted, st.Relayed, st.Bundled, st.Handshakes)
 		}
@@ -252,6 +280,38 @@ func writeSummary(w io.Writer, r *Result) {
 	}
 	if r.Error != "" {
 		p("  error: %s", r.Error)
+	}
+}
+
+// Comparison is the last line of a run of several brokers (-broker
+// memory,embedded), after each run's own: every run again, for a script
+// that reads one line.
+type Comparison struct {
+	Mode string    `json:"mode"` // compare
+	Runs []*Result `json:"runs"`
+}
+
+// writeComparison sets the runs of several brokers side by side: the
+// relay's rates and latency, and what the server spent on it.
+func writeComparison(w io.Writer, rs []*Result) {
+	fmt.Fprintf(w, "udpchat-bench: brokers compared\n")
+	fmt.Fprintf(w, "  %-9s %12s %12s %10s %10s %12s %14s %10s\n", "broker", "msgs/s", "deliveries/s", "p50 ms", "p99 ms", "server CPU s", "µs/delivery", "RSS KiB")
+	for _, r := range rs {
+		x, s := r.Relay, r.Server
+		broker := "?"
+		if r.Config != nil {
+			broker = r.Config.Broker
+		}
+		if x == nil || s == nil {
+			fmt.Fprintf(w, "  %-9s incomplete: %s\n", broker, r.Error)
+			continue
+		}
+		perDelivery := 0.0
+		if x.Deliveries > 0 {
+			perDelivery = 1e6 * s.CPU / float64(x.Deliveries)
+		}
+		fmt.Fprintf(w, "  %-9s %12.0f %12.0f %10.3f %10.3f %12.2f %14.1f %10d\n", broker, x.MsgsPerSec, x.DeliveriesPerSec,
+			x.Latency.P50, x.Latency.P99, s.CPU, perDelivery, s.RSSKiB)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +21,14 @@ type Options struct {
 	Mode  string // relay, floor, handshake, idle
 	Procs int    // GOMAXPROCS of the bench's process; 0 leaves the default
 
-	Server     string // spawn, inproc, or HOST:PORT
-	ServerPID  int
+	Server    string // spawn, inproc, or HOST:PORT
+	ServerPID int
+	// Nodes, when positive, spawns that many udpchat-servers (nodes.go),
+	// clustered when more than one, and spreads the clients over them;
+	// Broker is their broker.mode (memory or embedded). Either makes the
+	// servers udpchat-server rather than the bench's own.
+	Nodes      int
+	Broker     string
 	Server0    ServerOptions // the bench's own server
 	CPUProfile string        // the spawned server's CPU profile
 
@@ -76,6 +83,9 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	if o.Think > 0 {
 		r.Config.ThinkJitter = o.ThinkJitter
 	}
+	if o.Nodes > 0 || o.Broker != "" {
+		r.Config.Nodes, r.Config.Broker = max(o.Nodes, 1), brokerOf(o)
+	}
 	bar := newProgress(stderr, o.Progress)
 	defer bar.close()
 
@@ -104,6 +114,12 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 		return err
 	}
 	r.Server = &ServerInfo{Kind: srv.Kind(), Addr: srv.Addr().String()}
+	servers := []netip.AddrPort{srv.Addr()}
+	ns, isNodes := srv.(*nodesServer)
+	if isNodes {
+		servers = ns.Addrs()
+		r.Server.Addr = joinAddrs(servers)
+	}
 	stopped := false
 	stopServer := func() {
 		if stopped {
@@ -117,6 +133,14 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 		}
 	}
 	defer stopServer()
+	if isNodes {
+		bar.set("ready", 0, nil)
+		d, err := waitCrossing(ctx, servers, layers, keys, readyTimeout)
+		r.Server.ReadySeconds = round3(d.Seconds())
+		if err != nil {
+			return err
+		}
+	}
 	if _, ok := srv.Sample(); !ok {
 		r.Notes = append(r.Notes, "server CPU and memory not measured: "+map[string]string{
 			"inproc":   "the server runs in the bench's process (use -server spawn)",
@@ -132,6 +156,7 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	}
 	freeMemory()
 	before, _ := srv.Sample()
+	beforeNodes := sampleNodes(srv)
 
 	if o.Mode == "handshake" {
 		r.Config = nil
@@ -155,7 +180,7 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 		logger = slog.New(slog.NewTextHandler(o.ClientLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	f, err := newFleet(FleetOptions{
-		Server: srv.Addr(), Layers: layers, Proto: o.Proto, Clients: o.Clients, Senders: senders,
+		Servers: servers, Layers: layers, Proto: o.Proto, Clients: o.Clients, Senders: senders,
 		Messages: o.Messages, Size: o.Size, Inflight: o.Inflight, Think: o.Think, ThinkJitter: o.ThinkJitter, Rate: o.Rate,
 		HandshakeConcurrency: o.HandshakeConcurrency, HandshakeRTO: o.HandshakeRTO, Keys: keys, Logger: logger,
 		Faults: o.Faults, FaultSeed: o.FaultSeed,
@@ -182,10 +207,11 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	total := int64(senders) * int64(o.Messages) * int64(o.Clients-1)
 	bar.set("relay", total, f.deliveries.Load)
 	startSample, _ := srv.Sample()
+	startNodes := sampleNodes(srv)
 	sendStart := time.Now()
 	sampleStart := sendStart
 	if o.Mode == "idle" {
-		startSample, sampleStart = before, t0 // the handshakes and the joins are the work
+		startSample, startNodes, sampleStart = before, beforeNodes, t0 // the handshakes and the joins are the work
 	}
 	sendErr := f.send(ctx)
 	// Every message's outcome, then every delivery owed: wait while they
@@ -196,6 +222,7 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	// server's join notices.
 	waitFor(ctx, o.Drain, func() bool { return f.deliveries.Load() >= expected() }, f.received.Load)
 	endSample, sampled := srv.Sample()
+	r.Server.Nodes = nodeFigures(servers, startNodes, sampleNodes(srv), time.Since(sampleStart))
 	relayEnd := time.Unix(0, f.lastDelivery.Load())
 	if relayEnd.Before(sendStart) {
 		relayEnd = time.Now()
@@ -316,6 +343,10 @@ func startServer(ctx context.Context, o Options, stderr io.Writer) (Server, erro
 		so.Listen = netip.MustParseAddrPort("127.0.0.1:0")
 	}
 	so.MaxSessions = max(so.MaxSessions, o.Clients+o.HSSockets+16)
+	switch {
+	case o.Nodes > 0 || o.Broker != "":
+		return startNodes(ctx, so, brokerOf(o), max(o.Nodes, 1), stderr)
+	}
 	switch o.Server {
 	case "spawn":
 		return startSpawned(ctx, so, o.CPUProfile, stderr)
@@ -327,4 +358,48 @@ func startServer(ctx context.Context, o Options, stderr io.Writer) (Server, erro
 		return nil, fmt.Errorf("-server: want spawn, inproc or HOST:PORT: %w", err)
 	}
 	return &externalServer{addr: ap, pid: o.ServerPID}, nil
+}
+
+// readyTimeout bounds the wait for the nodes to be ready: JetStream elects
+// a cluster's leaders about 5 s after the routes form.
+const readyTimeout = time.Minute
+
+// brokerOf is the nodes' broker.mode: embedded unless -broker says.
+func brokerOf(o Options) string {
+	if o.Broker == "" {
+		return "embedded"
+	}
+	return o.Broker
+}
+
+// joinAddrs writes addresses as a list, comma-separated.
+func joinAddrs(addrs []netip.AddrPort) string {
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// sampleNodes samples each node of srv, nil if it is not nodes.
+func sampleNodes(srv Server) []ProcSample {
+	if ns, ok := srv.(*nodesServer); ok {
+		return ns.SampleNodes()
+	}
+	return nil
+}
+
+// nodeFigures is each node's CPU over d, from start to end, and memory at
+// the end; nil without nodes.
+func nodeFigures(addrs []netip.AddrPort, start, end []ProcSample, d time.Duration) []NodeInfo {
+	if len(start) == 0 || len(start) != len(end) || len(end) != len(addrs) {
+		return nil
+	}
+	out := make([]NodeInfo, len(end))
+	for i := range end {
+		cpu := (end[i].CPU - start[i].CPU).Seconds()
+		out[i] = NodeInfo{Addr: addrs[i].String(), CPU: round3(cpu), CPUPct: round1(100 * cpu / d.Seconds()),
+			RSSKiB: end[i].RSSKiB, HWMKiB: end[i].HWMKiB}
+	}
+	return out
 }

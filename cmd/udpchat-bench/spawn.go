@@ -67,13 +67,8 @@ func runChild(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeLog()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	ctx, stop := lifeline(stdin)
 	defer stop()
-	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		io.Copy(io.Discard, stdin) // returns when the parent closes the pipe
-		cancel()
-	}()
 	// SIGUSR1 asks for a collection and the heap's return to the kernel,
 	// so that RSS is the live memory's, not what a burst left behind.
 	usr1 := make(chan os.Signal, 1)
@@ -95,6 +90,18 @@ func runChild(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	final, _ := json.Marshal(childFinal{Stats: srv.Stats(), CPUSec: selfCPU().Seconds()})
 	fmt.Fprintf(stdout, "FINAL %s\n", final)
 	return serveErr
+}
+
+// lifeline is a child's context: done when its standard input closes
+// (the parent closed the pipe, or died) or on SIGTERM.
+func lifeline(stdin io.Reader) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		io.Copy(io.Discard, stdin) // returns when the parent closes the pipe
+		cancel()
+	}()
+	return ctx, func() { cancel(); stop() }
 }
 
 // spawnedServer is a server child process.

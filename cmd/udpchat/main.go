@@ -8,6 +8,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -32,12 +33,14 @@ import (
 
 var command = cli.Command{
 	Name:     "udpchat",
-	Synopsis: "[--config FILE] [--plain] [--nick NAME] [--known-servers FILE] [--accept-new-key] [--state-dir DIR] HOST:PORT   (or HOST PORT)",
+	Synopsis: "[--config FILE] [--plain] [--nick NAME] [--known-servers FILE] [--accept-new-key] [--state-dir DIR] HOST:PORT[,HOST:PORT...]   (or HOST PORT)",
 	About: "Connects to a udpchat server and chats: in a terminal UI on a terminal, else in plain mode.\n" +
 		"In plain mode each line of standard input is sent,\n" +
 		"each message received is printed as \"<sender> text\", notices go to standard error, and at the\n" +
 		"end of input the client waits for every message to be acknowledged: it exits 0 if all were\n" +
-		"delivered and 1 otherwise. Logs go to client.log.",
+		"delivered and 1 otherwise. Logs go to client.log.\n" +
+		"Several servers of one room, separated by commas (or client.servers in the configuration):\n" +
+		"the client moves to the next when its server stops answering, and resumes its session there.",
 	Flags: []cli.Flag{
 		{Name: "plain", Key: "client.plain", Bool: true, Usage: "plain line mode, even on a terminal"},
 		{Name: "theme", Key: "client.theme", Usage: "colour `THEME`: color or mono (default: color, mono if NO_COLOR is set)"},
@@ -62,7 +65,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
-	server, name, err := serverArg(rest)
+	servers, err := serverArgs(rest, cfg.Client.Servers)
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
@@ -76,42 +79,66 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		if cfg.Client.LogFile == "-" {
 			return command.Exit(errors.New("client.log_file: - (standard error) would write over the terminal UI; log to a file, or use --plain"), stderr)
 		}
-		return command.Exit(terminal(ctx, cfg, server, name, log, stdin, stdout), stderr)
+		return command.Exit(terminal(ctx, cfg, servers, log, stdin, stdout), stderr)
 	}
-	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, server, log)
-	c, err := newClient(cfg, server, name, log, false, ticket, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", termsafe.Line(msg)) })
+	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, servers[0].addr, log)
+	c, err := newClient(cfg, servers, log, false, ticket, func(msg string) { fmt.Fprintf(stderr, "udpchat: %s\n", termsafe.Line(msg)) })
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
 	defer tickets.flush(log)
-	delivered, err := plain(ctx, c, server, settleBound(cfg.ReliabilityConfig(), cfg.Client.Keepalive), stdin, stdout, stderr, func(e client.Event) { tickets.keep(e, log) })
+	delivered, err := plain(ctx, c, servers[0].addr, settleBound(cfg.ReliabilityConfig(), cfg.Client.Keepalive), stdin, stdout, stderr, func(e client.Event) { tickets.keep(e, log) })
 	if err == nil && !delivered {
 		return cli.ExitFail
 	}
 	return command.Exit(err, stderr)
 }
 
-// serverArg takes HOST:PORT, or HOST PORT as the seed's client does, and
-// returns the address it resolves to and the name the server's key is
-// pinned under: HOST:PORT as given, the host in lower case, or "" when
-// HOST is an address (pinned by address alone).
-func serverArg(args []string) (netip.AddrPort, string, error) {
-	var hostport string
+// target is a server the user named: the address it resolves to, and the
+// name its key is pinned under (see serverArg).
+type target struct {
+	addr netip.AddrPort
+	name string
+}
+
+// serverArgs takes the servers from the command line, HOST:PORT or
+// host1:port,host2:port for several servers of one room, or HOST PORT as
+// the seed's client does; without any there, those of client.servers.
+func serverArgs(args, configured []string) ([]target, error) {
+	var list []string
 	switch len(args) {
+	case 0:
+		list = configured
 	case 1:
-		hostport = args[0]
+		list = strings.Split(args[0], ",")
 	case 2:
-		hostport = net.JoinHostPort(args[0], args[1])
-	default:
-		return netip.AddrPort{}, "", &cli.UsageError{Err: errors.New("want the server as HOST:PORT or HOST PORT")}
+		list = []string{net.JoinHostPort(args[0], args[1])}
 	}
+	if len(list) == 0 || len(args) > 2 {
+		return nil, &cli.UsageError{Err: errors.New("want the server as HOST:PORT or HOST PORT, several as host1:port,host2:port (or client.servers in the configuration)")}
+	}
+	servers := make([]target, len(list))
+	for i, hostport := range list {
+		addr, name, err := serverArg(hostport)
+		if err != nil {
+			return nil, &cli.UsageError{Err: fmt.Errorf("server address %q: %w", hostport, err)}
+		}
+		servers[i] = target{addr, name}
+	}
+	return servers, nil
+}
+
+// serverArg returns the address HOST:PORT resolves to and the name the
+// server's key is pinned under: HOST:PORT as given, the host in lower
+// case, or "" when HOST is an address (pinned by address alone).
+func serverArg(hostport string) (netip.AddrPort, string, error) {
 	addr, err := config.ResolveUDP(hostport)
 	if err != nil {
-		return netip.AddrPort{}, "", &cli.UsageError{Err: fmt.Errorf("server address: %w", err)}
+		return netip.AddrPort{}, "", err
 	}
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return netip.AddrPort{}, "", &cli.UsageError{Err: fmt.Errorf("server address: %w", err)}
+		return netip.AddrPort{}, "", err
 	}
 	if _, err := netip.ParseAddr(host); err == nil {
 		return addr, "", nil
@@ -119,10 +146,24 @@ func serverArg(args []string) (netip.AddrPort, string, error) {
 	return addr, net.JoinHostPort(strings.ToLower(host), port), nil
 }
 
-// newClient builds the client engine the configuration describes, to
-// resume ticket if not nil. The server's key is pinned under name (see
-// serverArg). notify hears of server keys pinned or replaced.
-func newClient(cfg config.Config, server netip.AddrPort, name string, log *slog.Logger, reconnect bool, ticket *client.Ticket, notify func(string)) (*client.Client, error) {
+// serverPins checks each server's key under the name the user gave it
+// (identity.Pins.Name), so that every server of a room is pinned on its
+// own, trust on first use for each.
+type serverPins map[netip.AddrPort]*identity.Pins
+
+// Verify implements client.ServerVerifier.
+func (p serverPins) Verify(server netip.AddrPort, key ed25519.PublicKey) error {
+	return p[server].Verify(server, key)
+}
+
+// Pinned implements client.ServerVerifier.
+func (p serverPins) Pinned(server netip.AddrPort) bool { return p[server].Pinned(server) }
+
+// newClient builds the client engine the configuration describes, for
+// servers (the first, then the others as fallbacks), to resume ticket if
+// not nil. Each server's key is pinned under its name (see serverArg).
+// notify hears of server keys pinned or replaced.
+func newClient(cfg config.Config, servers []target, log *slog.Logger, reconnect bool, ticket *client.Ticket, notify func(string)) (*client.Client, error) {
 	if cfg.Codec == config.AutoCodec {
 		return nil, errors.New("codec: auto is for servers; a client speaks one codec, e.g. json or protobuf")
 	}
@@ -130,9 +171,17 @@ func newClient(cfg config.Config, server netip.AddrPort, name string, log *slog.
 	if err != nil {
 		return nil, err
 	}
+	// One socket speaks to every server: an IPv6 one (dual stack) if any
+	// of them needs it.
 	local := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
-	if server.Addr().Is6() {
-		local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	var fallbacks []netip.AddrPort
+	for i, s := range servers {
+		if s.addr.Addr().Is6() {
+			local = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+		}
+		if i > 0 {
+			fallbacks = append(fallbacks, s.addr)
+		}
 	}
 	known := cfg.Client.KnownServers
 	if known == "" {
@@ -144,11 +193,14 @@ func newClient(cfg config.Config, server netip.AddrPort, name string, log *slog.
 	if err := file.CheckModes(); err != nil {
 		return nil, fmt.Errorf("client.known_servers: %w", err)
 	}
-	pins := &identity.Pins{
-		File:      file,
-		AcceptNew: cfg.Client.AcceptNewKey,
-		Name:      name,
-		Notify:    notify,
+	pins := serverPins{}
+	for _, s := range servers {
+		pins[s.addr] = &identity.Pins{
+			File:      file,
+			AcceptNew: cfg.Client.AcceptNewKey,
+			Name:      s.name,
+			Notify:    notify,
+		}
 	}
 	t, err := cli.Listen(cfg, layers.Network, local, log)
 	if err != nil {
@@ -156,7 +208,8 @@ func newClient(cfg config.Config, server netip.AddrPort, name string, log *slog.
 	}
 	c, err := client.New(client.Config{
 		Transport:         t,
-		Server:            server,
+		Server:            servers[0].addr,
+		Fallbacks:         fallbacks,
 		Codec:             layers.Codec,
 		Suite:             layers.Suite,
 		Reliability:       layers.Reliability,
@@ -190,7 +243,7 @@ func settleBound(rc core.ReliabilityConfig, keepalive time.Duration) time.Durati
 	return max(2*rc.RTO*time.Duration(rc.MaxRetries+1), 3*keepalive) + 30*time.Second
 }
 
-// plain runs the plain line mode. It reports whether every line read was
+// plain runs the plain line mode, server being the first server tried. It reports whether every line read was
 // delivered: it waits for the server's verdict on each (delivered, refused,
 // or given up on), at most bound after the last one once the input has
 // ended, and says on stderr which lines were refused and why. Only a
@@ -253,6 +306,7 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 		}
 	}
 	allOK := true
+	var last netip.AddrPort // the server of the last session, to say the client moved
 	// failed says on stderr, one line each, which line was refused or not
 	// delivered, and why.
 	failed := func(id uint64, verdict, line, why string) {
@@ -284,7 +338,18 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 		case client.FailedEvent:
 			failed(e.ID, "not delivered", e.Text, e.Err.Error())
 		case client.StateEvent:
-			fmt.Fprintf(stderr, "udpchat: %s %s%s\n", e.State, server, describe(e.Info))
+			at := server
+			if e.Server.IsValid() {
+				at = e.Server
+			}
+			var moved string
+			if e.State == client.StateConnected {
+				if last.IsValid() && last != at {
+					moved = " (moved from " + last.String() + ")"
+				}
+				last = at
+			}
+			fmt.Fprintf(stderr, "udpchat: %s %s%s%s\n", e.State, at, moved, describe(e.Info))
 		}
 	}
 	eof := false
@@ -308,6 +373,9 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 			delete(settled, s.id)
 		case <-timeout:
 			allOK = false
+			if last.IsValid() {
+				server = last
+			}
 			fmt.Fprintf(stderr, "udpchat: no answer from %s in %v: %d line(s) not known to be delivered\n", server, bound, len(pending))
 			pending = nil
 		case e := <-c.Events():

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
 	"time"
 
@@ -25,15 +24,15 @@ func isTerminal(f any) bool {
 
 // terminal runs the terminal UI until the user quits. The client reconnects
 // by itself, so that a restarted server does not end the conversation.
-func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, name string, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+func terminal(ctx context.Context, cfg config.Config, servers []target, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
 	if err := tui.CheckTheme(cfg.Client.Theme); err != nil {
 		return errors.New("client.theme: " + err.Error())
 	}
 	// Key pins are news for the screen: they join the engine's events.
 	notices := make(chan client.Event, 4)
-	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, server, log)
+	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, servers[0].addr, log)
 	defer tickets.flush(log)
-	c, err := newClient(cfg, server, name, log, true, ticket, func(msg string) {
+	c, err := newClient(cfg, servers, log, true, ticket, func(msg string) {
 		select {
 		case notices <- client.NoticeEvent{Text: msg}:
 		default: // the screen is behind; the log has it
@@ -77,7 +76,7 @@ func terminal(ctx context.Context, cfg config.Config, server netip.AddrPort, nam
 		}
 	}()
 	uiErr := tui.Run(uiCtx, c, events, tui.Options{
-		Server: server.String(), Nick: cfg.Client.Nick, Theme: cfg.Client.Theme, Bell: cfg.Client.Bell,
+		Server: servers[0].addr.String(), Nick: cfg.Client.Nick, Theme: cfg.Client.Theme, Bell: cfg.Client.Bell,
 	}, stdin, stdout)
 	stopForward()
 	<-forwarded

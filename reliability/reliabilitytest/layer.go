@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -34,8 +36,8 @@ func seqOf(t *testing.T, tr core.Transmission) uint64 {
 // TestLayer runs the deterministic conformance suite of core.Reliability
 // against l, the step-by-step behaviour every layer has, each part a
 // subtest: TestInOrder, TestReceiver, TestUnknownAck, TestRetransmit,
-// TestGiveUp, TestBackoff, TestPersist, TestDrain, TestQueueBound and
-// TestBuildError. FuzzSender and
+// TestGiveUp, TestBackoff, TestPersist, TestDrain, TestQueueBound,
+// TestBuildError and TestReleasesAcked. FuzzSender and
 // FuzzReceiver check the invariants under any program.
 func TestLayer(t *testing.T, l Layer) {
 	if l.Name() == "" {
@@ -49,6 +51,7 @@ func TestLayer(t *testing.T, l Layer) {
 		{"Retransmit", TestRetransmit}, {"GiveUp", TestGiveUp},
 		{"Backoff", TestBackoff}, {"Persist", TestPersist}, {"Drain", TestDrain},
 		{"QueueBound", TestQueueBound}, {"BuildError", TestBuildError},
+		{"ReleasesAcked", TestReleasesAcked},
 	} {
 		t.Run(part.name, func(t *testing.T) { part.run(t, l) })
 	}
@@ -368,4 +371,32 @@ func TestBuildError(t *testing.T, l Layer) {
 		t.Fatalf("Pending = %d after a failed build, want 0", s.Pending())
 	}
 	push(t, s, "next", 0)
+}
+
+// TestReleasesAcked checks that a Sender keeps no reference to the
+// datagram of a message once it is acknowledged: a server holds a Sender
+// per session for the session's life, and one that kept its last DATA
+// (in a reused result slice, say) would make every idle session cost a
+// datagram more.
+func TestReleasesAcked(t *testing.T, l Layer) {
+	s := l.NewSender(LayerConfig)
+	var released weak.Pointer[byte]
+	if _, err := s.Push(func(seq uint64) ([]byte, error) {
+		dg := make([]byte, 600) // a DATA's size: not from a tiny allocator's block
+		released = weak.Make(&dg[0])
+		return binary.BigEndian.AppendUint64(dg[:0], seq), nil
+	}, "ref"); err != nil {
+		t.Fatal(err)
+	}
+	if send, _, _ := s.Poll(t0); len(send) != 1 {
+		t.Fatalf("Poll sent %d datagrams, want 1", len(send))
+	}
+	if acked := s.Ack(core.Ack{Seq: 0, Cum: 1, HasCum: true}, t0.Add(time.Millisecond)); len(acked) != 1 {
+		t.Fatalf("Ack acknowledged %v, want the one message", acked)
+	}
+	runtime.GC()
+	if released.Value() != nil {
+		t.Fatal("the Sender still holds the datagram of an acknowledged message")
+	}
+	runtime.KeepAlive(s)
 }

@@ -113,6 +113,9 @@ func (s *Sender) Ack(ack core.Ack, _ time.Time) []any {
 	}
 	s.acked = append(s.acked[:0], s.inflight.ref)
 	s.inflight, s.busy = item{}, false
+	// The last Poll's result still points at the datagram: an idle
+	// session would keep its last DATA, most of its memory, for good.
+	clear(s.send[:cap(s.send)])
 	return s.acked
 }
 

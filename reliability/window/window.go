@@ -175,6 +175,11 @@ func (s *Sender) Ack(a core.Ack, now time.Time) []any {
 		s.flight = s.flight[1:]
 	}
 	s.acked = delivered
+	if len(delivered) > 0 {
+		// The last Poll's result may still point at their datagrams:
+		// an idle session would keep its last DATA for good.
+		clear(s.send[:cap(s.send)])
+	}
 	return delivered
 }
 

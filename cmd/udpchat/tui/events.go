@@ -147,6 +147,10 @@ func slicesDeleteFold(names []string, name string) []string {
 // stateChange follows the connection, and says in the view what changed.
 func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 	m.state, m.stateSeen = e.State, true
+	moving := e.Server.IsValid() && e.Server.String() != m.server
+	if e.Server.IsValid() {
+		m.server = e.Server.String()
+	}
 	switch e.State {
 	case client.StateConnected:
 		m.stateErr = nil
@@ -158,10 +162,13 @@ func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 			}
 		}
 		what := "connected to " + m.server
-		if m.connected {
+		switch {
+		case m.connected && m.lastServer != m.server:
+			what += " (moved from " + m.lastServer + ")"
+		case m.connected:
 			what = "reconnected to " + m.server
 		}
-		m.connected = true
+		m.connected, m.lastServer = true, m.server
 		m.addLocal(lineLocal, what+describe(m.info, m.nick))
 	case client.StateFailed:
 		m.stateErr = e.Err
@@ -174,6 +181,12 @@ func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 		if m.connected {
 			m.addLocal(lineLocal, "messages are not getting through: starting a new session")
 		}
+	case client.StateReconnecting:
+		what := "connection: reconnecting"
+		if moving {
+			what += " to " + m.server
+		}
+		m.addLocal(lineLocal, what)
 	default:
 		m.addLocal(lineLocal, "connection: "+e.State.String())
 	}

@@ -28,10 +28,13 @@ type Model struct {
 	ctx  context.Context // bounds Send; Run cancels it on the way out
 	now  func() time.Time
 
-	server string
-	nick   string // ours: asked for, then what the server says
-	theme  theme
-	bell   bool
+	server string // the one the client is connected to or on its way to
+	// lastServer is the one the last session was with: a session with
+	// another is a move, which the view says.
+	lastServer string
+	nick       string // ours: asked for, then what the server says
+	theme      theme
+	bell       bool
 
 	width, height int
 	view          viewport.Model

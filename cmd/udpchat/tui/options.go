@@ -8,7 +8,8 @@ import (
 
 // Options configures the UI.
 type Options struct {
-	// Server is the server's address, for the status line.
+	// Server is the server's address, for the status line: the first one
+	// tried. The engine's StateEvents name the one it is on after that.
 	Server string
 	// Nick is the nickname asked for. The server's answer (version 2)
 	// replaces it; it is what mentions are looked for.

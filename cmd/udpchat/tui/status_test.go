@@ -3,6 +3,7 @@ package tui
 import (
 	"crypto/ed25519"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,30 @@ func TestFailedEventWithoutReason(t *testing.T) {
 	h.contains("not delivered: given up")
 	h.event(client.StateEvent{State: client.StateFailed, Err: errors.New("boom")})
 	h.contains("connection failed: boom")
+}
+
+// TestStatusLineMoved: a client that moves to another server of the room
+// says where it is going, and that it moved, and the status line names the
+// server it is on.
+func TestStatusLineMoved(t *testing.T) {
+	a, b := netip.MustParseAddrPort("127.0.0.1:9000"), netip.MustParseAddrPort("127.0.0.1:9001")
+	h := newHarness(t)
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 10})
+	first := connected("bob")
+	first.Server = a
+	h.event(first)
+	h.contains("-*- connected to 127.0.0.1:9000 as bob")
+
+	h.event(client.StateEvent{State: client.StateReconnecting, Server: b})
+	h.contains("-*- connection: reconnecting to 127.0.0.1:9001")
+	moved := connected("bob")
+	moved.Server = b
+	h.event(moved)
+	h.contains("-*- connected to 127.0.0.1:9001 (moved from 127.0.0.1:9000) as bob")
+	if got := h.status(); !strings.Contains(got, "connected | 127.0.0.1:9001 | bob") {
+		t.Fatalf("status after the move: %q", got)
+	}
+
+	h.event(client.StateEvent{State: client.StateReconnecting, Server: b}, moved)
+	h.contains("-*- reconnected to 127.0.0.1:9001 as bob")
 }
