@@ -321,9 +321,7 @@ func Load(path string, environ []string, set map[string]string) (Config, error) 
 	}
 	var c Config
 	err = k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
-		// A list from the environment is comma-separated, as
-		// UDPCHAT_BROKER_CLUSTER_ROUTES=nats://a:6222,nats://b:6222.
-		DecodeHook:       mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(",")),
+		DecodeHook:       durationHook,
 		WeaklyTypedInput: true,
 		ErrorUnused:      true,
 		Result:           &c,
