@@ -205,6 +205,11 @@ type Server struct {
 	entries   sync.Pool // of *[]core.LogEntry
 	helds     sync.Pool // of *[][]byte, a DATA's messages while it is gathered
 	resumeKey []byte    // the key of resume tokens (core.ResumeToken), drawn at New
+	// The next entry of the room seed clients are to be sent, in
+	// seedEpoch (sendSeeds): a position of their own, since the head moves
+	// past other servers' entries before they are sent.
+	seedMu              sync.Mutex
+	seedEpoch, seedNext uint64
 
 	pendingMu sync.Mutex
 	pending   map[*session]struct{} // sessions with DATA in flight
@@ -349,11 +354,16 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}
 	})
-	defer wg.Wait()
-	defer cancel()
-	if s.ownLog {
-		defer s.roomLog.Close()
-	}
+	wg.Go(func() { s.follow(ctx) })
+	defer func() {
+		// The log is closed once nothing waits on it: the follower
+		// would take a closed log for a failure.
+		cancel()
+		wg.Wait()
+		if s.ownLog {
+			s.roomLog.Close()
+		}
+	}()
 
 	var names []string
 	for _, c := range s.codecs {
