@@ -113,6 +113,12 @@ type Config struct {
 	// on any of them, and after a restart, as long as the log keeps its
 	// epoch. At least 32 bytes. Nil draws one at New, which a restart loses.
 	ResumeKey []byte
+	// Directory is the presence shared with the other servers of the
+	// room (core.Directory), opened by Serve: a nickname is one session's
+	// on all of them, /who lists the users of all, and /msg reaches a user
+	// of any. Nil keeps nicknames, /who and /msg to this server's own
+	// sessions.
+	Directory core.Directory
 	// RecipientQueue bounds the messages for one version 2 client alone
 	// (private messages, notices) that wait to be sent; past it a private
 	// message is refused to its sender. A recipient a quarter of it
@@ -193,6 +199,7 @@ type Server struct {
 	maxV2  int          // the same for version 2
 
 	sessions *sessionTable
+	dir      core.Presence // Config.Directory's, while Serve runs; nil without one
 
 	// The room (cursor.go): its log, which the server closes if it opened
 	// it; the log's epoch and head (the offset its next append gets) as
@@ -341,6 +348,14 @@ func (s *Server) Serve(ctx context.Context) error {
 			<-closed
 		}
 	}()
+	if s.cfg.Directory != nil {
+		dir, err := s.cfg.Directory.Open(ctx, s.deliverFrom)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("server: open the directory: %w", err)
+		}
+		s.dir = dir
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.timers(ctx) })
 	s.work = make(chan handoff, handoffQueue)
@@ -360,6 +375,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		// would take a closed log for a failure.
 		cancel()
 		wg.Wait()
+		if s.dir != nil {
+			s.dir.Close()
+		}
 		if s.ownLog {
 			s.roomLog.Close()
 		}

@@ -307,6 +307,15 @@ func (t *sessionTable) claim(s *session, name string) bool {
 	return true
 }
 
+// unclaim undoes claim: s no longer holds the nickname name.
+func (t *sessionTable) unclaim(s *session, name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byNick[core.FoldName(name)] == s {
+		delete(t.byNick, core.FoldName(name))
+	}
+}
+
 // remove drops s from every index; it reports whether s was there.
 func (t *sessionTable) remove(s *session) bool {
 	t.mu.Lock()
@@ -426,5 +435,8 @@ func (s *Server) retire(sess *session) (name string, joined bool) {
 	delete(s.pending, sess)
 	s.pendingMu.Unlock()
 	s.dropLag(sess)
+	if joined {
+		s.releaseShared(context.Background(), name, sess.id)
+	}
 	return name, joined
 }
