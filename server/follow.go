@@ -65,6 +65,15 @@ func (s *Server) follow(ctx context.Context) {
 // and are encoded once, cached, and sent to every recipient. It returns
 // the epoch and head it now knows.
 func (s *Server) catchUp(ctx context.Context, epoch, next uint64) (uint64, uint64, error) {
+	// This server's own appends wake the follower too: those are in
+	// recent, below the head, and are passed over without a round trip to
+	// the log. The next Wait returns at once if there is more.
+	from := next
+	for head := s.head.Load(); next < head && s.cached(epoch, next) != nil; next++ {
+	}
+	if next > from {
+		return epoch, next, nil
+	}
 	b, err := s.roomLog.Bounds(ctx, lobby)
 	if err != nil {
 		return epoch, next, err

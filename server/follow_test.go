@@ -57,6 +57,8 @@ func TestFollowerBacksOff(t *testing.T) {
 			}
 		}
 
+		bob.WaitDelivered(bob.Say("hi")) // he is in the room
+		synctest.Wait()                  // and the follower waits on the log
 		flaky.failing.Store(true)
 		elsewhere("before") // wakes the follower, whose next Wait fails
 		bob.WaitChat(1)
