@@ -211,6 +211,10 @@ func (s *Server) sendSeeds(ctx context.Context, out *outbox) {
 	if s.seedNext >= head {
 		return
 	}
+	if !s.sessions.seeds() {
+		s.seedNext = head
+		return
+	}
 	var seeds []*session
 	for _, sess := range s.sessions.all(0) {
 		if sess.version < 2 {

@@ -171,6 +171,7 @@ type sessionTable struct {
 	perIP   map[netip.Addr]int
 	perNet  map[netip.Prefix]int
 	counted map[*session]netip.Addr // the IP each session is counted under
+	v1      int                     // version 1 sessions in byID
 }
 
 func newSessionTable() *sessionTable {
@@ -288,7 +289,18 @@ func (t *sessionTable) add(s *session) (replaced *session) {
 	t.byID[s.id] = s
 	t.byAddr[s.addr] = s
 	t.countLocked(s)
+	if s.version < 2 {
+		t.v1++
+	}
 	return replaced
+}
+
+// seeds reports whether any version 1 session is in the table: most
+// rooms have none, and their messages need not be sent to them.
+func (t *sessionTable) seeds() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.v1 > 0
 }
 
 // claim indexes s under the nickname name, unless another session holds
@@ -329,6 +341,9 @@ func (t *sessionTable) remove(s *session) bool {
 
 func (t *sessionTable) removeLocked(s *session) {
 	t.uncountLocked(s)
+	if s.version < 2 {
+		t.v1--
+	}
 	delete(t.byID, s.id)
 	if t.byAddr[s.addr] == s {
 		delete(t.byAddr, s.addr)
