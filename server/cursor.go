@@ -137,7 +137,10 @@ func (s *Server) fillLocked(sess *session) {
 		}
 		if len(sess.held) == 0 {
 			sess.next = next // past entries it is not sent (its own)
-			return
+			if len(sess.direct) == 0 {
+				return
+			}
+			continue // the gathering queued a notice (a new epoch): it goes now, not with the next message
 		}
 		if err := s.flushLocked(sess); err != nil {
 			// The layer is full (one without Flow): what was gathered

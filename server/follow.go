@@ -140,6 +140,15 @@ func (s *Server) restart(ctx context.Context, b core.LogBounds) {
 	s.epoch.Store(b.Epoch)
 	s.head.Store(b.Next)
 	s.seedEpoch, s.seedNext = b.Epoch, b.Next
+	for _, sess := range s.sessions.all(0) {
+		// A seed client's catch-up boundary (sendV1) is an offset of the
+		// old log: the new one's entries are all past it.
+		if sess.version < 2 {
+			sess.mu.Lock()
+			sess.next = min(sess.next, b.Next)
+			sess.mu.Unlock()
+		}
+	}
 	s.seedMu.Unlock()
 	s.fanOut(ctx)
 }
