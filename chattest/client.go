@@ -35,6 +35,7 @@ type Client struct {
 	states    []client.ConnState
 	name      string
 	info      client.SessionInfo
+	ticket    client.Ticket
 }
 
 // Name is how the server names the client to others: its nickname in
@@ -44,6 +45,17 @@ func (c *Client) Name() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.name
+}
+
+// WaitTicket waits for the client's resume ticket (client.TicketEvent) and
+// returns the latest, for another client to resume its session with
+// (client.Config.Resume).
+func (c *Client) WaitTicket() client.Ticket {
+	c.t.Helper()
+	c.waitFor("a resume ticket", func() bool { return c.ticket.Valid() })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ticket
 }
 
 // Info is the client's session, once connected: the latest, if it has
@@ -88,6 +100,8 @@ func (c *Client) collect(ctx context.Context) {
 						c.name = e.Info.Nick
 					}
 				}
+			case client.TicketEvent:
+				c.ticket = e.Ticket
 			case client.NoticeEvent:
 				c.notices = append(c.notices, e.Text)
 			case client.RTTEvent:

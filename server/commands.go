@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,13 +87,15 @@ func (s *Server) runMsg(ctx context.Context, _ *session, m *core.Message, arg st
 	if to == "" || strings.TrimSpace(text) == "" {
 		return &core.Rejection{Reason: "usage: /msg NAME TEXT"}
 	}
-	target := s.sessions.nick(to)
-	if target == nil {
-		return &core.Rejection{Reason: "no such user: " + to}
+	m.To = to // a user of another server, if not of this one
+	switch target := s.sessions.nick(to); {
+	case target != nil:
+		target.mu.Lock()
+		m.To = target.name
+		target.mu.Unlock()
+	case s.dir == nil:
+		return noSuchUser(to)
 	}
-	target.mu.Lock()
-	m.To = target.name
-	target.mu.Unlock()
 	m.Kind, m.Text = core.KindPrivate, text
 	return next.HandleMessage(ctx, m)
 }
@@ -101,8 +104,8 @@ func (s *Server) runNick(ctx context.Context, sess *session, _ *core.Message, ar
 	return s.rename(ctx, sess, arg)
 }
 
-func (s *Server) runWho(_ context.Context, sess *session, _ *core.Message, _ string, _ core.Handler) error {
-	s.notify(sess, core.KindSystem, s.who())
+func (s *Server) runWho(ctx context.Context, sess *session, _ *core.Message, _ string, _ core.Handler) error {
+	s.notify(sess, core.KindSystem, s.who(ctx))
 	return nil
 }
 
@@ -117,36 +120,57 @@ func (s *Server) runHelp(_ context.Context, sess *session, _ *core.Message, _ st
 	return nil
 }
 
-// rename gives sess the nickname to, and tells the room.
+// rename gives sess the nickname to, and tells the room. With a
+// directory, the name is claimed there first, and the old one released
+// once the session no longer has it.
 func (s *Server) rename(ctx context.Context, sess *session, to string) error {
 	if err := s.checkName(to); err != nil {
 		return &core.Rejection{Reason: err.Error()}
+	}
+	taken := &core.Rejection{Reason: fmt.Sprintf("nickname %q is taken", to)}
+	if !s.claimShared(ctx, sess, to) {
+		return taken
 	}
 	sess.mu.Lock()
 	from := sess.name
 	if !s.sessions.rename(sess, from, to) {
 		sess.mu.Unlock()
-		return &core.Rejection{Reason: fmt.Sprintf("nickname %q is taken", to)}
+		if core.FoldName(from) != core.FoldName(to) {
+			s.releaseShared(ctx, to, sess.id)
+		}
+		return taken
 	}
 	sess.name = to
 	sess.mu.Unlock()
+	if core.FoldName(from) != core.FoldName(to) {
+		s.releaseShared(ctx, from, sess.id)
+	}
 	s.log.Info("renamed", "from", from, "to", to)
 	s.announce(ctx, from+" is now known as "+to, 0)
 	s.observe(ctx, core.RoomEvent{Kind: core.EventRename, Name: from, NewName: to})
 	return nil
 }
 
-// who describes the room: everyone's name and idle time.
-func (s *Server) who() string {
-	users := s.Users()
+// who describes the room: everyone's name and idle time, and with a
+// directory the users of the other servers, whose idle time only their
+// server knows.
+func (s *Server) who(ctx context.Context) string {
+	users, total, elsewhere := s.usersElsewhere(ctx, s.Users(), maxWho)
+	slices.SortFunc(users, func(a, b core.User) int { return strings.Compare(core.FoldName(a.Name), core.FoldName(b.Name)) })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d here:", len(users))
+	fmt.Fprintf(&b, "%d here:", total)
 	for i, u := range users {
 		if i == maxWho {
-			fmt.Fprintf(&b, " and %d more", len(users)-maxWho)
 			break
 		}
+		if elsewhere[core.FoldName(u.Name)] {
+			fmt.Fprintf(&b, " %s (on another server)", u.Name)
+			continue
+		}
 		fmt.Fprintf(&b, " %s (idle %s)", u.Name, max(u.Idle.Truncate(time.Second), 0))
+	}
+	if total > maxWho {
+		fmt.Fprintf(&b, " and %d more", total-min(len(users), maxWho))
 	}
 	return b.String()
 }

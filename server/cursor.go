@@ -44,6 +44,8 @@ type logged struct {
 // remembers its encodings in recent, and sends it to every recipient that
 // can take it now: seed clients at once (best effort, as the seed does),
 // version 2 ones through their cursors. m.Origin's session is not sent it.
+// What other servers append to a shared log reaches the recipients through
+// the follower (follow.go) in the same ways.
 // fitted is what fitRoom made: its encodings serve if the log gave m the
 // offset fitRoom expected.
 func (s *Server) appendRoom(ctx context.Context, m *core.Message, fitted *encodings) error {
@@ -59,15 +61,16 @@ func (s *Server) appendRoom(ctx context.Context, m *core.Message, fitted *encodi
 		}
 	}
 	enc.v1Text()
-	epoch := s.epoch.Load()
-	s.recent[e.Offset%recentSize].Store(&logged{epoch: epoch, offset: e.Offset, enc: enc})
-	for head := s.head.Load(); e.Offset >= head && !s.head.CompareAndSwap(head, e.Offset+1); head = s.head.Load() {
-	}
+	s.remember(s.epoch.Load(), e.Offset, enc)
+	s.advanceHead(e.Offset + 1)
 	out := s.newOutbox()
+	// Seed clients are sent everything up to the head, in the log's
+	// order: entries other servers appended before this one too, which the
+	// follower may not have taken in yet.
+	s.sendSeeds(ctx, out)
 	var budget stall // one for the message, however many it waits for
 	for _, sess := range s.sessions.all(m.Origin) {
 		if sess.version < 2 {
-			s.sendV1(sess, enc, out)
 			continue
 		}
 		s.waitFor(ctx, sess, out, &budget)
@@ -134,7 +137,10 @@ func (s *Server) fillLocked(sess *session) {
 		}
 		if len(sess.held) == 0 {
 			sess.next = next // past entries it is not sent (its own)
-			return
+			if len(sess.direct) == 0 {
+				return
+			}
+			continue // the gathering queued a notice (a new epoch): it goes now, not with the next message
 		}
 		if err := s.flushLocked(sess); err != nil {
 			// The layer is full (one without Flow): what was gathered
@@ -173,8 +179,10 @@ func (s *Server) gatherLocked(sess *session) (direct int, next uint64, err error
 		}
 	}
 	direct, next = len(sess.held), sess.next
-	for len(sess.held) < limit && next < s.head.Load() {
-		if l := s.recent[next%recentSize].Load(); l != nil && l.offset == next && l.epoch == sess.epoch {
+	// A cursor in another epoch than the server's reads the log even at
+	// the head: the read's bounds tell it the log started again (takeBatch).
+	for len(sess.held) < limit && (next < s.head.Load() || sess.epoch != s.epoch.Load()) {
+		if l := s.cached(sess.epoch, next); l != nil {
 			b, send := s.render(sess, l.enc.m, l.enc, next)
 			if send && !take(b) {
 				return direct, next, nil
@@ -192,11 +200,11 @@ func (s *Server) gatherLocked(sess *session) (direct int, next uint64, err error
 			sess.held = sess.held[:0]
 			return 0, sess.next, err
 		}
-		full := false
+		full, empty := false, len(*batch) == 0
 		next, full = s.takeBatch(sess, *batch, bounds, next, take)
 		clear(*batch)
-		s.entries.Put(batch)
-		if full || len(*batch) == 0 {
+		s.entries.Put(batch) // another goroutine may take it from here on
+		if full || empty {
 			break
 		}
 	}
@@ -289,6 +297,7 @@ func (s *Server) openRoom() error {
 	}
 	s.epoch.Store(b.Epoch)
 	s.head.Store(b.Next)
+	s.seedEpoch, s.seedNext = b.Epoch, b.Next
 	s.entries.New = func() any { return new([]core.LogEntry) }
 	s.helds.New = func() any { return new([][]byte) }
 	if s.cfg.ResumeKey != nil {

@@ -25,13 +25,13 @@ func (s *Server) deliver(ctx context.Context, m *core.Message) error {
 			return err
 		}
 		to := s.sessions.nick(m.To)
+		if to == nil && s.dir != nil {
+			return s.sendElsewhere(ctx, m)
+		}
 		if to == nil || !to.confirmed.Load() {
-			return &core.Rejection{Reason: fmt.Sprintf("no such user: %s", m.To)}
+			return noSuchUser(m.To)
 		}
-		if err := s.sendDirect(ctx, to, m, enc); err != nil {
-			return &core.Rejection{Reason: fmt.Sprintf("%s has too many messages waiting: try again later", to.name)}
-		}
-		return nil
+		return s.sendPrivate(ctx, to, m, enc)
 	}
 	enc, err := s.fitRoom(m)
 	if err != nil {

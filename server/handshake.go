@@ -280,7 +280,7 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 		s.halfOpen.Add(-1)
 		sess.reply = nil // it has the keys
 	}
-	s.claimNick(sess)
+	s.claimNick(ctx, sess)
 	w := sess.welcome
 	if sess.version >= 2 {
 		s.placeCursor(ctx, sess, w)
@@ -487,20 +487,38 @@ func (s *Server) chooseSuite(offer []string) core.Suite {
 // and a notice saying why. Only confirmed sessions hold nicknames: a
 // forged KEY_REQ that never confirms must not keep anyone's name (issue
 // 15), so two handshakes may be told the same free name, and the first to
-// confirm has it.
-func (s *Server) claimNick(sess *session) {
+// confirm has it. With a directory, a name another server's session holds
+// is taken in the same way.
+func (s *Server) claimNick(ctx context.Context, sess *session) {
 	sess.mu.Lock()
 	name := sess.name
 	sess.mu.Unlock()
-	for !s.sessions.claim(sess, name) {
+	for tries := 0; ; tries++ {
 		var problem string
-		name, problem = s.pickNick(name, nil)
+		switch {
+		case !s.sessions.claim(sess, name):
+			name, problem = s.pickNick(name, nil)
+		case tries == maxClaims:
+			s.log.Warn("directory refuses every nickname: the session keeps one claimed on this server only", "name", name)
+			return
+		case !s.claimShared(ctx, sess, name):
+			// Another server's: taken, though free here.
+			s.sessions.unclaim(sess, name)
+			name, problem = s.guestNick(fmt.Sprintf("nickname %q is taken", name))
+		default:
+			return
+		}
 		sess.mu.Lock()
 		sess.name = name
 		sess.welcome.nickProblem = problem
 		sess.mu.Unlock()
 	}
 }
+
+// maxClaims bounds the names a confirming session tries: guest names
+// are drawn from ten thousand, so that this many taken in a row means
+// a directory that refuses them all.
+const maxClaims = 16
 
 // pickNick returns the name a version 2 client asked for if it may have it,
 // and otherwise a guest name and the reason. The session a restarted client
@@ -517,6 +535,12 @@ func (s *Server) pickNick(want string, replacing *session) (name, problem string
 			problem = err.Error()
 		}
 	}
+	return s.guestNick(problem)
+}
+
+// guestNick returns a guest name free on this server, and problem with
+// what to do about it.
+func (s *Server) guestNick(problem string) (name, _ string) {
 	for {
 		var b [2]byte
 		if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {

@@ -113,6 +113,12 @@ type Config struct {
 	// on any of them, and after a restart, as long as the log keeps its
 	// epoch. At least 32 bytes. Nil draws one at New, which a restart loses.
 	ResumeKey []byte
+	// Directory is the presence shared with the other servers of the
+	// room (core.Directory), opened by Serve: a nickname is one session's
+	// on all of them, /who lists the users of all, and /msg reaches a user
+	// of any. Nil keeps nicknames, /who and /msg to this server's own
+	// sessions.
+	Directory core.Directory
 	// RecipientQueue bounds the messages for one version 2 client alone
 	// (private messages, notices) that wait to be sent; past it a private
 	// message is refused to its sender. A recipient a quarter of it
@@ -193,6 +199,7 @@ type Server struct {
 	maxV2  int          // the same for version 2
 
 	sessions *sessionTable
+	dir      core.Presence // Config.Directory's, while Serve runs; nil without one
 
 	// The room (cursor.go): its log, which the server closes if it opened
 	// it; the log's epoch and head (the offset its next append gets) as
@@ -205,6 +212,11 @@ type Server struct {
 	entries   sync.Pool // of *[]core.LogEntry
 	helds     sync.Pool // of *[][]byte, a DATA's messages while it is gathered
 	resumeKey []byte    // the key of resume tokens (core.ResumeToken), drawn at New
+	// The next entry of the room seed clients are to be sent, in
+	// seedEpoch (sendSeeds): a position of their own, since the head moves
+	// past other servers' entries before they are sent.
+	seedMu              sync.Mutex
+	seedEpoch, seedNext uint64
 
 	pendingMu sync.Mutex
 	pending   map[*session]struct{} // sessions with DATA in flight
@@ -338,6 +350,14 @@ func (s *Server) Serve(ctx context.Context) error {
 			<-closed
 		}
 	}()
+	if s.cfg.Directory != nil {
+		dir, err := s.cfg.Directory.Open(ctx, s.deliverFrom)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("server: open the directory: %w", err)
+		}
+		s.dir = dir
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.timers(ctx) })
 	s.work = make(chan handoff, handoffQueue)
@@ -351,11 +371,19 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}
 	})
-	defer wg.Wait()
-	defer cancel()
-	if s.ownLog {
-		defer s.roomLog.Close()
-	}
+	wg.Go(func() { s.follow(ctx) })
+	defer func() {
+		// The log is closed once nothing waits on it: the follower
+		// would take a closed log for a failure.
+		cancel()
+		wg.Wait()
+		if s.dir != nil {
+			s.dir.Close()
+		}
+		if s.ownLog {
+			s.roomLog.Close()
+		}
+	}()
 
 	var names []string
 	for _, c := range s.codecs {

@@ -156,6 +156,7 @@ type sessionTable struct {
 	perIP   map[netip.Addr]int
 	perNet  map[netip.Prefix]int
 	counted map[*session]netip.Addr // the IP each session is counted under
+	v1      int                     // version 1 sessions in byID
 }
 
 func newSessionTable() *sessionTable {
@@ -273,7 +274,18 @@ func (t *sessionTable) add(s *session) (replaced *session) {
 	t.byID[s.id] = s
 	t.byAddr[s.addr] = s
 	t.countLocked(s)
+	if s.version < 2 {
+		t.v1++
+	}
 	return replaced
+}
+
+// seeds reports whether any version 1 session is in the table: most
+// rooms have none, and their messages need not be sent to them.
+func (t *sessionTable) seeds() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.v1 > 0
 }
 
 // claim indexes s under the nickname name, unless another session holds
@@ -292,6 +304,15 @@ func (t *sessionTable) claim(s *session, name string) bool {
 	return true
 }
 
+// unclaim undoes claim: s no longer holds the nickname name.
+func (t *sessionTable) unclaim(s *session, name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byNick[core.FoldName(name)] == s {
+		delete(t.byNick, core.FoldName(name))
+	}
+}
+
 // remove drops s from every index; it reports whether s was there.
 func (t *sessionTable) remove(s *session) bool {
 	t.mu.Lock()
@@ -305,6 +326,9 @@ func (t *sessionTable) remove(s *session) bool {
 
 func (t *sessionTable) removeLocked(s *session) {
 	t.uncountLocked(s)
+	if s.version < 2 {
+		t.v1--
+	}
 	delete(t.byID, s.id)
 	if t.byAddr[s.addr] == s {
 		delete(t.byAddr, s.addr)
@@ -411,5 +435,8 @@ func (s *Server) retire(sess *session) (name string, joined bool) {
 	delete(s.pending, sess)
 	s.pendingMu.Unlock()
 	s.dropLag(sess)
+	if joined {
+		s.releaseShared(context.Background(), name, sess.id)
+	}
 	return name, joined
 }

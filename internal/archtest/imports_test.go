@@ -14,7 +14,7 @@ const module = "github.com/udpchat/udpchat"
 
 // axes are the folders of the swappable parts: one package per
 // implementation below each, beside the axis's conformance suite.
-var axes = []string{"codec", "cipher", "transport", "reliability", "roomlog"}
+var axes = []string{"codec", "cipher", "transport", "reliability", "roomlog", "presence"}
 
 // rule says which packages of the module a group of packages may import.
 type rule struct {

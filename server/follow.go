@@ -1,0 +1,272 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// Following the room log. Servers that share a room's log (a JetStream
+// stream, or one in-memory log in a test) each append to it; each learns of
+// the others' entries by waiting on the log, not from its own appends. The
+// follower is one goroutine per server: it waits for the log to grow past
+// what it knows, and does for the entries another server appended what
+// appendRoom does for its own (advance the head, cache their encodings,
+// send seed clients their copy, fill every version 2 cursor). Entries this
+// server appended are found in recent and cost it nothing but the wake.
+
+// followBatch is how many entries the follower reads from the log at once.
+const followBatch = 256
+
+// The follower's backoff after the log fails: from followRetry, doubling
+// up to followRetryMax, so that a log that is down is asked about a few
+// times a minute, not in a loop.
+const (
+	followRetry    = 50 * time.Millisecond
+	followRetryMax = 5 * time.Second
+)
+
+// follow waits on the room log for entries appended by anyone else until
+// ctx is done, and hands them to the room.
+func (s *Server) follow(ctx context.Context) {
+	epoch, next := s.epoch.Load(), s.head.Load()
+	retry := time.Duration(0)
+	for {
+		err := s.roomLog.Wait(ctx, lobby, epoch, next-1)
+		if err == nil {
+			epoch, next, err = s.catchUp(ctx, epoch, next)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, core.ErrRoomLogClosed):
+			s.log.Error("room log closed under the server: it no longer hears of other servers' messages", "err", err)
+			return
+		case err != nil:
+			retry = min(max(2*retry, followRetry), followRetryMax)
+			s.log.Error("room log unreadable: other servers' messages wait", "retry in", retry, "err", err)
+			t := time.NewTimer(retry)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		default:
+			retry = 0
+		}
+	}
+}
+
+// catchUp takes in the room's entries from next (in epoch) to the log's
+// head: those it does not find in recent were appended by another server,
+// and are encoded once, cached, and sent to every recipient. It returns
+// the epoch and head it now knows.
+func (s *Server) catchUp(ctx context.Context, epoch, next uint64) (uint64, uint64, error) {
+	// This server's own appends wake the follower too: those are in
+	// recent, below the head, and are passed over without a round trip to
+	// the log. The next Wait returns at once if there is more.
+	from := next
+	for head := s.head.Load(); next < head && s.cached(epoch, next) != nil; next++ {
+	}
+	if next > from {
+		return epoch, next, nil
+	}
+	b, err := s.roomLog.Bounds(ctx, lobby)
+	if err != nil {
+		return epoch, next, err
+	}
+	if b.Epoch != epoch {
+		s.restart(ctx, b)
+		return b.Epoch, b.Next, nil
+	}
+	foreign := false
+	for off := max(next, b.First); off < b.Next; {
+		if s.cached(epoch, off) != nil {
+			off++
+			continue
+		}
+		batch := s.entries.Get().(*[]core.LogEntry)
+		entries, rb, err := s.roomLog.Read(ctx, lobby, off, int(min(b.Next-off, followBatch)), (*batch)[:0])
+		if err != nil {
+			s.entries.Put(batch)
+			return epoch, next, err
+		}
+		for i := range entries {
+			e := &entries[i]
+			if rb.Epoch != epoch || s.cached(epoch, e.Offset) != nil {
+				continue
+			}
+			m := e.Message // the cache keeps it: a copy, not the pool's
+			m.ID = e.Offset
+			enc, err := s.encodeAll(&m)
+			if err != nil {
+				s.log.Error("another server's message cannot be encoded: its recipients read it from the log", "offset", e.Offset, "err", err)
+				continue
+			}
+			s.remember(epoch, e.Offset, enc)
+			foreign = true
+		}
+		done := len(entries) == 0 || rb.Epoch != epoch
+		if !done {
+			off = entries[len(entries)-1].Offset + 1
+		}
+		*batch = entries
+		clear(*batch)
+		s.entries.Put(batch)
+		if rb.Epoch != epoch {
+			s.restart(ctx, rb)
+			return rb.Epoch, rb.Next, nil
+		}
+		if done {
+			break
+		}
+	}
+	s.advanceHead(b.Next)
+	if foreign {
+		s.fanOut(ctx)
+	}
+	return epoch, b.Next, nil
+}
+
+// restart takes in a log that was lost and started again (a new epoch):
+// the head is the new log's, seed clients go on from it, and each version
+// 2 recipient learns of it as takeBatch tells one that reads it.
+func (s *Server) restart(ctx context.Context, b core.LogBounds) {
+	s.log.Warn("room log has a new epoch: recipients start again at its head", "epoch", b.Epoch, "head", b.Next)
+	s.seedMu.Lock()
+	s.epoch.Store(b.Epoch)
+	s.head.Store(b.Next)
+	s.seedEpoch, s.seedNext = b.Epoch, b.Next
+	for _, sess := range s.sessions.all(0) {
+		// A seed client's catch-up boundary (sendV1) is an offset of the
+		// old log: the new one's entries are all past it.
+		if sess.version < 2 {
+			sess.mu.Lock()
+			sess.next = min(sess.next, b.Next)
+			sess.mu.Unlock()
+		}
+	}
+	s.seedMu.Unlock()
+	s.fanOut(ctx)
+}
+
+// fanOut sends every recipient what it has not had of the room: seed
+// clients from the seed position, version 2 ones from their cursors.
+// Unlike appendRoom it never waits for a slow recipient: nobody's ACK is
+// held here to slow down.
+func (s *Server) fanOut(ctx context.Context) {
+	out := s.newOutbox()
+	s.sendSeeds(ctx, out)
+	for _, sess := range s.sessions.all(0) {
+		if sess.version >= 2 {
+			s.fill(ctx, sess, out)
+		}
+	}
+	out.release()
+}
+
+// cached returns the room's entry at offset off of epoch from recent, or
+// nil.
+func (s *Server) cached(epoch, off uint64) *logged {
+	if l := s.recent[off%recentSize].Load(); l != nil && l.offset == off && l.epoch == epoch {
+		return l
+	}
+	return nil
+}
+
+// remember caches the encodings of the room's entry at off, unless its
+// slot holds a later entry already: the follower and appendRoom both store
+// there, and one that is behind must not push out what a reader is more
+// likely to want.
+func (s *Server) remember(epoch, off uint64, enc *encodings) {
+	l := &logged{epoch: epoch, offset: off, enc: enc}
+	slot := &s.recent[off%recentSize]
+	for {
+		old := slot.Load()
+		if old != nil && old.epoch == epoch && old.offset >= off {
+			return
+		}
+		if slot.CompareAndSwap(old, l) {
+			return
+		}
+	}
+}
+
+// advanceHead moves the head to next unless it is there or beyond: the
+// follower and appendRoom each move it as they learn of entries, in either
+// order.
+func (s *Server) advanceHead(next uint64) {
+	for head := s.head.Load(); next > head && !s.head.CompareAndSwap(head, next); head = s.head.Load() {
+	}
+}
+
+// sendSeeds sends seed clients the room's entries from the seed position
+// to the head, in the log's order, each encoded once for them all, and
+// moves the position past them. Another server's entries are among them,
+// read from the log if they are not in recent: so an entry appended
+// elsewhere between two of this server's is sent, not skipped. Version 1
+// is best effort, so an entry the log no longer has (or cannot give) is
+// passed over, logged.
+func (s *Server) sendSeeds(ctx context.Context, out *outbox) {
+	s.seedMu.Lock()
+	defer s.seedMu.Unlock()
+	// What is sent goes out before the next sender takes the position:
+	// two outboxes flushed in the other order would reorder the room.
+	defer out.flush()
+	head := s.head.Load()
+	if s.seedNext >= head {
+		return
+	}
+	if !s.sessions.seeds() {
+		s.seedNext = head
+		return
+	}
+	var seeds []*session
+	for _, sess := range s.sessions.all(0) {
+		if sess.version < 2 {
+			seeds = append(seeds, sess)
+		}
+	}
+	if len(seeds) == 0 {
+		s.seedNext = head
+		return
+	}
+	for s.seedNext < head {
+		if l := s.cached(s.seedEpoch, s.seedNext); l != nil {
+			s.sendSeed(seeds, l.enc, out)
+			s.seedNext++
+			continue
+		}
+		entries, b, err := s.roomLog.Read(ctx, lobby, s.seedNext, int(min(head-s.seedNext, followBatch)), nil)
+		switch {
+		case err != nil:
+			s.log.Error("room log unreadable: seed clients miss messages", "missed", head-s.seedNext, "err", err)
+			s.seedNext = head
+			return
+		case b.Epoch != s.seedEpoch:
+			s.seedEpoch, s.seedNext = b.Epoch, b.Next
+			return
+		case len(entries) == 0:
+			s.seedNext = head
+			return
+		}
+		for i := range entries {
+			m := &entries[i].Message
+			m.ID = entries[i].Offset
+			s.sendSeed(seeds, &encodings{m: m}, out)
+			s.seedNext = entries[i].Offset + 1
+		}
+	}
+}
+
+// sendSeed sends the room's entry enc to each seed client but its sender.
+func (s *Server) sendSeed(seeds []*session, enc *encodings, out *outbox) {
+	for _, sess := range seeds {
+		if sess.id != enc.m.Origin {
+			s.sendV1(sess, enc, out)
+		}
+	}
+}
