@@ -47,7 +47,7 @@ func open(t *testing.T, cfg broker.Config) *broker.Broker {
 // secret is b.Secret(name), which must not fail.
 func secret(t *testing.T, b *broker.Broker, name string) []byte {
 	t.Helper()
-	c, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	s, err := b.Secret(c, name)
 	if err != nil {
@@ -118,12 +118,12 @@ func TestErrors(t *testing.T) {
 	}{
 		{"bad mode", broker.Config{Mode: "memory"}, "memory needs no broker"},
 		{"no data dir", broker.Config{Mode: broker.Embedded}, "data directory"},
-		{"nats unreachable", broker.Config{Mode: broker.NATS, URL: "nats://127.0.0.1:" + fmt.Sprint(freePort(t))}, "connect to nats://127.0.0.1:"},
+		{"nats unreachable", broker.Config{Mode: broker.NATS, URL: "nats://127.0.0.1:" + fmt.Sprint(testkit.FreeTCPPort(t))}, "connect to nats://127.0.0.1:"},
 		{"route TLS files missing", broker.Config{Mode: broker.Embedded, DataDir: t.TempDir(), Cluster: broker.Cluster{Listen: "127.0.0.1:0", Name: "c"},
 			TLS: broker.TLS{Cert: "/nonexistent/cert.pem", Key: "/nonexistent/key.pem"}}, "route TLS"},
 		{"cluster without a majority", broker.Config{Mode: broker.Embedded, Name: "lonely", DataDir: t.TempDir(), Ready: time.Second,
-			Cluster: broker.Cluster{Listen: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Name: "c",
-				Routes: []string{fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)), fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))}}},
+			Cluster: broker.Cluster{Listen: fmt.Sprintf("127.0.0.1:%d", testkit.FreeTCPPort(t)), Name: "c",
+				Routes: []string{fmt.Sprintf("nats://127.0.0.1:%d", testkit.FreeTCPPort(t)), fmt.Sprintf("nats://127.0.0.1:%d", testkit.FreeTCPPort(t))}}},
 			"JetStream not ready after 1s"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,17 +139,6 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// freePort is a TCP port of 127.0.0.1 nobody listens on, for now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestCluster: three embedded servers with the same routes (each its own
 // among them), route credentials and route TLS both ways form one
 // JetStream: three copies by default, one secret for all three though they
@@ -161,7 +150,7 @@ func TestCluster(t *testing.T) {
 	routes := make([]string, n)
 	listen := make([]string, n)
 	for i := range n {
-		listen[i] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		listen[i] = fmt.Sprintf("127.0.0.1:%d", testkit.FreeTCPPort(t))
 		routes[i] = "nats://" + listen[i]
 	}
 	nodes := make([]*broker.Broker, n)
@@ -197,7 +186,7 @@ func TestCluster(t *testing.T) {
 	// cluster's JetStream.
 	_, err := broker.Open(t.Context(), broker.Config{
 		Mode: broker.Embedded, Name: "intruder", DataDir: t.TempDir(), Ready: 2 * time.Second,
-		Cluster: broker.Cluster{Listen: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Name: "udpchat", Routes: routes, User: "route", Password: "s3cret"},
+		Cluster: broker.Cluster{Listen: fmt.Sprintf("127.0.0.1:%d", testkit.FreeTCPPort(t)), Name: "udpchat", Routes: routes, User: "route", Password: "s3cret"},
 	}, slog.New(slog.NewTextHandler(&testkit.Buffer{}, nil)))
 	if err == nil || !strings.Contains(err.Error(), "JetStream not ready") {
 		t.Fatalf("a node without route TLS: %v, want JetStream never ready", err)
