@@ -227,7 +227,13 @@ func (l *Log) Append(ctx context.Context, name string, m *core.Message) (core.Lo
 			// here, created by state), or has no leader for now (a
 			// cluster electing one): find out, and try again until ctx
 			// ends, unless the room may not be made again.
-			if _, serr := l.state(ctx, r); errors.Is(serr, core.ErrTooManyRooms) {
+			// Asked for at most attemptTimeout: JetStream's API may be
+			// electing its own leader too, and an answer that does not
+			// come must not take the time left for the append.
+			sctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+			_, serr := l.state(sctx, r)
+			cancel()
+			if errors.Is(serr, core.ErrTooManyRooms) {
 				return core.LogEntry{}, l.fail("append to", name, serr)
 			}
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
