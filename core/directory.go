@@ -47,11 +47,15 @@ type Presence interface {
 	// one takes over. A session claiming the name it holds keeps it. The
 	// claim lasts until Release, or until this server stops keeping it
 	// alive: a server that dies does not hold its users' names for ever.
-	Claim(ctx context.Context, name string, session, replaces uint64) error
+	// carried reports that replaces held the name until this claim took
+	// it over: its user never left the room, as every server saw it, and
+	// nobody is told they joined.
+	Claim(ctx context.Context, name string, session, replaces uint64) (carried bool, err error)
 	// Release gives up session's claim on name. A claim another session
 	// has taken over is left alone, so that a session that ends after its
-	// client resumed elsewhere does not take the name from its successor.
-	Release(ctx context.Context, name string, session uint64) error
+	// client resumed elsewhere does not take the name from its successor:
+	// takenOver reports that case, in which nobody is told its user left.
+	Release(ctx context.Context, name string, session uint64) (takenOver bool, err error)
 	// Users lists at most max of the users of every server (Name and
 	// Version; Idle is known only to their own server and is 0), and how
 	// many there are in all.

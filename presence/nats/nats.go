@@ -157,10 +157,12 @@ type Presence struct {
 
 var _ core.Presence = (*Presence)(nil)
 
-// claim is a nickname this node holds, at the revision it last wrote.
+// claim is a nickname this node holds, at the revision it last wrote: 0
+// while it is pending, not yet written for want of the bucket.
 type claim struct {
-	holder holder
-	rev    uint64
+	holder   holder
+	rev      uint64
+	replaces uint64 // the resumed session it may take over, while pending
 }
 
 // holder is a claim's value in the bucket.
@@ -183,49 +185,108 @@ func key(name string) string {
 
 func sessionHex(id uint64) string { return fmt.Sprintf("%016x", id) }
 
-// Claim implements core.Presence.
-func (p *Presence) Claim(ctx context.Context, name string, session, replaces uint64) error {
+// Claim implements core.Presence. A claim the bucket could not be
+// reached for is tried again in the background (retryPending) until it is
+// made or found taken: the session has the name on its own server
+// meanwhile, and must not go without it on the others for good.
+func (p *Presence) Claim(ctx context.Context, name string, session, replaces uint64) (carried bool, err error) {
 	k := key(name)
 	h := holder{Node: p.d.node, Session: sessionHex(session), Name: name}
+	rev, carried, err := p.write(ctx, k, h, replaces)
+	switch {
+	case err == nil:
+		p.keep(k, h, rev)
+	case !errors.Is(err, core.ErrNickTaken):
+		p.mu.Lock()
+		if p.claims[k] == nil {
+			p.claims[k] = &claim{holder: h, replaces: replaces} // pending
+		}
+		p.mu.Unlock()
+	}
+	return carried, err
+}
+
+// write makes h the holder of k unless another session holds it, and
+// returns the revision written and whether it took over replaces' claim.
+func (p *Presence) write(ctx context.Context, k string, h holder, replaces uint64) (rev uint64, carried bool, err error) {
 	val, err := json.Marshal(h)
 	if err != nil {
-		return fmt.Errorf("presence/nats: claim %s: %w", name, err)
+		return 0, false, fmt.Errorf("presence/nats: claim %s: %w", h.Name, err)
 	}
 	// A race with another claim, or with the key's expiry, is tried
 	// again: a few times, since each try learns the key's newest state.
 	for range 4 {
 		rev, err := p.kv.Create(ctx, k, val)
 		if err == nil {
-			p.keep(k, h, rev)
-			return nil
+			return rev, false, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return fmt.Errorf("presence/nats: claim %s: %w", name, err)
+			return 0, false, fmt.Errorf("presence/nats: claim %s: %w", h.Name, err)
 		}
 		e, err := p.kv.Get(ctx, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 			continue // it lapsed meanwhile
 		}
 		if err != nil {
-			return fmt.Errorf("presence/nats: claim %s: %w", name, err)
+			return 0, false, fmt.Errorf("presence/nats: claim %s: %w", h.Name, err)
 		}
 		var old holder
 		if err := json.Unmarshal(e.Value(), &old); err == nil &&
 			(old.Node == p.d.node && old.Session == h.Session || replaces != 0 && old.Session == sessionHex(replaces)) {
 			rev, err := p.kv.Update(ctx, k, val, e.Revision())
 			if err == nil {
-				p.keep(k, h, rev)
-				return nil
+				return rev, old.Session != h.Session, nil
 			}
 			if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !errors.Is(err, jetstream.ErrKeyExists) {
-				return fmt.Errorf("presence/nats: claim %s: %w", name, err)
+				return 0, false, fmt.Errorf("presence/nats: claim %s: %w", h.Name, err)
 			}
 			continue
 		}
-		return fmt.Errorf("presence/nats: %s: %w", name, core.ErrNickTaken)
+		return 0, false, fmt.Errorf("presence/nats: %s: %w", h.Name, core.ErrNickTaken)
 	}
-	return fmt.Errorf("presence/nats: claim %s: contended: %w", name, core.ErrNickTaken)
+	return 0, false, fmt.Errorf("presence/nats: claim %s: contended: %w", h.Name, core.ErrNickTaken)
 }
+
+// retryPending tries again the claims the bucket could not be reached
+// for, such as while the cluster elects the bucket's new leader after a
+// node died.
+func (p *Presence) retryPending() {
+	p.mu.Lock()
+	var pending []string
+	for k, c := range p.claims {
+		if c.rev == 0 {
+			pending = append(pending, k)
+		}
+	}
+	p.mu.Unlock()
+	for _, k := range pending {
+		p.mu.Lock()
+		c := p.claims[k]
+		p.mu.Unlock()
+		if c == nil || c.rev != 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), retryEvery)
+		rev, _, err := p.write(ctx, k, c.holder, c.replaces)
+		cancel()
+		p.mu.Lock()
+		switch {
+		case p.claims[k] != c: // released meanwhile
+		case err == nil:
+			c.rev = rev
+		case errors.Is(err, core.ErrNickTaken):
+			delete(p.claims, k)
+			p.d.log.Warn("presence/nats: a nickname claimed while the bucket was out of reach is another session's", "name", c.holder.Name)
+		}
+		p.mu.Unlock()
+		if err == nil {
+			p.d.log.Info("presence/nats: nickname claimed, once the bucket could be reached", "name", c.holder.Name)
+		}
+	}
+}
+
+// retryEvery is how often claims not yet made are tried again.
+const retryEvery = time.Second
 
 // keep remembers that this node holds k, to keep it alive.
 func (p *Presence) keep(k string, h holder, rev uint64) {
@@ -235,22 +296,55 @@ func (p *Presence) keep(k string, h holder, rev uint64) {
 }
 
 // Release implements core.Presence.
-func (p *Presence) Release(ctx context.Context, name string, session uint64) error {
+func (p *Presence) Release(ctx context.Context, name string, session uint64) (takenOver bool, err error) {
 	k := key(name)
 	p.mu.Lock()
 	c := p.claims[k]
 	if c == nil || c.holder.Session != sessionHex(session) {
 		p.mu.Unlock()
-		return nil // not this session's: another has it now
+		// Not this node's claim: taken over (refresh found it so), or
+		// never made, when the directory could not be reached.
+		return p.heldByOther(ctx, k, session)
 	}
 	delete(p.claims, k)
 	rev := c.rev
 	p.mu.Unlock()
-	err := p.kv.Delete(ctx, k, jetstream.LastRevision(rev))
-	if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !errors.Is(err, jetstream.ErrKeyExists) {
-		return fmt.Errorf("presence/nats: release %s: %w", name, err)
+	if rev == 0 {
+		return p.heldByOther(ctx, k, session) // pending: never written
 	}
-	return nil // or someone took it over meanwhile: theirs now
+	// Deleted only at the revision this node last wrote: a write since
+	// is another server's, whose client resumed there and took it over
+	// (or the claim lapsed, and someone took the name).
+	err = p.kv.Delete(ctx, k, jetstream.LastRevision(rev))
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("presence/nats: release %s: %w", name, err)
+	}
+	return false, nil
+}
+
+// sameHolder reports whether the bucket value v names h's node and session.
+func sameHolder(v []byte, h holder) bool {
+	var o holder
+	return json.Unmarshal(v, &o) == nil && o.Node == h.Node && o.Session == h.Session
+}
+
+// heldByOther reports whether a session other than session holds k.
+func (p *Presence) heldByOther(ctx context.Context, k string, session uint64) (bool, error) {
+	e, err := p.kv.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("presence/nats: release: %w", err)
+	}
+	var h holder
+	if err := json.Unmarshal(e.Value(), &h); err != nil {
+		return false, nil // not a claim udpchat wrote: nobody's
+	}
+	return h.Session != sessionHex(session), nil
 }
 
 // refresh writes every claim this node holds again, every third of the
@@ -258,10 +352,15 @@ func (p *Presence) Release(ctx context.Context, name string, session uint64) err
 func (p *Presence) refresh() {
 	t := time.NewTicker(p.d.ttl / 3)
 	defer t.Stop()
+	retry := time.NewTicker(min(retryEvery, p.d.ttl/3))
+	defer retry.Stop()
 	for {
 		select {
 		case <-p.done:
 			return
+		case <-retry.C:
+			p.retryPending()
+			continue
 		case <-t.C:
 		}
 		p.mu.Lock()
@@ -279,21 +378,31 @@ func (p *Presence) refresh() {
 // refreshOne writes the claim on k again, at the revision this node last
 // wrote: if another node has written it since (its client resumed there,
 // or the claim lapsed and was taken), the claim is no longer this node's.
+// Only a holder read from the bucket says so: a write that failed, or
+// whose answer was lost (a bucket changing leader), keeps the claim, to
+// be written again at the next turn.
 func (p *Presence) refreshOne(k string) {
 	p.mu.Lock()
 	c := p.claims[k]
 	p.mu.Unlock()
-	if c == nil {
-		return
+	if c == nil || c.rev == 0 {
+		return // pending: retryPending's
 	}
 	val, _ := json.Marshal(c.holder) // marshalled once already, in Claim
 	ctx, cancel := context.WithTimeout(context.Background(), p.d.ttl/3)
 	defer cancel()
 	rev, err := p.kv.Update(ctx, k, val, c.rev)
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
-		// Lapsed (and free, or taken), or taken over.
-		if rev, err = p.kv.Create(ctx, k, val); err != nil {
-			p.d.log.Warn("presence/nats: nickname no longer this server's", "name", c.holder.Name, "err", err)
+		e, gerr := p.kv.Get(ctx, k)
+		switch {
+		case errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted):
+			rev, err = p.kv.Create(ctx, k, val) // lapsed, and free
+		case gerr != nil:
+			err = gerr
+		case sameHolder(e.Value(), c.holder):
+			rev, err = p.kv.Update(ctx, k, val, e.Revision()) // our own write, its answer lost
+		default:
+			p.d.log.Warn("presence/nats: nickname no longer this server's: another session holds it", "name", c.holder.Name)
 			p.mu.Lock()
 			if p.claims[k] == c {
 				delete(p.claims, k)
@@ -303,7 +412,7 @@ func (p *Presence) refreshOne(k string) {
 		}
 	}
 	if err != nil {
-		p.d.log.Warn("presence/nats: claim not refreshed", "name", c.holder.Name, "err", err)
+		p.d.log.Warn("presence/nats: claim not refreshed; trying again", "name", c.holder.Name, "err", err)
 		return
 	}
 	p.mu.Lock()

@@ -90,29 +90,29 @@ func TestClaims(t *testing.T) {
 	a := open(t, ns, "a", time.Minute, nil)
 	b := open(t, ns, "b", time.Minute, nil)
 
-	if err := a.Claim(ctx, "Alice", 1, 0); err != nil {
+	if _, err := a.Claim(ctx, "Alice", 1, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Claim(ctx, "alice", 2, 0); !errors.Is(err, core.ErrNickTaken) {
+	if _, err := b.Claim(ctx, "alice", 2, 0); !errors.Is(err, core.ErrNickTaken) {
 		t.Fatalf("node b claims alice, held on a: %v, want ErrNickTaken", err)
 	}
-	if err := a.Claim(ctx, "alice", 3, 0); !errors.Is(err, core.ErrNickTaken) {
+	if _, err := a.Claim(ctx, "alice", 3, 0); !errors.Is(err, core.ErrNickTaken) {
 		t.Fatalf("another session of node a claims alice: %v, want ErrNickTaken", err)
 	}
-	if err := a.Claim(ctx, "ALICE", 1, 0); err != nil {
-		t.Fatalf("alice's session claims its name again: %v", err)
+	if carried, err := a.Claim(ctx, "ALICE", 1, 0); err != nil || carried {
+		t.Fatalf("alice's session claims its name again: carried %v, %v", carried, err)
 	}
 	// Session 1's client resumes on node b, as session 4.
-	if err := b.Claim(ctx, "alice", 4, 1); err != nil {
-		t.Fatalf("a resumed session takes over its claim: %v", err)
+	if carried, err := b.Claim(ctx, "alice", 4, 1); err != nil || !carried {
+		t.Fatalf("a resumed session takes over its claim: carried %v, %v; want carried", carried, err)
 	}
-	if err := a.Release(ctx, "alice", 1); err != nil {
-		t.Fatal(err)
+	if takenOver, err := a.Release(ctx, "alice", 1); err != nil || !takenOver {
+		t.Fatalf("the old session's release, of a name taken over: taken over %v, %v; want it said", takenOver, err)
 	}
-	if err := a.Claim(ctx, "alice", 5, 0); !errors.Is(err, core.ErrNickTaken) {
+	if _, err := a.Claim(ctx, "alice", 5, 0); !errors.Is(err, core.ErrNickTaken) {
 		t.Fatalf("the old session's release freed alice, which session 4 holds: %v", err)
 	}
-	if err := b.Claim(ctx, "127.0.0.1:4000", 6, 0); err != nil {
+	if _, err := b.Claim(ctx, "127.0.0.1:4000", 6, 0); err != nil {
 		t.Fatalf("a seed client's ip:port name: %v", err)
 	}
 	users, total, err := a.Users(ctx, 10)
@@ -122,10 +122,10 @@ func TestClaims(t *testing.T) {
 	if users, total, err := a.Users(ctx, 1); err != nil || total != 2 || len(users) != 1 {
 		t.Fatalf("users at most 1: %q, %d in all, %v", names(users), total, err)
 	}
-	if err := b.Release(ctx, "alice", 4); err != nil {
-		t.Fatal(err)
+	if takenOver, err := b.Release(ctx, "alice", 4); err != nil || takenOver {
+		t.Fatalf("alice's holder releases her name: taken over %v, %v", takenOver, err)
 	}
-	if err := a.Claim(ctx, "alice", 5, 0); err != nil {
+	if _, err := a.Claim(ctx, "alice", 5, 0); err != nil {
 		t.Fatalf("alice, released by her holder, is not free: %v", err)
 	}
 }
@@ -149,10 +149,10 @@ func TestSend(t *testing.T) {
 		return nil
 	})
 	a := open(t, ns, "a", time.Minute, nil)
-	if err := bob.Claim(ctx, "bob", 7, 0); err != nil {
+	if _, err := bob.Claim(ctx, "bob", 7, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := bob.Claim(ctx, "carol", 8, 0); err != nil {
+	if _, err := bob.Claim(ctx, "carol", 8, 0); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Now().Truncate(time.Second)
@@ -187,17 +187,17 @@ func TestClaimsLapse(t *testing.T) {
 	ctx := context.Background()
 	a := open(t, ns, "a", ttl, nil)
 	b := open(t, ns, "b", ttl, nil)
-	if err := a.Claim(ctx, "alice", 1, 0); err != nil {
+	if _, err := a.Claim(ctx, "alice", 1, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Claim(ctx, "bob", 2, 0); err != nil {
+	if _, err := b.Claim(ctx, "bob", 2, 0); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
 	b.Close()
 	deadline := time.Now().Add(testkit.Timeout)
 	for {
-		err := a.Claim(ctx, "bob", 3, 0)
+		_, err := a.Claim(ctx, "bob", 3, 0)
 		if err == nil {
 			break
 		}
