@@ -179,6 +179,7 @@ type Client struct {
 	acksDue   int    // how many DATA that ACK stands for
 	lastSent  time.Time
 	lastHeard time.Time // the last authentic packet from the server
+	lastPing  time.Time // the last keepalive sent
 	// An unsealed BYE under check (suspectLost): the checks sent, and when
 	// the next is due (zero: none under way).
 	lostProbes int

@@ -93,7 +93,7 @@ func (c *Client) step(ctx context.Context) error {
 			c.write(t.Datagram)
 		}
 		if c.info.Version >= 2 {
-			if !now.Before(c.lastSent.Add(c.pingEvery())) {
+			if !now.Before(c.pingDue()) {
 				c.ping(now)
 			}
 		}
@@ -142,9 +142,12 @@ func (c *Client) nextWake() time.Duration {
 	case !c.sndNext.IsZero():
 		next = c.sndNext
 	case c.info.Version >= 2:
-		next = c.lastSent.Add(c.pingEvery())
+		next = c.pingDue()
 	default:
 		return time.Hour
+	}
+	if c.info.Version >= 2 && !c.handshaking() {
+		next = minTime(next, c.pingDue())
 	}
 	if !c.lostNext.IsZero() {
 		next = minTime(next, c.lostNext)
@@ -175,8 +178,29 @@ func (c *Client) pingEvery() time.Duration {
 	return c.cfg.Keepalive
 }
 
+// pingDue is when the next keepalive is due: once the client has sent
+// nothing for pingEvery, or once the server has said nothing for a
+// keepalive, however much the client sends. A DATA retransmitted while the
+// server's handlers hold it (a room log electing a leader) draws no
+// answer, and only a PONG tells a busy server from a dead one.
+func (c *Client) pingDue() time.Time {
+	due := c.lastSent.Add(c.pingEvery())
+	if c.heard {
+		due = minTime(due, maxTime(c.lastHeard, c.lastPing).Add(c.cfg.Keepalive))
+	}
+	return due
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // ping sends a keepalive carrying the time, which the PONG brings back.
 func (c *Client) ping(now time.Time) {
+	c.lastPing = now
 	c.pingSeq++
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(now.UnixNano()))
