@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -32,6 +33,13 @@ const lobby = "lobby"
 // them without a round trip to the log and without encoding them again.
 // Shared by every recipient, they are a cache, not a copy per recipient.
 const recentSize = 1024
+
+// logTimeout bounds a read of the room log made for one session, on the
+// read loop or the handler worker, which every other session waits
+// behind: a log that does not answer (a JetStream stream electing its
+// leader) costs them this, and the session's cursor tries again at its
+// next turn.
+const logTimeout = time.Second
 
 // logged is an entry the server appended, encoded in every codec it speaks.
 // It is immutable once stored in recent.
@@ -115,10 +123,11 @@ func (s *Server) fill(ctx context.Context, sess *session, out *outbox) {
 // fillLocked pushes to sess's sender, while it has room, its direct
 // messages and then the room's entries from its cursor on, as many to a
 // DATA as a bundle holds. A layer without Flow is pushed to until its
-// queue is full.
-func (s *Server) fillLocked(sess *session) {
+// queue is full. It reports false if the log could not be read: the
+// caller has the session polled again in logTimeout.
+func (s *Server) fillLocked(sess *session) (ok bool) {
 	if sess.ended || !sess.confirmed.Load() || sess.snd == nil {
-		return
+		return true
 	}
 	// held lives only while the DATA is gathered and pushed, so it is the
 	// server's scratch, lent out, not an array every session keeps.
@@ -133,19 +142,19 @@ func (s *Server) fillLocked(sess *session) {
 		direct, next, err := s.gatherLocked(sess)
 		if err != nil {
 			s.log.Error("room log unreadable: the recipient waits", "to", sess.name, "err", err)
-			return
+			return false
 		}
 		if len(sess.held) == 0 {
 			sess.next = next // past entries it is not sent (its own)
 			if len(sess.direct) == 0 {
-				return
+				return true
 			}
 			continue // the gathering queued a notice (a new epoch): it goes now, not with the next message
 		}
 		if err := s.flushLocked(sess); err != nil {
 			// The layer is full (one without Flow): what was gathered
 			// is gathered again next time.
-			return
+			return true
 		}
 		clear(sess.direct[:direct])
 		if sess.direct = sess.direct[direct:]; len(sess.direct) == 0 {
@@ -153,6 +162,7 @@ func (s *Server) fillLocked(sess *session) {
 		}
 		sess.next = next
 	}
+	return true
 }
 
 // gatherLocked collects in sess.held the next messages for sess, encoded:
@@ -193,7 +203,9 @@ func (s *Server) gatherLocked(sess *session) (direct int, next uint64, err error
 		// Not among the recent appends: read a batch from the log.
 		var bounds core.LogBounds
 		batch := s.entries.Get().(*[]core.LogEntry)
-		*batch, bounds, err = s.roomLog.Read(context.Background(), lobby, next, limit-len(sess.held), (*batch)[:0])
+		ctx, cancel := context.WithTimeout(context.Background(), logTimeout)
+		*batch, bounds, err = s.roomLog.Read(ctx, lobby, next, limit-len(sess.held), (*batch)[:0])
+		cancel()
 		if err != nil {
 			s.entries.Put(batch)
 			clear(sess.held)

@@ -34,13 +34,24 @@ func (s *Server) claimShared(ctx context.Context, sess *session, name string) bo
 	}
 	ctx, cancel := context.WithTimeout(ctx, dirTimeout)
 	defer cancel()
-	err := s.dir.Claim(ctx, name, sess.id, replaces)
+	carried, err := s.dir.Claim(ctx, name, sess.id, replaces)
 	if errors.Is(err, core.ErrNickTaken) {
 		return false
 	}
 	if err != nil {
-		s.log.Warn("directory unreachable: the nickname is claimed on this server only", "name", name, "err", err)
-		return true
+		// The directory tries again on its own (a bucket whose leader
+		// died a moment ago is elected again in seconds); a resumed
+		// client is taken, meanwhile, to carry on where it was.
+		s.log.Warn("directory unreachable: the nickname is claimed on this server only, until it can be reached", "name", name, "err", err)
+		carried = replaces != 0
+	}
+	if carried {
+		// Its client resumed here from another server, where it held
+		// the name until now: to the room, it never left. (Read by
+		// confirm, which claims before it announces.)
+		sess.mu.Lock()
+		sess.welcome.announce = false
+		sess.mu.Unlock()
 	}
 	sess.mu.Lock()
 	ended := sess.ended
@@ -51,16 +62,20 @@ func (s *Server) claimShared(ctx context.Context, sess *session, name string) bo
 	return true
 }
 
-// releaseShared gives up session's claim on name in the directory.
-func (s *Server) releaseShared(ctx context.Context, name string, session uint64) {
+// releaseShared gives up session's claim on name in the directory, and
+// reports whether another session had taken it over: its client resumed
+// on another server, and did not leave the room.
+func (s *Server) releaseShared(ctx context.Context, name string, session uint64) (takenOver bool) {
 	if s.dir == nil {
-		return
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dirTimeout)
 	defer cancel()
-	if err := s.dir.Release(ctx, name, session); err != nil {
+	takenOver, err := s.dir.Release(ctx, name, session)
+	if err != nil {
 		s.log.Warn("directory unreachable: the nickname stays claimed until its claim lapses", "name", name, "err", err)
 	}
+	return takenOver
 }
 
 // sendElsewhere sends the private message m to m.To through the

@@ -155,8 +155,11 @@ func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
 // the client's receiver then waits for what it will never get, so the
 // caller ends the session, which tells the room.
 func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead bool) {
-	s.fillLocked(sess)
+	read := s.fillLocked(sess)
 	send, failed, next := sess.snd.Poll(now)
+	if again := now.Add(logTimeout); !read && (next.IsZero() || next.After(again)) {
+		next = again // the log did not answer: asked again, even if nothing is in flight
+	}
 	for _, t := range send {
 		if t.Attempt > 1 {
 			s.log.Debug("no ACK: retransmitting", "to", sess.name, "attempt", t.Attempt)

@@ -328,11 +328,12 @@ func (s *Server) checkResume(p *core.Packet, v2 bool, from netip.AddrPort) (core
 // a client that resumes in the same epoch, the head otherwise. Its first
 // message is the session message (epoch and resume token).
 func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
-	b, err := s.roomLog.Bounds(ctx, lobby)
-	if err != nil {
-		s.log.Error("room log unreadable: the session starts at the head", "err", err)
-		b = core.LogBounds{Epoch: s.epoch.Load(), First: s.head.Load(), Next: s.head.Load()}
-	}
+	// The room as this server knows it (its appends and the follower
+	// keep it current), not a round trip to the log: this runs on the
+	// read loop, which a log electing a new leader must not stall. What
+	// the log no longer keeps is found as the cursor reads (takeBatch),
+	// and the client told then.
+	b := core.LogBounds{Epoch: s.epoch.Load(), First: 1, Next: s.head.Load()}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	live := joinedAt(sess, b)
@@ -340,7 +341,6 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 	if w.history {
 		sess.next = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
 	}
-	var missed uint64
 	if r := w.resume; r != nil {
 		sess.resumed[0] = r.Session
 		known := w.carried && w.carriedEpoch == b.Epoch
@@ -358,17 +358,11 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 				// joined: its client was never shown that.
 				from = max(from, min(w.carriedFrom, b.Next))
 			}
-			if from < b.First {
-				missed, from = b.First-from, b.First
-			}
 			sess.next, sess.liveFrom = from, from
 		}
 	}
 	if err := s.queueDirectLocked(sess, s.sessionMessage(sess), nil); err != nil {
 		s.log.Error("session message not queued", "to", sess.name, "err", err)
-	}
-	if missed > 0 {
-		s.noticeLocked(sess, fmt.Sprintf("missed %d message%s: older than the room keeps", missed, plural(int(min(missed, 1<<30)))))
 	}
 }
 
@@ -385,6 +379,8 @@ func (s *Server) historyStart(ctx context.Context, b core.LogBounds) uint64 {
 	window := min(b.Len(), uint64(4*n+64))
 	buf := s.entries.Get().(*[]core.LogEntry) // every newcomer reads this: no garbage for each
 	defer func() { clear(*buf); s.entries.Put(buf) }()
+	ctx, cancel := context.WithTimeout(ctx, logTimeout)
+	defer cancel()
 	entries, _, err := s.roomLog.Read(ctx, lobby, b.Next-window, int(window), (*buf)[:0])
 	*buf = entries
 	if err != nil {

@@ -413,7 +413,8 @@ func (s *Server) endSession(ctx context.Context, sess *session, why string) {
 // retire marks sess ended, drops what it had queued (for it, and from it
 // waiting for the rate limit), erases its keys and takes it off the timer
 // lists; it returns its name, and whether it had joined the room (was
-// confirmed).
+// confirmed) and is leaving it: not if its client resumed on another
+// server, which took its nickname over.
 func (s *Server) retire(sess *session) (name string, joined bool) {
 	joined = sess.confirmed.Swap(true)
 	if sess.version >= 2 && !joined {
@@ -435,8 +436,10 @@ func (s *Server) retire(sess *session) (name string, joined bool) {
 	delete(s.pending, sess)
 	s.pendingMu.Unlock()
 	s.dropLag(sess)
-	if joined {
-		s.releaseShared(context.Background(), name, sess.id)
+	if joined && s.releaseShared(context.Background(), name, sess.id) {
+		// Its client resumed on another server, which holds the name
+		// now: to the room, nobody left.
+		joined = false
 	}
 	return name, joined
 }
