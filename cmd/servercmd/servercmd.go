@@ -25,6 +25,7 @@ import (
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/plugins"
+	presence "github.com/udpchat/udpchat/presence/nats"
 	"github.com/udpchat/udpchat/reliability/stopwait"
 	"github.com/udpchat/udpchat/roomlog/jetstream"
 	"github.com/udpchat/udpchat/server"
@@ -143,6 +144,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		History:              cfg.Server.History,
 		RoomLog:              rooms.Log,
 		ResumeKey:            rooms.ResumeKey,
+		Directory:            rooms.Directory,
 		RateLimit:            server.RateLimit{Rate: cfg.Server.Rate, Burst: cfg.Server.Burst, MaxLag: cfg.Server.MaxLag},
 		RecipientQueue:       cfg.Server.RecipientQueue,
 		RetransmitCap:        cfg.Server.RetransmitCap,
@@ -169,6 +171,9 @@ type Rooms struct {
 	// ResumeKey is the key of resume tokens the servers on Broker share;
 	// nil in mode memory, where the server draws one.
 	ResumeKey []byte
+	// Directory is the presence the servers on Broker share (nicknames,
+	// /who, /msg across nodes); nil in mode memory.
+	Directory core.Directory
 }
 
 // OpenRooms opens the room log broker.mode says: in memory, or on
@@ -212,6 +217,17 @@ func OpenRooms(ctx context.Context, cfg config.Config, dir string, log *slog.Log
 	if r.Log, err = jetstream.Open(ctx, b.JetStream(), retention, jetstream.Options{Replicas: b.Replicas(), Logger: log}); err != nil {
 		b.Close()
 		return nil, err
+	}
+	// The node's presence name is the broker's when the configuration
+	// gives one; otherwise one drawn at random, since the default broker
+	// name of two nodes listening on port 0 of one host is the same.
+	opts := []presence.Option{presence.WithReplicas(b.Replicas())}
+	if bc.Name != "" {
+		opts = append(opts, presence.WithNode(bc.Name))
+	}
+	if r.Directory, err = presence.New(b.Conn(), b.JetStream(), log, opts...); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("broker.name: %w", err)
 	}
 	return r, nil
 }

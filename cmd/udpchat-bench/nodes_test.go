@@ -35,9 +35,8 @@ func benchServerOptions(t *testing.T) ServerOptions {
 // TestNodeConfig: each node of a cluster of three gets a file of its own:
 // its own data directory and name, the embedded broker listening for
 // routes on its own port with routes to the two others, and the bench's
-// load settings; everything but the broker section (issue 16's keys, not
-// yet udpchat-server's on this branch) loads as udpchat-server's
-// configuration, so no key is misspelt. A node alone has no cluster.
+// load settings; it loads as udpchat-server's configuration, so no key
+// is misspelt. A node alone has no cluster.
 func TestNodeConfig(t *testing.T) {
 	dir := t.TempDir()
 	plans, err := planNodes(3, dir)
@@ -82,7 +81,7 @@ func TestNodeConfig(t *testing.T) {
 		}
 		dirs[c.Server.DataDir], names[c.Broker.Name], ports[p.Cluster] = true, true, true
 
-		cfg := loadWithoutBroker(t, b)
+		cfg := loadNode(t, b)
 		if cfg.Server.History != 0 || cfg.Server.Rate != 0 || cfg.Server.HandshakeRate != 0 || cfg.Server.MaxSessionsPerAddr != -1 ||
 			cfg.Server.MaxSessions != 400 || cfg.Reliability.RTO != 200*time.Millisecond || cfg.Log.Format != "json" {
 			t.Errorf("node %d: the load settings did not carry: %+v %+v", i, cfg.Server, cfg.Reliability)
@@ -107,28 +106,21 @@ func TestNodeConfig(t *testing.T) {
 	}
 }
 
-// withoutBroker writes a node's configuration file less its broker
-// section in dir, and returns its path.
-func withoutBroker(t *testing.T, file []byte, dir string) string {
+// writeNode writes a node's configuration file in dir, and returns its
+// path.
+func writeNode(t *testing.T, file []byte, dir string) string {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(file, &m); err != nil {
-		t.Fatal(err)
-	}
-	delete(m, "broker")
-	b, _ := json.Marshal(m)
 	path := filepath.Join(dir, "node.yaml")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := os.WriteFile(path, file, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
-// loadWithoutBroker loads a node's configuration file as udpchat-server
-// does, less its broker section.
-func loadWithoutBroker(t *testing.T, file []byte) config.Config {
+// loadNode loads a node's configuration file as udpchat-server does.
+func loadNode(t *testing.T, file []byte) config.Config {
 	t.Helper()
-	cfg, err := config.Load(withoutBroker(t, file, t.TempDir()), nil, nil)
+	cfg, err := config.Load(writeNode(t, file, t.TempDir()), nil, nil)
 	if err != nil {
 		t.Fatalf("udpchat-server refuses the node's configuration: %v", err)
 	}
@@ -179,10 +171,8 @@ func TestNodesFlags(t *testing.T) {
 // TestNodeStarts: a node is this binary as udpchat-server, started from a
 // file the bench wrote: it becomes ready, takes a client and passes a
 // message between two (waitCrossing), its CPU and memory are read apart
-// from the bench's, and it stops when told. The broker section is left
-// out until udpchat-server knows it (issue 16): the node then runs with
-// its default room log. A node that refuses its file fails to start, and
-// says why.
+// from the bench's, and it stops when told, with its embedded broker. A
+// node that refuses its file fails to start, and says why.
 func TestNodeStarts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -197,7 +187,7 @@ func TestNodeStarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := withoutBroker(t, file, dir)
+	path := writeNode(t, file, dir)
 	logs := &testkit.Buffer{}
 	n, err := startNode(ctx, "node0", path, 0, logs)
 	if err != nil {
