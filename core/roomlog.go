@@ -91,6 +91,19 @@ type RoomLog interface {
 	Close() error
 }
 
+// AppendStarter is a RoomLog whose appends can be pipelined, such as one
+// in another process: StartAppend sends a copy of m on its way and returns
+// at once, and wait returns what Append would have, waiting until ctx ends.
+// Appends started from one goroutine take their offsets in the order they
+// were started, unless one had to be sent again (its first try failed),
+// which may put it after appends started later. A server starts each room
+// message's append as its handlers pass it and finishes it in order on
+// another goroutine, so that a log a round trip away costs the room that
+// round trip's latency, not its rate.
+type AppendStarter interface {
+	StartAppend(ctx context.Context, room string, m *Message) (wait func(ctx context.Context) (LogEntry, error))
+}
+
 // RoomLogConfig is what configuration says about the room log, whichever
 // implementation it names. A zero field means the implementation's default,
 // so that a configuration that says nothing gets a bounded log. Settings

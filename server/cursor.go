@@ -57,10 +57,21 @@ type logged struct {
 // fitted is what fitRoom made: its encodings serve if the log gave m the
 // offset fitRoom expected.
 func (s *Server) appendRoom(ctx context.Context, m *core.Message, fitted *encodings) error {
+	if s.startAppend(ctx, m, fitted) {
+		return nil // the committer finishes it (commit.go)
+	}
 	e, err := s.roomLog.Append(ctx, lobby, m)
 	if err != nil {
 		return fmt.Errorf("server: room log: %w", err)
 	}
+	return s.appended(ctx, m, e, fitted)
+}
+
+// appended does for the entry e, m as the log took it, what every append
+// of this server is followed by: its offset stamped, its encodings
+// cached, the head moved, and every recipient filled.
+func (s *Server) appended(ctx context.Context, m *core.Message, e core.LogEntry, fitted *encodings) error {
+	var err error
 	e.Message.ID = e.Offset
 	enc := fitted
 	if enc.m.ID != e.Offset {

@@ -56,7 +56,7 @@ const idMargin = 32
 // gives it (another writer may append first) makes it too long.
 func (s *Server) fitRoom(m *core.Message) (*encodings, error) {
 	c := *m
-	c.ID = s.head.Load()
+	c.ID = s.head.Load() + uint64(max(s.inFlight.Load(), 0)) // behind the appends under way
 	enc, err := s.fit(&c)
 	if err != nil || enc.room() > s.maxV2-idMargin {
 		c.ID = math.MaxUint64

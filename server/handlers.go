@@ -50,23 +50,23 @@ func (s *Server) handOn(ctx context.Context, h handoff) {
 }
 
 func (s *Server) runHandoff(ctx context.Context, h handoff) {
-	verdict := ""
+	verdict, last := "", (*pending)(nil)
 	for i, m := range h.msgs {
 		var reason string
+		var appending *pending
 		if m == nil {
 			reason = unreadable
 			s.notify(h.sess, core.KindError, reason)
 		} else {
-			reason = s.accept(ctx, h.sess, m, h.at)
+			reason, appending = s.accept(ctx, h.sess, m, h.at)
 		}
-		s.judged(h.sess, h.first+uint64(i))
 		if seq := h.first + uint64(i); seq != h.seq {
-			h.ack(seq, reason) // held back behind a gap, handed on now
+			s.verdict(h, seq, reason, appending) // held back behind a gap, handed on now
 		} else {
-			verdict = reason
+			verdict, last = reason, appending
 		}
 	}
-	h.ack(h.seq, verdict)
+	s.verdict(h, h.seq, verdict, last)
 }
 
 // busy reports whether the handler chain is so far behind that new DATA
@@ -80,15 +80,19 @@ var errHandlerDeadline = errors.New("server: the message's handler deadline pass
 // accept hands an authentic message from sess, which came to the handler
 // queue at at, to the handler chain, within its HandlerDeadline. If it was
 // refused, it tells the sender with a notice (which every client shows, a
-// seed's too) and returns why, for the ACK; "" if it was accepted.
-func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at time.Time) string {
+// seed's too) and returns why, for the ACK; "" if it was accepted. If its
+// append to the room's log was started and is under way (commit.go), it
+// returns that too: the ACK waits for it.
+func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at time.Time) (string, *pending) {
 	s.accepted.Add(1)
 	m.ID = 0 // the room log gives a room message its offset
 	m.Time = s.cfg.Now()
 	m.Origin = sess.id
 	err := errHandlerDeadline // its turn came too late: the handlers never see it
+	var appending *pending
 	if left := at.Add(s.cfg.HandlerDeadline).Sub(m.Time); left > 0 {
 		hctx, cancel := context.WithTimeoutCause(ctx, left, errHandlerDeadline)
+		hctx = context.WithValue(hctx, pipelineKey{}, &appending)
 		err = s.chain.HandleMessage(hctx, m)
 		if errors.Is(err, context.DeadlineExceeded) && pastDeadline(hctx) {
 			err = errHandlerDeadline // a handler gave up on the context
@@ -96,7 +100,7 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at 
 		cancel()
 	}
 	if err == nil {
-		return ""
+		return "", appending
 	}
 	reason, ok := core.RejectionReason(err)
 	switch {
@@ -113,7 +117,7 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at 
 		reason = "refused"
 	}
 	s.notify(sess, core.KindError, reason)
-	return reason
+	return reason, nil
 }
 
 // busyReason is the verdict on a message whose HandlerDeadline passed.

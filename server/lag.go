@@ -151,8 +151,7 @@ func (s *Server) slowDown(delay, longest time.Duration, full bool) string {
 // notice, and the ACK its verdict.
 func (s *Server) refuseNow(sess *session, h handoff, reason string) {
 	s.notify(sess, core.KindError, reason)
-	s.judged(sess, h.seq)
-	h.ack(h.seq, reason)
+	s.verdict(h, h.seq, reason, nil)
 }
 
 // release hands on, in order, what waits in sess's FIFO and is due, and

@@ -212,6 +212,12 @@ type Server struct {
 	entries   sync.Pool // of *[]core.LogEntry
 	helds     sync.Pool // of *[][]byte, a DATA's messages while it is gathered
 	resumeKey []byte    // the key of resume tokens (core.ResumeToken), drawn at New
+	// Pipelined appends (commit.go), while Serve runs with a log that
+	// starts them: the committer's queue, written by the handler worker
+	// only and closed by it as it stops, and the appends under way.
+	starter  core.AppendStarter
+	commits  chan *pending
+	inFlight atomic.Int64
 	// The next entry of the room seed clients are to be sent, in
 	// seedEpoch (sendSeeds): a position of their own, since the head moves
 	// past other servers' entries before they are sent.
@@ -361,7 +367,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.timers(ctx) })
 	s.work = make(chan handoff, handoffQueue)
+	if st, ok := s.roomLog.(core.AppendStarter); ok {
+		s.starter, s.commits = st, make(chan *pending, commitQueue)
+		wg.Go(func() { s.commit(ctx) })
+	}
 	wg.Go(func() {
+		if s.commits != nil {
+			defer close(s.commits)
+		}
 		for {
 			select {
 			case <-ctx.Done():

@@ -207,11 +207,58 @@ func (l *Log) Append(ctx context.Context, name string, m *core.Message) (core.Lo
 	if err != nil {
 		return core.LogEntry{}, err
 	}
-	ctx, cancel := l.withTimeout(ctx)
-	defer cancel()
+	msg := nats.NewMsg(r.subject)
+	msg.Data = appendMessage(nil, m)
+	return l.appendAs(ctx, r, msg, newID(), m)
+}
+
+var _ core.AppendStarter = (*Log)(nil)
+
+// StartAppend implements core.AppendStarter: an asynchronous publish on the
+// log's connection, which JetStream sequences in the order sent. A publish
+// that fails, or whose ack does not come, is sent again by wait as Append
+// does, with the same message id.
+func (l *Log) StartAppend(ctx context.Context, name string, m *core.Message) func(context.Context) (core.LogEntry, error) {
+	if m == nil {
+		return func(context.Context) (core.LogEntry, error) {
+			return core.LogEntry{}, errors.New("roomlog/jetstream: append: nil message")
+		}
+	}
+	r, err := l.room(ctx, "append", name)
+	if err != nil {
+		return func(context.Context) (core.LogEntry, error) { return core.LogEntry{}, err }
+	}
 	msg := nats.NewMsg(r.subject)
 	msg.Data = appendMessage(nil, m)
 	id := newID()
+	f, err := l.js.PublishMsgAsync(msg, natsjs.WithMsgID(id), natsjs.WithExpectStream(r.stream))
+	return func(ctx context.Context) (core.LogEntry, error) {
+		if err == nil {
+			c, cancel := context.WithTimeout(ctx, attemptTimeout)
+			defer cancel()
+			select {
+			case ack := <-f.Ok():
+				l.learnNext(r, ack.Sequence+1)
+				return core.LogEntry{Offset: ack.Sequence, Message: *m}, nil
+			case <-f.Err():
+			case <-c.Done():
+			case <-l.done:
+				return core.LogEntry{}, l.closedErr("append to", name)
+			}
+		}
+		return l.appendAs(ctx, r, nats.NewMsg(r.subject), id, m)
+	}
+}
+
+// appendAs publishes msg (m, encoded) to r's stream with the message id id
+// until it is acknowledged or ctx ends.
+func (l *Log) appendAs(ctx context.Context, r *room, msg *nats.Msg, id string, m *core.Message) (core.LogEntry, error) {
+	name := r.name
+	if msg.Data == nil {
+		msg.Data = appendMessage(nil, m)
+	}
+	ctx, cancel := l.withTimeout(ctx)
+	defer cancel()
 	wait := 20 * time.Millisecond
 	for {
 		ack, err := l.publish(ctx, msg, id, r.stream)

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/udpchat/udpchat/core"
+)
+
+// Pipelined appends. A room log in another process (JetStream) takes a
+// round trip to append to, and the handler worker is one goroutine: were
+// it to wait for each append, the room would carry one message per round
+// trip. With a log that is a core.AppendStarter, the worker starts each
+// room message's append as the handlers pass it (deliver, through the slot
+// accept puts in the context) and goes on to the next message; the
+// committer, one goroutine, finishes the appends in the order they were
+// started (stamps the offset, caches the encodings, fills the cursors) and
+// only then gives the ACKs, which the worker queues behind them. So an
+// ACK still means "in the room's log", and a session's ACKs keep their
+// order, as a cumulative layer needs.
+
+// commitQueue bounds the appends and ACKs waiting for the committer: the
+// worker waits when it is full.
+const commitQueue = 256
+
+// pending is one item of the committer's queue: an append under way
+// (wait set), or a verdict owed to a sender (h set), which comes after
+// the append it may depend on.
+type pending struct {
+	// An append.
+	wait func(context.Context) (core.LogEntry, error)
+	m    *core.Message
+	enc  *encodings
+	err  error // its outcome, set by the committer
+	// A verdict.
+	h      handoff
+	seq    uint64
+	reason string
+	after  *pending // the message's append, if it was one of the room
+}
+
+// pipelineKey is the context key of the slot in which deliver leaves the
+// append it started for accept.
+type pipelineKey struct{}
+
+// startAppend starts m's append and queues it for the committer, if the
+// server pipelines and ctx carries accept's slot; it reports false if not,
+// for the caller to append at once. Only the handler worker's calls carry
+// the slot: the worker is the queue's one writer, so appends are queued in
+// the order they were started.
+func (s *Server) startAppend(ctx context.Context, m *core.Message, fitted *encodings) bool {
+	slot, _ := ctx.Value(pipelineKey{}).(**pending)
+	if slot == nil || s.commits == nil {
+		return false
+	}
+	p := &pending{wait: s.starter.StartAppend(ctx, lobby, m), m: m, enc: fitted}
+	s.inFlight.Add(1)
+	*slot = p
+	s.commits <- p
+	return true
+}
+
+// verdict gives the ACK of h's seq with reason, once the append after
+// (if any) is done: at once without a committer, else in its queue.
+func (s *Server) verdict(h handoff, seq uint64, reason string, after *pending) {
+	p := &pending{h: h, seq: seq, reason: reason, after: after}
+	if s.commits == nil {
+		s.commitOne(context.Background(), p)
+		return
+	}
+	s.commits <- p
+}
+
+// commit runs the committer until the worker, the queue's one writer,
+// closes the queue as it stops: so what was queued gets its due even while
+// the server stops (appends are finished or fail, ACKs are sent), and no
+// sender waits on an ACK that was dropped on the way out.
+func (s *Server) commit(ctx context.Context) {
+	for p := range s.commits {
+		s.commitOne(ctx, p)
+	}
+}
+
+func (s *Server) commitOne(ctx context.Context, p *pending) {
+	if p.wait != nil {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.HandlerDeadline)
+		e, err := p.wait(wctx)
+		cancel()
+		defer s.inFlight.Add(-1) // after the head moved: fitRoom counts on one or the other
+		if err != nil {
+			p.err = fmt.Errorf("server: room log: %w", err)
+			return
+		}
+		if err := s.appended(ctx, p.m, e, p.enc); err != nil {
+			p.err = err
+		}
+		return
+	}
+	reason := p.reason
+	if a := p.after; a != nil && a.err != nil && reason == "" {
+		s.log.Error("handler failed", "session", fmt.Sprintf("%016x", p.h.sess.id), "err", a.err)
+		reason = "the server could not handle your message"
+		s.notify(p.h.sess, core.KindError, reason)
+	}
+	s.judged(p.h.sess, p.seq)
+	p.h.ack(p.seq, reason)
+}
