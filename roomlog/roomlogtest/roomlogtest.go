@@ -47,6 +47,7 @@ func TestRoomLog(t *testing.T, open Open) {
 	t.Run("Names", func(t *testing.T) { TestNames(t, open) })
 	t.Run("Empty", func(t *testing.T) { TestEmpty(t, open) })
 	t.Run("Offsets", func(t *testing.T) { TestOffsets(t, open) })
+	t.Run("StartAppend", func(t *testing.T) { TestStartAppend(t, open) })
 	t.Run("Rooms", func(t *testing.T) { TestRooms(t, open) })
 	t.Run("Read", func(t *testing.T) { TestRead(t, open) })
 	t.Run("Messages", func(t *testing.T) { TestMessages(t, open) })
@@ -201,6 +202,45 @@ func TestOffsets(t *testing.T, open Open) {
 	}
 	if b := mustBounds(t, l, "lobby"); b != (core.LogBounds{Epoch: epoch, First: 1, Next: 21}) {
 		t.Fatalf("Bounds after 20 appends = %+v, want epoch %d, First 1, Next 21", b, epoch)
+	}
+}
+
+// TestStartAppend: a log that pipelines appends (core.AppendStarter) gives
+// appends started from one goroutine their offsets in the order started,
+// each wait returning what Append would have, and Read finds them there; a
+// log that does not is not asked.
+func TestStartAppend(t *testing.T, open Open) {
+	l := newLog(t, open, core.RoomLogConfig{})
+	st, ok := l.(core.AppendStarter)
+	if !ok {
+		return // Append is the only way in: TestOffsets covers it
+	}
+	const n = 100
+	mustAppend(t, l, "lobby", Message(0))
+	waits := make([]func(context.Context) (core.LogEntry, error), n)
+	for i := range waits {
+		waits[i] = st.StartAppend(ctx(t), "lobby", Message(i+1))
+	}
+	for i, wait := range waits {
+		e, err := wait(ctx(t))
+		if err != nil {
+			t.Fatalf("append %d started: %v", i+1, err)
+		}
+		if e.Offset != uint64(i+2) || !Same(&e.Message, Message(i+1)) {
+			t.Fatalf("append %d started: offset %d, %q; want offset %d, %q", i+1, e.Offset, e.Message.Text, i+2, Message(i+1).Text)
+		}
+	}
+	got, _ := mustRead(t, l, "lobby", 2, n, nil)
+	for i, e := range got {
+		if !Same(&e.Message, Message(i+1)) {
+			t.Fatalf("Read at %d = %q, want %q", e.Offset, e.Message.Text, Message(i+1).Text)
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("Read found %d of the %d appends started", len(got), n)
+	}
+	if _, err := st.StartAppend(ctx(t), "no/such room", Message(1))(ctx(t)); err == nil {
+		t.Fatal("StartAppend to a room name CheckRoom refuses: no error")
 	}
 }
 
