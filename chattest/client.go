@@ -325,6 +325,14 @@ func (c *Client) WaitVerdict(id uint64) (delivered bool, refused string, failed 
 	return c.delivered[id], c.refused[id], c.failed[id]
 }
 
+// Settled reports, without waiting, whether message id has been
+// acknowledged (delivered) or refused, and why; both zero while it waits.
+func (c *Client) Settled(id uint64) (delivered bool, refused string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.delivered[id], c.refused[id]
+}
+
 // Stop stops the client and waits for it to end.
 func (c *Client) Stop() {
 	c.cancel()
