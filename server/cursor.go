@@ -140,6 +140,12 @@ func (s *Server) fillLocked(sess *session) (ok bool) {
 	if sess.ended || !sess.confirmed.Load() || sess.snd == nil {
 		return true
 	}
+	if sess.next == 0 {
+		// Confirmed, and the cursor not yet placed (confirm claims the
+		// nickname first): read from 0, the whole log would go to it,
+		// and then again from where it is placed.
+		return true
+	}
 	// held lives only while the DATA is gathered and pushed, so it is the
 	// server's scratch, lent out, not an array every session keeps.
 	held := s.helds.Get().(*[][]byte)

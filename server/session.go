@@ -66,7 +66,8 @@ type session struct {
 	build func(seq uint64) ([]byte, error) // s.buildData, made once
 
 	// Version 2 delivery (cursor.go). next is the cursor: the offset of
-	// the room log's next entry to send, in epoch; entries before liveFrom
+	// the room log's next entry to send, in epoch, 0 until confirm places
+	// it (offsets start at 1); entries before liveFrom
 	// are the history a newcomer is shown. resumed are the session this one
 	// carries on (Resume) and the one that one carried on, whose messages,
 	// like its own, it is not sent.
