@@ -63,7 +63,8 @@
 // twice -delay; client i draws them from its own seed, derived from
 // -fault-seed. The server's socket is left alone.
 //
-// -cpuprofile FILE profiles the spawned server; the environment variable
+// -cpuprofile FILE profiles the spawned server (with -nodes or -broker,
+// each node, to FILE.<broker>.<node>); the environment variable
 // UDPCHAT_BENCH_CPUPROFILE=FILE profiles the bench's own process, the
 // clients' side; UDPCHAT_BENCH_TRACE=FILE writes its execution trace.
 //
@@ -210,7 +211,7 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	fs.IntVar(&o.Server0.RecipientQueue, "recipient-queue", 0, "the bench server's queue per version 2 recipient (0: core's default, 1024)")
 	fs.StringVar(&o.Server0.LogLevel, "server-log-level", "warn", "the bench server's log level: debug, info, warn, error")
 	fs.StringVar(&o.Server0.LogFile, "server-log", "-", "the bench server's log `FILE` (- for standard error)")
-	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the spawned server's CPU profile to `FILE`")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the spawned server's CPU profile to `FILE` (each node's to FILE.<broker>.<node>)")
 	fs.StringVar(&o.Codec, "codec", "json", "codec, by its registered name")
 	fs.StringVar(&o.Suite, "suite", "rsa-aes-cbc-hmac", "cipher suite, by its registered name")
 	fs.StringVar(&o.Reliability, "reliability", "stop-and-wait", "reliability layer: stop-and-wait or window")
@@ -396,8 +397,6 @@ func checkNodes(o Options, serverSet bool) error {
 		return fmt.Errorf("-nodes: want a number of nodes, got %d", o.Nodes)
 	case serverSet && o.Server != "spawn":
 		return fmt.Errorf("-nodes and -broker spawn their servers: not with -server %s", o.Server)
-	case o.CPUProfile != "":
-		return errors.New("-cpuprofile profiles the bench's own server, not -nodes or -broker's udpchat-servers")
 	}
 	brokers := strings.Split(o.Broker, ",")
 	for _, b := range brokers {

@@ -13,6 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/udpchat/udpchat/cmd/servercmd"
@@ -37,6 +40,21 @@ func runNode(args []string, stdin io.Reader, stderr io.Writer) int {
 	standard.Register()
 	ctx, stop := lifeline(stdin)
 	defer stop()
+	if len(args) > 0 && strings.HasPrefix(args[0], cpuprofileArg) {
+		// The bench's -cpuprofile, for this node: not an option of
+		// udpchat-server's.
+		f, err := os.Create(strings.TrimPrefix(args[0], cpuprofileArg))
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "udpchat-bench node: cpuprofile: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+		args = args[1:]
+	}
 	// No environment: the file is the node's whole configuration, and the
 	// bench's own UDPCHAT_BENCH_ variables are no udpchat-server option.
 	return servercmd.Run(ctx, args, nil, stderr)
@@ -131,12 +149,16 @@ type node struct {
 // configuration file at path, and waits until it logs "server ready".
 // Its log lines at level or above go to stderr, and every line that is
 // not a log line (its error, if it fails).
-func startNode(ctx context.Context, name, path string, level slog.Level, stderr io.Writer) (*node, error) {
+func startNode(ctx context.Context, name, path, cpuprofile string, level slog.Level, stderr io.Writer) (*node, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	cmd := exec.Command(exe, nodeCommand, "--config", path)
+	args := []string{nodeCommand, "--config", path}
+	if cpuprofile != "" {
+		args = slices.Insert(args, 1, cpuprofileArg+cpuprofile)
+	}
+	cmd := exec.Command(exe, args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -229,9 +251,14 @@ type nodesServer struct {
 	dir   string // every node's data directory is under it; removed at Stop
 }
 
+// cpuprofileArg, leading a node's arguments, names the file of its CPU
+// profile (the bench's -cpuprofile, FILE.<broker>.<node>).
+const cpuprofileArg = "-bench-cpuprofile="
+
 // startNodes starts n udpchat-servers with broker, configured from o, in
-// a temporary directory, and waits until each is ready.
-func startNodes(ctx context.Context, o ServerOptions, broker string, n int, stderr io.Writer) (*nodesServer, error) {
+// a temporary directory, and waits until each is ready; with cpuprofile
+// set, each writes its CPU profile to cpuprofile.<broker>.<node>.
+func startNodes(ctx context.Context, o ServerOptions, broker string, n int, cpuprofile string, stderr io.Writer) (*nodesServer, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
 		return nil, fmt.Errorf("-server-log-level: %w", err)
@@ -264,7 +291,11 @@ func startNodes(ctx context.Context, o ServerOptions, broker string, n int, stde
 	results := make(chan started, n)
 	for _, p := range plans {
 		go func() {
-			nd, err := startNode(ctx, p.Name, filepath.Join(dir, p.Name+".yaml"), level, stderr)
+			prof := ""
+			if cpuprofile != "" {
+				prof = fmt.Sprintf("%s.%s.%s", cpuprofile, broker, p.Name)
+			}
+			nd, err := startNode(ctx, p.Name, filepath.Join(dir, p.Name+".yaml"), prof, level, stderr)
 			results <- started{nd, err}
 		}()
 	}

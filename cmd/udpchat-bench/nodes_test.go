@@ -189,7 +189,7 @@ func TestNodeStarts(t *testing.T) {
 	}
 	path := writeNode(t, file, dir)
 	logs := &testkit.Buffer{}
-	n, err := startNode(ctx, "node0", path, 0, logs)
+	n, err := startNode(ctx, "node0", path, "", 0, logs)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs)
 	}
@@ -212,7 +212,7 @@ func TestNodeStarts(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte(`{"sever": {"listen": "127.0.0.1:0"}}`), 0o600)
 	logs.Reset()
-	if _, err := startNode(ctx, "bad", bad, 0, logs); err == nil || !strings.Contains(logs.String(), "sever") {
+	if _, err := startNode(ctx, "bad", bad, "", 0, logs); err == nil || !strings.Contains(logs.String(), "sever") {
 		t.Errorf("a node with a misspelt key: %v, logs %q; want it refused, naming the key", err, logs)
 	}
 }

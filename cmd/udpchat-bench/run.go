@@ -345,7 +345,7 @@ func startServer(ctx context.Context, o Options, stderr io.Writer) (Server, erro
 	so.MaxSessions = max(so.MaxSessions, o.Clients+o.HSSockets+16)
 	switch {
 	case o.Nodes > 0 || o.Broker != "":
-		return startNodes(ctx, so, brokerOf(o), max(o.Nodes, 1), stderr)
+		return startNodes(ctx, so, brokerOf(o), max(o.Nodes, 1), o.CPUProfile, stderr)
 	}
 	switch o.Server {
 	case "spawn":
