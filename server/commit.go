@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -65,7 +66,7 @@ func (s *Server) startAppend(ctx context.Context, m *core.Message, fitted *encod
 func (s *Server) verdict(h handoff, seq uint64, reason string, after *pending) {
 	p := &pending{h: h, seq: seq, reason: reason, after: after}
 	if s.commits == nil {
-		s.commitOne(context.Background(), p)
+		s.commitOne(context.Background(), nil, p) // no append to wait for
 		return
 	}
 	s.commits <- p
@@ -76,16 +77,40 @@ func (s *Server) verdict(h handoff, seq uint64, reason string, after *pending) {
 // the server stops (appends are finished or fail, ACKs are sent), and no
 // sender waits on an ACK that was dropped on the way out.
 func (s *Server) commit(ctx context.Context) {
+	var d deadline
+	defer d.stop()
 	for p := range s.commits {
-		s.commitOne(ctx, p)
+		s.commitOne(ctx, &d, p)
 	}
 }
 
-func (s *Server) commitOne(ctx context.Context, p *pending) {
+// deadline is the committer's bound on each wait: HandlerDeadline, or as
+// little as half of it, since a context with a timer is made only when
+// the last one has less than half left, not for every message.
+type deadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	at     time.Time
+}
+
+func (d *deadline) get(ctx context.Context, bound time.Duration) context.Context {
+	if now := time.Now(); d.ctx == nil || d.at.Sub(now) < bound/2 {
+		d.stop()
+		d.at = now.Add(bound)
+		d.ctx, d.cancel = context.WithDeadline(context.WithoutCancel(ctx), d.at)
+	}
+	return d.ctx
+}
+
+func (d *deadline) stop() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
+func (s *Server) commitOne(ctx context.Context, d *deadline, p *pending) {
 	if p.wait != nil {
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.HandlerDeadline)
-		e, err := p.wait(wctx)
-		cancel()
+		e, err := p.wait(d.get(ctx, s.cfg.HandlerDeadline))
 		defer s.inFlight.Add(-1) // after the head moved: fitRoom counts on one or the other
 		if err != nil {
 			p.err = fmt.Errorf("server: room log: %w", err)
@@ -93,6 +118,10 @@ func (s *Server) commitOne(ctx context.Context, p *pending) {
 		}
 		if err := s.appended(ctx, p.m, e, p.enc); err != nil {
 			p.err = err
+		}
+		select {
+		case s.committed <- struct{}{}:
+		default: // a token waits already
 		}
 		return
 	}
@@ -104,4 +133,33 @@ func (s *Server) commitOne(ctx context.Context, p *pending) {
 	}
 	s.judged(p.h.sess, p.seq)
 	p.h.ack(p.seq, reason)
+}
+
+// commitWait bounds how long the follower waits for the committer to take
+// in an entry the log told it of before going to the log for it, as for
+// another server's: a committer held up (a log electing a leader) must
+// not hold up other servers' messages for longer.
+const commitWait = 100 * time.Millisecond
+
+// ownPending reports whether the entries the follower was woken for are
+// probably this server's own appends, told of by the log before the
+// committer took them in (the head is where the follower is, and appends
+// are under way); if so it waits, up to commitWait, for the committer to
+// finish one. The follower then looks again, and finds them cached, rather
+// than read the log and take them for another server's (a round trip for
+// the log's bounds and a second encoding of each).
+func (s *Server) ownPending(ctx context.Context, next uint64, t *time.Timer) bool {
+	if s.committed == nil || next < s.head.Load() || s.inFlight.Load() == 0 {
+		return false
+	}
+	t.Reset(commitWait)
+	defer t.Stop()
+	select {
+	case <-s.committed:
+		return true
+	case <-ctx.Done():
+		return true
+	case <-t.C:
+		return false
+	}
 }

@@ -33,9 +33,11 @@ const (
 func (s *Server) follow(ctx context.Context) {
 	epoch, next := s.epoch.Load(), s.head.Load()
 	retry := time.Duration(0)
+	pending := time.NewTimer(time.Hour)
+	pending.Stop()
 	for {
 		err := s.roomLog.Wait(ctx, lobby, epoch, next-1)
-		if err == nil {
+		if err == nil && !s.ownPending(ctx, next, pending) {
 			epoch, next, err = s.catchUp(ctx, epoch, next)
 		}
 		switch {

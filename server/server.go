@@ -215,9 +215,10 @@ type Server struct {
 	// Pipelined appends (commit.go), while Serve runs with a log that
 	// starts them: the committer's queue, written by the handler worker
 	// only and closed by it as it stops, and the appends under way.
-	starter  core.AppendStarter
-	commits  chan *pending
-	inFlight atomic.Int64
+	starter   core.AppendStarter
+	commits   chan *pending
+	inFlight  atomic.Int64
+	committed chan struct{} // a token after each append the committer finishes, for the follower
 	// The next entry of the room seed clients are to be sent, in
 	// seedEpoch (sendSeeds): a position of their own, since the head moves
 	// past other servers' entries before they are sent.
@@ -368,7 +369,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	wg.Go(func() { s.timers(ctx) })
 	s.work = make(chan handoff, handoffQueue)
 	if st, ok := s.roomLog.(core.AppendStarter); ok {
-		s.starter, s.commits = st, make(chan *pending, commitQueue)
+		s.starter, s.commits, s.committed = st, make(chan *pending, commitQueue), make(chan struct{}, 1)
 		wg.Go(func() { s.commit(ctx) })
 	}
 	wg.Go(func() {

@@ -232,19 +232,32 @@ func (l *Log) StartAppend(ctx context.Context, name string, m *core.Message) fun
 	msg.Data = appendMessage(nil, m)
 	id := newID()
 	f, err := l.js.PublishMsgAsync(msg, natsjs.WithMsgID(id), natsjs.WithExpectStream(r.stream))
+	acked := func(ack *natsjs.PubAck) (core.LogEntry, error) {
+		l.learnNext(r, ack.Sequence+1)
+		return core.LogEntry{Offset: ack.Sequence, Message: *m}, nil
+	}
 	return func(ctx context.Context) (core.LogEntry, error) {
-		if err == nil {
-			c, cancel := context.WithTimeout(ctx, attemptTimeout)
-			defer cancel()
-			select {
-			case ack := <-f.Ok():
-				l.learnNext(r, ack.Sequence+1)
-				return core.LogEntry{Offset: ack.Sequence, Message: *m}, nil
-			case <-f.Err():
-			case <-c.Done():
-			case <-l.done:
-				return core.LogEntry{}, l.closedErr("append to", name)
-			}
+		if err != nil {
+			return l.appendAs(ctx, r, nats.NewMsg(r.subject), id, m)
+		}
+		// Pipelined, the ack is often in by the time it is waited for:
+		// no timer for that.
+		select {
+		case ack := <-f.Ok():
+			return acked(ack)
+		case <-f.Err():
+			return l.appendAs(ctx, r, nats.NewMsg(r.subject), id, m)
+		default:
+		}
+		c, cancel := context.WithTimeout(ctx, attemptTimeout)
+		defer cancel()
+		select {
+		case ack := <-f.Ok():
+			return acked(ack)
+		case <-f.Err():
+		case <-c.Done():
+		case <-l.done:
+			return core.LogEntry{}, l.closedErr("append to", name)
 		}
 		return l.appendAs(ctx, r, nats.NewMsg(r.subject), id, m)
 	}
