@@ -80,6 +80,7 @@ type Broker struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	replicas int
+	alone    bool // an embedded server that accepts no connection
 	log      *slog.Logger
 	closed   chan struct{} // closed when nc is
 }
@@ -206,6 +207,12 @@ func (b *Broker) Conn() *nats.Conn { return b.nc }
 // Replicas is the copies of each stream the configuration asks for, 0
 // (automatic) resolved: what roomlog/jetstream's Options.Replicas takes.
 func (b *Broker) Replicas() int { return b.replicas }
+
+// Alone reports whether this process is the only client NATS can have:
+// an embedded server that is not clustered listens on no port, so no other
+// server can append to its streams or read them (what
+// roomlog/jetstream's Options.Alone takes).
+func (b *Broker) Alone() bool { return b.alone }
 
 // Close drains the connection (what is in flight is delivered), shuts the
 // embedded server down and waits until it has. Closing again does nothing.

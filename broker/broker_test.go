@@ -72,6 +72,9 @@ func TestEmbedded(t *testing.T) {
 	if b.Replicas() != 1 {
 		t.Errorf("replicas %d alone, want 1", b.Replicas())
 	}
+	if !b.Alone() {
+		t.Error("an embedded server on no port is not Alone: its rooms would send live messages nobody else can hear")
+	}
 	var wg sync.WaitGroup
 	got := make([][]byte, 8)
 	for i := range got {
@@ -103,6 +106,9 @@ func TestNATS(t *testing.T) {
 	s := natstest.Start(t, natstest.Options{Port: -1})
 	b := open(t, broker.Config{Mode: broker.NATS, Name: "n1", URL: s.ClientURL()})
 	secret(t, b, "resume")
+	if b.Alone() {
+		t.Error("a broker connected to NATS by URL is Alone: other servers may share it")
+	}
 	if b.Conn().ConnectedUrl() != s.ClientURL() {
 		t.Errorf("connected to %q, want %q", b.Conn().ConnectedUrl(), s.ClientURL())
 	}
@@ -177,6 +183,9 @@ func TestCluster(t *testing.T) {
 	}
 	t.Logf("3 nodes ready in %v", time.Since(start))
 	for i, b := range nodes {
+		if b.Alone() {
+			t.Errorf("node %d of a cluster is Alone: the others would not hear of its appends", i)
+		}
 		if b.Replicas() != 3 {
 			t.Errorf("node %d: %d replicas, want 3", i, b.Replicas())
 		}

@@ -44,7 +44,7 @@ func (b *Broker) startEmbedded(cfg Config) error {
 	// call os.Exit through it.
 	srv.SetLoggerV2(&logger{b.log.With("component", "nats")}, false, false, false)
 	srv.Start()
-	b.srv = srv
+	b.srv, b.alone = srv, opts.DontListen
 	if !srv.ReadyForConnections(cfg.Ready) {
 		return fmt.Errorf("embedded NATS not ready after %v (route listen %q)", cfg.Ready, cfg.Cluster.Listen)
 	}

@@ -214,7 +214,7 @@ func OpenRooms(ctx context.Context, cfg config.Config, dir string, log *slog.Log
 		b.Close()
 		return nil, err
 	}
-	if r.Log, err = jetstream.Open(ctx, b.JetStream(), retention, jetstream.Options{Replicas: b.Replicas(), Logger: log}); err != nil {
+	if r.Log, err = jetstream.Open(ctx, b.JetStream(), retention, jetstream.Options{Replicas: b.Replicas(), Alone: b.Alone(), Logger: log}); err != nil {
 		b.Close()
 		return nil, err
 	}

@@ -86,6 +86,13 @@ type Options struct {
 	// Timeout bounds a call whose context has no deadline: DefaultTimeout
 	// if 0.
 	Timeout time.Duration
+	// Alone says this log is the only one its NATS will ever have, as
+	// with an embedded server that accepts no connection: nobody else
+	// appends, so its streams send no live messages (RePublish) and Wait
+	// is woken by this log's own appends (and the poll, for a stream
+	// lost). A live message costs about as much CPU again as the append
+	// it tells of (roomlogtest.BenchmarkPipelined).
+	Alone bool
 }
 
 // Log is a core.RoomLog on JetStream. It is safe for concurrent use.
@@ -176,6 +183,8 @@ func Open(ctx context.Context, js natsjs.JetStream, cfg core.RoomLogConfig, opts
 	if l.live, err = l.nc.Subscribe(LivePrefix+"*", l.onLive); err != nil {
 		return nil, fmt.Errorf("roomlog/jetstream: subscribe to %s*: %w", LivePrefix, err)
 	}
+	// (Alone, nothing comes there once the log has touched its rooms:
+	// relive takes their RePublish away.)
 	l.inbox = l.nc.NewRespInbox()
 	if l.replies, err = l.nc.Subscribe(l.inbox+".*", l.onReply); err != nil {
 		l.live.Unsubscribe()
@@ -497,8 +506,11 @@ func (l *Log) room(ctx context.Context, op, name string) (*room, error) {
 // learns from it, and returns its bounds.
 func (l *Log) state(ctx context.Context, r *room) (core.LogBounds, error) {
 	s, err := l.js.Stream(ctx, r.stream)
-	if errors.Is(err, natsjs.ErrStreamNotFound) {
+	switch {
+	case errors.Is(err, natsjs.ErrStreamNotFound):
 		s, err = l.create(ctx, r)
+	case err == nil && (s.CachedInfo().Config.RePublish == nil) != l.opts.Alone:
+		s, err = l.relive(ctx, r, s.CachedInfo().Config)
 	}
 	if err != nil {
 		return core.LogBounds{}, err
@@ -534,8 +546,8 @@ func (l *Log) create(ctx context.Context, r *room) (natsjs.Stream, error) {
 		Storage:     l.opts.Storage,
 		Replicas:    l.opts.Replicas,
 		AllowDirect: true,
-		RePublish:   &natsjs.RePublish{Source: r.subject, Destination: LivePrefix + r.name},
 	}
+	cfg.RePublish = l.republish(r)
 	s, err := l.js.CreateStream(ctx, cfg)
 	if errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
 		// Made with other settings (an earlier configuration's retention):
@@ -547,6 +559,29 @@ func (l *Log) create(ctx context.Context, r *room) (natsjs.Stream, error) {
 		return nil, fmt.Errorf("create stream %s: %w", r.stream, err)
 	}
 	l.log.Debug("room log: created the room's stream", "room", r.name, "stream", r.stream, "replicas", l.opts.Replicas)
+	return s, nil
+}
+
+// republish is the RePublish of r's stream: its live messages, unless the
+// log is Alone.
+func (l *Log) republish(r *room) *natsjs.RePublish {
+	if l.opts.Alone {
+		return nil
+	}
+	return &natsjs.RePublish{Source: r.subject, Destination: LivePrefix + r.name}
+}
+
+// relive gives r's stream, whose configuration is cfg, the live messages
+// this log wants: a room made by a server alone and then opened by one
+// of a cluster must tell the other servers of its appends, and one made
+// in a cluster and opened alone need not.
+func (l *Log) relive(ctx context.Context, r *room, cfg natsjs.StreamConfig) (natsjs.Stream, error) {
+	cfg.RePublish = l.republish(r)
+	l.log.Info("room log: the room's live messages follow the broker", "room", r.name, "stream", r.stream, "live", cfg.RePublish != nil)
+	s, err := l.js.UpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("update stream %s: %w", r.stream, err)
+	}
 	return s, nil
 }
 

@@ -49,9 +49,91 @@ func open(t *testing.T, cfg core.RoomLogConfig) core.RoomLog {
 
 func TestConformance(t *testing.T) { roomlogtest.TestRoomLog(t, open) }
 
+// TestConformanceAlone: a log alone on its NATS, which sends no live
+// messages, passes the suite all the same: its own appends wake its Wait.
+func TestConformanceAlone(t *testing.T) {
+	roomlogtest.TestRoomLog(t, func(t *testing.T, cfg core.RoomLogConfig) core.RoomLog {
+		nc := natstest.Connect(t, natstest.Start(t, natstest.Options{}))
+		return openOn(t, nc, cfg, jetstream.Options{Alone: true})
+	})
+}
+
+// TestAloneThenShared: a room made by a log alone has no live messages; a
+// log that is not alone gives them back when it first touches the room,
+// so that a server that joins a cluster tells the others of its appends,
+// at once, not at the next poll; and a log alone takes them away again.
+func TestAloneThenShared(t *testing.T) {
+	nc := natstest.Connect(t, natstest.Start(t, natstest.Options{}))
+	live := func() bool {
+		t.Helper()
+		js, err := natsjs.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := js.Stream(ctx(t), jetstream.StreamPrefix+"lobby")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.CachedInfo().Config.RePublish != nil
+	}
+	alone := openOn(t, nc, core.RoomLogConfig{}, jetstream.Options{Alone: true})
+	if _, err := alone.Append(ctx(t), "lobby", roomlogtest.Message(1)); err != nil {
+		t.Fatal(err)
+	}
+	if live() {
+		t.Fatal("a room made by a log alone sends live messages")
+	}
+	alone.Close()
+
+	shared := openOn(t, nc, core.RoomLogConfig{}, jetstream.Options{Poll: time.Hour})
+	other := openOn(t, nc, core.RoomLogConfig{}, jetstream.Options{Poll: time.Hour})
+	b, err := shared.Bounds(ctx(t), "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !live() {
+		t.Fatal("a log that is not alone left the room without live messages")
+	}
+	if _, err := other.Bounds(ctx(t), "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	woke := make(chan error, 1)
+	go func() { woke <- shared.Wait(ctx(t), "lobby", b.Epoch, b.Next-1) }()
+	if _, err := other.Append(ctx(t), "lobby", roomlogtest.Message(2)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-woke:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("another log's append did not wake Wait (polls an hour apart): no live message")
+	}
+	shared.Close()
+	other.Close()
+
+	again := openOn(t, nc, core.RoomLogConfig{}, jetstream.Options{Alone: true})
+	if _, err := again.Bounds(ctx(t), "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	if live() {
+		t.Fatal("a log alone left the room's live messages on")
+	}
+}
+
 func BenchmarkAppend(b *testing.B) {
 	nc := natstest.Connect(b, natstest.Start(b, natstest.Options{}))
 	roomlogtest.BenchmarkAppend(b, openOn(b, nc, core.RoomLogConfig{}, jetstream.Options{}))
+}
+
+func BenchmarkPipelined(b *testing.B) {
+	for _, alone := range []bool{false, true} {
+		b.Run(fmt.Sprintf("alone=%v", alone), func(b *testing.B) {
+			nc := natstest.Connect(b, natstest.Start(b, natstest.Options{}))
+			roomlogtest.BenchmarkPipelined(b, openOn(b, nc, core.RoomLogConfig{}, jetstream.Options{Alone: alone}), 64)
+		})
+	}
 }
 
 func BenchmarkRead(b *testing.B) {

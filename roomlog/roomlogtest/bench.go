@@ -2,7 +2,9 @@ package roomlogtest
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -46,4 +48,49 @@ func BenchmarkRead(b *testing.B, l core.RoomLog, batch int) {
 			from = bounds.First
 		}
 	}
+}
+
+// BenchmarkPipelined measures appends as a server makes them to a log that
+// pipelines them (core.AppendStarter): up to window started and not yet
+// waited on, waited on in the order started. Beside the time per append it
+// reports the process's CPU per append (cpu-ns/op), the whole cost of a
+// log in the same process, such as an embedded NATS server, on whichever
+// goroutines it is paid.
+func BenchmarkPipelined(b *testing.B, l core.RoomLog, window int) {
+	st, ok := l.(core.AppendStarter)
+	if !ok {
+		b.Skip("the log does not pipeline appends")
+	}
+	c := context.Background()
+	m := Message(1)
+	waits := make(chan func(context.Context) (core.LogEntry, error), window)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for wait := range waits {
+			if _, werr := wait(c); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		done <- err
+	}()
+	b.ReportAllocs()
+	cpu := processCPU()
+	for b.Loop() {
+		waits <- st.StartAppend(c, "lobby", m)
+	}
+	close(waits)
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// processCPU is the CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
