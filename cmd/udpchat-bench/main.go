@@ -35,7 +35,9 @@
 // gives client i to node i mod N. -broker memory|embedded picks their
 // broker.mode (embedded, the only one that clusters, by default), one node
 // unless -nodes says; -broker memory,embedded runs the relay with each and
-// prints both, then a comparison.
+// prints both, then a comparison; -rounds N runs the brokers N times over,
+// alternating, and compares their medians, so that the machine's moods
+// fall on each alike.
 //
 // The server (-server): "spawn" (default) re-executes this binary as a
 // child running a server.Server, so that its CPU (utime+stime) and memory
@@ -206,6 +208,7 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	fs.StringVar(&o.Server, "server", "spawn", "the server: `spawn` (a child process), inproc, or HOST:PORT")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "`PID` of an external server, to read its CPU and memory")
 	fs.IntVar(&o.Nodes, "nodes", 0, "spawn `N` udpchat-servers forming an embedded NATS cluster on 127.0.0.1, the clients spread over them")
+	fs.IntVar(&o.Rounds, "rounds", 1, "with -broker A,B: run the brokers this many times over, alternating, and compare medians")
 	fs.StringVar(&o.Broker, "broker", "", "spawn udpchat-server with this broker.mode: `memory`, embedded, or memory,embedded to run and print both")
 	fs.StringVar(&o.Server0.Codec, "server-codec", "", "the bench server's codec, auto for every one (default: -codec)")
 	fs.IntVar(&o.Server0.RecipientQueue, "recipient-queue", 0, "the bench server's queue per version 2 recipient (0: core's default, 1024)")
@@ -340,7 +343,10 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty
 	if o.Procs > 0 {
 		runtime.GOMAXPROCS(o.Procs)
 	}
-	brokers := strings.Split(o.Broker, ",")
+	var brokers []string
+	for range max(o.Rounds, 1) {
+		brokers = append(brokers, strings.Split(o.Broker, ",")...)
+	}
 	var results []*Result
 	var errs []error
 	for i, broker := range brokers {
@@ -373,7 +379,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty
 			}
 		}
 		if werr == nil {
-			werr = writeJSON(stdout, &Comparison{Mode: "compare", Runs: results})
+			werr = writeJSON(stdout, &Comparison{Mode: "compare", Runs: results, Brokers: summarizeBrokers(results)})
 		}
 	}
 	if werr != nil {

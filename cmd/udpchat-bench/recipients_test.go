@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +203,28 @@ func TestRelayFaults(t *testing.T) {
 	}
 	if !strings.Contains(summary, "per recipient") || !strings.Contains(summary, "faults on every client") {
 		t.Errorf("summary lacks the new lines:\n%s", summary)
+	}
+}
+
+// TestSummarizeBrokers: rounds of a comparison are gathered by broker, in
+// the order each first ran, each with the median of its runs and that
+// median's fraction of the first broker's; an incomplete run counts for
+// nothing.
+func TestSummarizeBrokers(t *testing.T) {
+	run := func(broker string, perSec, cpu float64) *Result {
+		return &Result{Config: &RunConfig{Broker: broker}, Server: &ServerInfo{CPU: cpu},
+			Relay: &RelayResult{Deliveries: 1_000_000, DeliveriesPerSec: perSec}}
+	}
+	got := summarizeBrokers([]*Result{
+		run("memory", 200, 4), run("embedded", 150, 6),
+		run("memory", 100, 5), run("embedded", 160, 7),
+		run("memory", 190, 3), {Config: &RunConfig{Broker: "embedded"}, Error: "died"},
+	})
+	want := []BrokerSummary{
+		{Broker: "memory", Runs: 3, DeliveriesPerSec: 190, MinDeliveriesPerSec: 100, MaxDeliveriesPerSec: 200, CPUPerDeliveryUS: 4, OfFirst: 1},
+		{Broker: "embedded", Runs: 2, DeliveriesPerSec: 155, MinDeliveriesPerSec: 150, MaxDeliveriesPerSec: 160, CPUPerDeliveryUS: 6.5, OfFirst: 0.816},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("summarizeBrokers =\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,8 +288,63 @@ func writeSummary(w io.Writer, r *Result) {
 // memory,embedded), after each run's own: every run again, for a script
 // that reads one line.
 type Comparison struct {
-	Mode string    `json:"mode"` // compare
-	Runs []*Result `json:"runs"`
+	Mode    string          `json:"mode"` // compare
+	Runs    []*Result       `json:"runs"`
+	Brokers []BrokerSummary `json:"brokers"` // each broker's runs, in the order first run
+}
+
+// BrokerSummary is one broker's runs of a comparison: the median and the
+// range of its deliveries a second, its median server CPU per delivery,
+// and its median's fraction of the first broker's.
+type BrokerSummary struct {
+	Broker              string  `json:"broker"`
+	Runs                int     `json:"runs"`
+	DeliveriesPerSec    float64 `json:"deliveries_per_s"` // median
+	MinDeliveriesPerSec float64 `json:"min_deliveries_per_s"`
+	MaxDeliveriesPerSec float64 `json:"max_deliveries_per_s"`
+	CPUPerDeliveryUS    float64 `json:"cpu_us_per_delivery"` // median
+	OfFirst             float64 `json:"of_first"`
+}
+
+// summarizeBrokers gathers a comparison's complete runs by broker.
+func summarizeBrokers(rs []*Result) []BrokerSummary {
+	var order []string
+	rates, cpus := map[string][]float64{}, map[string][]float64{}
+	for _, r := range rs {
+		if r.Config == nil || r.Relay == nil || r.Server == nil || r.Relay.Deliveries == 0 {
+			continue
+		}
+		b := r.Config.Broker
+		if _, seen := rates[b]; !seen {
+			order = append(order, b)
+		}
+		rates[b] = append(rates[b], r.Relay.DeliveriesPerSec)
+		cpus[b] = append(cpus[b], 1e6*r.Server.CPU/float64(r.Relay.Deliveries))
+	}
+	var out []BrokerSummary
+	for _, b := range order {
+		x := rates[b]
+		s := BrokerSummary{Broker: b, Runs: len(x), DeliveriesPerSec: round3(median(x)),
+			MinDeliveriesPerSec: slices.Min(x), MaxDeliveriesPerSec: slices.Max(x), CPUPerDeliveryUS: round3(median(cpus[b]))}
+		if len(out) > 0 && out[0].DeliveriesPerSec > 0 {
+			s.OfFirst = round3(s.DeliveriesPerSec / out[0].DeliveriesPerSec)
+		} else if len(out) == 0 {
+			s.OfFirst = 1
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// median is the middle of x (the mean of the two middle ones if even).
+func median(x []float64) float64 {
+	s := slices.Sorted(slices.Values(x))
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else if n > 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return 0
 }
 
 // writeComparison sets the runs of several brokers side by side: the
@@ -312,6 +368,15 @@ func writeComparison(w io.Writer, rs []*Result) {
 		}
 		fmt.Fprintf(w, "  %-9s %12.0f %12.0f %10.3f %10.3f %12.2f %14.1f %10d\n", broker, x.MsgsPerSec, x.DeliveriesPerSec,
 			x.Latency.P50, x.Latency.P99, s.CPU, perDelivery, s.RSSKiB)
+	}
+	sum := summarizeBrokers(rs)
+	if len(sum) == 0 || sum[0].Runs < 2 {
+		return
+	}
+	fmt.Fprintf(w, "  medians of the rounds:\n")
+	for _, b := range sum {
+		fmt.Fprintf(w, "  %-9s %d runs, deliveries/s %.0f (%.0f to %.0f), µs/delivery %.1f, %.0f%% of %s's\n",
+			b.Broker, b.Runs, b.DeliveriesPerSec, b.MinDeliveriesPerSec, b.MaxDeliveriesPerSec, b.CPUPerDeliveryUS, 100*b.OfFirst, sum[0].Broker)
 	}
 }
 
