@@ -64,12 +64,11 @@ func (s *Server) startAppend(ctx context.Context, m *core.Message, fitted *encod
 // verdict gives the ACK of h's seq with reason, once the append after
 // (if any) is done: at once without a committer, else in its queue.
 func (s *Server) verdict(h handoff, seq uint64, reason string, after *pending) {
-	p := &pending{h: h, seq: seq, reason: reason, after: after}
 	if s.commits == nil {
-		s.commitOne(context.Background(), nil, p) // no append to wait for
+		s.give(h, seq, reason, nil) // no append to wait for
 		return
 	}
-	s.commits <- p
+	s.commits <- &pending{h: h, seq: seq, reason: reason, after: after}
 }
 
 // commit runs the committer until the worker, the queue's one writer,
@@ -125,14 +124,19 @@ func (s *Server) commitOne(ctx context.Context, d *deadline, p *pending) {
 		}
 		return
 	}
-	reason := p.reason
-	if a := p.after; a != nil && a.err != nil && reason == "" {
-		s.log.Error("handler failed", "session", fmt.Sprintf("%016x", p.h.sess.id), "err", a.err)
+	s.give(p.h, p.seq, p.reason, p.after)
+}
+
+// give gives the ACK of h's seq with reason: the refusal of a failed
+// append if after failed and nothing else refused the message.
+func (s *Server) give(h handoff, seq uint64, reason string, after *pending) {
+	if after != nil && after.err != nil && reason == "" {
+		s.log.Error("handler failed", "session", fmt.Sprintf("%016x", h.sess.id), "err", after.err)
 		reason = "the server could not handle your message"
-		s.notify(p.h.sess, core.KindError, reason)
+		s.notify(h.sess, core.KindError, reason)
 	}
-	s.judged(p.h.sess, p.seq)
-	p.h.ack(p.seq, reason)
+	s.judged(h.sess, seq)
+	h.ack(seq, reason)
 }
 
 // commitWait bounds how long the follower waits for the committer to take
