@@ -41,8 +41,18 @@ type pending struct {
 }
 
 // pipelineKey is the context key of the slot in which deliver leaves the
-// append it started for accept.
+// append it started for accept: the handler worker's context carries it,
+// made once (workerContext), so that only the worker's calls find it.
 type pipelineKey struct{}
+
+// workerContext is ctx with the handler worker's slot, if the server
+// pipelines appends.
+func (s *Server) workerContext(ctx context.Context) context.Context {
+	if s.commits == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, pipelineKey{}, new(*pending))
+}
 
 // startAppend starts m's append and queues it for the committer, if the
 // server pipelines and ctx carries accept's slot; it reports false if not,

@@ -89,10 +89,12 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at 
 	m.Time = s.cfg.Now()
 	m.Origin = sess.id
 	err := errHandlerDeadline // its turn came too late: the handlers never see it
-	var appending *pending
+	slot, _ := ctx.Value(pipelineKey{}).(**pending)
+	if slot != nil {
+		*slot = nil
+	}
 	if left := at.Add(s.cfg.HandlerDeadline).Sub(m.Time); left > 0 {
 		hctx, cancel := context.WithTimeoutCause(ctx, left, errHandlerDeadline)
-		hctx = context.WithValue(hctx, pipelineKey{}, &appending)
 		err = s.chain.HandleMessage(hctx, m)
 		if errors.Is(err, context.DeadlineExceeded) && pastDeadline(hctx) {
 			err = errHandlerDeadline // a handler gave up on the context
@@ -100,7 +102,10 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at 
 		cancel()
 	}
 	if err == nil {
-		return "", appending
+		if slot != nil {
+			return "", *slot
+		}
+		return "", nil
 	}
 	reason, ok := core.RejectionReason(err)
 	switch {

@@ -376,12 +376,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		if s.commits != nil {
 			defer close(s.commits)
 		}
+		wctx := s.workerContext(ctx)
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case h := <-s.work:
-				s.admit(ctx, h)
+				s.admit(wctx, h)
 			}
 		}
 	})
