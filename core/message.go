@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // MessageKind says what a Message is, so clients can show it for what it is.
 type MessageKind uint8
@@ -107,16 +110,25 @@ type Bundler interface {
 
 // V1Text is the plaintext protocol version 1 carries for m: "<sender> text",
 // with what version 1 cannot say otherwise written into the text.
-func (m *Message) V1Text() string {
+func (m *Message) V1Text() string { return string(m.AppendV1Text(nil)) }
+
+// AppendV1Text appends m's V1Text to dst: a server makes it once for every
+// seed client, without the string.
+func (m *Message) AppendV1Text(dst []byte) []byte {
+	dst = slices.Grow(dst, len(m.From)+len(m.Text)+len("<> [history 15:04] "))
 	switch m.Kind {
 	case KindAction:
-		return "* " + m.From + " " + m.Text
+		dst = append(append(append(append(dst, "* "...), m.From...), ' '), m.Text...)
+		return dst
 	case KindPrivate:
-		return "<" + m.From + "> [private] " + m.Text
+		dst = append(append(append(dst, '<'), m.From...), "> [private] "...)
 	case KindHistory:
-		return "<" + m.From + "> [history " + m.Time.UTC().Format("15:04") + "] " + m.Text
+		dst = append(append(append(dst, '<'), m.From...), "> [history "...)
+		dst = append(m.Time.UTC().AppendFormat(dst, "15:04"), "] "...)
+	default:
+		dst = append(append(append(dst, '<'), m.From...), "> "...)
 	}
-	return "<" + m.From + "> " + m.Text
+	return append(dst, m.Text...)
 }
 
 // ParseV1Text splits a version 1 plaintext "<sender> text" into its parts. A

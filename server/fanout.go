@@ -203,7 +203,7 @@ func (e *encodings) room() int {
 // v1Text returns m as a seed client reads it, made on first use.
 func (e *encodings) v1Text() []byte {
 	if e.v1 == nil {
-		e.v1 = []byte(e.m.V1Text())
+		e.v1 = e.m.AppendV1Text(nil)
 	}
 	return e.v1
 }
@@ -225,7 +225,7 @@ func (e *encodings) in(c core.Codec, mc core.MessageCodec) ([]byte, error) {
 // codec, and returns its encodings.
 func (s *Server) fit(m *core.Message) (*encodings, error) {
 	enc := &encodings{m: m}
-	over := len(m.V1Text()) - s.maxV1
+	over := len(enc.v1Text()) - s.maxV1
 	if s.v2 {
 		for _, c := range s.codecs {
 			if mc, ok := c.(core.MessageCodec); ok {

@@ -50,6 +50,10 @@ func (s *Server) handOn(ctx context.Context, h handoff) {
 }
 
 func (s *Server) runHandoff(ctx context.Context, h handoff) {
+	// The handoff's messages came in one DATA, so they share its
+	// deadline: one context (and timer) for them all.
+	hctx, cancel := context.WithDeadlineCause(ctx, s.deadline(h.at), errHandlerDeadline)
+	defer cancel()
 	verdict, last := "", (*pending)(nil)
 	for i, m := range h.msgs {
 		var reason string
@@ -58,7 +62,7 @@ func (s *Server) runHandoff(ctx context.Context, h handoff) {
 			reason = unreadable
 			s.notify(h.sess, core.KindError, reason)
 		} else {
-			reason, appending = s.accept(ctx, h.sess, m, h.at)
+			reason, appending = s.accept(hctx, h.sess, m, h.at)
 		}
 		if seq := h.first + uint64(i); seq != h.seq {
 			s.verdict(h, seq, reason, appending) // held back behind a gap, handed on now
@@ -77,8 +81,16 @@ func (s *Server) busy() bool { return s.work != nil && len(s.work) >= cap(s.work
 // HandlerDeadline, and the error of a message refused for it.
 var errHandlerDeadline = errors.New("server: the message's handler deadline passed")
 
+// deadline is when a message that came to the handler queue at at must
+// have its verdict, in real time: the context's clock, while the
+// configuration's (Now) may be a test's.
+func (s *Server) deadline(at time.Time) time.Time {
+	return time.Now().Add(at.Add(s.cfg.HandlerDeadline).Sub(s.cfg.Now()))
+}
+
 // accept hands an authentic message from sess, which came to the handler
-// queue at at, to the handler chain, within its HandlerDeadline. If it was
+// queue at at, to the handler chain, within its HandlerDeadline; ctx ends
+// then. If it was
 // refused, it tells the sender with a notice (which every client shows, a
 // seed's too) and returns why, for the ACK; "" if it was accepted. If its
 // append to the room's log was started and is under way (commit.go), it
@@ -94,12 +106,10 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at 
 		*slot = nil
 	}
 	if left := at.Add(s.cfg.HandlerDeadline).Sub(m.Time); left > 0 {
-		hctx, cancel := context.WithTimeoutCause(ctx, left, errHandlerDeadline)
-		err = s.chain.HandleMessage(hctx, m)
-		if errors.Is(err, context.DeadlineExceeded) && pastDeadline(hctx) {
+		err = s.chain.HandleMessage(ctx, m)
+		if errors.Is(err, context.DeadlineExceeded) && pastDeadline(ctx) {
 			err = errHandlerDeadline // a handler gave up on the context
 		}
-		cancel()
 	}
 	if err == nil {
 		if slot != nil {
