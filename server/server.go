@@ -386,7 +386,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}
 	})
-	wg.Go(func() { s.follow(ctx) })
+	if !s.ownLog {
+		// Another server may append to a log it was given: follow it.
+		// Nobody else holds the log it made itself, and following its
+		// own appends would cost a wake-up of the follower per message.
+		wg.Go(func() { s.follow(ctx) })
+	}
 	defer func() {
 		// The log is closed once nothing waits on it: the follower
 		// would take a closed log for a failure.
