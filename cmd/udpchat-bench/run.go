@@ -29,7 +29,7 @@ type Options struct {
 	// servers udpchat-server rather than the bench's own.
 	Nodes      int
 	Broker     string
-	Rounds     int // times over the brokers of a comparison
+	Rounds     int           // times over the brokers of a comparison
 	Server0    ServerOptions // the bench's own server
 	CPUProfile string        // the spawned server's CPU profile
 
