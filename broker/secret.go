@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/udpchat/udpchat/internal/settle"
 )
 
 // SecretBucket is the JetStream key-value bucket of the secrets servers
@@ -25,42 +25,13 @@ const SecretSize = 32
 // on any server, and after a restart.
 func (b *Broker) Secret(ctx context.Context, name string) ([]byte, error) {
 	// It is the first thing a server asks of JetStream, often of a
-	// cluster still settling: a meta leader that knows only some of its
-	// peers refuses a replicated bucket, a request may go unanswered.
-	// Each attempt has its own deadline, doubling, and what is only
-	// unsettled is tried again while ctx lasts.
-	wait := 2 * time.Second
-	for {
-		c, cancel := context.WithTimeout(ctx, wait)
-		s, err := b.secret(c, name)
-		cancel()
-		if err == nil || ctx.Err() != nil || !unsettled(err) {
-			return s, err
-		}
-		b.log.Warn("broker: JetStream not settled, asking again", "secret", name, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("broker: secret %q: %w (last: %w)", name, ctx.Err(), err)
-		case <-time.After(wait / 8):
-		}
-		wait = min(2*wait, 16*time.Second)
-	}
-}
-
-// JetStream's error codes of a cluster that is still forming.
-const (
-	errNoSuitablePeers jetstream.ErrorCode = 10005 // fewer peers known than replicas asked for
-	errNotAvailable    jetstream.ErrorCode = 10008 // JetStream temporarily unavailable
-)
-
-// unsettled says whether err is of a cluster still forming, which asking
-// again later may cure.
-func unsettled(err error) bool {
-	var api *jetstream.APIError
-	if errors.As(err, &api) {
-		return api.ErrorCode == errNoSuitablePeers || api.ErrorCode == errNotAvailable
-	}
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders)
+	// cluster still settling.
+	var s []byte
+	err := settle.Retry(ctx, b.log, fmt.Sprintf("broker: secret %q", name), func(c context.Context) (err error) {
+		s, err = b.secret(c, name)
+		return err
+	})
+	return s, err
 }
 
 func (b *Broker) secret(ctx context.Context, name string) ([]byte, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/settle"
 )
 
 // Bucket is the key-value bucket of claimed nicknames.
@@ -41,6 +42,10 @@ const DefaultTTL = 30 * time.Second
 // deliverTimeout bounds a node's handing of a private message to its
 // server (DeliverFunc): the sender waits on it.
 const deliverTimeout = 2 * time.Second
+
+// answerTimeout bounds the wait for another node's answer to a private
+// message: its deliverTimeout and a second for the round trip.
+const answerTimeout = deliverTimeout + time.Second
 
 // Directory is a core.Directory on NATS. Make it with New; Open it once,
 // in the server that uses it.
@@ -122,13 +127,19 @@ func (d *Directory) Node() string { return d.node }
 // Open creates the bucket (or sets its TTL), answers private messages for
 // this node's users, and keeps its claims alive until Close.
 func (d *Directory) Open(ctx context.Context, deliver core.DeliverFunc) (core.Presence, error) {
-	kv, err := d.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      Bucket,
-		Description: "udpchat: who holds each nickname (presence/nats)",
-		TTL:         d.ttl,
-		History:     1,
-		Storage:     jetstream.MemoryStorage, // presence is rebuilt as clients connect: no disk
-		Replicas:    d.replicas,
+	// Often asked of a cluster still electing its meta leader, as the
+	// server starts: asked again while it settles.
+	var kv jetstream.KeyValue
+	err := settle.Retry(ctx, d.log, "presence/nats: bucket "+Bucket, func(c context.Context) (err error) {
+		kv, err = d.js.CreateOrUpdateKeyValue(c, jetstream.KeyValueConfig{
+			Bucket:      Bucket,
+			Description: "udpchat: who holds each nickname (presence/nats)",
+			TTL:         d.ttl,
+			History:     1,
+			Storage:     jetstream.MemoryStorage, // presence is rebuilt as clients connect: no disk
+			Replicas:    d.replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("presence/nats: bucket %s: %w", Bucket, err)
@@ -490,8 +501,13 @@ func (p *Presence) Send(ctx context.Context, m *core.Message) error {
 	if err != nil {
 		return fmt.Errorf("presence/nats: send to %s: %w", m.To, err)
 	}
-	reply, err := p.d.nc.RequestWithContext(ctx, SubjectPrefix+h.Node, req)
-	if errors.Is(err, natsio.ErrNoResponders) {
+	// A node that got the request may never answer (it stopped as the
+	// request came, or the answer was lost: core NATS is at most once):
+	// the wait is bounded whatever ctx says.
+	rctx, cancel := context.WithTimeout(ctx, answerTimeout)
+	defer cancel()
+	reply, err := p.d.nc.RequestWithContext(rctx, SubjectPrefix+h.Node, req)
+	if errors.Is(err, natsio.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		// Its node is gone, and the claim waits to lapse.
 		return fmt.Errorf("presence/nats: %s (node %s does not answer): %w", m.To, h.Node, core.ErrNoSuchUser)
 	}
