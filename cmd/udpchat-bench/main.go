@@ -146,6 +146,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/cmd/internal/cli"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/standard"
 	"github.com/udpchat/udpchat/transport/fault"
 )
@@ -360,7 +361,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty
 		if i > 0 {
 			r.Floor = results[0].Floor
 		}
-		r.BenchCPU = round3(selfCPU().Seconds())
+		r.BenchCPU = round3(testkit.ProcessCPU().Seconds())
 		r.OK = err == nil
 		if err != nil {
 			r.Error = err.Error()

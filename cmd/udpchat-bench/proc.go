@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -69,14 +68,4 @@ func readProc(pid int) (ProcSample, error) {
 		*dst, _ = strconv.ParseUint(num, 10, 64)
 	}
 	return s, nil
-}
-
-// selfCPU is this process's CPU time, from getrusage: precise, unlike
-// /proc's ticks.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/server"
 )
 
@@ -87,7 +88,7 @@ func runChild(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}()
 	fmt.Fprintf(stdout, "ADDR %s\n", srv.Addr())
 	serveErr := srv.Serve(ctx)
-	final, _ := json.Marshal(childFinal{Stats: srv.Stats(), CPUSec: selfCPU().Seconds()})
+	final, _ := json.Marshal(childFinal{Stats: srv.Stats(), CPUSec: testkit.ProcessCPU().Seconds()})
 	fmt.Fprintf(stdout, "FINAL %s\n", final)
 	return serveErr
 }

@@ -2,11 +2,10 @@ package roomlogtest
 
 import (
 	"context"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 // BenchmarkAppend measures appending one short chat message to one room,
@@ -75,7 +74,7 @@ func BenchmarkPipelined(b *testing.B, l core.RoomLog, window int) {
 		done <- err
 	}()
 	b.ReportAllocs()
-	cpu := processCPU()
+	cpu := testkit.ProcessCPU()
 	for b.Loop() {
 		waits <- st.StartAppend(c, "lobby", m)
 	}
@@ -83,14 +82,5 @@ func BenchmarkPipelined(b *testing.B, l core.RoomLog, window int) {
 	if err := <-done; err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
-}
-
-// processCPU is the CPU time this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(testkit.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 }
