@@ -183,8 +183,8 @@ func Open(ctx context.Context, js natsjs.JetStream, cfg core.RoomLogConfig, opts
 	if l.live, err = l.nc.Subscribe(LivePrefix+"*", l.onLive); err != nil {
 		return nil, fmt.Errorf("roomlog/jetstream: subscribe to %s*: %w", LivePrefix, err)
 	}
-	// (Alone, nothing comes there once the log has touched its rooms:
-	// relive takes their RePublish away.)
+	// Alone, nothing comes there once the log has touched its rooms
+	// (relive takes their RePublish away); subscribed all the same.
 	l.inbox = l.nc.NewRespInbox()
 	if l.replies, err = l.nc.Subscribe(l.inbox+".*", l.onReply); err != nil {
 		l.live.Unsubscribe()
@@ -209,16 +209,11 @@ func Open(ctx context.Context, js natsjs.JetStream, cfg core.RoomLogConfig, opts
 // Append implements core.RoomLog. A publish that times out is sent again
 // with the same message id until ctx ends, so the stream keeps it once.
 func (l *Log) Append(ctx context.Context, name string, m *core.Message) (core.LogEntry, error) {
-	if m == nil {
-		return core.LogEntry{}, errors.New("roomlog/jetstream: append: nil message")
-	}
-	r, err := l.room(ctx, "append", name)
+	r, data, err := l.appending(ctx, name, m)
 	if err != nil {
 		return core.LogEntry{}, err
 	}
-	msg := nats.NewMsg(r.subject)
-	msg.Data = appendMessage(nil, m)
-	return l.appendAs(ctx, r, msg, newID(), m)
+	return l.appendAs(ctx, r, data, newID(), m)
 }
 
 var _ core.AppendStarter = (*Log)(nil)
@@ -228,65 +223,73 @@ var _ core.AppendStarter = (*Log)(nil)
 // that fails, or whose ack does not come, is sent again by wait as Append
 // does, with the same message id.
 func (l *Log) StartAppend(ctx context.Context, name string, m *core.Message) func(context.Context) (core.LogEntry, error) {
-	if m == nil {
-		return func(context.Context) (core.LogEntry, error) {
-			return core.LogEntry{}, errors.New("roomlog/jetstream: append: nil message")
-		}
-	}
-	r, err := l.room(ctx, "append", name)
+	r, data, err := l.appending(ctx, name, m)
 	if err != nil {
 		return func(context.Context) (core.LogEntry, error) { return core.LogEntry{}, err }
 	}
-	msg := nats.NewMsg(r.subject)
-	msg.Data = appendMessage(nil, m)
 	id := newID()
+	msg := nats.NewMsg(r.subject)
+	msg.Data = data
 	f, err := l.js.PublishMsgAsync(msg, natsjs.WithMsgID(id), natsjs.WithExpectStream(r.stream))
-	acked := func(ack *natsjs.PubAck) (core.LogEntry, error) {
-		l.learnNext(r, ack.Sequence+1)
-		return core.LogEntry{Offset: ack.Sequence, Message: *m}, nil
-	}
 	return func(ctx context.Context) (core.LogEntry, error) {
 		if err != nil {
-			return l.appendAs(ctx, r, nats.NewMsg(r.subject), id, m)
+			return l.appendAs(ctx, r, data, id, m)
 		}
 		// Pipelined, the ack is often in by the time it is waited for:
 		// no timer for that.
 		select {
 		case ack := <-f.Ok():
-			return acked(ack)
+			return l.acked(r, ack, m), nil
 		case <-f.Err():
-			return l.appendAs(ctx, r, nats.NewMsg(r.subject), id, m)
+			return l.appendAs(ctx, r, data, id, m)
 		default:
 		}
 		c, cancel := context.WithTimeout(ctx, attemptTimeout)
 		defer cancel()
 		select {
 		case ack := <-f.Ok():
-			return acked(ack)
+			return l.acked(r, ack, m), nil
 		case <-f.Err():
 		case <-c.Done():
 		case <-l.done:
 			return core.LogEntry{}, l.closedErr("append to", name)
 		}
-		return l.appendAs(ctx, r, nats.NewMsg(r.subject), id, m)
+		return l.appendAs(ctx, r, data, id, m)
 	}
 }
 
-// appendAs publishes msg (m, encoded) to r's stream with the message id id
-// until it is acknowledged or ctx ends.
-func (l *Log) appendAs(ctx context.Context, r *room, msg *nats.Msg, id string, m *core.Message) (core.LogEntry, error) {
-	name := r.name
-	if msg.Data == nil {
-		msg.Data = appendMessage(nil, m)
+// appending is what every append starts with: m checked, its room found
+// (or made), and m in its stored form.
+func (l *Log) appending(ctx context.Context, name string, m *core.Message) (*room, []byte, error) {
+	if m == nil {
+		return nil, nil, errors.New("roomlog/jetstream: append: nil message")
 	}
+	r, err := l.room(ctx, "append", name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, appendMessage(nil, m), nil
+}
+
+// acked is the entry of m, which r's stream acknowledged with ack.
+func (l *Log) acked(r *room, ack *natsjs.PubAck, m *core.Message) core.LogEntry {
+	l.learnNext(r, ack.Sequence+1)
+	return core.LogEntry{Offset: ack.Sequence, Message: *m}
+}
+
+// appendAs publishes data, m's stored form, to r's stream with the message
+// id id until it is acknowledged or ctx ends.
+func (l *Log) appendAs(ctx context.Context, r *room, data []byte, id string, m *core.Message) (core.LogEntry, error) {
+	name := r.name
+	msg := nats.NewMsg(r.subject)
+	msg.Data = data
 	ctx, cancel := l.withTimeout(ctx)
 	defer cancel()
 	wait := 20 * time.Millisecond
 	for {
 		ack, err := l.publish(ctx, msg, id, r.stream)
 		if err == nil {
-			l.learnNext(r, ack.Sequence+1)
-			return core.LogEntry{Offset: ack.Sequence, Message: *m}, nil
+			return l.acked(r, ack, m), nil
 		}
 		switch {
 		case ctx.Err() != nil:
