@@ -60,8 +60,8 @@ func (s *Server) workerContext(ctx context.Context) context.Context {
 // the slot: the worker is the queue's one writer, so appends are queued in
 // the order they were started.
 func (s *Server) startAppend(ctx context.Context, m *core.Message, fitted *encodings) bool {
-	slot, _ := ctx.Value(pipelineKey{}).(**pending)
-	if slot == nil || s.commits == nil {
+	slot, _ := ctx.Value(pipelineKey{}).(**pending) // only while commits is
+	if slot == nil {
 		return false
 	}
 	p := &pending{wait: s.starter.StartAppend(ctx, lobby, m), m: m, enc: fitted}
@@ -86,23 +86,23 @@ func (s *Server) verdict(h handoff, seq uint64, reason string, after *pending) {
 // the server stops (appends are finished or fail, ACKs are sent), and no
 // sender waits on an ACK that was dropped on the way out.
 func (s *Server) commit(ctx context.Context) {
-	var d deadline
+	var d waitBound
 	defer d.stop()
 	for p := range s.commits {
 		s.commitOne(ctx, &d, p)
 	}
 }
 
-// deadline is the committer's bound on each wait: HandlerDeadline, or as
+// waitBound is the committer's bound on each wait: HandlerDeadline, or as
 // little as half of it, since a context with a timer is made only when
 // the last one has less than half left, not for every message.
-type deadline struct {
+type waitBound struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	at     time.Time
 }
 
-func (d *deadline) get(ctx context.Context, bound time.Duration) context.Context {
+func (d *waitBound) get(ctx context.Context, bound time.Duration) context.Context {
 	if now := time.Now(); d.ctx == nil || d.at.Sub(now) < bound/2 {
 		d.stop()
 		d.at = now.Add(bound)
@@ -111,13 +111,13 @@ func (d *deadline) get(ctx context.Context, bound time.Duration) context.Context
 	return d.ctx
 }
 
-func (d *deadline) stop() {
+func (d *waitBound) stop() {
 	if d.cancel != nil {
 		d.cancel()
 	}
 }
 
-func (s *Server) commitOne(ctx context.Context, d *deadline, p *pending) {
+func (s *Server) commitOne(ctx context.Context, d *waitBound, p *pending) {
 	if p.wait != nil {
 		e, err := p.wait(d.get(ctx, s.cfg.HandlerDeadline))
 		defer s.inFlight.Add(-1) // after the head moved: fitRoom counts on one or the other

@@ -53,11 +53,7 @@ func (l *pipeLog) StartAppend(_ context.Context, room string, m *core.Message) f
 // refused to its sender and never shown, and the lines around it reach the
 // room in the order sent.
 func TestPipelinedAppends(t *testing.T) {
-	log, err := memlog.New(memlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
+	log := newMemLog(t)
 	pl := &pipeLog{Log: log, gate: make(chan struct{}), started: make(chan string, 16)}
 	// The window layer, so that the three lines are in flight at once.
 	room := chattest.Start(t, chattest.Options{Layer: window.Layer{}, Server: func(cfg *server.Config) { cfg.RoomLog = pl }})
@@ -128,11 +124,7 @@ func (l *boundsCounter) Bounds(ctx context.Context, room string) (core.LogBounds
 // them as for another server's: 100 lines cost no round trip for the log's
 // bounds.
 func TestOwnAppendsNotFollowed(t *testing.T) {
-	log, err := memlog.New(memlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
+	log := newMemLog(t)
 	gate := make(chan struct{})
 	close(gate)
 	bc := &boundsCounter{pipeLog: &pipeLog{Log: log, gate: gate, started: make(chan string, 1000), ackAfter: 2 * time.Millisecond}}

@@ -137,13 +137,7 @@ func (s *Server) fill(ctx context.Context, sess *session, out *outbox) {
 // queue is full. It reports false if the log could not be read: the
 // caller has the session polled again in logTimeout.
 func (s *Server) fillLocked(sess *session) (ok bool) {
-	if sess.ended || !sess.confirmed.Load() || sess.snd == nil {
-		return true
-	}
-	if sess.next == 0 {
-		// Confirmed, and the cursor not yet placed (confirm claims the
-		// nickname first): read from 0, the whole log would go to it,
-		// and then again from where it is placed.
+	if sess.ended || sess.snd == nil || !sess.placedLocked() {
 		return true
 	}
 	// held lives only while the DATA is gathered and pushed, so it is the

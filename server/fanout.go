@@ -84,7 +84,7 @@ func (s *Server) stallAt() uint64 { return uint64(max(s.cfg.RecipientQueue/4, 1)
 
 // lagLocked is how many of the room's entries sess has not been sent.
 func (s *Server) lagLocked(sess *session) uint64 {
-	if head := s.head.Load(); head > sess.next && sess.next != 0 { // 0: not placed, nothing sent yet to hold the room for
+	if head := s.head.Load(); head > sess.next && sess.placedLocked() {
 		return head - sess.next
 	}
 	return 0

@@ -19,6 +19,18 @@ import (
 	"github.com/udpchat/udpchat/transport/memory"
 )
 
+// newMemLog is an in-memory room log, closed when the test ends, for a
+// test to give a server (Config.RoomLog) and reach around it.
+func newMemLog(t *testing.T) *memlog.Log {
+	t.Helper()
+	log, err := memlog.New(memlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	return log
+}
+
 // flakyLog is a room log whose Wait fails while failing is set, as a log in
 // another process does while the link to it is down, and counts how often
 // it was asked.
@@ -41,11 +53,7 @@ func (l *flakyLog) Wait(ctx context.Context, room string, epoch, after uint64) e
 // another writer appended meanwhile reach the server's clients.
 func TestFollowerBacksOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log, err := memlog.New(memlog.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { log.Close() })
+		log := newMemLog(t)
 		flaky := &flakyLog{Log: log}
 		var out testkit.Buffer
 		room := chattest.Start(t, chattest.Options{Network: memory.NewNetwork(), Logger: slog.New(slog.NewTextHandler(&out, nil)),

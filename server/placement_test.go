@@ -8,7 +8,6 @@ import (
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
-	memlog "github.com/udpchat/udpchat/roomlog/memory"
 	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/memory"
 )
@@ -48,11 +47,7 @@ func (d *gateDir) Close() error                                          { retur
 // and then, under load).
 func TestConfirmingSessionShownOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log, err := memlog.New(memlog.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { log.Close() })
+		log := newMemLog(t)
 		dir := &gateDir{held: "bob", claiming: make(chan struct{}), gate: make(chan struct{})}
 		room := chattest.Start(t, chattest.Options{Network: memory.NewNetwork(),
 			Server: func(cfg *server.Config) { cfg.RoomLog, cfg.Directory = log, dir }})

@@ -100,6 +100,14 @@ type session struct {
 	judgedTo uint64
 }
 
+// placedLocked reports whether confirm has placed sess's cursor in the room
+// log (version 2): the client has proven its keys, and the cursor is where
+// it joined. Nothing of the room goes to it before, nor does the room wait
+// for it: confirmed and not yet placed (confirm claims the nickname first,
+// a round trip with a directory), its cursor read from 0 would send it the
+// log from the start, and again from where it is placed. sess.mu is held.
+func (sess *session) placedLocked() bool { return sess.next != 0 }
+
 // verdict is a refused seq and why.
 type verdict struct {
 	seq    uint64
