@@ -345,7 +345,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty
 		runtime.GOMAXPROCS(o.Procs)
 	}
 	var brokers []string
-	for range max(o.Rounds, 1) {
+	for range o.Rounds {
 		brokers = append(brokers, strings.Split(o.Broker, ",")...)
 	}
 	var results []*Result
@@ -393,9 +393,13 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty
 	return 0
 }
 
-// checkNodes checks -nodes and -broker: udpchat-servers the bench spawns
-// itself, and only an embedded broker clusters.
+// checkNodes checks -nodes, -broker and -rounds: udpchat-servers the bench
+// spawns itself, only an embedded broker clusters, and rounds are of a
+// comparison of brokers.
 func checkNodes(o Options, serverSet bool) error {
+	if o.Rounds < 1 || o.Rounds > 1 && !strings.Contains(o.Broker, ",") {
+		return fmt.Errorf("-rounds: want 1, or more with -broker A,B to compare, got %d", o.Rounds)
+	}
 	if o.Nodes == 0 && o.Broker == "" {
 		return nil
 	}

@@ -146,7 +146,7 @@ func TestSpread(t *testing.T) {
 
 // TestNodesFlags: -nodes and -broker spawn udpchat-servers; several nodes
 // share a room only through an embedded broker; they cannot be pointed
-// at another server.
+// at another server; -rounds repeats a comparison of brokers, nothing else.
 func TestNodesFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -160,6 +160,10 @@ func TestNodesFlags(t *testing.T) {
 		{[]string{"-broker", "nats"}, "-broker"},
 		{[]string{"-nodes", "-1"}, "-nodes"},
 		{[]string{"-nodes", "2", "-server", "inproc"}, "-server inproc"},
+		{[]string{"-broker", "memory,embedded", "-rounds", "6"}, ""},
+		{[]string{"-rounds", "3"}, "-rounds"},
+		{[]string{"-broker", "embedded", "-rounds", "3"}, "-rounds"},
+		{[]string{"-broker", "memory,embedded", "-rounds", "0"}, "-rounds"},
 	} {
 		_, err := parseFlags(tc.args, io.Discard, false)
 		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {

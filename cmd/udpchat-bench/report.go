@@ -319,21 +319,29 @@ func summarizeBrokers(rs []*Result) []BrokerSummary {
 			order = append(order, b)
 		}
 		rates[b] = append(rates[b], r.Relay.DeliveriesPerSec)
-		cpus[b] = append(cpus[b], 1e6*r.Server.CPU/float64(r.Relay.Deliveries))
+		cpus[b] = append(cpus[b], cpuPerDelivery(r.Relay, r.Server))
 	}
 	var out []BrokerSummary
 	for _, b := range order {
 		x := rates[b]
 		s := BrokerSummary{Broker: b, Runs: len(x), DeliveriesPerSec: round3(median(x)),
 			MinDeliveriesPerSec: slices.Min(x), MaxDeliveriesPerSec: slices.Max(x), CPUPerDeliveryUS: round3(median(cpus[b]))}
-		if len(out) > 0 && out[0].DeliveriesPerSec > 0 {
-			s.OfFirst = round3(s.DeliveriesPerSec / out[0].DeliveriesPerSec)
-		} else if len(out) == 0 {
-			s.OfFirst = 1
+		first := s.DeliveriesPerSec // a run counts only with deliveries: never 0
+		if len(out) > 0 {
+			first = out[0].DeliveriesPerSec
 		}
+		s.OfFirst = round3(s.DeliveriesPerSec / first)
 		out = append(out, s)
 	}
 	return out
+}
+
+// cpuPerDelivery is the server's CPU per delivery of a relay, in µs.
+func cpuPerDelivery(x *RelayResult, s *ServerInfo) float64 {
+	if x.Deliveries == 0 {
+		return 0
+	}
+	return 1e6 * s.CPU / float64(x.Deliveries)
 }
 
 // median is the middle of x (the mean of the two middle ones if even).
@@ -362,12 +370,8 @@ func writeComparison(w io.Writer, rs []*Result) {
 			fmt.Fprintf(w, "  %-9s incomplete: %s\n", broker, r.Error)
 			continue
 		}
-		perDelivery := 0.0
-		if x.Deliveries > 0 {
-			perDelivery = 1e6 * s.CPU / float64(x.Deliveries)
-		}
 		fmt.Fprintf(w, "  %-9s %12.0f %12.0f %10.3f %10.3f %12.2f %14.1f %10d\n", broker, x.MsgsPerSec, x.DeliveriesPerSec,
-			x.Latency.P50, x.Latency.P99, s.CPU, perDelivery, s.RSSKiB)
+			x.Latency.P50, x.Latency.P99, s.CPU, cpuPerDelivery(x, s), s.RSSKiB)
 	}
 	sum := summarizeBrokers(rs)
 	if len(sum) == 0 || sum[0].Runs < 2 {
