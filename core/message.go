@@ -65,7 +65,11 @@ type Message struct {
 	// From is the sender's display name: its nickname, or its ip:port.
 	From string
 	// To is the recipient of a private message.
-	To   string
+	To string
+	// Room is the channel a message of a room belongs to ("#name"), and
+	// empty for the lobby and for a message for one recipient (see
+	// CheckChannel).
+	Room string
 	Text string
 	Time time.Time
 	// Origin identifies the sending session on the server (0 for the server's
@@ -115,7 +119,11 @@ func (m *Message) V1Text() string { return string(m.AppendV1Text(nil)) }
 // AppendV1Text appends m's V1Text to dst: a server makes it once for every
 // seed client, without the string.
 func (m *Message) AppendV1Text(dst []byte) []byte {
-	dst = slices.Grow(dst, len(m.From)+len(m.Text)+len("<> [history 15:04] "))
+	dst = slices.Grow(dst, len(m.Room)+len(m.From)+len(m.Text)+len("[] <> [history 15:04] "))
+	if m.Room != "" {
+		// A seed client in a channel tells its lines apart by this.
+		dst = append(append(append(dst, '['), m.Room...), "] "...)
+	}
 	switch m.Kind {
 	case KindAction:
 		dst = append(append(append(append(dst, "* "...), m.From...), ' '), m.Text...)

@@ -167,7 +167,7 @@ func SameMessages(got, want []*core.Message) string {
 		if g == nil {
 			return fmt.Sprintf("message %d is nil", i)
 		}
-		if g.Kind != w.Kind || g.ID != w.ID || g.From != w.From || g.To != w.To || g.Text != w.Text ||
+		if g.Kind != w.Kind || g.ID != w.ID || g.From != w.From || g.To != w.To || g.Room != w.Room || g.Text != w.Text ||
 			!g.Time.Equal(w.Time.Truncate(time.Millisecond)) || g.Time.IsZero() != w.Time.IsZero() || g.Origin != 0 {
 			return fmt.Sprintf("message %d is %+v, want %+v", i, *g, *w)
 		}

@@ -31,6 +31,8 @@ func Messages() []NamedMessage {
 		{"action", core.Message{Kind: core.KindAction, ID: 9, From: "alice", Text: "waves", Time: ts}},
 		{"private", core.Message{Kind: core.KindPrivate, ID: 10, From: "alice", To: "bob", Text: "hi", Time: ts}},
 		{"history", core.Message{Kind: core.KindHistory, ID: 11, From: "carol", Text: "earlier", Time: ts}},
+		{"channel", core.Message{Kind: core.KindChat, ID: 3, From: "alice", Room: "#go", Text: "in #go", Time: ts}},
+		{"longest channel", core.Message{Kind: core.KindAction, ID: 4, From: "bob", Room: "#" + strings.Repeat("z", core.MaxRoom), Text: "waves", Time: ts}},
 		{"session", core.Message{Kind: core.KindSession, ID: 1764331200, From: core.SystemSender,
 			Text: strings.Repeat("0123456789abcdef", 4), Time: ts}},
 		{"zero time", core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: "no clock"}},
@@ -46,7 +48,7 @@ func Messages() []NamedMessage {
 // SameMessage reports whether a and b agree on every field a MessageCodec
 // carries (Origin is none of them): the same instant, and both zero or not.
 func SameMessage(a, b *core.Message) bool {
-	return a.Kind == b.Kind && a.ID == b.ID && a.From == b.From && a.To == b.To &&
+	return a.Kind == b.Kind && a.ID == b.ID && a.From == b.From && a.To == b.To && a.Room == b.Room &&
 		a.Text == b.Text && a.Time.Equal(b.Time) && a.Time.IsZero() == b.Time.IsZero()
 }
 
@@ -102,6 +104,11 @@ func TestMessages(t *testing.T, mc core.MessageCodec) {
 		{"from not UTF-8", &core.Message{From: bad}},
 		{"to not UTF-8", &core.Message{To: bad}},
 		{"text not UTF-8", &core.Message{Text: bad}},
+		{"room without #", &core.Message{Room: "go"}},
+		{"room upper case", &core.Message{Room: "#Go"}},
+		{"room is the lobby's name", &core.Message{Room: core.Lobby}},
+		{"room too long", &core.Message{Room: "#" + strings.Repeat("z", core.MaxRoom+1)}},
+		{"room with a control character", &core.Message{Room: "#a\nb"}},
 		{"before 1970", &core.Message{Time: core.MinMessageTime.Add(-time.Second)}},
 	} {
 		got, err := mc.AppendMessage([]byte("keep"), tt.m)

@@ -352,6 +352,11 @@ func refDecodeMessage(b []byte) (*core.Message, bool) {
 			return nil, false
 		}
 	}
+	if raw, ok := m["room"]; ok {
+		if msg.Room, ok = str(raw, core.MaxChannel); !ok || core.CheckChannel(msg.Room) != nil {
+			return nil, false
+		}
+	}
 	if raw, ok := m["ts"]; ok {
 		ts, ok := num(raw, math.MaxInt64)
 		if !ok {

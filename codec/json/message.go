@@ -17,9 +17,9 @@ var _ core.MessageCodec = Codec{}
 // AppendMessage appends the JSON encoding of m to dst, in the style of
 // Append (json.dumps separators, fixed field order):
 //
-//	{"kind": "chat", "id": 7, "from": "alice", "to": "bob", "text": "hi", "ts": 1764331200123}
+//	{"kind": "chat", "id": 7, "from": "alice", "to": "bob", "room": "#go", "text": "hi", "ts": 1764331200123}
 //
-// kind is the kind's name; id is omitted when 0, "to" when empty, "ts" when
+// kind is the kind's name; id is omitted when 0, "to" and "room" when empty, "ts" when
 // Time is zero; "from" and "text" are always written, even when empty. ts is
 // Unix milliseconds, so finer precision is lost, and so is Time's location:
 // DecodeMessage gives UTC. Origin is the server's bookkeeping and never goes
@@ -41,6 +41,9 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	if err == nil {
 		err = core.CheckText(m.Text, "text", -1, fieldName)
 	}
+	if err == nil {
+		err = core.CheckChannel(m.Room)
+	}
 	if err != nil {
 		return dst, fmt.Errorf("codec/json: cannot encode %w", err)
 	}
@@ -52,7 +55,7 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	// Grow once for the usual message: field names and numbers take under
 	// 120 bytes. Escapes (6 bytes for a control character) are rare enough
 	// to be left to append rather than reserved for every byte of the text.
-	dst = slices.Grow(dst, 120+len(m.From)+len(m.To)+len(m.Text))
+	dst = slices.Grow(dst, 120+len(m.From)+len(m.To)+len(m.Room)+len(m.Text))
 	dst = append(dst, `{"kind": "`...)
 	dst = append(dst, kind...)
 	dst = append(dst, '"')
@@ -65,6 +68,10 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	if m.To != "" {
 		dst = append(dst, `, "to": `...)
 		dst = appendString(dst, m.To)
+	}
+	if m.Room != "" {
+		dst = append(dst, `, "room": `...)
+		dst = appendString(dst, m.Room)
 	}
 	dst = append(dst, `, "text": `...)
 	dst = appendString(dst, m.Text)
@@ -81,20 +88,21 @@ const (
 	mID
 	mFrom
 	mTo
+	mRoom
 	mText
 	mTS
 	nMessageFields
 )
 
 var messageFields = [nMessageFields]string{
-	mKind: "kind", mID: "id", mFrom: "from", mTo: "to", mText: "text", mTS: "ts",
+	mKind: "kind", mID: "id", mFrom: "from", mTo: "to", mRoom: "room", mText: "text", mTS: "ts",
 }
 
 // DecodeMessage parses the inner message b (the opened payload of a version 2
 // DATA) as strictly as Decode parses a datagram: one UTF-8 JSON object and
 // nothing after it; "kind" a string naming a known kind; "text" a string,
 // required, possibly empty; "from" and "to" strings of at most 64 bytes,
-// "from" being empty when absent; "id" and "ts" non-negative integers, ts at
+// "from" being empty when absent; "room" a channel name (core.CheckChannel); "id" and "ts" non-negative integers, ts at
 // most 2^63-1; no \u escape of a lone UTF-16 surrogate; no known field twice;
 // unknown fields ignored (an "origin" among them), so that later versions
 // can add some. The payload was authenticated before it got here, but its
@@ -127,6 +135,12 @@ func messageOf(vals *[nMessageFields][]byte) (*core.Message, error) {
 			m.From, err = parseString("from", val, core.MaxName)
 		case mTo:
 			m.To, err = parseString("to", val, core.MaxName)
+		case mRoom:
+			if m.Room, err = parseString("room", val, core.MaxChannel); err == nil {
+				if err = core.CheckChannel(m.Room); err != nil {
+					err = fmt.Errorf("codec/json: message has %w", err)
+				}
+			}
 		case mText:
 			m.Text, err = parseString("text", val, -1)
 		case mTS:

@@ -209,7 +209,7 @@ func sameAsProto(b []byte, msgs []*core.Message) string {
 		if len(e.Bundle) != 0 {
 			return "an entry holds a bundle"
 		}
-		want[i] = &core.Message{Kind: core.MessageKind(e.Kind), ID: e.Id, From: e.From, To: e.To, Text: e.Text}
+		want[i] = &core.Message{Kind: core.MessageKind(e.Kind), ID: e.Id, From: e.From, To: e.To, Room: e.Room, Text: e.Text}
 		if e.TsMs != 0 {
 			want[i].Time = time.UnixMilli(e.TsMs).UTC()
 		}

@@ -29,6 +29,9 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	if err == nil {
 		err = core.CheckText(m.Text, "text", -1, fieldName)
 	}
+	if err == nil {
+		err = core.CheckChannel(m.Room)
+	}
 	if err != nil {
 		return dst, fmt.Errorf("codec/protobuf: cannot encode %w", err)
 	}
@@ -46,6 +49,7 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 		Id:   m.ID,
 		From: m.From,
 		To:   m.To,
+		Room: m.Room,
 		Text: m.Text,
 		TsMs: ts,
 	}
@@ -91,6 +95,9 @@ func decodeMessage(b []byte) (*core.Message, error) {
 	if err := checkNames(pb.From, pb.To); err != nil {
 		return nil, fmt.Errorf("codec/protobuf: message has %w", err)
 	}
+	if err := core.CheckChannel(pb.Room); err != nil {
+		return nil, fmt.Errorf("codec/protobuf: message has %w", err)
+	}
 	if pb.TsMs < 0 {
 		return nil, fmt.Errorf("codec/protobuf: message has ts_ms %d, before 1970", pb.TsMs)
 	}
@@ -99,6 +106,7 @@ func decodeMessage(b []byte) (*core.Message, error) {
 		ID:   pb.Id,
 		From: pb.From,
 		To:   pb.To,
+		Room: pb.Room,
 		Text: pb.Text,
 	}
 	if pb.TsMs != 0 {

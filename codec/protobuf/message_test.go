@@ -152,7 +152,7 @@ func TestDecodeMessageHostile(t *testing.T) {
 // a chat message with no text.
 func TestDecodeMessageLenient(t *testing.T) {
 	var c protobuf.Codec
-	m, err := c.DecodeMessage(cat(varint(7, 42), field(5, []byte("hi")), field(50, []byte("origin"))))
+	m, err := c.DecodeMessage(cat(varint(8, 42), field(5, []byte("hi")), field(50, []byte("origin"))))
 	if err != nil || !codectest.SameMessage(m, &core.Message{Text: "hi"}) {
 		t.Fatalf("DecodeMessage = %+v, %v", m, err)
 	}

@@ -397,6 +397,10 @@ type Message struct {
 	// ts_ms is when the message was sent, in Unix milliseconds, in [1, 2^63-1];
 	// 0 (absent) is no time. Negative values (before 1970) are refused.
 	TsMs int64 `protobuf:"varint,6,opt,name=ts_ms,json=tsMs,proto3" json:"ts_ms,omitempty"`
+	// room is the channel a message of a room belongs to, "#" and 1 to 24
+	// lowercase ASCII letters, digits, '-' or '_' (core.CheckChannel); absent
+	// for the lobby and for a message for one recipient.
+	Room string `protobuf:"bytes,7,opt,name=room,proto3" json:"room,omitempty"`
 	// bundle makes this Message a bundle: several messages in the plaintext of
 	// one DATA, in order, so that a burst reaches a stop-and-wait recipient in
 	// one round trip (core.Bundler). A bundle sets only this field: 1 to 256
@@ -481,6 +485,13 @@ func (x *Message) GetTsMs() int64 {
 	return 0
 }
 
+func (x *Message) GetRoom() string {
+	if x != nil {
+		return x.Room
+	}
+	return ""
+}
+
 func (x *Message) GetBundle() []*Message {
 	if x != nil {
 		return x.Bundle
@@ -513,14 +524,15 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	"\x04_seqB\n" +
 	"\n" +
 	"\b_ack_seqB\x06\n" +
-	"\x04_cum\"\xc7\x01\n" +
+	"\x04_cum\"\xdb\x01\n" +
 	"\aMessage\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.udpchat.packet.v1.KindR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x04 \x01(\tR\x02to\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12\x13\n" +
-	"\x05ts_ms\x18\x06 \x01(\x03R\x04tsMs\x122\n" +
+	"\x05ts_ms\x18\x06 \x01(\x03R\x04tsMs\x12\x12\n" +
+	"\x04room\x18\a \x01(\tR\x04room\x122\n" +
 	"\x06bundle\x18\x0f \x03(\v2\x1a.udpchat.packet.v1.MessageR\x06bundle*r\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\v\n" +
