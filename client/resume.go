@@ -107,7 +107,10 @@ func (c *Client) deliver(ctx context.Context, ms []*core.Message) {
 			continue
 		}
 		var offset uint64
-		if r.live && m.ID != 0 {
+		// Offsets are the lobby's: a channel's messages have their own,
+		// and a resumed session goes on in its channels from where the
+		// server left off, so they are never sent twice.
+		if r.live && m.ID != 0 && m.Room == "" {
 			if m.ID <= r.ticket.Offset {
 				c.log.Debug("room message shown already: dropped", "offset", m.ID, "last", r.ticket.Offset)
 				continue

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 // every field at its longest.
 var worstEnvelope = core.Message{
 	Kind: core.KindHistory, ID: 1<<64 - 1, From: "wwwwwwwwwwwwwwww", To: "wwwwwwwwwwwwwwww",
+	Room: "#wwwwwwwwwwwwwwwwwwwwwwww",
 	Time: time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC),
 }
 
@@ -40,12 +42,28 @@ func (c *Client) CheckText(text string) error {
 // events name. It blocks while the send queue is full, and fails at once with
 // an error matching ErrTooLong for a text that cannot fit in a datagram.
 func (c *Client) Send(ctx context.Context, text string) (uint64, error) {
+	return c.SendIn(ctx, "", text)
+}
+
+// SendIn is Send for a line said in channel ch ("#name"): the server
+// takes it there if the session is in ch, and refuses it otherwise. ""
+// (or core.Lobby) leaves the channel to the server: the one the session
+// last joined or chose with /join. A line for a channel other than the
+// lobby needs a version 2 session: a version 1 server would say it to
+// everyone, so it fails instead.
+func (c *Client) SendIn(ctx context.Context, ch, text string) (uint64, error) {
+	if ch == core.Lobby {
+		ch = ""
+	}
+	if err := core.CheckChannel(ch); err != nil {
+		return 0, fmt.Errorf("client: %w", err)
+	}
 	if err := c.CheckText(text); err != nil {
 		return 0, err
 	}
 	c.idMu.Lock()
 	c.nextID++
-	o := &outgoing{id: c.nextID, text: text, nick: nickCommand(text)}
+	o := &outgoing{id: c.nextID, text: text, room: ch, nick: nickCommand(text)}
 	c.idMu.Unlock()
 	select {
 	case c.sendCh <- o:
@@ -60,6 +78,7 @@ func (c *Client) Send(ctx context.Context, text string) (uint64, error) {
 type outgoing struct {
 	id   uint64
 	text string
+	room string // the channel it is said in, "" for the server's choice
 	seq  uint64 // its DATA's seq in the session it was last pushed in
 	// nick is the nickname the line asks for with /nick, "" if none: the
 	// client's own once a version 2 server accepts the line.
@@ -104,13 +123,16 @@ func refsToOutgoing(refs []any) []*outgoing {
 	return out
 }
 
-func (c *Client) sealData(seq uint64, text string) ([]byte, error) {
+func (c *Client) sealData(seq uint64, o *outgoing) ([]byte, error) {
 	p := &core.Packet{Type: core.TypeData, Seq: seq, HasSeq: true, Session: c.info.Session}
-	plain := []byte(text)
+	plain := []byte(o.text)
 	var ad []byte
+	if c.info.Version < 2 && o.room != "" {
+		return nil, errNoChannels
+	}
 	if c.info.Version >= 2 {
 		var err error
-		if plain, err = c.msgCodec.AppendMessage(nil, &core.Message{Kind: core.KindChat, Text: text}); err != nil {
+		if plain, err = c.msgCodec.AppendMessage(nil, &core.Message{Kind: core.KindChat, Room: o.room, Text: o.text}); err != nil {
 			return nil, err
 		}
 		ad = p.AD()
@@ -122,6 +144,9 @@ func (c *Client) sealData(seq uint64, text string) ([]byte, error) {
 	p.Payload = sealed
 	return c.cfg.Codec.Append(nil, p)
 }
+
+// errNoChannels fails a line for a channel in a version 1 session.
+var errNoChannels = errors.New("client: channels need a version 2 session: not sent, since a version 1 server would say it to everyone")
 
 // sendSealed seals plaintext under p's header, in this version 2 session,
 // and sends p.

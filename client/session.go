@@ -41,7 +41,7 @@ func (c *Client) step(ctx context.Context) error {
 	}
 	for len(c.waiting) > 0 {
 		o := c.waiting[0]
-		_, err := c.snd.Push(func(seq uint64) ([]byte, error) { o.seq = seq; return c.sealData(seq, o.text) }, o)
+		_, err := c.snd.Push(func(seq uint64) ([]byte, error) { o.seq = seq; return c.sealData(seq, o) }, o)
 		if errors.Is(err, core.ErrQueueFull) {
 			break
 		}

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -120,8 +121,12 @@ type Server struct {
 	IdleTimeout   time.Duration `koanf:"idle_timeout"`
 	V1IdleTimeout time.Duration `koanf:"v1_idle_timeout"`
 	History       int           `koanf:"history"`
-	Rate          float64       `koanf:"rate"`
-	Burst         int           `koanf:"burst"`
+	// MOTD is the message of the day, shown to every client as it
+	// connects; MaxChannels bounds the channels open at once.
+	MOTD        string  `koanf:"motd"`
+	MaxChannels int     `koanf:"max_channels"`
+	Rate        float64 `koanf:"rate"`
+	Burst       int     `koanf:"burst"`
 	// MaxLag is server.RateLimit's: the longest a message over the rate
 	// waits before it is refused; 0 refuses it at once.
 	MaxLag time.Duration `koanf:"max_lag"`
@@ -183,6 +188,10 @@ type BrokerTLS struct {
 	Key  string `koanf:"key"`
 }
 
+// maxMOTD bounds the message of the day: it is one notice, which must
+// fit in a datagram with room to spare.
+const maxMOTD = 512
+
 // The broker modes.
 const (
 	BrokerMemory   = "memory"
@@ -239,6 +248,7 @@ func Default() Config {
 			IdleTimeout:   server.DefaultIdleTimeout,
 			V1IdleTimeout: 30 * time.Minute,
 			History:       server.DefaultHistory,
+			MaxChannels:   server.DefaultMaxChannels,
 			Rate:          server.DefaultRateLimit.Rate,
 			Burst:         server.DefaultRateLimit.Burst,
 			MaxLag:        server.DefaultRateLimit.MaxLag,
@@ -404,6 +414,8 @@ func (c *Config) Validate() error {
 		{"server.idle_timeout", c.Server.IdleTimeout > 0, positive, c.Server.IdleTimeout},
 		{"server.v1_idle_timeout", c.Server.V1IdleTimeout >= 0, zeroOff, c.Server.V1IdleTimeout},
 		{"server.history", c.Server.History >= 0, notNegative + " (0 keeps none)", c.Server.History},
+		{"server.max_channels", c.Server.MaxChannels >= 1, atLeastOne + " (the lobby)", c.Server.MaxChannels},
+		{"server.motd", len(c.Server.MOTD) <= maxMOTD && utf8.ValidString(c.Server.MOTD), fmt.Sprintf("UTF-8 text of at most %d bytes", maxMOTD), len(c.Server.MOTD)},
 		{"server.rate", c.Server.Rate >= 0, zeroOff, c.Server.Rate},
 		{"server.burst", c.Server.Burst >= 1, atLeastOne, c.Server.Burst},
 		{"server.max_lag", c.Server.MaxLag >= 0, notNegative + " (0s: no wait, refused at once)", c.Server.MaxLag},

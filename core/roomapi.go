@@ -54,7 +54,8 @@ type User struct {
 // posts through it on its own, and asks who is here.
 type Room interface {
 	// Post sends m into the room as if From had said it: to m.To only if it
-	// is set (a private message), else to everyone. The server stamps ID and
+	// is set (a private message), else to everyone in the channel m.Room
+	// names (the lobby if it is empty), which must be open. The server stamps ID and
 	// Time. Post does not pass through the handler chain, so a handler can
 	// call it from inside HandleMessage.
 	Post(ctx context.Context, m *Message) error

@@ -159,7 +159,9 @@ func decide(v *handlerpb.Verdict) (decision, error) {
 func (p *Plugin) postReplies(ctx context.Context, m *core.Message, replies []reply) {
 	for _, r := range replies {
 		post := &core.Message{Kind: core.KindChat, From: p.cfg.Name, Text: r.text}
-		if !r.everyone {
+		if r.everyone {
+			post.Room = m.Room // an answer goes where its question was asked
+		} else {
 			post.To = m.From
 		}
 		if err := p.room.Post(ctx, post); err != nil {

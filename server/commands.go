@@ -28,7 +28,11 @@ func init() {
 	// Set in init: /help's run reads the table it is in.
 	commands = []command{
 		{"/nick", "/nick NAME: change your nickname", (*Server).runNick},
-		{"/who", "/who: list who is here, and how long each has been idle", (*Server).runWho},
+		{"/who", "/who: list who is in your channel, and how long each has been idle", (*Server).runWho},
+		{"/join", "/join #CHANNEL: join a channel (made if new) and talk there; /join #lobby talks in the lobby again", (*Server).runJoin},
+		{"/part", "/part [#CHANNEL]: leave a channel, yours if none is named", (*Server).runPart},
+		{"/list", "/list: the channels, with how many are in each and their topics", (*Server).runList},
+		{"/topic", "/topic [TEXT]: show or set your channel's topic", (*Server).runTopic},
 		{"/msg", "/msg NAME TEXT: a private message to NAME only", (*Server).runMsg},
 		{"/me", "/me ACTION: an action, shown as * you ACTION", (*Server).runMe},
 		{"/help", "/help: this list", (*Server).runHelp},
@@ -96,7 +100,7 @@ func (s *Server) runMsg(ctx context.Context, _ *session, m *core.Message, arg st
 	case s.dir == nil:
 		return noSuchUser(to)
 	}
-	m.Kind, m.Text = core.KindPrivate, text
+	m.Kind, m.Text, m.Room = core.KindPrivate, text, ""
 	return next.HandleMessage(ctx, m)
 }
 
@@ -105,7 +109,10 @@ func (s *Server) runNick(ctx context.Context, sess *session, _ *core.Message, ar
 }
 
 func (s *Server) runWho(ctx context.Context, sess *session, _ *core.Message, _ string, _ core.Handler) error {
-	s.notify(sess, core.KindSystem, s.who(ctx))
+	sess.mu.Lock()
+	r := sess.currentLocked()
+	sess.mu.Unlock()
+	s.notify(sess, core.KindSystem, s.who(ctx, r))
 	return nil
 }
 
@@ -146,19 +153,28 @@ func (s *Server) rename(ctx context.Context, sess *session, to string) error {
 		s.releaseShared(ctx, from, sess.id)
 	}
 	s.log.Info("renamed", "from", from, "to", to)
-	s.announce(ctx, from+" is now known as "+to, 0)
+	s.announce(ctx, s.lobby, from+" is now known as "+to, 0)
 	s.observe(ctx, core.RoomEvent{Kind: core.EventRename, Name: from, NewName: to})
 	return nil
 }
 
-// who describes the room: everyone's name and idle time, and with a
-// directory the users of the other servers, whose idle time only their
+// who describes r: everyone's name and idle time, and in the lobby, with
+// a directory, the users of the other servers, whose idle time only their
 // server knows.
-func (s *Server) who(ctx context.Context) string {
-	users, total, elsewhere := s.usersElsewhere(ctx, s.Users(), maxWho)
+func (s *Server) who(ctx context.Context, r *room) string {
+	users, total, elsewhere := s.members(r), 0, map[string]bool(nil)
+	if r == s.lobby {
+		users, total, elsewhere = s.usersElsewhere(ctx, users, maxWho)
+	} else {
+		total = len(users)
+	}
 	slices.SortFunc(users, func(a, b core.User) int { return strings.Compare(core.FoldName(a.Name), core.FoldName(b.Name)) })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d here:", total)
+	if r == s.lobby {
+		fmt.Fprintf(&b, "%d here:", total)
+	} else {
+		fmt.Fprintf(&b, "%d in %s:", total, r.label())
+	}
 	for i, u := range users {
 		if i == maxWho {
 			break

@@ -30,6 +30,7 @@ const commitQueue = 256
 type pending struct {
 	// An append.
 	wait func(context.Context) (core.LogEntry, error)
+	r    *room
 	m    *core.Message
 	enc  *encodings
 	err  error // its outcome, set by the committer
@@ -59,12 +60,12 @@ func (s *Server) workerContext(ctx context.Context) context.Context {
 // for the caller to append at once. Only the handler worker's calls carry
 // the slot: the worker is the queue's one writer, so appends are queued in
 // the order they were started.
-func (s *Server) startAppend(ctx context.Context, m *core.Message, fitted *encodings) bool {
+func (s *Server) startAppend(ctx context.Context, r *room, m *core.Message, fitted *encodings) bool {
 	slot, _ := ctx.Value(pipelineKey{}).(**pending) // only while commits is
 	if slot == nil {
 		return false
 	}
-	p := &pending{wait: s.starter.StartAppend(ctx, lobby, m), m: m, enc: fitted}
+	p := &pending{wait: s.starter.StartAppend(ctx, r.name, m), r: r, m: m, enc: fitted}
 	s.inFlight.Add(1)
 	*slot = p
 	s.commits <- p
@@ -125,7 +126,7 @@ func (s *Server) commitOne(ctx context.Context, d *waitBound, p *pending) {
 			p.err = fmt.Errorf("server: room log: %w", err)
 			return
 		}
-		if err := s.appended(ctx, p.m, e, p.enc); err != nil {
+		if err := s.appended(ctx, p.r, p.m, e, p.enc); err != nil {
 			p.err = err
 		}
 		select {
@@ -162,8 +163,8 @@ const commitWait = 100 * time.Millisecond
 // finish one. The follower then looks again, and finds them cached, rather
 // than read the log and take them for another server's (a round trip for
 // the log's bounds and a second encoding of each).
-func (s *Server) ownPending(ctx context.Context, next uint64, t *time.Timer) bool {
-	if s.committed == nil || next < s.head.Load() || s.inFlight.Load() == 0 {
+func (s *Server) ownPending(ctx context.Context, r *room, next uint64, t *time.Timer) bool {
+	if s.committed == nil || next < r.head.Load() || s.inFlight.Load() == 0 {
 		return false
 	}
 	t.Reset(commitWait)

@@ -25,9 +25,6 @@ import (
 // the log: they wait in the session's direct queue, bounded by
 // RecipientQueue, and go out before the room's next entries.
 
-// lobby is the one room, in the room log's terms.
-const lobby = "lobby"
-
 // recentSize is how many of its latest appends the server keeps encoded
 // (recent), a power of two: a recipient up to this far behind is sent
 // them without a round trip to the log and without encoding them again.
@@ -48,31 +45,31 @@ type logged struct {
 	enc           *encodings
 }
 
-// appendRoom appends m to the room's log, stamps it with its offset,
-// remembers its encodings in recent, and sends it to every recipient that
+// appendRoom appends m to r's log, stamps it with its offset, remembers
+// its encodings in r's recent, and sends it to every recipient in r that
 // can take it now: seed clients at once (best effort, as the seed does),
 // version 2 ones through their cursors. m.Origin's session is not sent it.
 // What other servers append to a shared log reaches the recipients through
 // the follower (follow.go) in the same ways.
 // fitted is what fitRoom made: its encodings serve if the log gave m the
 // offset fitRoom expected.
-func (s *Server) appendRoom(ctx context.Context, m *core.Message, fitted *encodings) error {
-	if s.startAppend(ctx, m, fitted) {
+func (s *Server) appendRoom(ctx context.Context, r *room, m *core.Message, fitted *encodings) error {
+	if s.startAppend(ctx, r, m, fitted) {
 		return nil // the committer finishes it (commit.go)
 	}
-	e, err := s.roomLog.Append(ctx, lobby, m)
+	e, err := s.roomLog.Append(ctx, r.name, m)
 	if err != nil {
 		return fmt.Errorf("server: room log: %w", err)
 	}
-	return s.appended(ctx, m, e, fitted)
+	return s.appended(ctx, r, m, e, fitted)
 }
 
-// appended does for the entry e, m as the log took it, what every append
-// of this server is followed by: its offset stamped, its encodings
-// cached, the head moved, and every recipient filled.
-func (s *Server) appended(ctx context.Context, m *core.Message, e core.LogEntry, fitted *encodings) error {
+// appended does for the entry e of r, m as the log took it, what every
+// append of this server is followed by: its offset stamped, its encodings
+// cached, the head moved, and every recipient in r filled.
+func (s *Server) appended(ctx context.Context, r *room, m *core.Message, e core.LogEntry, fitted *encodings) error {
 	var err error
-	e.Message.ID = e.Offset
+	e.Message.ID, e.Message.Room = e.Offset, r.channel
 	enc := fitted
 	if enc.m.ID != e.Offset {
 		if enc, err = s.encodeAll(&e.Message); err != nil {
@@ -80,19 +77,19 @@ func (s *Server) appended(ctx context.Context, m *core.Message, e core.LogEntry,
 		}
 	}
 	enc.v1Text()
-	s.remember(s.epoch.Load(), e.Offset, enc)
-	s.advanceHead(e.Offset + 1)
+	r.remember(r.epoch.Load(), e.Offset, enc)
+	r.advanceHead(e.Offset + 1)
 	out := s.newOutbox()
 	// Seed clients are sent everything up to the head, in the log's
 	// order: entries other servers appended before this one too, which the
 	// follower may not have taken in yet.
-	s.sendSeeds(ctx, out)
+	s.sendSeeds(ctx, r, out)
 	var budget stall // one for the message, however many it waits for
 	for _, sess := range s.sessions.all(m.Origin) {
-		if sess.version < 2 {
+		if sess.version < 2 || r != s.lobby && !sess.in(r) {
 			continue
 		}
-		s.waitFor(ctx, sess, out, &budget)
+		s.waitFor(ctx, r, sess, out, &budget)
 		s.fill(ctx, sess, out)
 	}
 	budget.stop()
@@ -132,10 +129,10 @@ func (s *Server) fill(ctx context.Context, sess *session, out *outbox) {
 }
 
 // fillLocked pushes to sess's sender, while it has room, its direct
-// messages and then the room's entries from its cursor on, as many to a
-// DATA as a bundle holds. A layer without Flow is pushed to until its
-// queue is full. It reports false if the log could not be read: the
-// caller has the session polled again in logTimeout.
+// messages and then the entries of its channels from its cursors on, as
+// many to a DATA as a bundle holds. A layer without Flow is pushed to
+// until its queue is full. It reports false if a log could not be read:
+// the caller has the session polled again in logTimeout.
 func (s *Server) fillLocked(sess *session) (ok bool) {
 	if sess.ended || sess.snd == nil || !sess.placedLocked() {
 		return true
@@ -149,14 +146,15 @@ func (s *Server) fillLocked(sess *session) (ok bool) {
 		*held, sess.held = sess.held[:0], nil
 		s.helds.Put(held)
 	}()
+	var nexts [maxJoined + 1]uint64 // each cursor's place after the DATA
 	for sess.flow == nil || sess.flow.CanSend() {
-		direct, next, err := s.gatherLocked(sess)
+		direct, err := s.gatherLocked(sess, nexts[:])
 		if err != nil {
 			s.log.Error("room log unreadable: the recipient waits", "to", sess.name, "err", err)
 			return false
 		}
 		if len(sess.held) == 0 {
-			sess.next = next // past entries it is not sent (its own)
+			sess.advanceLocked(nexts[:]) // past entries it is not sent (its own)
 			if len(sess.direct) == 0 {
 				return true
 			}
@@ -171,16 +169,37 @@ func (s *Server) fillLocked(sess *session) (ok bool) {
 		if sess.direct = sess.direct[direct:]; len(sess.direct) == 0 {
 			sess.direct = nil
 		}
-		sess.next = next
+		sess.advanceLocked(nexts[:])
 	}
 	return true
 }
 
+// cursors is how many channels sess is in, the lobby included; cursorAt
+// is the i-th one's cursor, the lobby's first. sess.mu is held.
+func (sess *session) cursors() int { return 1 + len(sess.chans) }
+
+func (sess *session) cursorAt(i int) *cursor {
+	if i == 0 {
+		return &sess.cursor
+	}
+	return sess.chans[i-1]
+}
+
+// advanceLocked moves each cursor of sess to its place in nexts, as
+// gatherLocked left them. sess.mu is held.
+func (sess *session) advanceLocked(nexts []uint64) {
+	for i := range sess.cursors() {
+		sess.cursorAt(i).next = nexts[i]
+	}
+}
+
 // gatherLocked collects in sess.held the next messages for sess, encoded:
-// direct ones first, then the room's from its cursor on, as many as one DATA
-// carries (one, if the codec cannot bundle). It returns how many of them are
-// direct and the cursor after the room's.
-func (s *Server) gatherLocked(sess *session) (direct int, next uint64, err error) {
+// direct ones first, then its channels' from their cursors on, as many as
+// one DATA carries (one, if the codec cannot bundle). The channel it
+// starts with turns at each DATA, so that a busy one does not keep the
+// others waiting. It returns how many of them are direct, and leaves in
+// nexts each cursor's place after the DATA.
+func (s *Server) gatherLocked(sess *session, nexts []uint64) (direct int, err error) {
 	limit := core.MaxBundle
 	if sess.bundler == nil {
 		limit = 1
@@ -199,14 +218,40 @@ func (s *Server) gatherLocked(sess *session) (direct int, next uint64, err error
 			break
 		}
 	}
-	direct, next = len(sess.held), sess.next
-	// A cursor in another epoch than the server's reads the log even at
+	direct = len(sess.held)
+	n := sess.cursors()
+	for i := range n {
+		nexts[i] = sess.cursorAt(i).next
+	}
+	first := sess.turn % n
+	sess.turn++
+	for i := range n {
+		j := (first + i) % n
+		full := false
+		nexts[j], full, err = s.gatherRoomLocked(sess, sess.cursorAt(j), limit, take)
+		if err != nil {
+			clear(sess.held)
+			sess.held = sess.held[:0]
+			return 0, err
+		}
+		if full {
+			break
+		}
+	}
+	return direct, nil
+}
+
+// gatherRoomLocked takes what it can of c's channel from c's cursor on,
+// and returns the cursor after what it took, and whether the DATA is full.
+func (s *Server) gatherRoomLocked(sess *session, c *cursor, limit int, take func([]byte) bool) (next uint64, full bool, err error) {
+	r, next := c.r, c.next
+	// A cursor in another epoch than the room's reads the log even at
 	// the head: the read's bounds tell it the log started again (takeBatch).
-	for len(sess.held) < limit && (next < s.head.Load() || sess.epoch != s.epoch.Load()) {
-		if l := s.cached(sess.epoch, next); l != nil {
-			b, send := s.render(sess, l.enc.m, l.enc, next)
+	for len(sess.held) < limit && (next < r.head.Load() || c.epoch != r.epoch.Load()) {
+		if l := r.cached(c.epoch, next); l != nil {
+			b, send := s.render(sess, c, l.enc.m, l.enc, next)
 			if send && !take(b) {
-				return direct, next, nil
+				return next, true, nil
 			}
 			next++
 			continue
@@ -215,47 +260,53 @@ func (s *Server) gatherLocked(sess *session) (direct int, next uint64, err error
 		var bounds core.LogBounds
 		batch := s.entries.Get().(*[]core.LogEntry)
 		ctx, cancel := context.WithTimeout(context.Background(), logTimeout)
-		*batch, bounds, err = s.roomLog.Read(ctx, lobby, next, limit-len(sess.held), (*batch)[:0])
+		*batch, bounds, err = s.roomLog.Read(ctx, r.name, next, limit-len(sess.held), (*batch)[:0])
 		cancel()
 		if err != nil {
 			s.entries.Put(batch)
-			clear(sess.held)
-			sess.held = sess.held[:0]
-			return 0, sess.next, err
+			return c.next, false, err
 		}
-		full, empty := false, len(*batch) == 0
-		next, full = s.takeBatch(sess, *batch, bounds, next, take)
+		empty := len(*batch) == 0
+		next, full = s.takeBatch(sess, c, *batch, bounds, next, take)
 		clear(*batch)
 		s.entries.Put(batch) // another goroutine may take it from here on
 		if full || empty {
 			break
 		}
 	}
-	return direct, next, nil
+	return next, full, nil
 }
 
-// takeBatch takes what it can of entries read from the log at next, after
+// takeBatch takes what it can of entries read from c's log at next, after
 // checking the bounds they came with, and returns the cursor after what it
 // took, and whether take refused one (the DATA is full).
-func (s *Server) takeBatch(sess *session, batch []core.LogEntry, b core.LogBounds, next uint64, take func([]byte) bool) (uint64, bool) {
-	if b.Epoch != sess.epoch {
+func (s *Server) takeBatch(sess *session, c *cursor, batch []core.LogEntry, b core.LogBounds, next uint64, take func([]byte) bool) (uint64, bool) {
+	if b.Epoch != c.epoch {
 		// The log was lost and started again: offsets name other
-		// messages now. The client learns the new epoch as it did the
-		// first, and says it may have missed messages.
-		s.log.Warn("room log has a new epoch: the recipient starts again at its head", "to", sess.name)
-		sess.epoch, sess.liveFrom = b.Epoch, b.Next
-		s.queueDirectLocked(sess, s.sessionMessage(sess), nil)
+		// messages now. The client learns the lobby's new epoch as it
+		// did the first, and says it may have missed messages.
+		s.log.Warn("room log has a new epoch: the recipient starts again at its head", "to", sess.name, "channel", c.r.label())
+		c.epoch, c.liveFrom = b.Epoch, b.Next
+		if c == &sess.cursor {
+			s.queueDirectLocked(sess, s.sessionMessage(sess), nil)
+		} else {
+			s.noticeLocked(sess, fmt.Sprintf("%s: messages may have been missed: the channel's log started again", c.r.label()))
+		}
 		return b.Next, false
 	}
 	if len(batch) > 0 && batch[0].Offset > next {
 		missed := batch[0].Offset - next
-		s.log.Warn("recipient fell behind the room log's retention", "to", sess.name, "missed", missed)
-		s.noticeLocked(sess, fmt.Sprintf("missed %d message%s: you fell behind what the room keeps", missed, plural(int(min(missed, math.MaxInt32)))))
+		s.log.Warn("recipient fell behind the room log's retention", "to", sess.name, "channel", c.r.label(), "missed", missed)
+		where := ""
+		if c.r != s.lobby {
+			where = c.r.label() + ": "
+		}
+		s.noticeLocked(sess, fmt.Sprintf("%smissed %d message%s: you fell behind what the room keeps", where, missed, plural(int(min(missed, math.MaxInt32)))))
 		next = batch[0].Offset
 	}
 	for i := range batch {
 		m := &batch[i].Message
-		b, send := s.render(sess, m, nil, next)
+		b, send := s.render(sess, c, m, nil, next)
 		if send && !take(b) {
 			return next, true
 		}
@@ -264,20 +315,20 @@ func (s *Server) takeBatch(sess *session, batch []core.LogEntry, b core.LogBound
 	return next, false
 }
 
-// render is the encoding of the room's entry m, at offset off, for sess,
-// and false if sess is not sent it: its own messages (from this session or
-// the one it resumed), and in the history a newcomer is shown, anything but
-// chat. enc holds m's encodings if the server made them.
-func (s *Server) render(sess *session, m *core.Message, enc *encodings, off uint64) ([]byte, bool) {
+// render is the encoding of the entry m of c's channel, at offset off,
+// for sess, and false if sess is not sent it: its own messages (from this
+// session or the one it resumed), and in the history a newcomer is shown,
+// anything but chat. enc holds m's encodings if the server made them.
+func (s *Server) render(sess *session, c *cursor, m *core.Message, enc *encodings, off uint64) ([]byte, bool) {
 	if m.Origin != 0 && (m.Origin == sess.id || m.Origin == sess.resumed[0] || m.Origin == sess.resumed[1]) {
 		return nil, false
 	}
-	if off < sess.liveFrom {
+	if off < c.liveFrom {
 		if m.Kind != core.KindChat && m.Kind != core.KindAction {
 			return nil, false
 		}
 		h := *m
-		h.Kind, h.ID, h.Origin = core.KindHistory, off, 0
+		h.Kind, h.ID, h.Room, h.Origin = core.KindHistory, off, c.r.channel, 0
 		return s.encodeFor(sess, &h)
 	}
 	if enc != nil {
@@ -285,9 +336,9 @@ func (s *Server) render(sess *session, m *core.Message, enc *encodings, off uint
 			return b, true
 		}
 	}
-	c := *m
-	c.ID, c.Origin = off, 0
-	return s.encodeFor(sess, &c)
+	e := *m
+	e.ID, e.Room, e.Origin = off, c.r.channel, 0
+	return s.encodeFor(sess, &e)
 }
 
 // encodeFor encodes m in sess's codec, logging what cannot be.
@@ -314,13 +365,12 @@ func (s *Server) openRoom() error {
 		}
 		s.ownLog = true
 	}
-	b, err := s.roomLog.Bounds(context.Background(), lobby)
+	b, err := s.roomLog.Bounds(context.Background(), core.LobbyRoom)
 	if err != nil {
 		return fmt.Errorf("server: room log: %w", err)
 	}
-	s.epoch.Store(b.Epoch)
-	s.head.Store(b.Next)
-	s.seedEpoch, s.seedNext = b.Epoch, b.Next
+	s.lobby = newRoom(core.Lobby, b)
+	s.rooms.rooms = map[string]*room{s.lobby.name: s.lobby}
 	s.entries.New = func() any { return new([]core.LogEntry) }
 	s.helds.New = func() any { return new([][]byte) }
 	if s.cfg.ResumeKey != nil {

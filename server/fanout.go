@@ -33,7 +33,13 @@ func (s *Server) deliver(ctx context.Context, m *core.Message) error {
 		}
 		return s.sendPrivate(ctx, to, m, enc)
 	}
-	enc, err := s.fitRoom(m)
+	r := s.lobby
+	if m.Room != "" {
+		if r = s.room(m.Room); r == nil {
+			return &core.Rejection{Reason: fmt.Sprintf("no channel %s", m.Room)}
+		}
+	}
+	enc, err := s.fitRoom(r, m)
 	if err != nil {
 		return err
 	}
@@ -41,7 +47,7 @@ func (s *Server) deliver(ctx context.Context, m *core.Message) error {
 		// Nobody hears from someone before hearing that they joined.
 		s.flushPresence(ctx, s.cfg.Now(), true)
 	}
-	return s.appendRoom(ctx, m, enc)
+	return s.appendRoom(ctx, r, m, enc)
 }
 
 // idMargin bounds how many more bytes the largest ID takes in a message's
@@ -49,14 +55,14 @@ func (s *Server) deliver(ctx context.Context, m *core.Message) error {
 // ten bytes of varint and a tag in protobuf.
 const idMargin = 32
 
-// fitRoom is fit for a message of the room, whose ID will be its offset.
+// fitRoom is fit for a message of r, whose ID will be its offset.
 // It encodes m with the offset the log's next append is expected to get,
 // so that appendRoom need not encode it again when it does get it. Near the
 // limit it measures m with the largest ID too, so that no offset the log
 // gives it (another writer may append first) makes it too long.
-func (s *Server) fitRoom(m *core.Message) (*encodings, error) {
+func (s *Server) fitRoom(r *room, m *core.Message) (*encodings, error) {
 	c := *m
-	c.ID = s.head.Load() + uint64(max(s.inFlight.Load(), 0)) // behind the appends under way
+	c.ID = r.head.Load() + uint64(max(s.inFlight.Load(), 0)) // behind the appends under way
 	enc, err := s.fit(&c)
 	if err != nil || enc.room() > s.maxV2-idMargin {
 		c.ID = math.MaxUint64
@@ -82,12 +88,21 @@ const stallMax = 100 * time.Millisecond
 
 func (s *Server) stallAt() uint64 { return uint64(max(s.cfg.RecipientQueue/4, 1)) }
 
-// lagLocked is how many of the room's entries sess has not been sent.
-func (s *Server) lagLocked(sess *session) uint64 {
-	if head := s.head.Load(); head > sess.next && sess.placedLocked() {
-		return head - sess.next
+// lag is how many of its channel's entries c has not been sent.
+func (c *cursor) lag() uint64 {
+	if head := c.r.head.Load(); head > c.next && c.placedLocked() {
+		return head - c.next
 	}
 	return 0
+}
+
+// lagLocked is how far sess is behind in the channel it lags most in.
+func (s *Server) lagLocked(sess *session) uint64 {
+	var n uint64
+	for i := range sess.cursors() {
+		n = max(n, sess.cursorAt(i).lag())
+	}
+	return n
 }
 
 // stall is one message's budget for waiting on its recipients: its timer
@@ -108,13 +123,14 @@ func (b *stall) stop() {
 // waitFor stalls the handler worker while sess is far behind, as above,
 // within what is left of budget. It runs only on the worker while Serve
 // runs: ACKs come in on the read loop, which must never wait.
-func (s *Server) waitFor(ctx context.Context, sess *session, out *outbox, budget *stall) {
+func (s *Server) waitFor(ctx context.Context, r *room, sess *session, out *outbox, budget *stall) {
 	if s.work == nil || sess.version < 2 {
 		return
 	}
 	for {
 		sess.mu.Lock()
-		behind := !sess.ended && !sess.slow && sess.confirmed.Load() && s.lagLocked(sess) >= s.stallAt()
+		c := sess.cursorLocked(r)
+		behind := c != nil && !sess.ended && !sess.slow && sess.confirmed.Load() && c.lag() >= s.stallAt()
 		if behind && budget.spent {
 			sess.slow = true // the message waited its budget for others
 		}
@@ -282,7 +298,9 @@ func (s *Server) sendV1(sess *session, enc *encodings, out *outbox) {
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	if sess.ended || enc.m.ID != 0 && (sess.next == 0 || enc.m.ID < sess.next) {
+	// The catch-up is the lobby's: a channel a seed client joined has
+	// none, and its entries go as they come.
+	if sess.ended || enc.m.ID != 0 && enc.m.Room == "" && (sess.next == 0 || enc.m.ID < sess.next) {
 		return
 	}
 	s.sendV1Locked(sess, enc, out)
@@ -333,16 +351,16 @@ func (s *Server) fitNotice(m *core.Message, fit func(*core.Message) (*encodings,
 	}
 }
 
-// announce tells the room something, through its log: every session but
+// announce tells r something, through its log: every session in it but
 // except hears it (the one that joined, for "alice joined").
-func (s *Server) announce(ctx context.Context, text string, except uint64) {
-	m := &core.Message{Kind: core.KindSystem, From: core.SystemSender, Text: text, Time: s.cfg.Now(), Origin: except}
-	enc, err := s.fitNotice(m, s.fitRoom)
+func (s *Server) announce(ctx context.Context, r *room, text string, except uint64) {
+	m := &core.Message{Kind: core.KindSystem, From: core.SystemSender, Room: r.channel, Text: text, Time: s.cfg.Now(), Origin: except}
+	enc, err := s.fitNotice(m, func(m *core.Message) (*encodings, error) { return s.fitRoom(r, m) })
 	if err != nil {
 		s.log.Error("announcement does not fit", "err", err)
 		return
 	}
-	if err := s.appendRoom(ctx, m, enc); err != nil {
+	if err := s.appendRoom(ctx, r, m, enc); err != nil {
 		s.log.Error("announcement not made", "err", err)
 	}
 }

@@ -28,27 +28,27 @@ const (
 	followRetryMax = 5 * time.Second
 )
 
-// follow waits on the room log for entries appended by anyone else until
-// ctx is done, and hands them to the room.
-func (s *Server) follow(ctx context.Context) {
-	epoch, next := s.epoch.Load(), s.head.Load()
+// follow waits on r's log for entries appended by anyone else until ctx
+// is done, and hands them to the room.
+func (s *Server) follow(ctx context.Context, r *room) {
+	epoch, next := r.epoch.Load(), r.head.Load()
 	retry := time.Duration(0)
 	pending := time.NewTimer(time.Hour)
 	pending.Stop()
 	for {
-		err := s.roomLog.Wait(ctx, lobby, epoch, next-1)
-		if err == nil && !s.ownPending(ctx, next, pending) {
-			epoch, next, err = s.catchUp(ctx, epoch, next)
+		err := s.roomLog.Wait(ctx, r.name, epoch, next-1)
+		if err == nil && !s.ownPending(ctx, r, next, pending) {
+			epoch, next, err = s.catchUp(ctx, r, epoch, next)
 		}
 		switch {
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, core.ErrRoomLogClosed):
-			s.log.Error("room log closed under the server: it no longer hears of other servers' messages", "err", err)
+			s.log.Error("room log closed under the server: it no longer hears of other servers' messages", "channel", r.label(), "err", err)
 			return
 		case err != nil:
 			retry = min(max(2*retry, followRetry), followRetryMax)
-			s.log.Error("room log unreadable: other servers' messages wait", "retry in", retry, "err", err)
+			s.log.Error("room log unreadable: other servers' messages wait", "channel", r.label(), "retry in", retry, "err", err)
 			t := time.NewTimer(retry)
 			select {
 			case <-ctx.Done():
@@ -62,53 +62,53 @@ func (s *Server) follow(ctx context.Context) {
 	}
 }
 
-// catchUp takes in the room's entries from next (in epoch) to the log's
-// head: those it does not find in recent were appended by another server,
-// and are encoded once, cached, and sent to every recipient. It returns
-// the epoch and head it now knows.
-func (s *Server) catchUp(ctx context.Context, epoch, next uint64) (uint64, uint64, error) {
+// catchUp takes in r's entries from next (in epoch) to the log's head:
+// those it does not find in recent were appended by another server, and
+// are encoded once, cached, and sent to every recipient. It returns the
+// epoch and head it now knows.
+func (s *Server) catchUp(ctx context.Context, r *room, epoch, next uint64) (uint64, uint64, error) {
 	// This server's own appends wake the follower too: those are in
 	// recent, below the head, and are passed over without a round trip to
 	// the log. The next Wait returns at once if there is more.
 	from := next
-	for head := s.head.Load(); next < head && s.cached(epoch, next) != nil; next++ {
+	for head := r.head.Load(); next < head && r.cached(epoch, next) != nil; next++ {
 	}
 	if next > from {
 		return epoch, next, nil
 	}
-	b, err := s.roomLog.Bounds(ctx, lobby)
+	b, err := s.roomLog.Bounds(ctx, r.name)
 	if err != nil {
 		return epoch, next, err
 	}
 	if b.Epoch != epoch {
-		s.restart(ctx, b)
+		s.restart(ctx, r, b)
 		return b.Epoch, b.Next, nil
 	}
 	foreign := false
 	for off := max(next, b.First); off < b.Next; {
-		if s.cached(epoch, off) != nil {
+		if r.cached(epoch, off) != nil {
 			off++
 			continue
 		}
 		batch := s.entries.Get().(*[]core.LogEntry)
-		entries, rb, err := s.roomLog.Read(ctx, lobby, off, int(min(b.Next-off, followBatch)), (*batch)[:0])
+		entries, rb, err := s.roomLog.Read(ctx, r.name, off, int(min(b.Next-off, followBatch)), (*batch)[:0])
 		if err != nil {
 			s.entries.Put(batch)
 			return epoch, next, err
 		}
 		for i := range entries {
 			e := &entries[i]
-			if rb.Epoch != epoch || s.cached(epoch, e.Offset) != nil {
+			if rb.Epoch != epoch || r.cached(epoch, e.Offset) != nil {
 				continue
 			}
 			m := e.Message // the cache keeps it: a copy, not the pool's
-			m.ID = e.Offset
+			m.ID, m.Room = e.Offset, r.channel
 			enc, err := s.encodeAll(&m)
 			if err != nil {
 				s.log.Error("another server's message cannot be encoded: its recipients read it from the log", "offset", e.Offset, "err", err)
 				continue
 			}
-			s.remember(epoch, e.Offset, enc)
+			r.remember(epoch, e.Offset, enc)
 			foreign = true
 		}
 		done := len(entries) == 0 || rb.Epoch != epoch
@@ -119,61 +119,60 @@ func (s *Server) catchUp(ctx context.Context, epoch, next uint64) (uint64, uint6
 		clear(*batch)
 		s.entries.Put(batch)
 		if rb.Epoch != epoch {
-			s.restart(ctx, rb)
+			s.restart(ctx, r, rb)
 			return rb.Epoch, rb.Next, nil
 		}
 		if done {
 			break
 		}
 	}
-	s.advanceHead(b.Next)
+	r.advanceHead(b.Next)
 	if foreign {
-		s.fanOut(ctx)
+		s.fanOut(ctx, r)
 	}
 	return epoch, b.Next, nil
 }
 
-// restart takes in a log that was lost and started again (a new epoch):
-// the head is the new log's, seed clients go on from it, and each version
-// 2 recipient learns of it as takeBatch tells one that reads it.
-func (s *Server) restart(ctx context.Context, b core.LogBounds) {
-	s.log.Warn("room log has a new epoch: recipients start again at its head", "epoch", b.Epoch, "head", b.Next)
-	s.seedMu.Lock()
-	s.epoch.Store(b.Epoch)
-	s.head.Store(b.Next)
-	s.seedEpoch, s.seedNext = b.Epoch, b.Next
+// restart takes in r's log, lost and started again (a new epoch): the
+// head is the new log's, seed clients go on from it, and each version 2
+// recipient learns of it as takeBatch tells one that reads it.
+func (s *Server) restart(ctx context.Context, r *room, b core.LogBounds) {
+	s.log.Warn("room log has a new epoch: recipients start again at its head", "channel", r.label(), "epoch", b.Epoch, "head", b.Next)
+	r.seedMu.Lock()
+	r.epoch.Store(b.Epoch)
+	r.head.Store(b.Next)
+	r.seedEpoch, r.seedNext = b.Epoch, b.Next
 	for _, sess := range s.sessions.all(0) {
 		// A seed client's catch-up boundary (sendV1) is an offset of the
-		// old log: the new one's entries are all past it.
-		if sess.version < 2 {
+		// lobby's old log: the new one's entries are all past it.
+		if sess.version < 2 && r == s.lobby {
 			sess.mu.Lock()
 			sess.next = min(sess.next, b.Next)
 			sess.mu.Unlock()
 		}
 	}
-	s.seedMu.Unlock()
-	s.fanOut(ctx)
+	r.seedMu.Unlock()
+	s.fanOut(ctx, r)
 }
 
-// fanOut sends every recipient what it has not had of the room: seed
+// fanOut sends every recipient in r what it has not had of it: seed
 // clients from the seed position, version 2 ones from their cursors.
 // Unlike appendRoom it never waits for a slow recipient: nobody's ACK is
 // held here to slow down.
-func (s *Server) fanOut(ctx context.Context) {
+func (s *Server) fanOut(ctx context.Context, r *room) {
 	out := s.newOutbox()
-	s.sendSeeds(ctx, out)
+	s.sendSeeds(ctx, r, out)
 	for _, sess := range s.sessions.all(0) {
-		if sess.version >= 2 {
+		if sess.version >= 2 && (r == s.lobby || sess.in(r)) {
 			s.fill(ctx, sess, out)
 		}
 	}
 	out.release()
 }
 
-// cached returns the room's entry at offset off of epoch from recent, or
-// nil.
-func (s *Server) cached(epoch, off uint64) *logged {
-	if l := s.recent[off%recentSize].Load(); l != nil && l.offset == off && l.epoch == epoch {
+// cached returns r's entry at offset off of epoch from recent, or nil.
+func (r *room) cached(epoch, off uint64) *logged {
+	if l := r.recent[off%recentSize].Load(); l != nil && l.offset == off && l.epoch == epoch {
 		return l
 	}
 	return nil
@@ -183,9 +182,9 @@ func (s *Server) cached(epoch, off uint64) *logged {
 // slot holds a later entry already: the follower and appendRoom both store
 // there, and one that is behind must not push out what a reader is more
 // likely to want.
-func (s *Server) remember(epoch, off uint64, enc *encodings) {
+func (r *room) remember(epoch, off uint64, enc *encodings) {
 	l := &logged{epoch: epoch, offset: off, enc: enc}
-	slot := &s.recent[off%recentSize]
+	slot := &r.recent[off%recentSize]
 	for {
 		old := slot.Load()
 		if old != nil && old.epoch == epoch && old.offset >= off {
@@ -200,66 +199,66 @@ func (s *Server) remember(epoch, off uint64, enc *encodings) {
 // advanceHead moves the head to next unless it is there or beyond: the
 // follower and appendRoom each move it as they learn of entries, in either
 // order.
-func (s *Server) advanceHead(next uint64) {
-	for head := s.head.Load(); next > head && !s.head.CompareAndSwap(head, next); head = s.head.Load() {
+func (r *room) advanceHead(next uint64) {
+	for head := r.head.Load(); next > head && !r.head.CompareAndSwap(head, next); head = r.head.Load() {
 	}
 }
 
-// sendSeeds sends seed clients the room's entries from the seed position
+// sendSeeds sends the seed clients in r its entries from the seed position
 // to the head, in the log's order, each encoded once for them all, and
 // moves the position past them. Another server's entries are among them,
 // read from the log if they are not in recent: so an entry appended
 // elsewhere between two of this server's is sent, not skipped. Version 1
 // is best effort, so an entry the log no longer has (or cannot give) is
 // passed over, logged.
-func (s *Server) sendSeeds(ctx context.Context, out *outbox) {
-	s.seedMu.Lock()
-	defer s.seedMu.Unlock()
+func (s *Server) sendSeeds(ctx context.Context, r *room, out *outbox) {
+	r.seedMu.Lock()
+	defer r.seedMu.Unlock()
 	// What is sent goes out before the next sender takes the position:
 	// two outboxes flushed in the other order would reorder the room.
 	defer out.flush()
-	head := s.head.Load()
-	if s.seedNext >= head {
+	head := r.head.Load()
+	if r.seedNext >= head {
 		return
 	}
 	if !s.sessions.seeds() {
-		s.seedNext = head
+		r.seedNext = head
 		return
 	}
 	var seeds []*session
 	for _, sess := range s.sessions.all(0) {
-		if sess.version < 2 {
+		if sess.version < 2 && (r == s.lobby || sess.in(r)) {
 			seeds = append(seeds, sess)
 		}
 	}
 	if len(seeds) == 0 {
-		s.seedNext = head
+		r.seedNext = head
 		return
 	}
-	for s.seedNext < head {
-		if l := s.cached(s.seedEpoch, s.seedNext); l != nil {
+	for r.seedNext < head {
+		if l := r.cached(r.seedEpoch, r.seedNext); l != nil {
 			s.sendSeed(seeds, l.enc, out)
-			s.seedNext++
+			r.seedNext++
 			continue
 		}
-		entries, b, err := s.roomLog.Read(ctx, lobby, s.seedNext, int(min(head-s.seedNext, followBatch)), nil)
+		entries, b, err := s.roomLog.Read(ctx, r.name, r.seedNext, int(min(head-r.seedNext, followBatch)), nil)
 		switch {
 		case err != nil:
-			s.log.Error("room log unreadable: seed clients miss messages", "missed", head-s.seedNext, "err", err)
-			s.seedNext = head
+			s.log.Error("room log unreadable: seed clients miss messages", "channel", r.label(), "missed", head-r.seedNext, "err", err)
+			r.seedNext = head
 			return
-		case b.Epoch != s.seedEpoch:
-			s.seedEpoch, s.seedNext = b.Epoch, b.Next
+		case b.Epoch != r.seedEpoch:
+			r.seedEpoch, r.seedNext = b.Epoch, b.Next
 			return
 		case len(entries) == 0:
-			s.seedNext = head
+			r.seedNext = head
 			return
 		}
 		for i := range entries {
 			m := &entries[i].Message
-			m.ID = entries[i].Offset
+			m.ID, m.Room = entries[i].Offset, r.channel
 			s.sendSeed(seeds, &encodings{m: m}, out)
-			s.seedNext = entries[i].Offset + 1
+			r.seedNext = entries[i].Offset + 1
 		}
 	}
 }

@@ -106,7 +106,9 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at 
 		*slot = nil
 	}
 	if left := at.Add(s.cfg.HandlerDeadline).Sub(m.Time); left > 0 {
-		err = s.chain.HandleMessage(ctx, m)
+		if err = s.placeMessage(sess, m); err == nil {
+			err = s.chain.HandleMessage(ctx, m)
+		}
 		if errors.Is(err, context.DeadlineExceeded) && pastDeadline(ctx) {
 			err = errHandlerDeadline // a handler gave up on the context
 		}

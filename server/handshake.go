@@ -105,6 +105,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		addr:    from,
 		name:    from.String(),
 		recv:    s.cfg.V1Reliability.NewReceiver(s.cfg.ReliabilityConfig),
+		cursor:  cursor{r: s.lobby},
 	}
 	if s.cfg.RateLimit.On() {
 		sess.limiter = rate.NewLimiter(s.cfg.RateLimit.limit(), s.cfg.RateLimit.Burst)
@@ -135,7 +136,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		sess.flow, _ = sess.snd.(core.Flow)
 		// The client is in the room from now: what is said while it
 		// proves its keys is sent to it then, as live messages.
-		sess.epoch, sess.liveFrom = s.epoch.Load(), s.head.Load()
+		sess.epoch, sess.liveFrom = s.lobby.epoch.Load(), s.lobby.head.Load()
 		holder := old
 		if ghost != nil {
 			holder = ghost
@@ -151,7 +152,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 	if !v2 {
 		// Where it joined: what the room says from here until its first
 		// DATA proves its address is shown to it then (sendV1Catchup).
-		sess.epoch, sess.liveFrom = s.epoch.Load(), s.head.Load()
+		sess.epoch, sess.liveFrom = s.lobby.epoch.Load(), s.lobby.head.Load()
 	}
 	if sess.reply = s.encode(codec, rep); sess.reply == nil {
 		return
@@ -169,6 +170,23 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		"version", hs.Version, "suite", suite.Name(), "name", sess.name)
 	s.write(sess.reply, from)
 
+	// The channels of the session a resume carries on, taken before it is
+	// retired, which takes it out of them.
+	var chans []cursor
+	var current *room
+	if carried := ghost; resuming {
+		if carried == nil && replaced != nil && replaced.id == resume.Session {
+			carried = replaced
+		}
+		if carried != nil {
+			carried.mu.Lock()
+			for _, c := range carried.chans {
+				chans = append(chans, *c)
+			}
+			current = carried.current
+			carried.mu.Unlock()
+		}
+	}
 	replacedJoined := false
 	if replaced != nil {
 		// A client restarted on the same port: the seed ignored it forever.
@@ -196,6 +214,8 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		announce:    (!replacedJoined || replaced.name != sess.name) && (!ghostJoined || ghost.name != sess.name),
 		history:     !replacedJoined && !resuming,
 		nickProblem: nickProblem,
+		chans:       chans,
+		current:     current,
 	}
 	if resuming {
 		sess.welcome.resume = &resume
@@ -286,6 +306,9 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 		s.placeCursor(ctx, sess, w)
 	}
 	w = sess.welcome
+	if w.history && s.cfg.MOTD != "" {
+		s.notify(sess, core.KindSystem, s.cfg.MOTD)
+	}
 	if w.announce {
 		s.presence(ctx, sess.id, sess.name, "joined")
 		s.observe(ctx, core.RoomEvent{Kind: core.EventJoin, Name: sess.name})
@@ -333,13 +356,13 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 	// read loop, which a log electing a new leader must not stall. What
 	// the log no longer keeps is found as the cursor reads (takeBatch),
 	// and the client told then.
-	b := core.LogBounds{Epoch: s.epoch.Load(), First: 1, Next: s.head.Load()}
+	b := core.LogBounds{Epoch: s.lobby.epoch.Load(), First: 1, Next: s.lobby.head.Load()}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
 	live := joinedAt(sess, b)
 	sess.epoch, sess.next, sess.liveFrom = b.Epoch, live, live
 	if w.history {
-		sess.next = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
+		sess.next = s.historyStart(ctx, s.lobby, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
 	}
 	if r := w.resume; r != nil {
 		sess.resumed[0] = r.Session
@@ -350,7 +373,7 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 			// Shown nothing, and where it joined went with the session
 			// it carries on: it is placed as a newcomer, not replayed
 			// the whole log.
-			sess.next = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
+			sess.next = s.historyStart(ctx, s.lobby, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
 		default:
 			from := min(r.Offset+1, b.Next)
 			if known {
@@ -364,14 +387,27 @@ func (s *Server) placeCursor(ctx context.Context, sess *session, w welcome) {
 	if err := s.queueDirectLocked(sess, s.sessionMessage(sess), nil); err != nil {
 		s.log.Error("session message not queued", "to", sess.name, "err", err)
 	}
+	// The channels of the session it carries on, from where that one was:
+	// what was on its way to that one and lost is not sent again.
+	for _, c := range w.chans {
+		if len(sess.chans) < maxJoined && !sess.inLocked(c.r) {
+			c := c
+			sess.chans = append(sess.chans, &c)
+			c.r.members.Add(1)
+		}
+	}
+	if w.current != nil && sess.inLocked(w.current) {
+		sess.current = w.current
+	}
+	sess.welcome.chans = nil
 }
 
-// historyStart is the offset of the oldest of the room's last History chat
+// historyStart is the offset of the oldest of r's last History chat
 // messages, which a newcomer is shown. Announcements are in the log too, so
 // it looks back a bounded window, 4 History and 64 entries, for them: a
 // room that announced more than that between its chat messages shows
 // fewer.
-func (s *Server) historyStart(ctx context.Context, b core.LogBounds) uint64 {
+func (s *Server) historyStart(ctx context.Context, r *room, b core.LogBounds) uint64 {
 	n := s.cfg.History
 	if n == 0 || b.Len() == 0 {
 		return b.Next
@@ -381,7 +417,7 @@ func (s *Server) historyStart(ctx context.Context, b core.LogBounds) uint64 {
 	defer func() { clear(*buf); s.entries.Put(buf) }()
 	ctx, cancel := context.WithTimeout(ctx, logTimeout)
 	defer cancel()
-	entries, _, err := s.roomLog.Read(ctx, lobby, b.Next-window, int(window), (*buf)[:0])
+	entries, _, err := s.roomLog.Read(ctx, r.name, b.Next-window, int(window), (*buf)[:0])
 	*buf = entries
 	if err != nil {
 		s.log.Error("room log unreadable: no history", "err", err)
@@ -423,17 +459,17 @@ func joinedAt(sess *session, b core.LogBounds) uint64 {
 func (s *Server) sendV1Catchup(ctx context.Context, sess *session, history bool) {
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	b, err := s.roomLog.Bounds(ctx, lobby)
+	b, err := s.roomLog.Bounds(ctx, core.LobbyRoom)
 	if err != nil {
 		s.log.Error("room log unreadable: no history", "err", err)
-		sess.next = max(s.head.Load(), 1) // offsets start at 1: 0 means "not caught up"
+		sess.next = max(s.lobby.head.Load(), 1) // offsets start at 1: 0 means "not caught up"
 		return
 	}
 	sess.next = max(b.Next, 1)
 	live := joinedAt(sess, b)
 	from := live
 	if history && s.cfg.History > 0 {
-		from = s.historyStart(ctx, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
+		from = s.historyStart(ctx, s.lobby, core.LogBounds{Epoch: b.Epoch, First: b.First, Next: live})
 	}
 	if b.Next-from > v1CatchupMax {
 		from = b.Next - v1CatchupMax
@@ -441,7 +477,7 @@ func (s *Server) sendV1Catchup(ctx context.Context, sess *session, history bool)
 	if from == b.Next || sess.ended {
 		return
 	}
-	entries, _, err := s.roomLog.Read(ctx, lobby, from, int(b.Next-from), nil)
+	entries, _, err := s.roomLog.Read(ctx, core.LobbyRoom, from, int(b.Next-from), nil)
 	if err != nil {
 		s.log.Error("room log unreadable: no history", "err", err)
 		return

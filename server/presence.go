@@ -39,7 +39,7 @@ type presenceQueue struct {
 // room, or with others at the next flush in a large one.
 func (s *Server) presence(ctx context.Context, id uint64, name, what string) {
 	if s.sessions.len() < presenceBatchAt {
-		s.announce(ctx, name+" "+what, id)
+		s.announce(ctx, s.lobby, name+" "+what, id)
 		return
 	}
 	q := &s.gathered
@@ -80,7 +80,7 @@ func (s *Server) flushPresence(ctx context.Context, now time.Time, force bool) {
 	q.groups, q.joining, q.last = nil, nil, now
 	q.mu.Unlock()
 	for _, g := range groups {
-		s.announce(ctx, g.text(), 0)
+		s.announce(ctx, s.lobby, g.text(), 0)
 	}
 }
 

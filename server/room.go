@@ -31,8 +31,11 @@ func (s *Server) Post(_ context.Context, m *core.Message) error {
 	return nil
 }
 
-// Users implements Room.
-func (s *Server) Users() []core.User {
+// Users implements Room: who is in the lobby, which is everyone.
+func (s *Server) Users() []core.User { return s.members(s.lobby) }
+
+// members lists who is in r, by name.
+func (s *Server) members(r *room) []core.User {
 	now := s.cfg.Now()
 	var us []core.User
 	for _, sess := range s.sessions.all(0) {
@@ -40,7 +43,9 @@ func (s *Server) Users() []core.User {
 			continue
 		}
 		sess.mu.Lock()
-		us = append(us, core.User{Name: sess.name, Version: sess.version, Idle: now.Sub(time.Unix(0, sess.lastSeen.Load()))})
+		if sess.inLocked(r) {
+			us = append(us, core.User{Name: sess.name, Version: sess.version, Idle: now.Sub(time.Unix(0, sess.lastSeen.Load()))})
+		}
 		sess.mu.Unlock()
 	}
 	slices.SortFunc(us, func(a, b core.User) int { return strings.Compare(core.FoldName(a.Name), core.FoldName(b.Name)) })

@@ -142,6 +142,12 @@ type Config struct {
 	// rate limit delays counts from when it is due. Default
 	// DefaultHandlerDeadline.
 	HandlerDeadline time.Duration
+	// MaxChannels bounds the channels the server keeps open, the lobby
+	// included (channel.go). Default DefaultMaxChannels.
+	MaxChannels int
+	// MOTD is the message of the day, shown to every client as it
+	// connects; empty shows none.
+	MOTD string
 
 	core.Env
 }
@@ -201,14 +207,13 @@ type Server struct {
 	sessions *sessionTable
 	dir      core.Presence // Config.Directory's, while Serve runs; nil without one
 
-	// The room (cursor.go): its log, which the server closes if it opened
-	// it; the log's epoch and head (the offset its next append gets) as
-	// last seen; its latest appends, encoded; scratch for batched reads.
+	// The rooms (cursor.go, channel.go): their log, which the server
+	// closes if it opened it; the lobby and every open channel; scratch
+	// for batched reads.
 	roomLog   core.RoomLog
 	ownLog    bool
-	epoch     atomic.Uint64
-	head      atomic.Uint64
-	recent    [recentSize]atomic.Pointer[logged]
+	lobby     *room
+	rooms     roomTable
 	entries   sync.Pool // of *[]core.LogEntry
 	helds     sync.Pool // of *[][]byte, a DATA's messages while it is gathered
 	resumeKey []byte    // the key of resume tokens (core.ResumeToken), drawn at New
@@ -219,12 +224,6 @@ type Server struct {
 	commits   chan *pending
 	inFlight  atomic.Int64
 	committed chan struct{} // a token after each append the committer finishes, for the follower
-	// The next entry of the room seed clients are to be sent, in
-	// seedEpoch (sendSeeds): a position of their own, since the head moves
-	// past other servers' entries before they are sent.
-	seedMu              sync.Mutex
-	seedEpoch, seedNext uint64
-
 	pendingMu sync.Mutex
 	pending   map[*session]struct{} // sessions with DATA in flight
 
@@ -292,6 +291,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.HandlerDeadline <= 0 {
 		cfg.HandlerDeadline = DefaultHandlerDeadline
+	}
+	if cfg.MaxChannels <= 0 {
+		cfg.MaxChannels = DefaultMaxChannels
 	}
 	cfg.Env = cfg.Env.WithDefaults()
 	s := &Server{
@@ -387,14 +389,23 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	})
 	if !s.ownLog {
-		// Another server may append to a log it was given: follow it.
-		// Nobody else holds the log it made itself, and following its
-		// own appends would cost a wake-up of the follower per message.
-		wg.Go(func() { s.follow(ctx) })
+		// Another server may append to a log it was given: follow each
+		// room's. Nobody else holds the log it made itself, and
+		// following its own appends would cost a wake-up of the
+		// follower per message.
+		s.rooms.mu.Lock()
+		s.rooms.follow = func(r *room) { wg.Go(func() { s.follow(ctx, r) }) }
+		for _, r := range s.rooms.rooms {
+			s.rooms.follow(r)
+		}
+		s.rooms.mu.Unlock()
 	}
 	defer func() {
 		// The log is closed once nothing waits on it: the follower
 		// would take a closed log for a failure.
+		s.rooms.mu.Lock()
+		s.rooms.follow = nil
+		s.rooms.mu.Unlock()
 		cancel()
 		wg.Wait()
 		if s.dir != nil {

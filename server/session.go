@@ -65,21 +65,26 @@ type session struct {
 	body  []byte                           // the message the next build seals (version 2)
 	build func(seq uint64) ([]byte, error) // s.buildData, made once
 
-	// Version 2 delivery (cursor.go). next is the cursor: the offset of
-	// the room log's next entry to send, in epoch, 0 until confirm places
-	// it (offsets start at 1); entries before liveFrom
-	// are the history a newcomer is shown. resumed are the session this one
-	// carries on (Resume) and the one that one carried on, whose messages,
-	// like its own, it is not sent.
+	// Version 2 delivery (cursor.go). The embedded cursor is the
+	// session's place in the lobby, which every session is in; chans are
+	// its places in the other channels it joined (channel.go), and current
+	// the channel its messages go to when they name none (nil: the
+	// lobby). A seed client's lobby next is where its catch-up ended
+	// (sendV1), and its chans say which channels it is in. resumed are the
+	// session this one carries on (Resume) and the one that one carried
+	// on, whose messages, like its own, it is not sent.
 	// direct are the encoded messages for this client alone, sent before
 	// the room's next entries; held is the DATA being gathered; bundler
 	// and flow are nil when the codec or the layer cannot bundle.
-	next, epoch, liveFrom uint64
-	resumed               [2]uint64
-	direct                [][]byte
-	held                  [][]byte
-	bundler               core.Bundler
-	flow                  core.Flow
+	cursor
+	chans   []*cursor
+	current *room
+	turn    int // the cursor the next DATA is gathered from first
+	resumed [2]uint64
+	direct  [][]byte
+	held    [][]byte
+	bundler core.Bundler
+	flow    core.Flow
 
 	// refused are the verdicts on this client's latest refused DATA (at
 	// most keptVerdicts, oldest first), so that the ACK of a duplicate
@@ -106,7 +111,7 @@ type session struct {
 // for it: confirmed and not yet placed (confirm claims the nickname first,
 // a round trip with a directory), its cursor read from 0 would send it the
 // log from the start, and again from where it is placed. sess.mu is held.
-func (sess *session) placedLocked() bool { return sess.next != 0 }
+func (c *cursor) placedLocked() bool { return c.next != 0 }
 
 // verdict is a refused seq and why.
 type verdict struct {
@@ -396,6 +401,11 @@ type welcome struct {
 	// room from before that.
 	carried                   bool
 	carriedEpoch, carriedFrom uint64
+	// chans and current are the channels of the session carried on, and
+	// the one it talked in: the new one goes on in them from where that
+	// one was.
+	chans   []cursor
+	current *room
 }
 
 // endSession removes sess and tells the room it left, once.
@@ -445,6 +455,7 @@ func (s *Server) retire(sess *session) (name string, joined bool) {
 	delete(s.pending, sess)
 	s.pendingMu.Unlock()
 	s.dropLag(sess)
+	s.leaveAll(sess)
 	if joined && s.releaseShared(context.Background(), name, sess.id) {
 		// Its client resumed on another server, which holds the name
 		// now: to the room, nobody left.

@@ -142,6 +142,8 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		IdleTimeout:          cfg.Server.IdleTimeout,
 		V1IdleTimeout:        cfg.Server.V1IdleTimeout,
 		History:              cfg.Server.History,
+		MOTD:                 cfg.Server.MOTD,
+		MaxChannels:          cfg.Server.MaxChannels,
 		RoomLog:              rooms.Log,
 		ResumeKey:            rooms.ResumeKey,
 		Directory:            rooms.Directory,

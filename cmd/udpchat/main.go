@@ -324,7 +324,11 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 		case client.MessageEvent:
 			switch e.Message.Kind {
 			case core.KindSystem, core.KindError:
-				fmt.Fprintf(stderr, "udpchat: %s: %s\n", termsafe.Line(e.Message.From), termsafe.Line(e.Message.Text))
+				where := ""
+				if e.Message.Room != "" {
+					where = "[" + e.Message.Room + "] " // letters, digits, '-' and '_' (core.CheckChannel)
+				}
+				fmt.Fprintf(stderr, "udpchat: %s: %s%s\n", termsafe.Line(e.Message.From), where, termsafe.Line(e.Message.Text))
 			default:
 				fmt.Fprintln(out, termsafe.Line(e.Message.V1Text()))
 				out.Flush()

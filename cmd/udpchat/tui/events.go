@@ -45,6 +45,9 @@ func (m *Model) event(ev client.Event) tea.Cmd {
 // names us or is for us alone.
 func (m *Model) message(msg core.Message) tea.Cmd {
 	e := &entry{kind: kindLine(msg.Kind), time: msg.Time, from: termsafe.Line(msg.From), to: termsafe.Line(msg.To), text: termsafe.Line(msg.Text)}
+	if msg.Room != "" {
+		e.text = "[" + msg.Room + "] " + e.text // a channel's name is letters, digits, '-' and '_' (core.CheckChannel)
+	}
 	// The server does not echo our messages, but history can hold what our
 	// nickname said before.
 	e.own = m.nick != "" && strings.EqualFold(e.from, m.nick)
