@@ -199,3 +199,56 @@ func TestChannelLimitPerSession(t *testing.T) {
 	sayOK(t, alice, "/part #c3")
 	sayOK(t, alice, "/join #one-too-many")
 }
+
+// TestClusterChannel: two servers share the room log. A channel opened on
+// each is one channel: its members on either server hear each other, in
+// the log's one order, and a newcomer on either is shown its history,
+// lines from both servers; a member of the lobby only hears none of it.
+func TestClusterChannel(t *testing.T) {
+	rooms := cluster(t, 2, nil)
+	alice := rooms[0].JoinWith(nick("alice"))
+	bob := rooms[1].JoinWith(nick("bob"))
+	carol := rooms[1].JoinWith(nick("carol"))
+	sayOK(t, alice, "/join #go")
+	sayOK(t, bob, "/join #go")
+	for i := range 5 {
+		sayOK(t, alice, fmt.Sprintf("a%d", i))
+		sayOK(t, bob, fmt.Sprintf("b%d", i))
+	}
+	inGo := func(c *chattest.Client, n int) []string {
+		ms := c.WaitUntil("lines of #go", func(ms []core.Message) bool {
+			k := 0
+			for _, m := range ms {
+				if m.Room == "#go" && (m.Kind == core.KindChat || m.Kind == core.KindHistory) {
+					k++
+				}
+			}
+			return k >= n
+		})
+		var out []string
+		for _, m := range ms {
+			if m.Room == "#go" && (m.Kind == core.KindChat || m.Kind == core.KindHistory) {
+				out = append(out, m.Text)
+			}
+		}
+		return out
+	}
+	if got, want := inGo(alice, 5), []string{"b0", "b1", "b2", "b3", "b4"}; !slices.Equal(got, want) {
+		t.Errorf("alice heard %q in #go, want %q", got, want)
+	}
+	if got, want := inGo(bob, 5), []string{"a0", "a1", "a2", "a3", "a4"}; !slices.Equal(got, want) {
+		t.Errorf("bob heard %q in #go, want %q", got, want)
+	}
+	dave := rooms[0].JoinWith(nick("dave"))
+	sayOK(t, dave, "/join #go")
+	if got, want := inGo(dave, 10), []string{"a0", "b0", "a1", "b1", "a2", "b2", "a3", "b3", "a4", "b4"}; !slices.Equal(got, want) {
+		t.Errorf("dave was shown %q of #go's history, want %q", got, want)
+	}
+	sayOK(t, carol, "carol in the lobby")
+	alice.WaitMessage("carol's lobby line", func(m core.Message) bool { return m.Text == "carol in the lobby" && m.Room == "" })
+	for _, m := range carol.Messages() {
+		if m.Room != "" || strings.Contains(m.Text, "#go") {
+			t.Errorf("carol, in the lobby only, got %+v", m)
+		}
+	}
+}
