@@ -154,6 +154,18 @@ func (c *Client) Say(text string) uint64 {
 	return id
 }
 
+// SayIn sends text in channel ch (client.SendIn) and returns its ID.
+func (c *Client) SayIn(ch, text string) uint64 {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	id, err := c.SendIn(ctx, ch, text)
+	if err != nil {
+		c.t.Fatalf("client %s: send in %s: %v", c.Name(), ch, err)
+	}
+	return id
+}
+
 // WaitState waits until the client has reported state s.
 func (c *Client) WaitState(s client.ConnState) {
 	c.t.Helper()

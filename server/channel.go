@@ -46,9 +46,14 @@ type room struct {
 	// members counts the sessions in the channel, for /list.
 	members atomic.Int32
 
-	// Guarded by the table's mu.
+	// Guarded by the table's mu: the topic, and moderation
+	// (moderation.go): the channel's operators and who is muted in it
+	// until when, each by session.whoLocked.
 	topic, topicBy string
 	topicAt        time.Time
+	topicLocked    bool
+	ops            map[string]bool
+	muted          map[string]time.Time
 }
 
 // label is the channel's name as users read it.

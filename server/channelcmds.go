@@ -116,7 +116,15 @@ func (s *Server) enter(ctx context.Context, sess *session, r *room) (bool, error
 			return false, &core.Rejection{Reason: fmt.Sprintf("you are in %d channels already: /part one first", len(sess.chans))}
 		}
 		sess.chans = append(sess.chans, c)
-		r.members.Add(1)
+		if r.members.Add(1) == 1 {
+			// Whoever opens a channel nobody runs is its operator.
+			who := sess.whoLocked()
+			s.rooms.mu.Lock()
+			if len(r.ops) == 0 {
+				r.ops = map[string]bool{who: true}
+			}
+			s.rooms.mu.Unlock()
+		}
 	default:
 		c = nil
 	}
@@ -144,22 +152,32 @@ func (s *Server) runPart(ctx context.Context, sess *session, _ *core.Message, ar
 	if r == s.lobby {
 		return &core.Rejection{Reason: "everyone stays in " + core.Lobby + ": /part leaves the other channels"}
 	}
+	if !s.leave(sess, r) {
+		return &core.Rejection{Reason: "you are not in " + r.label()}
+	}
 	sess.mu.Lock()
+	current := sess.currentLocked().label()
+	sess.mu.Unlock()
+	s.notify(sess, core.KindSystem, "you left "+r.label()+"; you are talking in "+current)
+	s.announce(ctx, r, sess.displayName()+" left "+r.label(), sess.id)
+	return nil
+}
+
+// leave takes sess out of r, a channel other than the lobby, and reports
+// whether it was in it.
+func (s *Server) leave(sess *session, r *room) bool {
+	sess.mu.Lock()
+	defer sess.mu.Unlock()
 	i := slices.IndexFunc(sess.chans, func(c *cursor) bool { return c.r == r })
 	if i < 0 {
-		sess.mu.Unlock()
-		return &core.Rejection{Reason: "you are not in " + r.label()}
+		return false
 	}
 	sess.chans = slices.Delete(sess.chans, i, i+1)
 	if sess.current == r {
 		sess.current = nil
 	}
-	current := sess.currentLocked().label()
-	sess.mu.Unlock()
 	r.members.Add(-1)
-	s.notify(sess, core.KindSystem, "you left "+r.label()+"; you are talking in "+current)
-	s.announce(ctx, r, sess.displayName()+" left "+r.label(), sess.id)
-	return nil
+	return true
 }
 
 // leaveAll takes sess out of its channels as it ends.
@@ -213,8 +231,14 @@ func (s *Server) runTopic(ctx context.Context, sess *session, _ *core.Message, a
 	if err := checkTopic(arg); err != nil {
 		return &core.Rejection{Reason: err.Error()}
 	}
-	name := sess.displayName()
+	sess.mu.Lock()
+	name, who := sess.name, sess.whoLocked()
+	sess.mu.Unlock()
 	s.rooms.mu.Lock()
+	if r.topicLocked && !s.chanOpLocked(r, sess, who) {
+		s.rooms.mu.Unlock()
+		return &core.Rejection{Reason: "the topic of " + r.label() + " is locked: only its operators set it"}
+	}
 	r.topic, r.topicBy, r.topicAt = arg, name, s.cfg.Now()
 	s.rooms.mu.Unlock()
 	s.log.Info("topic set", "channel", r.label(), "by", name)

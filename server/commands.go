@@ -33,6 +33,15 @@ func init() {
 		{"/part", "/part [#CHANNEL]: leave a channel, yours if none is named", (*Server).runPart},
 		{"/list", "/list: the channels, with how many are in each and their topics", (*Server).runList},
 		{"/topic", "/topic [TEXT]: show or set your channel's topic", (*Server).runTopic},
+		{"/ignore", "/ignore [NAME]: stop being sent NAME's messages (none: list whom you ignore)", (*Server).runIgnore},
+		{"/unignore", "/unignore NAME: be sent NAME's messages again", (*Server).runUnignore},
+		{"/away", "/away [MESSAGE]: say you are away, told to whoever writes to you; none: you are back", (*Server).runAway},
+		{"/op", "/op NAME: (channel operators) make NAME an operator of your channel", (*Server).runOp},
+		{"/deop", "/deop NAME: (channel operators) take NAME's operator rights in your channel", (*Server).runDeop},
+		{"/kick", "/kick NAME [REASON]: (channel operators) put NAME out of your channel; out of the lobby is off the server", (*Server).runKick},
+		{"/mute", "/mute NAME [DURATION]: (channel operators) silence NAME in your channel, for a while (10m, 2h) or until /unmute", (*Server).runMute},
+		{"/unmute", "/unmute NAME: (channel operators) let NAME speak again", (*Server).runUnmute},
+		{"/topiclock", "/topiclock on|off: (channel operators) let only operators set the topic", (*Server).runTopicLock},
 		{"/msg", "/msg NAME TEXT: a private message to NAME only", (*Server).runMsg},
 		{"/me", "/me ACTION: an action, shown as * you ACTION", (*Server).runMe},
 		{"/help", "/help: this list", (*Server).runHelp},
@@ -86,7 +95,7 @@ func (s *Server) runMe(ctx context.Context, _ *session, m *core.Message, arg str
 	return next.HandleMessage(ctx, m)
 }
 
-func (s *Server) runMsg(ctx context.Context, _ *session, m *core.Message, arg string, next core.Handler) error {
+func (s *Server) runMsg(ctx context.Context, sess *session, m *core.Message, arg string, next core.Handler) error {
 	to, text, _ := strings.Cut(arg, " ")
 	if to == "" || strings.TrimSpace(text) == "" {
 		return &core.Rejection{Reason: "usage: /msg NAME TEXT"}
@@ -95,8 +104,12 @@ func (s *Server) runMsg(ctx context.Context, _ *session, m *core.Message, arg st
 	switch target := s.sessions.nick(to); {
 	case target != nil:
 		target.mu.Lock()
-		m.To = target.name
+		name, away := target.name, target.away
 		target.mu.Unlock()
+		m.To = name
+		if away != "" {
+			s.notify(sess, core.KindSystem, fmt.Sprintf("%s is away: %s", name, away))
+		}
 	case s.dir == nil:
 		return noSuchUser(to)
 	}

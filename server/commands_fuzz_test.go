@@ -307,6 +307,10 @@ func FuzzCommand(f *testing.F) {
 		"/nick server", "/nick 9lives", "/nick a-very-long-nickname", "/nick", "/msg bob hi", "/msg nobody hi",
 		"/msg bob", "/msg  bob  hi", "/me waves", "/me", "/me \t", "//nick not a command", "/", "//", "/unknown",
 		"/msg bob \x1b[2J", "tab\tis fine", "bell\a", "/me \u0085", "/nick \u00e9", "\xff\xfe", "/msg bob\thi",
+		"/join #fuzz", "/join fuzz", "/join #", "/join #a b", "/join #\x1b", "/join #" + strings.Repeat("z", 30), "/part",
+		"/part #fuzz", "/part #lobby", "/list", "/topic", "/topic a topic", "/topic \u202e", "/topiclock on",
+		"/op bob", "/deop bob", "/kick bob", "/kick bob because", "/mute bob", "/mute bob 10m", "/mute bob forever",
+		"/unmute bob", "/ignore bob", "/ignore", "/unignore bob", "/away", "/away lunch", "/away \t",
 	} {
 		f.Add(s, uint16(0))
 	}
@@ -324,6 +328,12 @@ func FuzzCommand(f *testing.F) {
 		for _, m := range r.members {
 			m.got, m.acked = nil, nil
 		}
+		// Each input starts in the lobby, whatever the last one joined.
+		if r.send(t, r.fuzzer, "/join #lobby") {
+			r.pump(t)
+		}
+		r.reached, r.events = nil, nil
+		r.fuzzer.got, r.fuzzer.acked = nil, nil
 		before := r.srv.Users()
 		seq := r.fuzzer.seq
 		if !r.send(t, r.fuzzer, text) {

@@ -320,7 +320,7 @@ func (s *Server) takeBatch(sess *session, c *cursor, batch []core.LogEntry, b co
 // session or the one it resumed), and in the history a newcomer is shown,
 // anything but chat. enc holds m's encodings if the server made them.
 func (s *Server) render(sess *session, c *cursor, m *core.Message, enc *encodings, off uint64) ([]byte, bool) {
-	if m.Origin != 0 && (m.Origin == sess.id || m.Origin == sess.resumed[0] || m.Origin == sess.resumed[1]) {
+	if m.Origin != 0 && (m.Origin == sess.id || m.Origin == sess.resumed[0] || m.Origin == sess.resumed[1] || sess.ignoresLocked(m.From)) {
 		return nil, false
 	}
 	if off < c.liveFrom {

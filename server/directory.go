@@ -132,6 +132,12 @@ func (s *Server) deliverFrom(ctx context.Context, id uint64, m *core.Message) er
 // sendPrivate queues the private message m for its recipient to, and
 // says why not if it cannot be.
 func (s *Server) sendPrivate(ctx context.Context, to *session, m *core.Message, enc *encodings) error {
+	to.mu.Lock()
+	ignored, name := m.Origin != 0 && to.ignoresLocked(m.From), to.name
+	to.mu.Unlock()
+	if ignored {
+		return &core.Rejection{Reason: fmt.Sprintf("%s is not taking your messages", name)}
+	}
 	if err := s.sendDirect(ctx, to, m, enc); err != nil {
 		return &core.Rejection{Reason: fmt.Sprintf("%s has too many messages waiting: try again later", to.name)}
 	}

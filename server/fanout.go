@@ -39,6 +39,11 @@ func (s *Server) deliver(ctx context.Context, m *core.Message) error {
 			return &core.Rejection{Reason: fmt.Sprintf("no channel %s", m.Room)}
 		}
 	}
+	if from := s.sessions.id(m.Origin); from != nil {
+		if why := s.muted(r, from); why != "" {
+			return &core.Rejection{Reason: why}
+		}
+	}
 	enc, err := s.fitRoom(r, m)
 	if err != nil {
 		return err

@@ -282,8 +282,9 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 	for _, r := range ready {
 		var out *core.Message // nil: could not be read (runHandoff tells the sender)
 		if m, ok := r.(*core.Message); ok && m != nil {
-			// The server, not the client, says who sent what and when.
-			out = &core.Message{Kind: core.KindChat, From: name, Text: m.Text}
+			// The server, not the client, says who sent what and when;
+			// the client says where (placeMessage checks it may).
+			out = &core.Message{Kind: core.KindChat, From: name, Room: m.Room, Text: m.Text}
 		}
 		msgs = append(msgs, out)
 	}

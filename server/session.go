@@ -80,6 +80,10 @@ type session struct {
 	chans   []*cursor
 	current *room
 	turn    int // the cursor the next DATA is gathered from first
+	// ignores are the folded names whose messages sess is not sent;
+	// away is its away message, "" when it is here (moderation.go).
+	ignores []string
+	away    string
 	resumed [2]uint64
 	direct  [][]byte
 	held    [][]byte
