@@ -123,8 +123,11 @@ type Server struct {
 	History       int           `koanf:"history"`
 	// MOTD is the message of the day, shown to every client as it
 	// connects; MaxChannels bounds the channels open at once.
-	MOTD        string  `koanf:"motd"`
-	MaxChannels int     `koanf:"max_channels"`
+	MOTD        string `koanf:"motd"`
+	MaxChannels int    `koanf:"max_channels"`
+	// AdminSocket is the admin control path's Unix socket: "" for
+	// admin.sock in the data directory, "off" for none.
+	AdminSocket string  `koanf:"admin_socket"`
 	Rate        float64 `koanf:"rate"`
 	Burst       int     `koanf:"burst"`
 	// MaxLag is server.RateLimit's: the longest a message over the rate

@@ -11,6 +11,7 @@ package servercmd
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,6 +63,9 @@ func Main() {
 // in core's registries when it is called, and registers none itself.
 func Run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 	cfg, rest, err := command.Parse(args, environ, stderr)
+	if err == nil && len(rest) > 0 && rest[0] == "admin" {
+		return adminCommand(cfg, rest[1:], stderr)
+	}
 	if err == nil && len(rest) > 0 {
 		err = &cli.UsageError{Err: fmt.Errorf("unexpected argument %q", rest[0])}
 	}
@@ -69,6 +73,36 @@ func Run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		return command.Exit(err, stderr)
 	}
 	return command.Exit(serve(ctx, cfg, stderr), stderr)
+}
+
+// adminCommand is `udpchat-server admin`: a request to the server whose data
+// directory (or admin socket) the configuration names.
+func adminCommand(cfg config.Config, words []string, stderr io.Writer) int {
+	dir, err := dataDir(cfg)
+	var path string
+	if err == nil {
+		path, err = adminPath(cfg.Server.AdminSocket, dir)
+	}
+	if err == nil && path == "" {
+		err = errors.New("server.admin_socket is off")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "udpchat-server admin: %v\n", err)
+		return 1
+	}
+	return runAdmin(path, words, os.Stdout, stderr)
+}
+
+// dataDir is the server's data directory: server.data_dir, or the default.
+func dataDir(cfg config.Config) (string, error) {
+	if cfg.Server.DataDir != "" {
+		return cfg.Server.DataDir, nil
+	}
+	dir, err := identity.DefaultDataDir()
+	if err != nil {
+		return "", fmt.Errorf("server.data_dir: %w", err)
+	}
+	return dir, nil
 }
 
 func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
@@ -86,12 +120,10 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		return err
 	}
 	// The address is taken first: a server that cannot listen creates nothing.
-	dir := cfg.Server.DataDir
-	if dir == "" {
-		if dir, err = identity.DefaultDataDir(); err != nil {
-			t.Close()
-			return fmt.Errorf("server.data_dir: %w", err)
-		}
+	dir, err := dataDir(cfg)
+	if err != nil {
+		t.Close()
+		return err
 	}
 	key, created, err := identity.LoadOrCreate(dir)
 	if err != nil {
@@ -160,6 +192,19 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		return err
 	}
 	room.Set(srv)
+	path, err := adminPath(cfg.Server.AdminSocket, dir)
+	if err != nil {
+		t.Close()
+		return err
+	}
+	if path != "" {
+		a, err := listenAdmin(path, srv, log)
+		if err != nil {
+			t.Close()
+			return err
+		}
+		defer a.Close()
+	}
 	return srv.Serve(ctx)
 }
 
