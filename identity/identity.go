@@ -1,6 +1,6 @@
-// Package identity is the long-term identity of a udpchat server and the
+// Package identity is the long-term identity of a udpchat server, the
 // client's record of the identities it has seen (protocol version 2, server
-// authentication; see docs/PROTOCOL.md).
+// authentication; see docs/PROTOCOL.md), and a client's own identity.
 //
 // It works like SSH's host keys and known_hosts:
 //
@@ -16,7 +16,13 @@
 //     whose key is pinned may not fall back to version 1 (KnownServers.Lookup),
 //     since that would let an attacker downgrade away the authentication.
 //   - Keys are shown to people as SSH-style fingerprints (Fingerprint,
-//     ShortFingerprint).
+//     ShortFingerprint), and named so in configuration (CheckFingerprint).
+//
+// A client may have a key of its own too (LoadOrCreateClient), kept as the
+// server's is: it signs its half of the handshake in its KEY_REQ
+// (SignHello, HelloTranscript), and the server signs the key back into its
+// transcript (Transcript.ClientKey), so that the server can register
+// nicknames to it.
 package identity
 
 import (
