@@ -307,6 +307,8 @@ func FuzzCommand(f *testing.F) {
 		"/nick server", "/nick 9lives", "/nick a-very-long-nickname", "/nick", "/msg bob hi", "/msg nobody hi",
 		"/msg bob", "/msg  bob  hi", "/me waves", "/me", "/me \t", "//nick not a command", "/", "//", "/unknown",
 		"/msg bob \x1b[2J", "tab\tis fine", "bell\a", "/me \u0085", "/nick \u00e9", "\xff\xfe", "/msg bob\thi",
+		"/register", "/register fuzzer", "/register bob", "/unregister", "/unregister bob", "/unregister a b",
+		"/whois bob", "/whois", "/whois fuzzer extra", "/whois \x1b[2J",
 	} {
 		f.Add(s, uint16(0))
 	}
