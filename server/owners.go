@@ -209,8 +209,11 @@ func (s *Server) whois(name string) (string, error) {
 	}
 	sess := s.sessions.nick(name)
 	if sess == nil || !sess.confirmed.Load() {
-		// A user of another server (with a directory) is not described:
-		// its key and idle time are that server's.
+		if s.dir != nil {
+			// A user of another server is not described: its key and
+			// idle time are that server's.
+			return "", &core.Rejection{Reason: "no such user on this server: " + name}
+		}
 		return "", noSuchUser(name)
 	}
 	sess.mu.Lock()

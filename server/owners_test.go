@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"log/slog"
@@ -386,5 +387,28 @@ func TestOperators(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "operators[1]") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("operator %q: New = %v, want one line naming operators[1]", bad, err)
 		}
+	}
+}
+
+// openDirectory is a directory in which every claim holds and nobody else
+// is: enough for a server to know it is one of several.
+type openDirectory struct{}
+
+func (openDirectory) Open(context.Context, core.DeliverFunc) (core.Presence, error) {
+	return openDirectory{}, nil
+}
+func (openDirectory) Claim(context.Context, string, uint64, uint64) (bool, error) { return false, nil }
+func (openDirectory) Release(context.Context, string, uint64) (bool, error)       { return false, nil }
+func (openDirectory) Users(context.Context, int) ([]core.User, int, error)        { return nil, 0, nil }
+func (openDirectory) Send(context.Context, *core.Message) error                   { return core.ErrNoSuchUser }
+func (openDirectory) Close() error                                                { return nil }
+
+// TestWhoisElsewhere: with a directory, /whois of a name not on this server
+// says so, since its user may be on another, which alone knows its key.
+func TestWhoisElsewhere(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{Server: func(c *server.Config) { c.Directory = openDirectory{} }})
+	bob := room.JoinWith(nick("bob"))
+	if got := command(t, bob, "/whois alice"); got != "no such user on this server: alice" {
+		t.Errorf("/whois alice = %q", got)
 	}
 }
