@@ -42,6 +42,12 @@ type Config struct {
 
 	// Nick is the nickname asked for in a version 2 handshake.
 	Nick string
+	// Identity is the client's own key (identity.LoadOrCreateClient),
+	// proven in every version 2 KEY_REQ: the server registers nicknames to
+	// it, and gives a registered one to it alone, from any address. Nil is
+	// an anonymous session, which can neither register a nickname nor
+	// take a registered one.
+	Identity ed25519.PrivateKey
 	// MaxVersion is the highest protocol version offered: 2 (the default)
 	// or 1, to speak only the seed's protocol.
 	MaxVersion uint8
@@ -205,6 +211,10 @@ type SessionInfo struct {
 	Nick      string // the name the server gave us (version 2)
 	Suite     string
 	ServerKey ed25519.PublicKey // nil in version 1
+	// ClientKey is the client's own key as the server signed it into the
+	// handshake: nil for an anonymous session (no Config.Identity, or a
+	// server from before client keys, which ignores them).
+	ClientKey ed25519.PublicKey
 }
 
 // New checks cfg and returns a Client ready to Run.

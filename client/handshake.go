@@ -29,6 +29,10 @@ func (c *Client) startHandshake() error {
 		// keeps what the server gave it, or what /nick made it.
 		p.Version, p.Nick, p.Suites = 2, c.resume.nick, []string{c.cfg.Suite.Name()}
 		p.Resume = c.resume.claim(p)
+		if c.cfg.Identity != nil {
+			p.ClientKey = c.cfg.Identity.Public().(ed25519.PublicKey)
+			p.ClientSig = identity.SignHello(c.cfg.Identity, identity.Transcript{Hello: p.Payload, Suites: p.Suites, Nick: p.Nick})
+		}
 	}
 	hello, err := c.cfg.Codec.Append(nil, p)
 	if err != nil {
@@ -91,10 +95,18 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 			return nil
 		}
 		key := ed25519.PublicKey(p.ServerKey)
-		err := identity.Verify(key, identity.Transcript{
+		t := identity.Transcript{
 			Hello: c.helloRaw, Reply: p.Payload, Suites: []string{c.cfg.Suite.Name()}, Nick: p.Nick,
-			Suite: p.Suite, SessionID: p.Session, ServerKey: key,
-		}, p.Sig)
+			Suite: p.Suite, SessionID: p.Session, ServerKey: key, ClientKey: c.keyReq.ClientKey,
+		}
+		err := identity.Verify(key, t, p.Sig)
+		if err != nil && t.ClientKey != nil {
+			// A server from before client keys ignores ours and signs
+			// without it: the session is anonymous, which costs the
+			// client its registered names there, nothing else.
+			t.ClientKey = nil
+			err = identity.Verify(key, t, p.Sig)
+		}
 		if err != nil {
 			// Anyone can send a KEY_REP; only the server can sign one.
 			c.drop(c.server(), "KEY_REP not signed by the key it carries", err)
@@ -105,7 +117,7 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 				return err
 			}
 		}
-		info = SessionInfo{Server: c.server(), Version: 2, Session: p.Session, Nick: p.Nick, Suite: p.Suite, ServerKey: key}
+		info = SessionInfo{Server: c.server(), Version: 2, Session: p.Session, Nick: p.Nick, Suite: p.Suite, ServerKey: key, ClientKey: t.ClientKey}
 	} else if c.msgCodec != nil {
 		switch {
 		case c.cfg.Servers != nil && c.cfg.Servers.Pinned(c.server()):

@@ -34,6 +34,7 @@ import (
 
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/server"
 )
 
@@ -145,6 +146,10 @@ type Server struct {
 	// is automatic (max_sessions/128 and /32), -1 no cap.
 	MaxSessionsPerAddr   int `koanf:"max_sessions_per_addr"`
 	MaxSessionsPerPrefix int `koanf:"max_sessions_per_prefix"`
+	// Register is server.Config's: auto, command or off.
+	Register string `koanf:"register"`
+	// Operators are the fingerprints of the operators' client keys.
+	Operators []string `koanf:"operators"`
 }
 
 // Broker configures the server's connection to NATS, where the rooms' logs
@@ -224,6 +229,11 @@ type Client struct {
 	// StateDir is where the client keeps what it resumes a session from
 	// after it was killed; "" is the default (cmd/udpchat).
 	StateDir string `koanf:"state_dir"`
+	// DataDir is where the client keeps its identity key; "" is
+	// identity.DefaultDataDir.
+	DataDir string `koanf:"data_dir"`
+	// Anonymous connects without a key.
+	Anonymous bool `koanf:"anonymous"`
 }
 
 // Log configures logging.
@@ -261,6 +271,8 @@ func Default() Config {
 			HandlerDeadline: server.DefaultHandlerDeadline,
 			HandshakeRate:   server.DefaultHandshakeLimit.Rate,
 			HandshakeBurst:  server.DefaultHandshakeLimit.Burst,
+			Register:        string(server.RegisterAuto),
+			Operators:       []string{},
 		},
 		Client: Client{
 			Servers:          []string{},
@@ -442,6 +454,14 @@ func (c *Config) Validate() error {
 	}
 	if err := CheckHostPort(c.Server.Listen); err != nil {
 		bad("server.listen", "%v", err)
+	}
+	if !slices.Contains(server.RegisterModes, server.RegisterMode(c.Server.Register)) {
+		bad("server.register", "want auto, command or off, got %q", c.Server.Register)
+	}
+	for i, fp := range c.Server.Operators {
+		if err := identity.CheckFingerprint(fp); err != nil {
+			bad(fmt.Sprintf("server.operators[%d]", i), "%v", err)
+		}
 	}
 	if c.Server.CookieThreshold < -1 {
 		bad("server.cookie_threshold", "want -1 (always), 0 (automatic) or a number of handshakes, got %d", c.Server.CookieThreshold)

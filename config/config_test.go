@@ -126,6 +126,10 @@ func TestErrors(t *testing.T) {
 		{name: "route user without password", file: "broker:\n  cluster:\n    user: ruser\n", want: []string{"broker.cluster.user", "password"}},
 		{name: "zero max messages", file: "broker:\n  max_messages: 0\n", want: []string{"broker.max_messages", "at least 1"}},
 		{name: "negative max age", file: "broker:\n  max_age: -1s\n", want: []string{"broker.max_age", "-1s"}},
+		{name: "bad register mode", file: "server:\n  register: always\n", want: []string{"server.register", "auto, command or off", "always"}},
+		{name: "operator without prefix", file: "server:\n  operators: [\"Gaa7VtlbFnAUf+BOXG62wWRNDgqNVILoI0A4DPGL5Ls\"]\n", want: []string{"server.operators[0]", "SHA256:"}},
+		{name: "operator short form", file: "server:\n  operators: [\"SHA256:Gaa7VtlbFnAUf+BOXG62wWRNDgqNVILoI0A4DPGL5Ls\", \"SHA256:Gaa7VtlbFnAU\"]\n", want: []string{"server.operators[1]", "SHA256:Gaa7VtlbFnAU", "43 characters"}},
+		{name: "operator in the environment", env: []string{"UDPCHAT_SERVER_OPERATORS=SHA256:Gaa7VtlbFnAUf+BOXG62wWRNDgqNVILoI0A4DPGL5Ls,nobody"}, want: []string{"server.operators[1]", "nobody"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

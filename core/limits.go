@@ -18,7 +18,7 @@ const (
 	// MaxSuites bounds a KEY_REQ's offer, which the server walks against
 	// its own list: the project has two suites; 16 leaves room to grow.
 	MaxSuites = 16
-	// MaxKeyBytes bounds ServerKey, Sig and Cookie: an Ed25519 key is 32
+	// MaxKeyBytes bounds ServerKey, Sig, Cookie, ClientKey and ClientSig: an Ed25519 key is 32
 	// bytes, its signature 64 and a cookie 16; 256 leaves room for another
 	// scheme.
 	MaxKeyBytes = 256
@@ -64,13 +64,19 @@ func CheckV2(p *Packet, name FieldNamer) error {
 	if err := checkKey(p.Cookie, "cookie", name); err != nil {
 		return err
 	}
+	if err := checkKey(p.ClientKey, "client_key", name); err != nil {
+		return err
+	}
+	if err := checkKey(p.ClientSig, "client_sig", name); err != nil {
+		return err
+	}
 	if len(p.Resume) != 0 && len(p.Resume) != ResumeLen {
 		return fmt.Errorf("%s of %d bytes, want %d or none", name("resume", -1), len(p.Resume), ResumeLen)
 	}
 	return nil
 }
 
-// checkKey refuses a ServerKey, Sig or Cookie of more than MaxKeyBytes.
+// checkKey refuses a ServerKey, Sig, Cookie, ClientKey or ClientSig of more than MaxKeyBytes.
 func checkKey(b []byte, field string, name FieldNamer) error {
 	if len(b) > MaxKeyBytes {
 		return fmt.Errorf("%s of %d bytes, at most %d", name(field, -1), len(b), MaxKeyBytes)

@@ -108,6 +108,14 @@ type Packet struct {
 	// session it lost: a Resume in its wire form (ResumeLen bytes), or
 	// empty.
 	Resume []byte
+
+	// ClientKey and ClientSig, on a version 2 KEY_REQ, are the client's
+	// own Ed25519 public key and its signature of the client's half of
+	// the handshake (identity.HelloTranscript), or both empty for a client
+	// without a key (an anonymous session, which cannot register a
+	// nickname).
+	ClientKey []byte
+	ClientSig []byte
 }
 
 // ADLen is the length of the associated data AD returns.

@@ -168,7 +168,7 @@ func (k KnownServers) CheckName(name, addr string, pub ed25519.PublicKey, accept
 		}
 		return PinNew, nil
 	}
-	if err := writeAtomic(k.Path, f.repin(names, pub), f.perm); err != nil {
+	if err := WriteAtomic(k.Path, f.repin(names, pub), f.perm); err != nil {
 		return 0, fmt.Errorf("known_servers: pinning the key of %s in %s: %w", name, k.Path, err)
 	}
 	return pin, nil

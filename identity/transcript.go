@@ -38,6 +38,11 @@ type Transcript struct {
 	// ServerKey is the server's Ed25519 public key as sent in the KEY_REP.
 	// Sign and Verify fill it in from their key when it is empty.
 	ServerKey ed25519.PublicKey
+	// ClientKey is the client's Ed25519 public key from the KEY_REQ, which
+	// its hello signature proved (SignHello); empty for a client without
+	// one. Signed by the server, so that both sides agree on whose the
+	// session is: a man in the middle cannot put his key in its place.
+	ClientKey ed25519.PublicKey
 }
 
 // HandshakeTranscript returns the bytes that Sign signs and Verify checks for
@@ -52,16 +57,21 @@ type Transcript struct {
 //	len(Suite) Suite
 //	SessionID                             8 bytes
 //	len(ServerKey) ServerKey
+//	len(ClientKey) ClientKey              only if ClientKey is not empty
 //
 // where every len is a uint32 and every number is big-endian. A nil and an
-// empty field (or Suites) encode the same. It panics if a field is longer
-// than 4 GiB, which no datagram can carry.
+// empty field (or Suites) encode the same. The ClientKey comes last and
+// only when there is one, so that the transcript of a client without a key
+// is byte for byte what it was before clients had keys, and still
+// unambiguous: the length-prefixed ServerKey ends it or is followed by
+// exactly one more field. It panics if a field is longer than 4 GiB, which
+// no datagram can carry.
 func HandshakeTranscript(t Transcript) []byte {
 	n := len(transcriptContext) + 4 + len(t.Hello) + 4 + len(t.Reply) + 4
 	for _, s := range t.Suites {
 		n += 4 + len(s)
 	}
-	n += 4 + len(t.Nick) + 4 + len(t.Suite) + 8 + 4 + len(t.ServerKey)
+	n += 4 + len(t.Nick) + 4 + len(t.Suite) + 8 + 4 + len(t.ServerKey) + 4 + len(t.ClientKey)
 
 	b := make([]byte, 0, n)
 	b = append(b, transcriptContext...)
@@ -75,6 +85,9 @@ func HandshakeTranscript(t Transcript) []byte {
 	b = appendField(b, t.Suite)
 	b = binary.BigEndian.AppendUint64(b, t.SessionID)
 	b = appendField(b, t.ServerKey)
+	if len(t.ClientKey) > 0 {
+		b = appendField(b, t.ClientKey)
+	}
 	return b
 }
 
@@ -115,6 +128,71 @@ func Verify(pub ed25519.PublicKey, t Transcript, sig []byte) error {
 	}
 	if !ed25519.Verify(pub, HandshakeTranscript(t), sig) {
 		return ErrBadSignature
+	}
+	return nil
+}
+
+// helloContext starts every client hello transcript: a client's signature
+// can never pass for a server's (transcriptContext), nor the other way.
+const helloContext = "udpchat v2 client hello\x00"
+
+// ErrBadClientSignature is wrapped by every error VerifyHello returns: the
+// client did not prove the key its KEY_REQ carries.
+var ErrBadClientSignature = errors.New("bad client signature on KEY_REQ")
+
+// HelloTranscript returns what a version 2 client signs with its own key
+// in its KEY_REQ (SignHello): its half of the handshake, everything it
+// says before the server answers:
+//
+//	"udpchat v2 client hello\x00"         context, 24 bytes
+//	len(Hello) Hello
+//	len(Suites) then, per suite, len(s) s
+//	len(Nick) Nick
+//	len(ClientKey) ClientKey
+//
+// in HandshakeTranscript's encoding. The hello is the suite's ephemeral
+// key-exchange share, drawn afresh for each handshake: the signature
+// binds the client's long-term key to keys only the holder of that
+// share's private half can derive, so a KEY_REQ replayed by someone else
+// gets a session nobody but the client can use, and the server acts on
+// the key only once the session proves it holds those keys (confirm).
+// The server's signature over HandshakeTranscript then names ClientKey
+// too, so that the client knows the server saw its key, not another.
+func HelloTranscript(t Transcript) []byte {
+	n := len(helloContext) + 4 + len(t.Hello) + 4
+	for _, s := range t.Suites {
+		n += 4 + len(s)
+	}
+	n += 4 + len(t.Nick) + 4 + len(t.ClientKey)
+	b := make([]byte, 0, n)
+	b = append(b, helloContext...)
+	b = appendField(b, t.Hello)
+	b = appendLen(b, len(t.Suites))
+	for _, s := range t.Suites {
+		b = appendField(b, s)
+	}
+	b = appendField(b, t.Nick)
+	return appendField(b, t.ClientKey)
+}
+
+// SignHello returns the client's Ed25519 signature of HelloTranscript(t),
+// t.ClientKey set to priv's public key (whatever it held).
+func SignHello(priv ed25519.PrivateKey, t Transcript) []byte {
+	t.ClientKey = priv.Public().(ed25519.PublicKey)
+	return ed25519.Sign(priv, HelloTranscript(t))
+}
+
+// VerifyHello checks that sig is t.ClientKey's signature of
+// HelloTranscript(t). Every error it returns wraps ErrBadClientSignature.
+func VerifyHello(t Transcript, sig []byte) error {
+	if len(t.ClientKey) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: client key is %d bytes, want %d", ErrBadClientSignature, len(t.ClientKey), ed25519.PublicKeySize)
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return fmt.Errorf("%w: signature is %d bytes, want %d", ErrBadClientSignature, len(sig), ed25519.SignatureSize)
+	}
+	if !ed25519.Verify(t.ClientKey, HelloTranscript(t), sig) {
+		return ErrBadClientSignature
 	}
 	return nil
 }

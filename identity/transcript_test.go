@@ -30,6 +30,7 @@ func clone(t identity.Transcript) identity.Transcript {
 	t.Reply = bytes.Clone(t.Reply)
 	t.Suites = slices.Clone(t.Suites)
 	t.ServerKey = bytes.Clone(t.ServerKey)
+	t.ClientKey = bytes.Clone(t.ClientKey)
 	return t
 }
 
@@ -106,6 +107,7 @@ func TestTranscriptEveryFieldCounts(t *testing.T) {
 		{"session id", "SessionID", func(t *identity.Transcript) { t.SessionID++ }},
 		{"session id high byte", "SessionID", func(t *identity.Transcript) { t.SessionID ^= 1 << 63 }},
 		{"server key", "ServerKey", func(t *identity.Transcript) { t.ServerKey = otherPub }},
+		{"client key added", "ClientKey", func(t *identity.Transcript) { t.ClientKey = otherPub }},
 	}
 
 	covered := map[string]bool{}

@@ -44,6 +44,9 @@ func init() {
 		{"/topiclock", "/topiclock on|off: (channel operators) let only operators set the topic", (*Server).runTopicLock},
 		{"/msg", "/msg NAME TEXT: a private message to NAME only", (*Server).runMsg},
 		{"/me", "/me ACTION: an action, shown as * you ACTION", (*Server).runMe},
+		{"/register", "/register: register your nickname to your client key", (*Server).runRegister},
+		{"/unregister", "/unregister [NAME]: free a nickname registered to your key", (*Server).runUnregister},
+		{"/whois", "/whois NAME: NAME's key, idle time and protocol", (*Server).runWhois},
 		{"/help", "/help: this list", (*Server).runHelp},
 	}
 }
@@ -126,6 +129,23 @@ func (s *Server) runWho(ctx context.Context, sess *session, _ *core.Message, _ s
 	r := sess.currentLocked()
 	sess.mu.Unlock()
 	s.notify(sess, core.KindSystem, s.who(ctx, r))
+	return nil
+}
+
+func (s *Server) runRegister(_ context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
+	return s.register(sess, arg)
+}
+
+func (s *Server) runUnregister(_ context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
+	return s.unregister(sess, arg)
+}
+
+func (s *Server) runWhois(_ context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
+	text, err := s.whois(arg)
+	if err != nil {
+		return err
+	}
+	s.notify(sess, core.KindSystem, text)
 	return nil
 }
 

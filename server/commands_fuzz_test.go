@@ -311,6 +311,8 @@ func FuzzCommand(f *testing.F) {
 		"/part #fuzz", "/part #lobby", "/list", "/topic", "/topic a topic", "/topic \u202e", "/topiclock on",
 		"/op bob", "/deop bob", "/kick bob", "/kick bob because", "/mute bob", "/mute bob 10m", "/mute bob forever",
 		"/unmute bob", "/ignore bob", "/ignore", "/unignore bob", "/away", "/away lunch", "/away \t",
+		"/register", "/register fuzzer", "/register bob", "/unregister", "/unregister bob", "/unregister a b",
+		"/whois bob", "/whois", "/whois fuzzer extra", "/whois \x1b[2J",
 	} {
 		f.Add(s, uint16(0))
 	}

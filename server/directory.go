@@ -24,7 +24,18 @@ const dirTimeout = time.Second
 // claimShared claims name for sess in the directory, and reports false if
 // another session holds it there. A directory that cannot be reached
 // does not keep the user out: the name is the session's here, logged.
+//
+// A name registered to another key (owners.go) is refused first, and one
+// registered to sess's key that another session of this server holds is
+// taken back from it, whatever the directory: registration is local.
 func (s *Server) claimShared(ctx context.Context, sess *session, name string) bool {
+	if problem := s.refusedName(name, sess.key); problem != "" {
+		s.log.Info("nickname refused", "name", name, "why", problem)
+		return false
+	}
+	if s.owns(sess.key, name) {
+		s.takeBack(ctx, sess, name)
+	}
 	if s.dir == nil {
 		return true
 	}

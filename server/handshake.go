@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -29,7 +28,7 @@ import (
 func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Packet, from netip.AddrPort, size int) {
 	now := s.cfg.Now()
 	old := s.sessions.addr(from)
-	if old != nil && old.hello == sha256.Sum256(p.Payload) {
+	if old != nil && old.hello == helloHash(p) {
 		if old.reply == nil {
 			s.drop(from, "KEY_REQ for a handshake already completed", nil)
 			return
@@ -90,6 +89,15 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		}
 		hs = core.Handshake{Version: 2, SessionID: id}
 	}
+	var key ed25519.PublicKey
+	if v2 {
+		// Checked before the suite's work: a key it cannot prove is no
+		// handshake, and costs a signature check, far less than the RSA.
+		if key, err = clientKey(p); err != nil {
+			s.drop(from, "KEY_REQ claims a client key it does not prove", err)
+			return
+		}
+	}
 	reply, keys, err := suite.Respond(s.cfg.Rand, p.Payload, hs)
 	if err != nil {
 		s.drop(from, "bad KEY_REQ", err)
@@ -99,7 +107,8 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		id:      id,
 		version: hs.Version,
 		codec:   codec,
-		hello:   sha256.Sum256(p.Payload),
+		hello:   helloHash(p),
+		key:     key,
 		keys:    keys,
 		joined:  now,
 		addr:    from,
@@ -141,12 +150,12 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		if ghost != nil {
 			holder = ghost
 		}
-		sess.name, nickProblem = s.pickNick(p.Nick, holder)
+		sess.name, nickProblem = s.pickNick(p.Nick, holder, key)
 		pub := s.cfg.Identity.Public().(ed25519.PublicKey)
 		rep.Version, rep.Session, rep.Suite, rep.Nick, rep.ServerKey = 2, id, suite.Name(), sess.name, pub
 		rep.Sig = identity.Sign(s.cfg.Identity, identity.Transcript{
 			Hello: p.Payload, Reply: reply, Suites: p.Suites, Nick: sess.name,
-			Suite: suite.Name(), SessionID: id, ServerKey: pub,
+			Suite: suite.Name(), SessionID: id, ServerKey: pub, ClientKey: key,
 		})
 	}
 	if !v2 {
@@ -528,8 +537,8 @@ func (s *Server) claimNick(ctx context.Context, sess *session) {
 	for tries := 0; ; tries++ {
 		var problem string
 		switch {
-		case !s.sessions.claim(sess, name):
-			name, problem = s.pickNick(name, nil)
+		case s.refusedName(name, sess.key) != "" || !s.sessions.claim(sess, name) && !s.takeBack(ctx, sess, name):
+			name, problem = s.pickNick(name, nil, sess.key)
 		case tries == maxClaims:
 			s.log.Warn("directory refuses every nickname: the session keeps one claimed on this server only", "name", name)
 			return
@@ -538,6 +547,7 @@ func (s *Server) claimNick(ctx context.Context, sess *session) {
 			s.sessions.unclaim(sess, name)
 			name, problem = s.guestNick(fmt.Sprintf("nickname %q is taken", name))
 		default:
+			s.autoRegister(sess, name)
 			return
 		}
 		sess.mu.Lock()
@@ -552,19 +562,25 @@ func (s *Server) claimNick(ctx context.Context, sess *session) {
 // a directory that refuses them all.
 const maxClaims = 16
 
-// pickNick returns the name a version 2 client asked for if it may have it,
-// and otherwise a guest name and the reason. The session a restarted client
-// replaces does not keep its name from it.
-func (s *Server) pickNick(want string, replacing *session) (name, problem string) {
+// pickNick returns the name a version 2 client with key asked for if it
+// may have it, and otherwise a guest name and the reason. The session a
+// restarted client replaces does not keep its name from it, nor does any
+// session keep a name registered to key from it (takeBack, as it confirms).
+func (s *Server) pickNick(want string, replacing *session, key ed25519.PublicKey) (name, problem string) {
 	if want != "" {
 		err := s.checkName(want)
-		if holder := s.sessions.nick(want); err == nil && (holder == nil || holder == replacing) {
+		if err == nil {
+			problem = s.refusedName(want, key)
+		}
+		holder := s.sessions.nick(want)
+		if err == nil && problem == "" && (holder == nil || holder == replacing || s.owns(key, want)) {
 			return want, ""
 		}
-		if err == nil {
-			problem = fmt.Sprintf("nickname %q is taken", want)
-		} else {
+		switch {
+		case err != nil:
 			problem = err.Error()
+		case problem == "":
+			problem = fmt.Sprintf("nickname %q is taken", want)
 		}
 	}
 	return s.guestNick(problem)

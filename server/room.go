@@ -54,6 +54,13 @@ func (s *Server) members(r *room) []core.User {
 
 // observe tells every observer of e.
 func (s *Server) observe(ctx context.Context, e core.RoomEvent) {
+	if e.Kind == core.EventRename {
+		// A name taken by /nick is registered on first use as one
+		// taken at the handshake is (claimNick).
+		if sess := s.sessions.nick(e.NewName); sess != nil {
+			s.autoRegister(sess, e.NewName)
+		}
+	}
 	e.Time = s.cfg.Now()
 	for _, o := range s.cfg.Observers {
 		o.RoomEvent(ctx, e)

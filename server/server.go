@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/internal/droplog"
 	"github.com/udpchat/udpchat/internal/ratelimit"
 )
@@ -52,6 +54,18 @@ type Config struct {
 	// Identity is the server's long-term key. Without it the server speaks
 	// only version 1, since version 2 clients require an authenticated server.
 	Identity ed25519.PrivateKey
+
+	// Register is when a nickname is registered to the key of the client
+	// holding it (owners.go): RegisterAuto (on first use, the default for
+	// ""), RegisterCommand (by /register) or RegisterOff.
+	Register RegisterMode
+	// Registrations keep the registered nicknames (OpenRegistrations, a
+	// file in the data directory). Nil keeps them in memory, lost at a
+	// restart. Local to this server, whatever Directory is.
+	Registrations *Registrations
+	// Operators are the fingerprints (identity.Fingerprint) of the client
+	// keys of the server's operators (isOperator).
+	Operators []string
 
 	// MaxSessions caps the sessions the server keeps; a KEY_REQ beyond it is
 	// dropped. Default 4096.
@@ -207,6 +221,9 @@ type Server struct {
 	sessions *sessionTable
 	dir      core.Presence // Config.Directory's, while Serve runs; nil without one
 
+	regs      *Registrations  // nil when registration is off
+	operators map[string]bool // by fingerprint
+
 	// The rooms (cursor.go, channel.go): their log, which the server
 	// closes if it opened it; the lobby and every open channel; scratch
 	// for batched reads.
@@ -259,6 +276,19 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.RateLimit.check("rate limit"); err != nil {
 		return nil, err
 	}
+	if cfg.Register == "" {
+		cfg.Register = RegisterAuto
+	}
+	if !slices.Contains(RegisterModes, cfg.Register) {
+		return nil, fmt.Errorf("server: registration mode %q, want one of %q", cfg.Register, RegisterModes)
+	}
+	operators := make(map[string]bool, len(cfg.Operators))
+	for i, fp := range cfg.Operators {
+		if err := identity.CheckFingerprint(fp); err != nil {
+			return nil, fmt.Errorf("server: operators[%d]: %w", i, err)
+		}
+		operators[fp] = true
+	}
 	if cfg.History < 0 {
 		return nil, fmt.Errorf("server: a negative history (%d); 0 keeps none", cfg.History)
 	}
@@ -307,6 +337,15 @@ func New(cfg Config) (*Server, error) {
 		v2:       cfg.Identity != nil,
 		maxV1:    core.MaxDatagram,
 		maxV2:    core.MaxDatagram,
+
+		regs:      cfg.Registrations,
+		operators: operators,
+	}
+	switch {
+	case cfg.Register == RegisterOff:
+		s.regs = nil
+	case s.regs == nil:
+		s.regs = NewRegistrations()
 	}
 	for _, c := range s.codecs {
 		s.maxV1 = min(s.maxV1, core.MaxPlaintext(c, cfg.Suite, core.BroadcastHeader))

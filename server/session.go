@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -21,7 +22,10 @@ type session struct {
 	version uint8
 	codec   core.Codec        // the codec the session started in, and is answered in
 	msgs    core.MessageCodec // its version 2 messages, when version is 2
-	hello   [32]byte          // the KEY_REQ payload's SHA-256, to recognise a retried handshake
+	hello   [32]byte          // helloHash of the KEY_REQ, to recognise a retried handshake
+	// key is the client's own key, which its KEY_REQ proved (owners.go);
+	// nil for a seed client and a version 2 client without one.
+	key ed25519.PublicKey
 	// reply is the KEY_REP datagram, sent again for a retried handshake
 	// until the client has shown it has the keys; then it is dropped, to
 	// keep an idle session small. Only the read loop touches it.

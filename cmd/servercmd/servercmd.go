@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/udpchat/udpchat/broker"
@@ -136,6 +137,16 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	} else {
 		log.Info("server identity", "dir", dir, "fingerprint", fp)
 	}
+	var regs *server.Registrations
+	if cfg.Server.Register != string(server.RegisterOff) {
+		// Read before anything starts: a store that cannot be read must
+		// stop the server, not let it forget who owns which name.
+		if regs, err = server.OpenRegistrations(filepath.Join(dir, server.RegistrationsFile)); err != nil {
+			t.Close()
+			return fmt.Errorf("server.data_dir: %w", err)
+		}
+		log.Info("nickname registrations", "mode", cfg.Server.Register, "registered", regs.Len())
+	}
 	// The rooms' logs, and the broker they live on: closed in that order
 	// when the server is done (deferred calls run last first).
 	rooms, err := OpenRooms(ctx, cfg, dir, log)
@@ -165,6 +176,9 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		V1Reliability:        stopwait.Layer{}, // the seed's, whatever v2 uses
 		ReliabilityConfig:    cfg.ReliabilityConfig(),
 		Identity:             key,
+		Register:             server.RegisterMode(cfg.Server.Register),
+		Registrations:        regs,
+		Operators:            cfg.Server.Operators,
 		Handlers:             set.Middlewares(),
 		Observers:            set.Observers(),
 		Reserved:             pluginNames(cfg.Plugins),

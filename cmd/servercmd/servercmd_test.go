@@ -10,6 +10,7 @@ import (
 
 	"github.com/udpchat/udpchat/cmd/servercmd"
 	"github.com/udpchat/udpchat/internal/testkit"
+	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/standard"
 )
 
@@ -46,6 +47,8 @@ func TestBadConfigOneLine(t *testing.T) {
 	defer taken.Close()
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("codec: xml\n"), 0o600)
+	corrupt := t.TempDir()
+	os.WriteFile(filepath.Join(corrupt, server.RegistrationsFile), []byte("alice SHA256:nonsense\n"), 0o600)
 	tests := []struct {
 		args []string
 		env  []string
@@ -57,6 +60,9 @@ func TestBadConfigOneLine(t *testing.T) {
 		{[]string{"--config", bad}, nil, "known: json"},
 		{nil, []string{"UDPCHAT_RELIABILITY_NAME=smoke-signals"}, "known: stop-and-wait"},
 		{nil, []string{"UDPCHAT_BROKER_MODE=kafka"}, "broker.mode"},
+		{nil, []string{"UDPCHAT_SERVER_OPERATORS=SHA256:tooshort"}, "server.operators[0]"},
+		// A nickname store it cannot read stops it too, naming the file.
+		{[]string{"--listen", "127.0.0.1:0", "--data-dir", corrupt, "--log-level", "error"}, []string{"UDPCHAT_BROKER_MODE=memory"}, filepath.Join(corrupt, server.RegistrationsFile)},
 		// A broker that cannot be reached stops the server at startup.
 		{[]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "error"}, []string{"UDPCHAT_BROKER_MODE=nats", "UDPCHAT_BROKER_URL=nats://127.0.0.1:1"}, "broker: connect to nats://127.0.0.1:1"},
 	}

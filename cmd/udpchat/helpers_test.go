@@ -18,7 +18,15 @@ func known(t *testing.T) string { return filepath.Join(t.TempDir(), "known_serve
 
 // TestMain removes the client binary the terminal tests built.
 func TestMain(m *testing.M) {
+	// Each client run here keeps its identity key in the default data
+	// directory, created on first use: the tests', never the user's.
+	data, err := os.MkdirTemp("", "udpchat-data-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_DATA_HOME", data)
 	code := m.Run()
+	os.RemoveAll(data)
 	if buildErr == nil && builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))
 	}

@@ -33,7 +33,7 @@ import (
 
 var command = cli.Command{
 	Name:     "udpchat",
-	Synopsis: "[--config FILE] [--plain] [--nick NAME] [--known-servers FILE] [--accept-new-key] [--state-dir DIR] HOST:PORT[,HOST:PORT...]   (or HOST PORT)",
+	Synopsis: "[--config FILE] [--plain] [--nick NAME] [--known-servers FILE] [--accept-new-key] [--state-dir DIR] [--data-dir DIR] [--anonymous] HOST:PORT[,HOST:PORT...]   (or HOST PORT)",
 	About: "Connects to a udpchat server and chats: in a terminal UI on a terminal, else in plain mode.\n" +
 		"In plain mode each line of standard input is sent,\n" +
 		"each message received is printed as \"<sender> text\", notices go to standard error, and at the\n" +
@@ -49,6 +49,8 @@ var command = cli.Command{
 		{Name: "known-servers", Key: "client.known_servers", Usage: "pinned server keys `FILE` (default in your config directory)"},
 		{Name: "accept-new-key", Key: "client.accept_new_key", Bool: true, Usage: "accept and pin a server key that differs from the pinned one"},
 		{Name: "state-dir", Key: "client.state_dir", Usage: "keep resume tickets in `DIR` (default $XDG_STATE_HOME/udpchat)"},
+		{Name: "data-dir", Key: "client.data_dir", Usage: "keep your identity key in `DIR` (default $XDG_DATA_HOME/udpchat)"},
+		{Name: "anonymous", Key: "client.anonymous", Bool: true, Usage: "connect without your key: no registered nickname"},
 	},
 }
 
@@ -146,6 +148,33 @@ func serverArg(hostport string) (netip.AddrPort, string, error) {
 	return addr, net.JoinHostPort(strings.ToLower(host), port), nil
 }
 
+// clientKey is the client's own key, kept in client.data_dir and created
+// there on first use, or nil for an anonymous client (client.anonymous, or
+// one that speaks only the seed's protocol, which has no place for it).
+func clientKey(cc config.Client, log *slog.Logger) (ed25519.PrivateKey, error) {
+	if cc.Anonymous || cc.Protocol < 2 {
+		return nil, nil
+	}
+	dir := cc.DataDir
+	if dir == "" {
+		var err error
+		if dir, err = identity.DefaultDataDir(); err != nil {
+			return nil, fmt.Errorf("client.data_dir: %w", err)
+		}
+	}
+	key, created, err := identity.LoadOrCreateClient(dir)
+	if err != nil {
+		return nil, fmt.Errorf("client.data_dir: %w", err)
+	}
+	fp := identity.Fingerprint(key.Public().(ed25519.PublicKey))
+	if created {
+		log.Info("created a new client identity key", "dir", dir, "fingerprint", fp)
+	} else {
+		log.Info("client identity", "dir", dir, "fingerprint", fp)
+	}
+	return key, nil
+}
+
 // serverPins checks each server's key under the name the user gave it
 // (identity.Pins.Name), so that every server of a room is pinned on its
 // own, trust on first use for each.
@@ -202,6 +231,10 @@ func newClient(cfg config.Config, servers []target, log *slog.Logger, reconnect 
 			Notify:    notify,
 		}
 	}
+	key, err := clientKey(cfg.Client, log)
+	if err != nil {
+		return nil, err
+	}
 	t, err := cli.Listen(cfg, layers.Network, local, log)
 	if err != nil {
 		return nil, err
@@ -216,6 +249,7 @@ func newClient(cfg config.Config, servers []target, log *slog.Logger, reconnect 
 		V1Reliability:     stopwait.Layer{}, // the seed's, whatever v2 uses
 		ReliabilityConfig: cfg.ReliabilityConfig(),
 		Nick:              cfg.Client.Nick,
+		Identity:          key,
 		MaxVersion:        uint8(cfg.Client.Protocol),
 		RequireV2:         cfg.Client.RequireV2,
 		Servers:           pins,

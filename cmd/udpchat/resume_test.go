@@ -36,11 +36,12 @@ func serverBinary(t *testing.T) string {
 }
 
 // realServer starts the real udpchat-server on 127.0.0.1, with a ghost
-// session's nickname held for idle (server.idle_timeout), and returns its
-// address once it is ready.
-func realServer(t *testing.T, idle time.Duration) (*testkit.Process, string) {
+// session's nickname held for idle (server.idle_timeout), registering
+// nicknames as register says (server.register), and returns its address
+// once it is ready.
+func realServer(t *testing.T, idle time.Duration, register string) (*testkit.Process, string) {
 	t.Helper()
-	p := testkit.StartWith(t, testkit.Options{Env: []string{"UDPCHAT_SERVER_IDLE_TIMEOUT=" + idle.String()}},
+	p := testkit.StartWith(t, testkit.Options{Env: []string{"UDPCHAT_SERVER_IDLE_TIMEOUT=" + idle.String(), "UDPCHAT_SERVER_REGISTER=" + register}},
 		serverBinary(t), "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
 	m := p.WaitLog(t, regexp.MustCompile(`"server ready" addr=(127\.0\.0\.1:[1-9]\d*)`))
 	return p, m[1]
@@ -118,7 +119,10 @@ func connectedAs(t *testing.T, p plainClient, server string) string {
 // taken, which shows the test can fail.
 func TestKilledClientResumes(t *testing.T) {
 	const idle = 60 * time.Second
-	_, server := realServer(t, idle)
+	// Nothing registered: every client here has the tests' one key, and
+	// a registered name would be given back to it without a ticket,
+	// which the control below must not be.
+	_, server := realServer(t, idle, "command")
 	knownServers := known(t)
 	bob := startPlain(t, server, "bob", knownServers, t.TempDir())
 	if nick := connectedAs(t, bob, server); nick != "bob" {

@@ -47,19 +47,22 @@ func Packets() []NamedPacket {
 		{"v2 bye", core.Packet{Type: core.TypeBye, Session: 2, Payload: []byte("x")}},
 		{"bye bare", core.Packet{Type: core.TypeBye}},
 		{"cookie", core.Packet{Type: core.TypeCookie, Cookie: bytesOf(16, 'c')}},
+		{"key_req with client key", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "alice", Suites: []string{"s"},
+			ClientKey: bytesOf(32, 'k'), ClientSig: bytesOf(64, 's'), Payload: []byte("hello")}},
 		{"key_req with cookie", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "n", Suites: []string{"s"}, Cookie: bytesOf(16, 'c'), Payload: []byte("hello")}},
 		{"key_req with resume", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "alice", Suites: []string{"s"},
 			Resume: resumeOf(sid, 3, 41), Payload: []byte("hello")}},
 		{"v2 every field", core.Packet{Type: core.TypeKeyRep, Version: 2, Session: 7,
 			Seq: 1, HasSeq: true, AckSeq: 2, HasAckSeq: true, Cum: 3, HasCum: true,
 			Nick: "n", Suites: []string{"a", "b"}, Suite: "a", ServerKey: []byte{1}, Sig: []byte{2}, Cookie: []byte{4},
-			Resume: resumeOf(1, 2, 3), Payload: []byte{3}}},
+			Resume: resumeOf(1, 2, 3), ClientKey: []byte{5}, ClientSig: []byte{6}, Payload: []byte{3}}},
 		{"max numbers", core.Packet{Type: core.TypeData, Version: 255, Session: math.MaxUint64,
 			Seq: math.MaxUint64, HasSeq: true, AckSeq: math.MaxUint64, HasAckSeq: true, Cum: math.MaxUint64, HasCum: true}},
 		{"max fields", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: strings.Repeat("é", core.MaxName/2),
 			Suites: slices.Repeat([]string{strings.Repeat("s", core.MaxName)}, core.MaxSuites), Suite: strings.Repeat("t", core.MaxName),
 			ServerKey: bytesOf(core.MaxKeyBytes, 6), Sig: bytesOf(core.MaxKeyBytes, 7), Cookie: bytesOf(core.MaxKeyBytes, 8),
-			Resume: resumeOf(math.MaxUint64, math.MaxUint64, math.MaxUint64), Payload: []byte{0}}},
+			Resume:    resumeOf(math.MaxUint64, math.MaxUint64, math.MaxUint64),
+			ClientKey: bytesOf(core.MaxKeyBytes, 9), ClientSig: bytesOf(core.MaxKeyBytes, 10), Payload: []byte{0}}},
 		{"unicode and controls", core.Packet{Type: core.TypeKeyReq, Version: 2, Nick: "a\"b\\c\x00\n\x7f世🌍",
 			Suites: []string{"", "\u2028"}, Payload: []byte{0}}},
 	}
@@ -75,7 +78,7 @@ func SamePacket(a, b *core.Packet) bool {
 		a.Version == b.Version && a.Session == b.Session &&
 		a.Nick == b.Nick && slices.Equal(a.Suites, b.Suites) && a.Suite == b.Suite &&
 		bytes.Equal(a.ServerKey, b.ServerKey) && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Cookie, b.Cookie) &&
-		bytes.Equal(a.Resume, b.Resume)
+		bytes.Equal(a.Resume, b.Resume) && bytes.Equal(a.ClientKey, b.ClientKey) && bytes.Equal(a.ClientSig, b.ClientSig)
 }
 
 // resumeOf is the wire form of a core.Resume with a proof of 0xa5 bytes.
@@ -267,6 +270,8 @@ func testStrict(t *testing.T, c core.Codec) {
 		{"resume too short", &core.Packet{Type: core.TypeKeyReq, Version: 2, Resume: make([]byte, core.ResumeLen-1)}},
 		{"resume too long", &core.Packet{Type: core.TypeKeyReq, Version: 2, Resume: make([]byte, core.ResumeLen+1)}},
 		{"resume of one byte", &core.Packet{Type: core.TypeKeyReq, Version: 2, Resume: []byte{1}}},
+		{"client_key too long", &core.Packet{Type: core.TypeKeyReq, Version: 2, ClientKey: make([]byte, core.MaxKeyBytes+1)}},
+		{"client_sig too long", &core.Packet{Type: core.TypeKeyReq, Version: 2, ClientSig: make([]byte, core.MaxKeyBytes+1)}},
 	} {
 		got, err := c.Append([]byte("keep"), tt.p)
 		if err == nil {

@@ -187,6 +187,16 @@ func refDecode(b []byte) (*core.Packet, bool) {
 			return nil, false
 		}
 	}
+	if raw, ok := m["client_key"]; ok {
+		if p.ClientKey, ok = key(raw, 256); !ok {
+			return nil, false
+		}
+	}
+	if raw, ok := m["client_sig"]; ok {
+		if p.ClientSig, ok = key(raw, 256); !ok {
+			return nil, false
+		}
+	}
 	if raw, ok := m["resume"]; ok {
 		if p.Resume, ok = key(raw, 256); !ok || (len(p.Resume) != 0 && len(p.Resume) != core.ResumeLen) {
 			return nil, false

@@ -12,8 +12,8 @@
 //	{"type": "ACK", "ack_seq": 3}
 //
 // Version 2 adds the types PING, PONG, BYE and COOKIE and the fields "v",
-// "sid", "nick", "suites", "suite", "server_key", "sig", "cookie" and
-// "resume"; a
+// "sid", "nick", "suites", "suite", "server_key", "sig", "cookie",
+// "resume", "client_key" and "client_sig"; a
 // version 1 peer ignores
 // unknown fields, which is how the versions are told apart:
 //
@@ -24,6 +24,7 @@
 //	{"type": "COOKIE", "cookie": "<base64>"}                      a server under load
 //	{"type": "KEY_REQ", "v": 2, "nick": "alice", "suites": […], "cookie": "<base64>", "payload": "<base64>"}
 //	{"type": "KEY_REQ", "v": 2, "nick": "alice", "suites": […], "resume": "<base64>", "payload": "<base64>"}   a client resuming
+//	{"type": "KEY_REQ", "v": 2, "nick": "alice", "suites": […], "client_key": "<base64>", "client_sig": "<base64>", "payload": "<base64>"}   a client with a key
 //
 // The inner message of version 2 (core.MessageCodec), the plaintext of a
 // DATA between version 2 peers, is a JSON object too; see AppendMessage.
@@ -38,11 +39,11 @@
 // bytes the seed sent, and writes the version 2 fields in the same style.
 // Field order is: type, v (if Version is not 0), sid (if Session is not 0),
 // seq (if HasSeq), ack_seq (if HasAckSeq), cum (if HasCum), nick, suites, suite, server_key,
-// sig, cookie, resume (each if not empty), payload. A packet without version 2 fields is
+// sig, cookie, resume, client_key, client_sig (each if not empty), payload. A packet without version 2 fields is
 // therefore encoded exactly as version 1 encodes it. KEY_REQ, KEY_REP and
 // DATA always carry "payload", even when it is empty; ACK, PING, PONG, BYE and
 // COOKIE carry one only if their Payload is not empty. Byte fields (payload,
-// server_key, sig, cookie, resume) are standard base64 with padding; "sid" is a JSON integer,
+// server_key, sig, cookie, resume, client_key, client_sig) are standard base64 with padding; "sid" is a JSON integer,
 // as Python writes any int. Strings (nick, suites, suite) escape '"', '\\'
 // and the control characters (as \u00XX) and carry the rest as raw UTF-8,
 // where json.dumps would write non-ASCII as \uXXXX: no seed peer ever sees
@@ -63,10 +64,12 @@
 //     [0, 2^64-1] written without sign, fraction or exponent: 1.0, 1e3, -0,
 //     "1", null and the like are refused (the seed echoed whatever it got; we
 //     do not); "v" likewise, in [0, 255];
-//   - "payload", "server_key", "sig", "cookie" and "resume" must be strings holding
+//   - "payload", "server_key", "sig", "cookie", "resume", "client_key" and
+//     "client_sig" must be strings holding
 //     standard base64 with padding and zero padding bits
 //     (base64.StdEncoding.Strict); line breaks, which Go's decoder would
-//     otherwise skip, are refused; server_key, sig and cookie decode to at
+//     otherwise skip, are refused; server_key, sig, cookie, client_key and
+//     client_sig decode to at
 //     most 256 bytes (core.MaxKeyBytes), resume to exactly 56
 //     (core.ResumeLen);
 //   - "nick" and "suite" must be strings of at most 64 bytes (core.MaxName),
@@ -199,26 +202,12 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 		dst = append(dst, `, "suite": `...)
 		dst = appendString(dst, p.Suite)
 	}
-	if len(p.ServerKey) > 0 {
-		dst = append(dst, `, "server_key": "`...)
-		dst = base64.StdEncoding.AppendEncode(dst, p.ServerKey)
-		dst = append(dst, '"')
-	}
-	if len(p.Sig) > 0 {
-		dst = append(dst, `, "sig": "`...)
-		dst = base64.StdEncoding.AppendEncode(dst, p.Sig)
-		dst = append(dst, '"')
-	}
-	if len(p.Cookie) > 0 {
-		dst = append(dst, `, "cookie": "`...)
-		dst = base64.StdEncoding.AppendEncode(dst, p.Cookie)
-		dst = append(dst, '"')
-	}
-	if len(p.Resume) > 0 {
-		dst = append(dst, `, "resume": "`...)
-		dst = base64.StdEncoding.AppendEncode(dst, p.Resume)
-		dst = append(dst, '"')
-	}
+	dst = appendBytesField(dst, `, "server_key": "`, p.ServerKey)
+	dst = appendBytesField(dst, `, "sig": "`, p.Sig)
+	dst = appendBytesField(dst, `, "cookie": "`, p.Cookie)
+	dst = appendBytesField(dst, `, "resume": "`, p.Resume)
+	dst = appendBytesField(dst, `, "client_key": "`, p.ClientKey)
+	dst = appendBytesField(dst, `, "client_sig": "`, p.ClientSig)
 	if withPayload {
 		dst = append(dst, `, "payload": "`...)
 		dst = base64.StdEncoding.AppendEncode(dst, p.Payload)
@@ -226,6 +215,17 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 	}
 	dst = append(dst, '}')
 	return dst, nil
+}
+
+// appendBytesField appends the byte field b as key (`, "name": "`) and
+// its base64, if b is not empty: absent and empty are the same.
+func appendBytesField(dst []byte, key string, b []byte) []byte {
+	if len(b) == 0 {
+		return dst
+	}
+	dst = append(dst, key...)
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
 }
 
 // v2Len estimates the bytes the version 2 fields of p take, for growing the
@@ -260,6 +260,12 @@ func v2Len(p *core.Packet) int {
 	if len(p.Resume) > 0 {
 		n += 14 + base64.StdEncoding.EncodedLen(len(p.Resume))
 	}
+	if len(p.ClientKey) > 0 {
+		n += 18 + base64.StdEncoding.EncodedLen(len(p.ClientKey))
+	}
+	if len(p.ClientSig) > 0 {
+		n += 18 + base64.StdEncoding.EncodedLen(len(p.ClientSig))
+	}
 	return n
 }
 
@@ -278,6 +284,8 @@ const (
 	fSig
 	fCookie
 	fResume
+	fClientKey
+	fClientSig
 	fPayload
 	nPacketFields
 )
@@ -285,7 +293,7 @@ const (
 var packetFields = [nPacketFields]string{
 	fType: "type", fVersion: "v", fSession: "sid", fSeq: "seq", fAckSeq: "ack_seq", fCum: "cum",
 	fNick: "nick", fSuites: "suites", fSuite: "suite", fServerKey: "server_key", fSig: "sig",
-	fCookie: "cookie", fResume: "resume", fPayload: "payload",
+	fCookie: "cookie", fResume: "resume", fClientKey: "client_key", fClientSig: "client_sig", fPayload: "payload",
 }
 
 // Decode parses one datagram; see the package documentation for what it
@@ -347,6 +355,10 @@ func packetOf(p *core.Packet, vals *[nPacketFields][]byte, buf []byte) error {
 			p.Cookie, err = parseKeyBytes("cookie", val)
 		case fResume:
 			p.Resume, err = parseResume(val)
+		case fClientKey:
+			p.ClientKey, err = parseKeyBytes("client_key", val)
+		case fClientSig:
+			p.ClientSig, err = parseKeyBytes("client_sig", val)
 		case fPayload:
 			// Non-nil even when empty: present and empty is legal.
 			p.Payload, err = parseBase64Into(buf, "payload", val, -1)
@@ -367,7 +379,8 @@ func packetOf(p *core.Packet, vals *[nPacketFields][]byte, buf []byte) error {
 	return nil
 }
 
-// parseKeyBytes reads "server_key", "sig" or "cookie". Empty is the same as absent
+// parseKeyBytes reads "server_key", "sig", "cookie", "client_key" or
+// "client_sig". Empty is the same as absent
 // (nil), as the encoder writes no field for it.
 func parseKeyBytes(field string, val []byte) ([]byte, error) {
 	b, err := parseBase64(field, val, core.MaxKeyBytes)

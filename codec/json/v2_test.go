@@ -233,6 +233,10 @@ func hostileV2Cases() []hostileCase {
 		{"resume huge", req(`"resume": "` + b64(3000) + `"`), `"resume" is longer than 256 bytes`},
 		{"resume number", req(`"resume": 5`), `"resume" must be a base64 string, got a number`},
 		{"duplicate resume", req(`"resume": "", "resume": ""`), `duplicate "resume"`},
+		{"client_key 257 bytes", req(`"client_key": "` + b64(257) + `"`), `"client_key" is 257 bytes, at most 256`},
+		{"client_key number", req(`"client_key": 5`), `"client_key" must be a base64 string, got a number`},
+		{"client_sig bad base64", req(`"client_sig": "not base64!"`), `"client_sig" is not valid padded standard base64`},
+		{"duplicate client_sig", req(`"client_sig": "", "client_sig": ""`), `duplicate "client_sig"`},
 
 		{"duplicate v", req(`"v": 2, "v": 2`), `duplicate "v"`},
 		{"duplicate sid", `{"type": "PING", "sid": 1, "sid": 2}`, `duplicate "sid"`},

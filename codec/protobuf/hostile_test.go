@@ -96,6 +96,9 @@ func hostileCases() []struct {
 		{"resume 257 bytes", cat(typeData, field(14, make([]byte, 257))), "resume of 257 bytes"},
 		{"resume as varint", cat(typeData, varint(14, 1)), "resume (field 14) has wire type varint"},
 		{"resume twice", cat(typeData, field(14, make([]byte, core.ResumeLen)), field(14, make([]byte, core.ResumeLen))), "duplicate resume"},
+		{"client_key 257 bytes", cat(typeData, field(15, make([]byte, 257))), "client_key of 257 bytes"},
+		{"client_sig 257 bytes", cat(typeData, field(16, make([]byte, 257))), "client_sig of 257 bytes"},
+		{"client_sig twice", cat(typeData, field(16, make([]byte, 64)), field(16, make([]byte, 64))), "duplicate client_sig"},
 		// Duplicates of singular fields.
 		{"seq twice", cat(typeData, varint(2, 1), varint(2, 2)), "duplicate seq"},
 		{"payload twice", cat(typeData, field(5, []byte("a")), field(5, []byte("b"))), "duplicate payload"},

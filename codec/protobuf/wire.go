@@ -32,6 +32,8 @@ const (
 	fieldSig       protowire.Number = 12
 	fieldCookie    protowire.Number = 13
 	fieldResume    protowire.Number = 14
+	fieldClientKey protowire.Number = 15
+	fieldClientSig protowire.Number = 16
 )
 
 // appendPacket appends the encoding of p, which Append has checked, as a
@@ -72,7 +74,9 @@ func appendPacket(dst []byte, p *core.Packet) []byte {
 	dst = appendBytes(dst, fieldServerKey, p.ServerKey)
 	dst = appendBytes(dst, fieldSig, p.Sig)
 	dst = appendBytes(dst, fieldCookie, p.Cookie)
-	return appendBytes(dst, fieldResume, p.Resume)
+	dst = appendBytes(dst, fieldResume, p.Resume)
+	dst = appendBytes(dst, fieldClientKey, p.ClientKey)
+	return appendBytes(dst, fieldClientSig, p.ClientSig)
 }
 
 func appendBytes(dst []byte, num protowire.Number, b []byte) []byte {
@@ -155,26 +159,36 @@ func decodePacket(p *core.Packet, b, buf []byte) (typ int32, version uint32, err
 				}
 				p.Suites = append(p.Suites, string(v))
 			}
-		case fieldServerKey:
+		case fieldServerKey, fieldSig, fieldCookie, fieldResume, fieldClientKey, fieldClientSig:
+			// Each bounded like a key, the resume then held to exactly
+			// core.ResumeLen by Decode's core.CheckV2.
 			v, _ := protowire.ConsumeBytes(val)
-			p.ServerKey = keyBytes(v)
-		case fieldSig:
-			v, _ := protowire.ConsumeBytes(val)
-			p.Sig = keyBytes(v)
-		case fieldCookie:
-			v, _ := protowire.ConsumeBytes(val)
-			p.Cookie = keyBytes(v)
-		case fieldResume:
-			// Bounded like a key, then held to exactly core.ResumeLen by
-			// Decode's core.CheckV2.
-			v, _ := protowire.ConsumeBytes(val)
-			p.Resume = keyBytes(v)
+			*keyField(p, num) = keyBytes(v)
 		}
 	}
 	return typ, version, nil
 }
 
-// keyBytes copies a server_key, sig, cookie or resume, which Decode bounds afterwards. One
+// keyField is where decodePacket keeps the byte field num of p.
+func keyField(p *core.Packet, num protowire.Number) *[]byte {
+	switch num {
+	case fieldServerKey:
+		return &p.ServerKey
+	case fieldSig:
+		return &p.Sig
+	case fieldCookie:
+		return &p.Cookie
+	case fieldResume:
+		return &p.Resume
+	case fieldClientKey:
+		return &p.ClientKey
+	default:
+		return &p.ClientSig
+	}
+}
+
+// keyBytes copies a server_key, sig, cookie, resume, client_key or
+// client_sig, which Decode bounds afterwards. One
 // of more than core.MaxKeyBytes is refused there, with its length, so it is not
 // copied: the packet holding it is never returned.
 func keyBytes(v []byte) []byte {

@@ -17,7 +17,8 @@ import (
 // toPB is the packetpb.Packet of p, as the codec used to build it.
 func toPB(p *core.Packet) *packetpb.Packet {
 	pb := &packetpb.Packet{Type: packetpb.Type(p.Type), Payload: p.Payload, Version: uint32(p.Version),
-		Session: p.Session, Nick: p.Nick, Suites: p.Suites, Suite: p.Suite, ServerKey: p.ServerKey, Sig: p.Sig, Cookie: p.Cookie, Resume: p.Resume}
+		Session: p.Session, Nick: p.Nick, Suites: p.Suites, Suite: p.Suite, ServerKey: p.ServerKey, Sig: p.Sig, Cookie: p.Cookie, Resume: p.Resume,
+		ClientKey: p.ClientKey, ClientSig: p.ClientSig}
 	if p.HasSeq {
 		pb.Seq = proto.Uint64(p.Seq)
 	}
@@ -78,6 +79,7 @@ func randPacket(r *rand.Rand) *core.Packet {
 		p.Suites = append(p.Suites, name())
 	}
 	p.ServerKey, p.Sig, p.Cookie = bytesN(256), bytesN(256), bytesN(256)
+	p.ClientKey, p.ClientSig = bytesN(64), bytesN(128)
 	if maybe() { // exactly core.ResumeLen or none
 		p.Resume = make([]byte, core.ResumeLen)
 		for i := range p.Resume {
@@ -161,6 +163,7 @@ func FuzzSameAsProto(f *testing.F) {
 		}
 		want := &core.Packet{Type: core.PacketType(pb.Type), Payload: pb.Payload, Version: uint8(pb.Version),
 			Session: pb.Session, Nick: pb.Nick, Suites: pb.Suites, Suite: pb.Suite, ServerKey: pb.ServerKey, Sig: pb.Sig, Cookie: pb.Cookie, Resume: pb.Resume,
+			ClientKey: pb.ClientKey, ClientSig: pb.ClientSig,
 			Seq: pb.GetSeq(), HasSeq: pb.Seq != nil, AckSeq: pb.GetAckSeq(), HasAckSeq: pb.AckSeq != nil,
 			Cum: pb.GetCum(), HasCum: pb.Cum != nil}
 		if !codectest.SamePacket(p, want) || (p.Payload == nil) != (pb.Payload == nil) {

@@ -241,7 +241,13 @@ type Packet struct {
 	// resume, on a version 2 KEY_REQ, is the client's claim to carry on a
 	// session it lost (core.Resume): exactly 56 bytes (core.ResumeLen), or
 	// absent.
-	Resume        []byte `protobuf:"bytes,14,opt,name=resume,proto3" json:"resume,omitempty"`
+	Resume []byte `protobuf:"bytes,14,opt,name=resume,proto3" json:"resume,omitempty"`
+	// client_key, on a version 2 KEY_REQ, is the client's own Ed25519 public
+	// key, and client_sig its signature of the client's half of the
+	// handshake (identity.HelloTranscript): both or neither, at most 256
+	// bytes each.
+	ClientKey     []byte `protobuf:"bytes,15,opt,name=client_key,json=clientKey,proto3" json:"client_key,omitempty"`
+	ClientSig     []byte `protobuf:"bytes,16,opt,name=client_sig,json=clientSig,proto3" json:"client_sig,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -370,6 +376,20 @@ func (x *Packet) GetCookie() []byte {
 func (x *Packet) GetResume() []byte {
 	if x != nil {
 		return x.Resume
+	}
+	return nil
+}
+
+func (x *Packet) GetClientKey() []byte {
+	if x != nil {
+		return x.ClientKey
+	}
+	return nil
+}
+
+func (x *Packet) GetClientSig() []byte {
+	if x != nil {
+		return x.ClientSig
 	}
 	return nil
 }
@@ -503,7 +523,7 @@ var File_packet_v1_packet_proto protoreflect.FileDescriptor
 
 const file_packet_v1_packet_proto_rawDesc = "" +
 	"\n" +
-	"\x16packet/v1/packet.proto\x12\x11udpchat.packet.v1\"\x8e\x03\n" +
+	"\x16packet/v1/packet.proto\x12\x11udpchat.packet.v1\"\xcc\x03\n" +
 	"\x06Packet\x12+\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x17.udpchat.packet.v1.TypeR\x04type\x12\x15\n" +
 	"\x03seq\x18\x02 \x01(\x04H\x00R\x03seq\x88\x01\x01\x12\x1c\n" +
@@ -520,7 +540,11 @@ const file_packet_v1_packet_proto_rawDesc = "" +
 	"server_key\x18\v \x01(\fR\tserverKey\x12\x10\n" +
 	"\x03sig\x18\f \x01(\fR\x03sig\x12\x16\n" +
 	"\x06cookie\x18\r \x01(\fR\x06cookie\x12\x16\n" +
-	"\x06resume\x18\x0e \x01(\fR\x06resumeB\x06\n" +
+	"\x06resume\x18\x0e \x01(\fR\x06resume\x12\x1d\n" +
+	"\n" +
+	"client_key\x18\x0f \x01(\fR\tclientKey\x12\x1d\n" +
+	"\n" +
+	"client_sig\x18\x10 \x01(\fR\tclientSigB\x06\n" +
 	"\x04_seqB\n" +
 	"\n" +
 	"\b_ack_seqB\x06\n" +

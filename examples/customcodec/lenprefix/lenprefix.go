@@ -15,7 +15,8 @@
 //	session  8 bytes, big-endian, if flagged (never 0: 0 is no session)
 //	handshake, if flagged (never all empty): version (1 byte), nick,
 //	         suite count (uvarint) and each suite, suite, server_key, sig,
-//	         cookie, resume (empty, or core.ResumeLen bytes)
+//	         cookie, resume (empty, or core.ResumeLen bytes), client_key,
+//	         client_sig
 //	payload  the last field, ending the datagram
 //
 // Strings and byte fields are a uvarint length then the bytes. Uvarints
@@ -133,6 +134,8 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 		dst = appendField(dst, p.Sig)
 		dst = appendField(dst, p.Cookie)
 		dst = appendField(dst, p.Resume)
+		dst = appendField(dst, p.ClientKey)
+		dst = appendField(dst, p.ClientSig)
 	}
 	return appendField(dst, p.Payload), nil
 }
@@ -140,7 +143,8 @@ func (Codec) Append(dst []byte, p *core.Packet) ([]byte, error) {
 // hasHandshake reports whether p has any field of the handshake section.
 func hasHandshake(p *core.Packet) bool {
 	return p.Version != 0 || p.Nick != "" || len(p.Suites) != 0 || p.Suite != "" ||
-		len(p.ServerKey) != 0 || len(p.Sig) != 0 || len(p.Cookie) != 0 || len(p.Resume) != 0
+		len(p.ServerKey) != 0 || len(p.Sig) != 0 || len(p.Cookie) != 0 || len(p.Resume) != 0 ||
+		len(p.ClientKey) != 0 || len(p.ClientSig) != 0
 }
 
 // checkPacket says why Decode would refuse p, or returns nil.
@@ -219,6 +223,8 @@ func decodePacket(b []byte) (*core.Packet, error) {
 		p.Cookie = r.bytes("cookie", core.MaxKeyBytes)
 		// Bounded here, held to exactly core.ResumeLen below.
 		p.Resume = r.bytes("resume", core.ResumeLen)
+		p.ClientKey = r.bytes("client_key", core.MaxKeyBytes)
+		p.ClientSig = r.bytes("client_sig", core.MaxKeyBytes)
 		if r.err == nil && !hasHandshake(p) {
 			return nil, errors.New("handshake flagged but empty")
 		}

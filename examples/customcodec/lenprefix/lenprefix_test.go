@@ -67,12 +67,12 @@ var refusals = []struct {
 	{"seq beyond 64 bits", "b10301" + "ffffffffffffffffff02" + "00", "overflows"},
 	{"session truncated", "b10308" + "01020304", "session: truncated"},
 	{"session 0", "b10308" + "0000000000000000" + "00", "session flagged but 0"},
-	{"handshake empty", "b10110" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00", "handshake flagged but empty"},
+	{"handshake empty", "b10110" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00" + "00", "handshake flagged but empty"},
 	{"17 suites", "b10110" + "02" + "00" + "11", "17 suites"},
 	{"nick too long", "b10110" + "02" + "41" + strings.Repeat("61", 65), "nick: 65 bytes, at most 64"},
 	{"nick not UTF-8", "b10110" + "02" + "01" + "ff" + "00" + "00" + "00" + "00" + "00" + "00" + "00", "nick: not valid UTF-8"},
-	// version 2, no nick, no suites, no suite, no keys, no cookie, a resume of 1 byte, no payload.
-	{"resume of 1 byte", "b10110" + "02" + "00" + "00" + "00" + "00" + "00" + "00" + "01" + "aa" + "00", "resume of 1 bytes, want 56 or none"},
+	// version 2, no nick, no suites, no suite, no keys, no cookie, a resume of 1 byte, no client key, no payload.
+	{"resume of 1 byte", "b10110" + "02" + "00" + "00" + "00" + "00" + "00" + "00" + "01" + "aa" + "00" + "00" + "00", "resume of 1 bytes, want 56 or none"},
 	{"resume too long", "b10110" + "02" + "00" + "00" + "00" + "00" + "00" + "00" + "39", "resume: 57 bytes, at most 56"},
 	{"key too long", "b10210" + "02" + "00" + "00" + "00" + "8102", "server_key: 257 bytes"},
 	{"payload beyond the datagram", "b10300" + "05" + "6869", "payload: 5 bytes, 2 left"},
