@@ -290,7 +290,7 @@ func (r *Room) Dial(edit func(*client.Config)) *Client {
 	c := &Client{Client: cc, t: r.t, Addr: local, name: local.String(), changed: make(chan struct{})}
 	ctx, cancel := context.WithCancel(r.ctx)
 	c.cancel = cancel
-	c.done = make(chan struct{})
+	c.done, c.drained = make(chan struct{}), make(chan struct{})
 	r.wg.Go(func() {
 		defer close(c.done)
 		c.runErr = cc.Run(ctx)

@@ -23,6 +23,9 @@ type Client struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	runErr error
+	// drained is closed once collect has taken in every event the client
+	// reported before it ended.
+	drained chan struct{}
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every event
@@ -67,51 +70,68 @@ func (c *Client) Info() client.SessionInfo {
 }
 
 func (c *Client) collect(ctx context.Context) {
+	defer close(c.drained)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e := <-c.Events():
-			c.mu.Lock()
-			switch e := e.(type) {
-			case client.MessageEvent:
-				c.messages = append(c.messages, e.Message)
-			case client.DeliveredEvent:
-				if c.delivered == nil {
-					c.delivered = map[uint64]bool{}
+		case <-c.done:
+			// What the client reported as it ended (a BYE's reason) is
+			// taken in before waiters are told it ended.
+			for {
+				select {
+				case e := <-c.Events():
+					c.take(e)
+				default:
+					return
 				}
-				c.delivered[e.ID] = true
-			case client.RefusedEvent:
-				if c.refused == nil {
-					c.refused = map[uint64]string{}
-				}
-				c.refused[e.ID] = e.Reason
-			case client.FailedEvent:
-				if c.failed == nil {
-					c.failed = map[uint64]error{}
-				}
-				c.failed[e.ID] = e.Err
-			case client.StateEvent:
-				c.states = append(c.states, e.State)
-				if e.Info != nil {
-					c.info = *e.Info
-					c.name = c.Addr.String()
-					if e.Info.Nick != "" {
-						c.name = e.Info.Nick
-					}
-				}
-			case client.TicketEvent:
-				c.ticket = e.Ticket
-			case client.NoticeEvent:
-				c.notices = append(c.notices, e.Text)
-			case client.RTTEvent:
-				c.rtts++
 			}
-			close(c.changed)
-			c.changed = make(chan struct{})
-			c.mu.Unlock()
+		case e := <-c.Events():
+			c.take(e)
 		}
 	}
+}
+
+// take records the event e.
+func (c *Client) take(e client.Event) {
+	c.mu.Lock()
+	switch e := e.(type) {
+	case client.MessageEvent:
+		c.messages = append(c.messages, e.Message)
+	case client.DeliveredEvent:
+		if c.delivered == nil {
+			c.delivered = map[uint64]bool{}
+		}
+		c.delivered[e.ID] = true
+	case client.RefusedEvent:
+		if c.refused == nil {
+			c.refused = map[uint64]string{}
+		}
+		c.refused[e.ID] = e.Reason
+	case client.FailedEvent:
+		if c.failed == nil {
+			c.failed = map[uint64]error{}
+		}
+		c.failed[e.ID] = e.Err
+	case client.StateEvent:
+		c.states = append(c.states, e.State)
+		if e.Info != nil {
+			c.info = *e.Info
+			c.name = c.Addr.String()
+			if e.Info.Nick != "" {
+				c.name = e.Info.Nick
+			}
+		}
+	case client.TicketEvent:
+		c.ticket = e.Ticket
+	case client.NoticeEvent:
+		c.notices = append(c.notices, e.Text)
+	case client.RTTEvent:
+		c.rtts++
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
 }
 
 // waitFor waits until cond, called with c.mu held, is true.
@@ -128,7 +148,7 @@ func (c *Client) waitFor(what string, cond func() bool) {
 		}
 		select {
 		case <-ch:
-		case <-c.done:
+		case <-c.drained:
 			c.mu.Lock()
 			ok = cond()
 			c.mu.Unlock()

@@ -174,7 +174,12 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 			c.emit(ctx, RTTEvent{RTT: c.cfg.Now().Sub(sent)})
 		}
 	case core.TypeBye:
-		c.log.Warn("the server ended our session")
+		c.log.Warn("the server ended our session", "why", termsafe.Line(string(plain)))
+		if len(plain) > 0 {
+			// Why it ended it (a kick, a ban), for the user.
+			c.emit(ctx, MessageEvent{Message: core.Message{Kind: core.KindError, From: core.SystemSender,
+				Text: termsafe.Line(string(plain)), Time: c.cfg.Now()}})
+		}
 		return c.sessionLost(ctx)
 	default:
 		c.drop(c.server(), "unexpected packet type", errors.New(p.Type.String()))

@@ -70,7 +70,6 @@ func (s *Server) Kick(ctx context.Context, name, reason string) error {
 	}
 	s.log.Info("moderation", "action", "kick", "by", "admin", "target", name, "channel", core.Lobby)
 	s.announce(ctx, s.lobby, what, target.id)
-	s.notify(target, core.KindError, told)
-	s.endSession(ctx, target, "kicked")
+	s.dismiss(ctx, target, "kicked", told)
 	return nil
 }

@@ -194,24 +194,18 @@ func (s *Server) leaveAll(sess *session) {
 func (s *Server) runList(_ context.Context, sess *session, _ *core.Message, _ string, _ core.Handler) error {
 	rooms := s.channels()
 	slices.SortFunc(rooms[1:], func(a, b *room) int { return strings.Compare(a.channel, b.channel) })
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d channel%s:", len(rooms), plural(len(rooms)))
+	items := make([]string, len(rooms))
 	for i, r := range rooms {
-		if i == maxList {
-			fmt.Fprintf(&b, " and %d more", len(rooms)-maxList)
-			break
-		}
 		n := int(r.members.Load())
 		if r == s.lobby {
 			n = len(s.Users())
 		}
-		fmt.Fprintf(&b, " %s (%d)", r.label(), n)
+		items[i] = fmt.Sprintf("%s (%d)", r.label(), n)
 		if topic, _ := s.topicOf(r); topic != "" {
-			fmt.Fprintf(&b, " %q", topic)
+			items[i] += fmt.Sprintf(" %q", topic)
 		}
-		b.WriteByte(';')
 	}
-	s.notify(sess, core.KindSystem, strings.TrimSuffix(b.String(), ";"))
+	s.notify(sess, core.KindSystem, listing("channel", items))
 	return nil
 }
 
@@ -244,6 +238,24 @@ func (s *Server) runTopic(ctx context.Context, sess *session, _ *core.Message, a
 	s.log.Info("topic set", "channel", r.label(), "by", name)
 	s.announce(ctx, r, fmt.Sprintf("%s set the topic of %s: %s", name, r.label(), arg), 0)
 	return nil
+}
+
+// listing is a notice listing items, "N nouns: a; b" and at most maxList
+// of them, which must fit in a datagram.
+func listing(noun string, items []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s%s:", len(items), noun, plural(len(items)))
+	for i, item := range items {
+		if i == maxList {
+			fmt.Fprintf(&b, " and %d more", len(items)-maxList)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(" " + item)
+	}
+	return b.String()
 }
 
 // checkTopic says why text cannot be a topic: it is shown on one line of

@@ -98,6 +98,12 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 			return
 		}
 	}
+	// A banned key or address gets no session: after the key's proof, so
+	// that nobody is banned by a key they merely named.
+	if ban, ok := s.bans.Match(now, key, from.Addr(), ""); ok {
+		s.drop(from, "KEY_REQ from a banned client", fmt.Errorf("%s", ban))
+		return
+	}
 	reply, keys, err := suite.Respond(s.cfg.Rand, p.Payload, hs)
 	if err != nil {
 		s.drop(from, "bad KEY_REQ", err)
@@ -629,6 +635,9 @@ func (s *Server) checkName(name string) error {
 		if core.FoldName(r) == core.FoldName(name) {
 			return fmt.Errorf("%q is reserved", name)
 		}
+	}
+	if _, banned := s.bans.Match(s.cfg.Now(), nil, netip.Addr{}, name); banned {
+		return fmt.Errorf("nickname %q is banned from this server", name)
 	}
 	return nil
 }

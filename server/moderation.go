@@ -140,8 +140,7 @@ func (s *Server) runKick(ctx context.Context, sess *session, _ *core.Message, ar
 		// Out of the lobby is off the server: the session ends, and
 		// only a ban keeps its client from coming back.
 		s.moderate(ctx, r, sess, "kick", name, what)
-		s.notify(target, core.KindError, "you were "+strings.Replace(what, "kicked "+name, "kicked", 1)+" by "+sess.displayName())
-		s.endSession(ctx, target, "kicked")
+		s.dismiss(ctx, target, "kicked", "you were "+strings.Replace(what, "kicked "+name, "kicked", 1)+" by "+sess.displayName())
 		return nil
 	}
 	if !s.leave(target, r) {

@@ -2,19 +2,14 @@ package server
 
 import (
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/identity"
 )
 
 // RegistrationsFile is the name of the nickname store in the server's data
@@ -26,11 +21,10 @@ const RegistrationsFile = "nicknames.json"
 // MaxRegistrations of them, at most MaxNamesPerKey for one key, and reads
 // no file larger than what that many take.
 const (
-	MaxRegistrations  = 10000
-	MaxNamesPerKey    = 4
-	maxRegistryFile   = MaxRegistrations*256 + 1024 // a registration is about 130 bytes in the file
-	registryVersion   = 1
-	registryFileModes = 0o600
+	MaxRegistrations = 10000
+	MaxNamesPerKey   = 4
+	maxRegistryFile  = MaxRegistrations*256 + 1024 // a registration is about 130 bytes in the file
+	registryVersion  = 1
 )
 
 // Registration errors, which /register and /unregister turn into their
@@ -84,38 +78,19 @@ func NewRegistrations() *Registrations {
 // the file: the server must not start and forget who owns which name.
 func OpenRegistrations(path string) (*Registrations, error) {
 	r := &Registrations{path: path, byName: make(map[string]registration)}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return r, nil
+	var file registryFile
+	found, err := readStore(path, "nickname registrations", maxRegistryFile, &file)
+	if err != nil || !found {
+		return r, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("nickname registrations: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxRegistryFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("nickname registrations: reading %s: %w", path, err)
-	}
-	if len(data) > maxRegistryFile {
-		return nil, fmt.Errorf("nickname registrations %s: larger than %d bytes, more than %d registrations take", path, maxRegistryFile, MaxRegistrations)
-	}
-	if err := r.parse(data); err != nil {
+	if err := r.take(file); err != nil {
 		return nil, fmt.Errorf("nickname registrations %s: %w (move it away to start with none)", path, err)
 	}
 	return r, nil
 }
 
-// parse fills r, which is empty, from the file's contents.
-func (r *Registrations) parse(data []byte) error {
-	var file registryFile
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&file); err != nil {
-		return fmt.Errorf("not a registrations file: %w", err)
-	}
-	if dec.More() {
-		return errors.New("not a registrations file: more after its object")
-	}
+// take fills r, which is empty, from the file's contents.
+func (r *Registrations) take(file registryFile) error {
 	if file.Version != registryVersion {
 		return fmt.Errorf("version %d, want %d", file.Version, registryVersion)
 	}
@@ -228,12 +203,5 @@ func (r *Registrations) saveLocked() error {
 	slices.SortFunc(file.Nicknames, func(a, b registration) int {
 		return strings.Compare(core.FoldName(a.Name), core.FoldName(b.Name))
 	})
-	data, err := json.MarshalIndent(file, "", "  ")
-	if err != nil {
-		return fmt.Errorf("nickname registrations: encoding: %w", err)
-	}
-	if err := identity.WriteAtomic(r.path, append(data, '\n'), registryFileModes); err != nil {
-		return fmt.Errorf("nickname registrations: writing %s: %w", r.path, err)
-	}
-	return nil
+	return writeStore(r.path, "nickname registrations", file)
 }

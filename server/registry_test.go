@@ -85,15 +85,15 @@ func TestRegistrationsCorrupt(t *testing.T) {
 		five[i] = entry(fmt.Sprintf("n%d", i), key)
 	}
 	for _, tt := range []struct{ name, data, want string }{
-		{"empty", "", "not a registrations file"},
-		{"not JSON", "alice SHA256:xyz", "not a registrations file"},
+		{"empty", "", "not a nickname registrations file"},
+		{"not JSON", "alice SHA256:xyz", "not a nickname registrations file"},
 		{"two objects", file() + file(), "more after its object"},
 		{"another version", `{"version": 2, "nicknames": []}`, "version 2, want 1"},
 		{"unknown field", `{"version": 1, "nicknames": [], "owner": "x"}`, "unknown field"},
 		{"bad name", file(entry("not a nick", key)), "registration 0"},
 		{"control character", file(`{"name": "a\u0007b", "key": "` + key + `"}`), "registration 0"},
 		{"short key", file(entry("alice", "AAAA")), "a key of 3 bytes, want 32"},
-		{"key not base64", file(entry("alice", "!!")), "not a registrations file"},
+		{"key not base64", file(entry("alice", "!!")), "not a nickname registrations file"},
 		{"twice", file(entry("alice", key), entry("ALICE", key)), "ALICE is registered twice"},
 		{"too many for a key", file(five...), "its key has more than 4 names"},
 		{"too large", strings.Repeat(" ", server.MaxRegistrations*256+2048), "larger than"},

@@ -63,6 +63,10 @@ type Config struct {
 	// file in the data directory). Nil keeps them in memory, lost at a
 	// restart. Local to this server, whatever Directory is.
 	Registrations *Registrations
+	// Bans keep banned keys, addresses and nicknames off the server
+	// (OpenBans, a file in the data directory). Nil keeps them in memory,
+	// lost at a restart.
+	Bans *Bans
 	// Operators are the fingerprints (identity.Fingerprint) of the client
 	// keys of the server's operators (isOperator).
 	Operators []string
@@ -221,6 +225,7 @@ type Server struct {
 	sessions *sessionTable
 	dir      core.Presence // Config.Directory's, while Serve runs; nil without one
 
+	bans      *Bans
 	regs      *Registrations  // nil when registration is off
 	operators map[string]bool // by fingerprint
 
@@ -339,7 +344,11 @@ func New(cfg Config) (*Server, error) {
 		maxV2:    core.MaxDatagram,
 
 		regs:      cfg.Registrations,
+		bans:      cfg.Bans,
 		operators: operators,
+	}
+	if s.bans == nil {
+		s.bans = NewBans()
 	}
 	switch {
 	case cfg.Register == RegisterOff:

@@ -418,15 +418,25 @@ type welcome struct {
 
 // endSession removes sess and tells the room it left, once.
 func (s *Server) endSession(ctx context.Context, sess *session, why string) {
+	s.dismiss(ctx, sess, why, "")
+}
+
+// dismiss is endSession telling the client why, in its BYE: a notice sent
+// before it would be dropped with everything the session had queued.
+// A seed client, which has no BYE, is sent told as a notice, best effort.
+func (s *Server) dismiss(ctx context.Context, sess *session, why, told string) {
 	if !s.sessions.remove(sess) {
 		return
+	}
+	if told != "" && sess.version < 2 {
+		s.notify(sess, core.KindError, told)
 	}
 	if why != "left" && sess.version >= 2 && sess.confirmed.Load() {
 		// Tell the client, which may still be there, so it can reconnect;
 		// not an address that never proved itself, which may be a
 		// spoofed victim's and is sent nothing but its KEY_REP.
 		sess.mu.Lock()
-		s.sendSealedLocked(sess, &core.Packet{Type: core.TypeBye, Session: sess.id}, nil)
+		s.sendSealedLocked(sess, &core.Packet{Type: core.TypeBye, Session: sess.id}, []byte(told))
 		sess.mu.Unlock()
 	}
 	name, joined := s.retire(sess)

@@ -121,7 +121,7 @@ func (a *admin) handle(c net.Conn) {
 }
 
 // adminCommands are the requests, for the usage.
-const adminCommands = "sessions | kick NAME [REASON]"
+const adminCommands = "sessions | kick NAME [REASON] | ban NAME|key:FINGERPRINT|ip:ADDRESS|nick:NAME [DURATION] [REASON] | unban TARGET | bans"
 
 // do answers one request.
 func (a *admin) do(words []string) (string, error) {
@@ -150,6 +150,40 @@ func (a *admin) do(words []string) (string, error) {
 			return "", err
 		}
 		return "kicked " + words[1] + "\n", nil
+	case "ban":
+		if len(words) < 2 {
+			return "", errors.New("usage: ban NAME|key:FINGERPRINT|ip:ADDRESS|nick:NAME [DURATION] [REASON]")
+		}
+		var d time.Duration
+		reason := words[2:]
+		if len(reason) > 0 {
+			if v, err := time.ParseDuration(reason[0]); err == nil {
+				d, reason = v, reason[1:]
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+		defer cancel()
+		ban, err := a.srv.Ban(ctx, words[1], d, "the server's operator", strings.Join(reason, " "))
+		if err != nil {
+			return "", err
+		}
+		return "banned " + ban.String() + "\n", nil
+	case "unban":
+		if len(words) != 2 {
+			return "", errors.New("usage: unban NAME|key:FINGERPRINT|ip:ADDRESS|nick:NAME")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+		defer cancel()
+		if err := a.srv.Unban(ctx, words[1], "the server's operator"); err != nil {
+			return "", err
+		}
+		return "lifted the ban of " + words[1] + "\n", nil
+	case "bans":
+		var b strings.Builder
+		for _, ban := range a.srv.BanList() {
+			b.WriteString(ban.String() + "\n")
+		}
+		return b.String(), nil
 	}
 	return "", fmt.Errorf("unknown command %q: want %s", words[0], adminCommands)
 }

@@ -147,6 +147,11 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		}
 		log.Info("nickname registrations", "mode", cfg.Server.Register, "registered", regs.Len())
 	}
+	bans, err := server.OpenBans(filepath.Join(dir, server.BansFile))
+	if err != nil {
+		t.Close()
+		return fmt.Errorf("server.data_dir: %w", err)
+	}
 	// The rooms' logs, and the broker they live on: closed in that order
 	// when the server is done (deferred calls run last first).
 	rooms, err := OpenRooms(ctx, cfg, dir, log)
@@ -178,6 +183,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		Identity:             key,
 		Register:             server.RegisterMode(cfg.Server.Register),
 		Registrations:        regs,
+		Bans:                 bans,
 		Operators:            cfg.Server.Operators,
 		Handlers:             set.Middlewares(),
 		Observers:            set.Observers(),
