@@ -568,7 +568,8 @@ func (s *Server) newSessionID() (uint64, error) {
 	}
 }
 
-// checkName is CheckNick, and not one of the server's reserved names.
+// checkName is CheckNick, and not one of the server's reserved names or
+// bots.
 func (s *Server) checkName(name string) error {
 	if err := core.CheckNick(name); err != nil {
 		return err
@@ -577,6 +578,9 @@ func (s *Server) checkName(name string) error {
 		if core.FoldName(r) == core.FoldName(name) {
 			return fmt.Errorf("%q is reserved", name)
 		}
+	}
+	if b, ok := s.bot(name); ok {
+		return fmt.Errorf("%q is the name of the bot %s", name, b.Name)
 	}
 	return nil
 }

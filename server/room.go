@@ -31,7 +31,7 @@ func (s *Server) Post(_ context.Context, m *core.Message) error {
 	return nil
 }
 
-// Users implements Room.
+// Users implements Room: the bots are members too.
 func (s *Server) Users() []core.User {
 	now := s.cfg.Now()
 	var us []core.User
@@ -43,6 +43,7 @@ func (s *Server) Users() []core.User {
 		us = append(us, core.User{Name: sess.name, Version: sess.version, Idle: now.Sub(time.Unix(0, sess.lastSeen.Load()))})
 		sess.mu.Unlock()
 	}
+	us = append(us, s.botUsers()...)
 	slices.SortFunc(us, func(a, b core.User) int { return strings.Compare(core.FoldName(a.Name), core.FoldName(b.Name)) })
 	return us
 }
