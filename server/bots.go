@@ -1,12 +1,14 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/termsafe"
 )
 
 // bots are the members and commands the observers bring (core.BotSource),
@@ -50,6 +52,9 @@ func (s *Server) gatherBots(observers []core.RoomObserver) error {
 			if err := checkCommandName(c.Name); err != nil {
 				return fmt.Errorf("server: command %q of %s: %w", c.Name, set.Owner, err)
 			}
+			if err := checkUsage(c.Usage); err != nil {
+				return fmt.Errorf("server: command %s of %s: usage: %w", c.Name, set.Owner, err)
+			}
 			if builtin(c.Name) != nil {
 				return fmt.Errorf("server: command %s of %s: a built-in command cannot be replaced", c.Name, set.Owner)
 			}
@@ -58,6 +63,7 @@ func (s *Server) gatherBots(observers []core.RoomObserver) error {
 				return fmt.Errorf("server: command %s is registered by both %s and %s", c.Name, other, set.Owner)
 			}
 			s.bots.owner[k] = set.Owner
+			c.Usage = cmp.Or(c.Usage, c.Name)
 			s.bots.cmds = append(s.bots.cmds, c)
 		}
 	}
@@ -73,6 +79,22 @@ func checkCommandName(name string) error {
 	}
 	if err := core.CheckNick(rest); err != nil {
 		return fmt.Errorf("a command is / and a word as a nickname is: %w", err)
+	}
+	return nil
+}
+
+// maxUsage bounds a command's usage line, so that /help, which lists them
+// all in one notice, stays readable (a notice too long is cut short).
+const maxUsage = 100
+
+// checkUsage says why usage cannot be a line of /help, which every user's
+// terminal shows as it is.
+func checkUsage(usage string) error {
+	if why := termsafe.Refusal(usage); why != "" {
+		return errors.New(strings.TrimPrefix(why, "message "))
+	}
+	if len(usage) > maxUsage {
+		return fmt.Errorf("at most %d bytes, got %d", maxUsage, len(usage))
 	}
 	return nil
 }

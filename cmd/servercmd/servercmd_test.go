@@ -105,6 +105,7 @@ func TestBotClashes(t *testing.T) {
 		{[]string{plugin("d1", dice, ""), plugin("d2", dice, "")}, `server: bot "dice" is registered by both d1 and d2`},
 		{[]string{plugin("d1", dice, "bot: one"), plugin("d2", dice, "bot: two")}, "server: command /roll is registered by both d1 and d2"},
 		{[]string{plugin("p1", test, "commands: nick")}, "server: command /nick of p1: a built-in command cannot be replaced"},
+		{[]string{plugin("p1", test, `commands: cls, usage: "\e[2J"`)}, "server: command /cls of p1: usage: contains control characters"},
 		{[]string{plugin("p1", test, "bots: 9lives")}, `server: bot "9lives" of p1: a nickname starts with a letter: "9lives"`},
 		{[]string{plugin("dice", dice, "bot: rolls"), plugin("p1", test, "bots: dice")}, `server: bot "dice" of p1: "dice" is reserved`},
 	}

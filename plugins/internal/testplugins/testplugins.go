@@ -7,12 +7,14 @@
 // trigger texts.
 //
 // Its configuration may register bots ("bots", comma-separated names) and
-// commands ("commands", comma-separated names): a command named after a
+// commands ("commands", comma-separated names, with the usage "usage" if
+// set): a command named after a
 // trigger misbehaves as the trigger does, any other answers Pong to its
 // caller; a private message to a bot is answered, privately, with Pong.
 package testplugins
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -46,7 +48,8 @@ func (h *handler) Configure(cfg map[string]string, host sdk.Host) error {
 	h.host = host
 	h.bots = list(cfg["bots"])
 	for _, c := range list(cfg["commands"]) {
-		h.commands = append(h.commands, sdk.Command{Name: c, Usage: "/" + c + ": a test command"})
+		usage := cmp.Or(cfg["usage"], "/"+c+": a test command")
+		h.commands = append(h.commands, sdk.Command{Name: c, Usage: usage})
 	}
 	return nil
 }
