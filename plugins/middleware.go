@@ -15,7 +15,8 @@ const maxReplies = 10
 
 // Middleware puts the plugin in the server's handler chain. If the plugin
 // wants messages, every chat and action message, and every private one if
-// its configuration says private, goes to its OnMessage, for at most its timeout, and its verdict decides it:
+// its configuration says private, goes to its OnMessage, for at most its
+// timeout, and its verdict decides it:
 //
 //   - PASS hands it on; REPLACE hands it on with the plugin's text;
 //   - REJECT refuses it, and the sender is told the plugin's reason;
