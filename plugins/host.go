@@ -59,7 +59,7 @@ func (h hostServer) Users(context.Context, *handlerpb.Empty) (*handlerpb.UsersRe
 	users := h.p.room.Users()
 	resp := &handlerpb.UsersResponse{Users: make([]*handlerpb.User, 0, len(users))}
 	for _, u := range users {
-		resp.Users = append(resp.Users, &handlerpb.User{Name: u.Name, IdleMs: u.Idle.Milliseconds(), Version: uint32(u.Version)})
+		resp.Users = append(resp.Users, &handlerpb.User{Name: u.Name, IdleMs: u.Idle.Milliseconds(), Version: uint32(u.Version), Bot: u.Bot})
 	}
 	return resp, nil
 }

@@ -136,7 +136,8 @@ type RoomEvent struct {
 type User struct {
 	Name    string
 	Idle    time.Duration
-	Version int // the protocol version of their client
+	Version int  // the protocol version of their client
+	Bot     bool // a plugin's bot (BotHandler): never idle, no client
 }
 
 // Action is what a Verdict does with the message.

@@ -190,6 +190,7 @@ func (h *hostClient) Users(ctx context.Context) ([]User, error) {
 			Name:    u.GetName(),
 			Idle:    time.Duration(u.GetIdleMs()) * time.Millisecond,
 			Version: int(u.GetVersion()),
+			Bot:     u.GetBot(),
 		})
 	}
 	return users, nil

@@ -914,7 +914,10 @@ type User struct {
 	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	IdleMs int64                  `protobuf:"varint,2,opt,name=idle_ms,json=idleMs,proto3" json:"idle_ms,omitempty"`
 	// version is the protocol version the user's client speaks.
-	Version       uint32 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Version uint32 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// bot is set for a bot a plugin speaks for (ConfigureResponse.bots),
+	// which has no client: its idle_ms and version are 0.
+	Bot           bool `protobuf:"varint,4,opt,name=bot,proto3" json:"bot,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -968,6 +971,13 @@ func (x *User) GetVersion() uint32 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *User) GetBot() bool {
+	if x != nil {
+		return x.Bot
+	}
+	return false
 }
 
 type UsersResponse struct {
@@ -1289,11 +1299,12 @@ const file_handler_v1_handler_proto_rawDesc = "" +
 	"\vPostRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\tR\x04kind\"M\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\"_\n" +
 	"\x04User\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\aidle_ms\x18\x02 \x01(\x03R\x06idleMs\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\rR\aversion\"?\n" +
+	"\aversion\x18\x03 \x01(\rR\aversion\x12\x10\n" +
+	"\x03bot\x18\x04 \x01(\bR\x03bot\"?\n" +
 	"\rUsersResponse\x12.\n" +
 	"\x05users\x18\x01 \x03(\v2\x18.udpchat.handler.v1.UserR\x05users\"\x19\n" +
 	"\x05KVKey\x12\x10\n" +

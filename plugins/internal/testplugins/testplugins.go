@@ -26,7 +26,7 @@ import (
 const (
 	Ping   = "ping"         // replaced by Pong
 	Pong   = "pong"         //
-	Who    = "who"          // answered to everyone with the users' names, comma-separated
+	Who    = "who"          // answered to everyone with the users' names, comma-separated, a bot's with " (bot)"
 	Log    = "log"          // logged through the host as LogMsg, with attribute asked=yes
 	LogMsg = "asked to log" //
 )
@@ -90,6 +90,9 @@ func (h *handler) OnMessage(ctx context.Context, m sdk.Message) (sdk.Verdict, er
 		names := make([]string, len(users))
 		for i, u := range users {
 			names[i] = u.Name
+			if u.Bot {
+				names[i] += " (bot)"
+			}
 		}
 		return sdk.Pass().WithReply(sdk.ToEveryone, strings.Join(names, ",")), nil
 	case Log:
