@@ -123,14 +123,13 @@ func (s *Server) runBotCommand(ctx context.Context, sess *session, c core.BotCom
 	sess.mu.Lock()
 	from := sess.name
 	sess.mu.Unlock()
-	if err := c.Run(ctx, from, arg); err != nil {
-		if reason, ok := core.RejectionReason(err); ok {
-			return &core.Rejection{Reason: reason}
-		}
-		s.log.Warn("bot command failed", "command", c.Name, "owner", s.bots.owner[strings.ToLower(c.Name)], "from", from, "err", err)
-		return &core.Rejection{Reason: fmt.Sprintf("%s failed: %s is not answering; try again later", c.Name, s.bots.owner[strings.ToLower(c.Name)])}
+	err := c.Run(ctx, from, arg)
+	if _, refused := core.RejectionReason(err); err == nil || refused {
+		return err
 	}
-	return nil
+	owner := s.bots.owner[strings.ToLower(c.Name)]
+	s.log.Warn("bot command failed", "command", c.Name, "owner", owner, "from", from, "err", err)
+	return &core.Rejection{Reason: fmt.Sprintf("%s failed: %s is not answering; try again later", c.Name, owner)}
 }
 
 // mailBot hands m, a private message to the bot b, to b's handler instead
@@ -139,14 +138,12 @@ func (s *Server) mailBot(ctx context.Context, b core.Bot, m *core.Message) error
 	if b.Mail == nil {
 		return &core.Rejection{Reason: b.Name + " takes no private messages"}
 	}
-	if err := b.Mail.HandleMessage(ctx, m); err != nil {
-		if _, ok := core.RejectionReason(err); ok {
-			return err
-		}
-		s.log.Warn("bot mail failed", "bot", b.Name, "owner", s.bots.owner[core.FoldName(b.Name)], "from", m.From, "err", err)
-		return &core.Rejection{Reason: fmt.Sprintf("%s is not answering; try again later", b.Name)}
+	err := b.Mail.HandleMessage(ctx, m)
+	if _, refused := core.RejectionReason(err); err == nil || refused {
+		return err
 	}
-	return nil
+	s.log.Warn("bot mail failed", "bot", b.Name, "owner", s.bots.owner[core.FoldName(b.Name)], "from", m.From, "err", err)
+	return &core.Rejection{Reason: fmt.Sprintf("%s is not answering; try again later", b.Name)}
 }
 
 // botUsers lists the bots as users, for /who and the plugins' Users.

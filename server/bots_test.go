@@ -25,17 +25,20 @@ func (b *botSource) RoomEvent(context.Context, core.RoomEvent) {}
 func (b *botSource) Bots() core.BotSet { return b.set }
 
 // newBotRoom starts a room whose one observer is a bot source with the
-// bot "robo", whose mail refuses "no" and is kept otherwise, and the
-// commands /echo (answered by posting to the caller), /fail (a failure)
-// and /deny (a refusal).
+// bot "robo", whose mail refuses "no", fails on "break" and is kept
+// otherwise, and the commands /echo (answered by posting to the caller),
+// /fail (a failure) and /deny (a refusal).
 func newBotRoom(t *testing.T) (*chattest.Room, *botSource) {
 	src := &botSource{}
 	var room *chattest.Room
 	src.set = core.BotSet{
 		Owner: "owner",
 		Members: []core.Bot{{Name: "robo", Mail: core.HandlerFunc(func(_ context.Context, m *core.Message) error {
-			if m.Text == "no" {
+			switch m.Text {
+			case "no":
 				return &core.Rejection{Reason: "robo says no"}
+			case "break":
+				return errors.New("broken")
 			}
 			src.mu.Lock()
 			src.mail = append(src.mail, *m)
@@ -82,6 +85,7 @@ func TestBotSource(t *testing.T) {
 		{"/fail", refusal("/fail failed: owner is not answering; try again later")},
 		{"/deny", refusal("denied")},
 		{"/msg robo no", refusal("robo says no")},
+		{"/msg robo break", refusal("robo is not answering; try again later")},
 		{"/nick Robo", refusal(`"Robo" is the name of the bot robo`)},
 		{"/nosuch", refusal("unknown command /nosuch (/help lists them)")},
 	}
