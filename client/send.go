@@ -45,16 +45,13 @@ func (c *Client) Send(ctx context.Context, text string) (uint64, error) {
 	return c.SendIn(ctx, "", text)
 }
 
-// SendIn is Send for a line said in channel ch ("#name"): the server
-// takes it there if the session is in ch, and refuses it otherwise. ""
-// (or core.Lobby) leaves the channel to the server: the one the session
-// last joined or chose with /join. A line for a channel other than the
-// lobby needs a version 2 session: a version 1 server would say it to
-// everyone, so it fails instead.
+// SendIn is Send for a line said in channel ch ("#name", core.Lobby for
+// the lobby): the server takes it there if the session is in ch, and
+// refuses it otherwise. "" leaves the channel to the server: the one the
+// session last chose with /join. A line for a named channel needs a
+// version 2 session: a version 1 server would say it to everyone, so it
+// fails instead.
 func (c *Client) SendIn(ctx context.Context, ch, text string) (uint64, error) {
-	if ch == core.Lobby {
-		ch = ""
-	}
 	if err := core.CheckChannel(ch); err != nil {
 		return 0, fmt.Errorf("client: %w", err)
 	}

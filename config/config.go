@@ -103,6 +103,9 @@ type Plugin struct {
 	// Events narrows what the plugin is sent (message, join, leave, rename);
 	// empty means what the plugin asks for.
 	Events []string `koanf:"events"`
+	// Private passes private messages between users to the plugin, which
+	// otherwise never reads them (a message to its own bot it gets anyway).
+	Private bool `koanf:"private"`
 }
 
 // Reliability configures the reliability layer.

@@ -39,14 +39,12 @@ func ParseChannel(s string) (string, error) {
 }
 
 // CheckChannel says why ch cannot be a message's Room, or returns nil: the
-// empty string (the lobby) or a channel name as ParseChannel returns it,
-// and never the lobby's own name, which is written as "".
+// empty string or a channel name as ParseChannel returns it. The server
+// writes the lobby's messages with no room; a client names the lobby
+// Lobby, since no room from a client means its current channel.
 func CheckChannel(ch string) error {
 	if ch == "" {
 		return nil
-	}
-	if ch == Lobby {
-		return fmt.Errorf("room %q is written as no room", Lobby)
 	}
 	if p, err := ParseChannel(ch); err != nil || p != ch {
 		return fmt.Errorf("room %q is not a channel name (#, then 1 to %d lowercase letters, digits, '-' or '_')", ch, MaxRoom)

@@ -48,6 +48,8 @@ type User struct {
 	Name    string
 	Version uint8
 	Idle    time.Duration
+	// Bot is a member a handler speaks for (BotSource): never idle.
+	Bot bool
 }
 
 // Room is what the server offers handlers beyond the message in hand: a bot

@@ -36,6 +36,15 @@ type Config struct {
 	// Events, if not empty, is what the plugin is sent ("message", "join",
 	// "leave", "rename"), instead of what it asks for.
 	Events []string
+	// Private passes private messages between users to the plugin's
+	// OnMessage, as chat and actions are: without it a plugin never reads
+	// them. A private message to one of the plugin's own bots reaches it
+	// either way, since it is the bot's.
+	Private bool
+	// StateDir is where the plugin's key-value store lives, created if
+	// need be; "" leaves the plugin without one (its KV calls fail).
+	// Each plugin needs its own: the server's is DATA_DIR/plugins/NAME.
+	StateDir string
 }
 
 // DefaultTimeout bounds a call to a plugin when Config.Timeout is zero: a

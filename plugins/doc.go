@@ -5,9 +5,12 @@
 //
 // A Plugin is one executable. Its Middleware puts it in the server's
 // handler chain, where it passes, changes, refuses or silently drops each
-// chat, action and private message, and may answer it; as a
-// core.RoomObserver it hears joins, leaves and renames; through the Host
-// service it serves back to the plugin, the plugin posts on its own.
+// chat and action message (and private message, if configured Private),
+// and may answer it; as a core.RoomObserver it hears joins, leaves and
+// renames, and as a core.BotSource it brings the bots and slash commands
+// the plugin registered into the room; through the Host service it serves
+// back to the plugin, the plugin posts on its own and keeps its state in a
+// bounded key-value store under Config.StateDir.
 //
 // go-plugin never restarts a plugin, so a Plugin does: a plugin that
 // crashes, exits or stops answering is started again with exponential

@@ -18,7 +18,8 @@ import (
 
 func TestBot(t *testing.T) {
 	log, _ := newTestLog(t)
-	r, _ := startRoom(t, log, Config{Name: "bot", Path: bin(t, "bot")})
+	// Private: the bot answers private questions too.
+	r, _ := startRoom(t, log, Config{Name: "bot", Path: bin(t, "bot"), Private: true})
 	a, b := r.Join(), r.Join()
 
 	// The clients fail the test they were made in, so there are no
@@ -179,7 +180,7 @@ func waitArchive(t testing.TB, path string, want ...archived) []archived {
 func TestArchiver(t *testing.T) {
 	log, _ := newTestLog(t)
 	path := filepath.Join(t.TempDir(), "archive.jsonl")
-	r, _ := startRoom(t, log, Config{Name: "archiver", Path: bin(t, "archiver"), Config: map[string]string{"path": path}})
+	r, _ := startRoom(t, log, Config{Name: "archiver", Path: bin(t, "archiver"), Config: map[string]string{"path": path}, Private: true})
 	a, b := r.Join(), r.Join()
 	a.Say("hello")
 	b.Say("/me waves")

@@ -171,13 +171,14 @@ func TestRestartChecksum(t *testing.T) {
 	}
 }
 
-// TestHost reaches the Host service from a plugin: the users, and the log.
+// TestHost reaches the Host service from a plugin: the users, its bot
+// among them, and the log.
 func TestHost(t *testing.T) {
 	log, logs := newTestLog(t)
-	r, _ := startRoom(t, log, Config{Name: "garbage", Path: bin(t, "garbage")})
+	r, _ := startRoom(t, log, Config{Name: "garbage", Path: bin(t, "garbage"), Config: map[string]string{"bots": "robo"}})
 	a, b := r.Join(), r.Join()
 	a.Say(testplugins.Who)
-	b.WaitMessage("the users", from("garbage", strings.Join([]string{a.Name(), b.Name()}, ",")))
+	b.WaitMessage("the users", from("garbage", strings.Join([]string{"robo (bot)", a.Name(), b.Name()}, ",")))
 	a.Say(testplugins.Log)
 	logs.wait(1, "level=WARN", fmt.Sprintf("msg=%q", testplugins.LogMsg), "plugin=garbage", "asked=yes")
 }

@@ -19,8 +19,8 @@ import (
 )
 
 // hostServer is the Host service a plugin calls back into, through
-// go-plugin's GRPCBroker: posts as the plugin, the list of users, and the
-// server's log.
+// go-plugin's GRPCBroker: posts as the plugin, the list of users, the
+// server's log, and the plugin's key-value store.
 type hostServer struct {
 	handlerpb.UnimplementedHostServer
 	p *Plugin
@@ -59,7 +59,7 @@ func (h hostServer) Users(context.Context, *handlerpb.Empty) (*handlerpb.UsersRe
 	users := h.p.room.Users()
 	resp := &handlerpb.UsersResponse{Users: make([]*handlerpb.User, 0, len(users))}
 	for _, u := range users {
-		resp.Users = append(resp.Users, &handlerpb.User{Name: u.Name, IdleMs: u.Idle.Milliseconds(), Version: uint32(u.Version)})
+		resp.Users = append(resp.Users, &handlerpb.User{Name: u.Name, IdleMs: u.Idle.Milliseconds(), Version: uint32(u.Version), Bot: u.Bot})
 	}
 	return resp, nil
 }
@@ -85,6 +85,55 @@ func (h hostServer) Log(ctx context.Context, req *handlerpb.LogRequest) (*handle
 		attrs = append(attrs, slog.String(k, req.GetAttrs()[k]))
 	}
 	h.p.log.LogAttrs(ctx, level, req.GetMsg(), attrs...)
+	return &handlerpb.Empty{}, nil
+}
+
+// kv returns the plugin's store, or the error that it has none.
+func (h hostServer) kv() (*kvStore, error) {
+	if h.p.kv == nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "plugin %s has no key-value store: the server has no state directory for it", h.p.cfg.Name)
+	}
+	return h.p.kv, nil
+}
+
+func (h hostServer) KVGet(_ context.Context, req *handlerpb.KVKey) (*handlerpb.KVValue, error) {
+	kv, err := h.kv()
+	if err != nil {
+		return nil, err
+	}
+	v, ok := kv.get(req.GetKey())
+	return &handlerpb.KVValue{Value: v, Found: ok}, nil
+}
+
+func (h hostServer) KVSet(_ context.Context, req *handlerpb.KVPair) (*handlerpb.Empty, error) {
+	kv, err := h.kv()
+	if err != nil {
+		return nil, err
+	}
+	if err := kv.set(req.GetKey(), req.GetValue()); err != nil {
+		code := codes.Internal
+		switch {
+		case errors.Is(err, errKVFull):
+			code = codes.ResourceExhausted
+		case errors.Is(err, errKVBadKey):
+			code = codes.InvalidArgument
+		default:
+			h.p.log.Error("key-value store not written", "err", err)
+		}
+		return nil, status.Errorf(code, "kv set %q: %v", req.GetKey(), err)
+	}
+	return &handlerpb.Empty{}, nil
+}
+
+func (h hostServer) KVDelete(_ context.Context, req *handlerpb.KVKey) (*handlerpb.Empty, error) {
+	kv, err := h.kv()
+	if err != nil {
+		return nil, err
+	}
+	if err := kv.delete(req.GetKey()); err != nil {
+		h.p.log.Error("key-value store not written", "err", err)
+		return nil, status.Errorf(codes.Internal, "kv delete %q: %v", req.GetKey(), err)
+	}
 	return &handlerpb.Empty{}, nil
 }
 

@@ -14,8 +14,9 @@ import (
 const maxReplies = 10
 
 // Middleware puts the plugin in the server's handler chain. If the plugin
-// wants messages, every chat, action and private message goes to its
-// OnMessage, for at most its timeout, and its verdict decides it:
+// wants messages, every chat and action message, and every private one if
+// its configuration says private, goes to its OnMessage, for at most its
+// timeout, and its verdict decides it:
 //
 //   - PASS hands it on; REPLACE hands it on with the plugin's text;
 //   - REJECT refuses it, and the sender is told the plugin's reason;
@@ -37,22 +38,7 @@ func (p *Plugin) Middleware() core.Middleware {
 			if !p.wantsMessage(m) {
 				return next.HandleMessage(ctx, m)
 			}
-			var v *handlerpb.Verdict
-			err := p.call(ctx, func(ctx context.Context, h handlerpb.HandlerClient) (err error) {
-				v, err = h.OnMessage(ctx, &handlerpb.MessageEvent{Message: &handlerpb.Message{
-					Kind: m.Kind.String(),
-					Id:   m.ID,
-					From: m.From,
-					To:   m.To,
-					Text: m.Text,
-					TsMs: m.Time.UnixMilli(),
-				}})
-				return err
-			})
-			var d decision
-			if err == nil {
-				d, err = decide(v)
-			}
+			d, err := p.verdict(ctx, m)
 			if errors.Is(err, errAbandoned) {
 				// The server gave up on the message (its handler
 				// deadline): not the plugin's failure, so not the
@@ -72,7 +58,7 @@ func (p *Plugin) Middleware() core.Middleware {
 				return &core.Rejection{Reason: reason}
 			case handlerpb.Verdict_DROP:
 				p.log.Debug("message dropped", "id", m.ID, "from", m.From)
-				p.postReplies(ctx, m, d.replies)
+				p.postReplies(ctx, p.cfg.Name, m, d.replies)
 				return nil
 			case handlerpb.Verdict_REPLACE:
 				m.Text = d.text
@@ -80,20 +66,46 @@ func (p *Plugin) Middleware() core.Middleware {
 			if err := next.HandleMessage(ctx, m); err != nil {
 				return err
 			}
-			p.postReplies(ctx, m, d.replies)
+			p.postReplies(ctx, p.cfg.Name, m, d.replies)
 			return nil
 		})
 	}
 }
 
-// wantsMessage says whether m goes to the plugin: what people say, if the
-// plugin asked for messages.
+// wantsMessage says whether m goes to the plugin: what people say to the
+// room, if the plugin asked for messages, and what they say privately only
+// if its configuration also says private.
 func (p *Plugin) wantsMessage(m *core.Message) bool {
 	switch m.Kind {
-	case core.KindChat, core.KindAction, core.KindPrivate:
-		return eventSet(p.wants.Load())&evMessage != 0
+	case core.KindPrivate:
+		if !p.cfg.Private {
+			return false
+		}
+	case core.KindChat, core.KindAction:
+	default:
+		return false
 	}
-	return false
+	return eventSet(p.wants.Load())&evMessage != 0
+}
+
+// verdict asks the plugin what becomes of m, and checks its answer.
+func (p *Plugin) verdict(ctx context.Context, m *core.Message) (decision, error) {
+	var v *handlerpb.Verdict
+	err := p.call(ctx, func(ctx context.Context, h handlerpb.HandlerClient) (err error) {
+		v, err = h.OnMessage(ctx, &handlerpb.MessageEvent{Message: &handlerpb.Message{
+			Kind: m.Kind.String(),
+			Id:   m.ID,
+			From: m.From,
+			To:   m.To,
+			Text: m.Text,
+			TsMs: m.Time.UnixMilli(),
+		}})
+		return err
+	})
+	if err != nil {
+		return decision{}, err
+	}
+	return decide(v)
 }
 
 // fail applies the plugin's policy to m, after err.
@@ -155,10 +167,11 @@ func decide(v *handlerpb.Verdict) (decision, error) {
 	return d, nil
 }
 
-// postReplies posts the plugin's replies to m, as the plugin.
-func (p *Plugin) postReplies(ctx context.Context, m *core.Message, replies []reply) {
+// postReplies posts the plugin's replies to m, as from: the plugin, or
+// the bot m was sent to.
+func (p *Plugin) postReplies(ctx context.Context, from string, m *core.Message, replies []reply) {
 	for _, r := range replies {
-		post := &core.Message{Kind: core.KindChat, From: p.cfg.Name, Text: r.text}
+		post := &core.Message{Kind: core.KindChat, From: from, Text: r.text}
 		if r.everyone {
 			post.Room = m.Room // an answer goes where its question was asked
 		} else {

@@ -83,7 +83,9 @@ type Plugin struct {
 	cfg      Config
 	log      *slog.Logger
 	room     core.Room
-	override eventSet // Config.Events, or 0
+	override eventSet     // Config.Events, or 0
+	reg      registration // bots and commands, as first registered
+	kv       *kvStore     // nil without Config.StateDir
 
 	state atomic.Int32
 	cur   atomic.Pointer[instance] // nil while not running
@@ -105,6 +107,7 @@ type instance struct {
 	handler  handlerpb.HandlerClient
 	done     <-chan struct{} // closed when the process has exited
 	events   eventSet        // what it asked for
+	reg      registration    // what it registered
 	started  time.Time
 	serving  sync.WaitGroup // the Host service, served through the broker
 	timeouts atomic.Int32   // calls in a row that timed out
@@ -139,11 +142,19 @@ func Start(ctx context.Context, cfg Config, room core.Room, log *slog.Logger) (*
 		events:   make(chan core.RoomEvent, eventQueue),
 	}
 	p.state.Store(stStarting)
+	if cfg.StateDir != "" {
+		kv, err := openKV(cfg.StateDir)
+		if err != nil {
+			return nil, fmt.Errorf("plugins: %s: %w", cfg.Name, err)
+		}
+		p.kv = kv
+	}
 	inst, err := p.launch(ctx)
 	if err != nil {
 		p.state.Store(stStopped)
 		return nil, err
 	}
+	p.reg = inst.reg
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.publish(inst)
 	p.wg.Go(func() { p.supervise(inst) })
@@ -239,6 +250,7 @@ func (p *Plugin) launch(ctx context.Context) (_ *instance, err error) {
 	if inst.events, err = parseEvents(resp.GetEvents()); err != nil {
 		return nil, fmt.Errorf("plugins: %s: configure: the plugin asks for an %w", name, err)
 	}
+	inst.reg = register(resp)
 	inst.started = time.Now()
 	return inst, nil
 }
@@ -310,6 +322,10 @@ func (p *Plugin) supervise(inst *instance) {
 		}
 		p.publish(inst)
 		p.log.Info("plugin restarted")
+		if !inst.reg.same(p.reg) {
+			// The server learned the bots and commands once, at its start.
+			p.log.Warn("plugin registers other bots or commands than at its start; the first stay until the server restarts")
+		}
 	}
 }
 

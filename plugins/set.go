@@ -17,15 +17,16 @@ type Set struct {
 
 // StartAll starts every plugin of cfgs, in order, all with room and log.
 // If one fails to start, those already started are closed and the error
-// says which failed and why. Names must differ, since each names its
-// plugin in logs and in the room.
+// says which failed and why. Names must differ, as nicknames do (in any
+// case), since each names its plugin in logs, in the room and in the path
+// of its state.
 func StartAll(ctx context.Context, cfgs []Config, room core.Room, log *slog.Logger) (*Set, error) {
-	seen := map[string]bool{}
+	seen := map[string]string{}
 	for _, c := range cfgs {
-		if seen[c.Name] {
-			return nil, fmt.Errorf("plugins: two plugins are named %q", c.Name)
+		if other, ok := seen[core.FoldName(c.Name)]; ok {
+			return nil, fmt.Errorf("plugins: two plugins are named %q and %q", other, c.Name)
 		}
-		seen[c.Name] = true
+		seen[core.FoldName(c.Name)] = c.Name
 	}
 	s := &Set{}
 	for _, c := range cfgs {

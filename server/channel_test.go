@@ -252,3 +252,39 @@ func TestClusterChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestLinesGoWhereTheySay: a line that names a channel goes there, the
+// lobby included, whatever the sender's current channel; a command acts
+// on the channel its line names; and the answer to /join names its
+// channel, for a client that shows channels apart.
+func TestLinesGoWhereTheySay(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{Server: noRateLimit})
+	alice, bob := room.JoinWith(nick("alice")), room.JoinWith(nick("bob"))
+	sayOK(t, alice, "/join #go")
+	joined := alice.WaitMessage("the join's answer", func(m core.Message) bool { return strings.HasPrefix(m.Text, "you joined #go") })
+	if joined.Room != "#go" {
+		t.Errorf("the answer to /join is in %q, want #go", joined.Room)
+	}
+	// alice's current channel is #go; she names the lobby.
+	if delivered, refused, _ := alice.WaitVerdict(alice.SayIn(core.Lobby, "to the lobby")); !delivered {
+		t.Fatalf("a line naming the lobby: refused %q", refused)
+	}
+	got := bob.WaitMessage("alice's lobby line", func(m core.Message) bool { return m.Text == "to the lobby" })
+	if got.Room != "" {
+		t.Errorf("a line for the lobby arrived in %q", got.Room)
+	}
+	// /who said in the lobby is the lobby's; said in #go, #go's.
+	if delivered, _, _ := alice.WaitVerdict(alice.SayIn(core.Lobby, "/who")); !delivered {
+		t.Fatal("/who in the lobby refused")
+	}
+	alice.WaitMessage("the lobby's /who", func(m core.Message) bool { return strings.HasPrefix(m.Text, "2 here:") })
+	sayOK(t, alice, "/join #lobby")
+	if delivered, _, _ := alice.WaitVerdict(alice.SayIn("#go", "/who")); !delivered {
+		t.Fatal("/who in #go refused")
+	}
+	alice.WaitMessage("#go's /who", func(m core.Message) bool { return strings.HasPrefix(m.Text, "1 in #go:") })
+	if delivered, _, _ := alice.WaitVerdict(alice.SayIn("#go", "/part")); !delivered {
+		t.Fatal("/part in #go refused")
+	}
+	alice.WaitMessage("the part", func(m core.Message) bool { return strings.HasPrefix(m.Text, "you left #go") })
+}

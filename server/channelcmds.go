@@ -32,14 +32,27 @@ func (s *Server) placeMessage(sess *session, m *core.Message) error {
 		m.Room = ""
 		return nil
 	}
-	if m.Room == "" {
+	switch m.Room {
+	case "":
 		m.Room = sess.currentLocked().channel
+		return nil
+	case core.Lobby:
+		m.Room = "" // named: the lobby, whatever is current
 		return nil
 	}
 	if r := s.room(m.Room); r == nil || !sess.inLocked(r) {
 		return &core.Rejection{Reason: fmt.Sprintf("you are not in %s (/join %s)", m.Room, m.Room)}
 	}
 	return nil
+}
+
+// roomOf is the channel of m, a message placeMessage placed: a command
+// acts on the channel it was said in.
+func (s *Server) roomOf(m *core.Message) *room {
+	if r := s.room(m.Room); r != nil && m.Room != "" {
+		return r
+	}
+	return s.lobby
 }
 
 func (s *Server) runJoin(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
@@ -82,7 +95,7 @@ func (s *Server) runJoin(ctx context.Context, sess *session, _ *core.Message, ar
 	if topic != "" {
 		intro += " (topic: " + topic + ")"
 	}
-	s.notify(sess, core.KindSystem, intro+"; "+s.who(ctx, r))
+	s.notifyIn(sess, r, core.KindSystem, intro+"; "+s.who(ctx, r))
 	if joined {
 		s.announce(ctx, r, sess.displayName()+" joined "+ch, sess.id)
 	}
@@ -136,10 +149,8 @@ func (s *Server) enter(ctx context.Context, sess *session, r *room) (bool, error
 	return c != nil, nil
 }
 
-func (s *Server) runPart(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
-	sess.mu.Lock()
-	r := sess.currentLocked()
-	sess.mu.Unlock()
+func (s *Server) runPart(ctx context.Context, sess *session, m *core.Message, arg string, _ core.Handler) error {
+	r := s.roomOf(m)
 	if arg != "" {
 		ch, err := core.ParseChannel(arg)
 		if err != nil {
@@ -209,10 +220,8 @@ func (s *Server) runList(_ context.Context, sess *session, _ *core.Message, _ st
 	return nil
 }
 
-func (s *Server) runTopic(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
-	sess.mu.Lock()
-	r := sess.currentLocked()
-	sess.mu.Unlock()
+func (s *Server) runTopic(ctx context.Context, sess *session, m *core.Message, arg string, _ core.Handler) error {
+	r := s.roomOf(m)
 	if arg == "" {
 		topic, by := s.topicOf(r)
 		if topic == "" {

@@ -84,13 +84,24 @@ func (s *Server) commands(next core.Handler) core.Handler {
 		}
 		name, arg, _ := strings.Cut(m.Text, " ")
 		arg = strings.TrimSpace(arg)
-		for _, c := range commands {
-			if c.name == name {
-				return c.run(s, ctx, sess, m, arg, next)
-			}
+		if c := builtin(name); c != nil {
+			return c.run(s, ctx, sess, m, arg, next)
+		}
+		if c, ok := s.botCommand(name); ok {
+			return s.runBotCommand(ctx, sess, c, arg)
 		}
 		return &core.Rejection{Reason: fmt.Sprintf("unknown command %s (/help lists them)", name)}
 	})
+}
+
+// builtin returns the built-in command named name, or nil.
+func builtin(name string) *command {
+	for i := range commands {
+		if strings.EqualFold(commands[i].name, name) {
+			return &commands[i]
+		}
+	}
+	return nil
 }
 
 func (s *Server) runMe(ctx context.Context, _ *session, m *core.Message, arg string, next core.Handler) error {
@@ -105,6 +116,10 @@ func (s *Server) runMsg(ctx context.Context, sess *session, m *core.Message, arg
 	to, text, _ := strings.Cut(arg, " ")
 	if to == "" || strings.TrimSpace(text) == "" {
 		return &core.Rejection{Reason: "usage: /msg NAME TEXT"}
+	}
+	if b, ok := s.bot(to); ok {
+		m.Kind, m.To, m.Text, m.Room = core.KindPrivate, b.Name, text, ""
+		return s.mailBot(ctx, b, m)
 	}
 	m.To = to // a user of another server, if not of this one
 	switch target := s.sessions.nick(to); {
@@ -127,11 +142,8 @@ func (s *Server) runNick(ctx context.Context, sess *session, _ *core.Message, ar
 	return s.rename(ctx, sess, arg)
 }
 
-func (s *Server) runWho(ctx context.Context, sess *session, _ *core.Message, _ string, _ core.Handler) error {
-	sess.mu.Lock()
-	r := sess.currentLocked()
-	sess.mu.Unlock()
-	s.notify(sess, core.KindSystem, s.who(ctx, r))
+func (s *Server) runWho(ctx context.Context, sess *session, m *core.Message, _ string, _ core.Handler) error {
+	s.notify(sess, core.KindSystem, s.who(ctx, s.roomOf(m)))
 	return nil
 }
 
@@ -157,6 +169,9 @@ func (s *Server) runHelp(_ context.Context, sess *session, _ *core.Message, _ st
 	b.WriteString("commands:")
 	for _, c := range commands {
 		b.WriteString(" " + c.usage + ";")
+	}
+	for _, c := range s.bots.cmds {
+		b.WriteString(" " + c.Usage + ";")
 	}
 	b.WriteString(" //text sends /text")
 	s.notify(sess, core.KindSystem, b.String())
@@ -217,6 +232,10 @@ func (s *Server) who(ctx context.Context, r *room) string {
 		}
 		if elsewhere[core.FoldName(u.Name)] {
 			fmt.Fprintf(&b, " %s (on another server)", u.Name)
+			continue
+		}
+		if u.Bot {
+			fmt.Fprintf(&b, " %s (bot)", u.Name)
 			continue
 		}
 		fmt.Fprintf(&b, " %s (idle %s)", u.Name, max(u.Idle.Truncate(time.Second), 0))

@@ -329,7 +329,13 @@ func (s *Server) sendV1Locked(sess *session, enc *encodings, out *outbox) {
 
 // notify sends the server's own message to one session.
 func (s *Server) notify(sess *session, kind core.MessageKind, text string) {
-	m := &core.Message{Kind: kind, From: core.SystemSender, Text: text, Time: s.cfg.Now()}
+	s.notifyIn(sess, s.lobby, kind, text)
+}
+
+// notifyIn is notify for a notice about channel r, which says so (Room),
+// so that a client showing channels apart shows it in r's.
+func (s *Server) notifyIn(sess *session, r *room, kind core.MessageKind, text string) {
+	m := &core.Message{Kind: kind, From: core.SystemSender, Room: r.channel, Text: text, Time: s.cfg.Now()}
 	enc, err := s.fitNotice(m, s.fit)
 	if err != nil {
 		s.log.Error("notice does not fit", "err", err)

@@ -626,7 +626,8 @@ func (s *Server) newSessionID() (uint64, error) {
 	}
 }
 
-// checkName is CheckNick, and not one of the server's reserved names.
+// checkName is CheckNick, and not one of the server's reserved names or
+// bots.
 func (s *Server) checkName(name string) error {
 	if err := core.CheckNick(name); err != nil {
 		return err
@@ -638,6 +639,9 @@ func (s *Server) checkName(name string) error {
 	}
 	if _, banned := s.bans.Match(s.cfg.Now(), nil, netip.Addr{}, name); banned {
 		return fmt.Errorf("nickname %q is banned from this server", name)
+	}
+	if b, ok := s.bot(name); ok {
+		return fmt.Errorf("%q is the name of the bot %s", name, b.Name)
 	}
 	return nil
 }

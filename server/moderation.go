@@ -45,16 +45,17 @@ func (s *Server) chanOpLocked(r *room, sess *session, who string) bool {
 	return s.isOperator(sess) || r != s.lobby && r.ops[who]
 }
 
-// moderated finds what a moderation command acts on: sess's current
-// channel, which sess must moderate, and the session named by the first
+// moderated finds what a moderation command m acts on: the channel it was
+// said in, which sess must moderate, and the session named by the first
 // word of arg, which must be in it. rest is arg after the name.
-func (s *Server) moderated(sess *session, arg, usage string) (r *room, target *session, rest string, err error) {
+func (s *Server) moderated(sess *session, m *core.Message, arg, usage string) (r *room, target *session, rest string, err error) {
 	name, rest, _ := strings.Cut(arg, " ")
 	if name == "" {
 		return nil, nil, "", &core.Rejection{Reason: "usage: " + usage}
 	}
+	r = s.roomOf(m)
 	sess.mu.Lock()
-	r, who := sess.currentLocked(), sess.whoLocked()
+	who := sess.whoLocked()
 	sess.mu.Unlock()
 	s.rooms.mu.Lock()
 	op := s.chanOpLocked(r, sess, who)
@@ -75,20 +76,20 @@ func (s *Server) moderate(ctx context.Context, r *room, by *session, action, tar
 	s.announce(ctx, r, name+" "+what, 0)
 }
 
-func (s *Server) runOp(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
-	return s.setOp(ctx, sess, arg, true)
+func (s *Server) runOp(ctx context.Context, sess *session, m *core.Message, arg string, _ core.Handler) error {
+	return s.setOp(ctx, sess, m, arg, true)
 }
 
-func (s *Server) runDeop(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
-	return s.setOp(ctx, sess, arg, false)
+func (s *Server) runDeop(ctx context.Context, sess *session, m *core.Message, arg string, _ core.Handler) error {
+	return s.setOp(ctx, sess, m, arg, false)
 }
 
-func (s *Server) setOp(ctx context.Context, sess *session, arg string, op bool) error {
+func (s *Server) setOp(ctx context.Context, sess *session, m *core.Message, arg string, op bool) error {
 	usage := "/op NAME"
 	if !op {
 		usage = "/deop NAME"
 	}
-	r, target, _, err := s.moderated(sess, arg, usage)
+	r, target, _, err := s.moderated(sess, m, arg, usage)
 	if err != nil {
 		return err
 	}
@@ -123,8 +124,8 @@ func (s *Server) setOp(ctx context.Context, sess *session, arg string, op bool) 
 // maxOps bounds a channel's operators.
 const maxOps = 64
 
-func (s *Server) runKick(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
-	r, target, reason, err := s.moderated(sess, arg, "/kick NAME [REASON]")
+func (s *Server) runKick(ctx context.Context, sess *session, m *core.Message, arg string, _ core.Handler) error {
+	r, target, reason, err := s.moderated(sess, m, arg, "/kick NAME [REASON]")
 	if err != nil {
 		return err
 	}
@@ -151,8 +152,8 @@ func (s *Server) runKick(ctx context.Context, sess *session, _ *core.Message, ar
 	return nil
 }
 
-func (s *Server) runMute(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
-	r, target, rest, err := s.moderated(sess, arg, "/mute NAME [DURATION]")
+func (s *Server) runMute(ctx context.Context, sess *session, m *core.Message, arg string, _ core.Handler) error {
+	r, target, rest, err := s.moderated(sess, m, arg, "/mute NAME [DURATION]")
 	if err != nil {
 		return err
 	}
@@ -194,8 +195,8 @@ const maxMuted = 256
 // farFuture is the end of a mute given without a duration.
 var farFuture = time.Unix(1<<62, 0)
 
-func (s *Server) runUnmute(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
-	r, target, _, err := s.moderated(sess, arg, "/unmute NAME")
+func (s *Server) runUnmute(ctx context.Context, sess *session, m *core.Message, arg string, _ core.Handler) error {
+	r, target, _, err := s.moderated(sess, m, arg, "/unmute NAME")
 	if err != nil {
 		return err
 	}
@@ -231,12 +232,13 @@ func (s *Server) muted(r *room, sess *session) string {
 	return "you are muted in " + r.label()
 }
 
-func (s *Server) runTopicLock(ctx context.Context, sess *session, _ *core.Message, arg string, _ core.Handler) error {
+func (s *Server) runTopicLock(ctx context.Context, sess *session, m *core.Message, arg string, _ core.Handler) error {
 	if arg != "on" && arg != "off" {
 		return &core.Rejection{Reason: "usage: /topiclock on|off"}
 	}
+	r := s.roomOf(m)
 	sess.mu.Lock()
-	r, who := sess.currentLocked(), sess.whoLocked()
+	who := sess.whoLocked()
 	sess.mu.Unlock()
 	s.rooms.mu.Lock()
 	if !s.chanOpLocked(r, sess, who) {

@@ -31,10 +31,11 @@ func (s *Server) Post(_ context.Context, m *core.Message) error {
 	return nil
 }
 
-// Users implements Room: who is in the lobby, which is everyone.
+// Users implements Room: who is in the lobby, which is everyone, the bots
+// included.
 func (s *Server) Users() []core.User { return s.members(s.lobby) }
 
-// members lists who is in r, by name.
+// members lists who is in r, by name: the bots are in the lobby.
 func (s *Server) members(r *room) []core.User {
 	now := s.cfg.Now()
 	var us []core.User
@@ -47,6 +48,9 @@ func (s *Server) members(r *room) []core.User {
 			us = append(us, core.User{Name: sess.name, Version: sess.version, Idle: now.Sub(time.Unix(0, sess.lastSeen.Load()))})
 		}
 		sess.mu.Unlock()
+	}
+	if r == s.lobby {
+		us = append(us, s.botUsers()...)
 	}
 	slices.SortFunc(us, func(a, b core.User) int { return strings.Compare(core.FoldName(a.Name), core.FoldName(b.Name)) })
 	return us

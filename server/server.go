@@ -46,7 +46,8 @@ type Config struct {
 
 	// Handlers see every chat message, in order, before it reaches the room.
 	Handlers []core.Middleware
-	// Observers hear of joins, leaves and renames.
+	// Observers hear of joins, leaves and renames. One that is a
+	// core.BotSource brings bots and slash commands into the room.
 	Observers []core.RoomObserver
 	// Reserved are names no client may take: those handlers post under.
 	Reserved []string
@@ -223,6 +224,7 @@ type Server struct {
 	maxV2  int          // the same for version 2
 
 	sessions *sessionTable
+	bots     bots
 	dir      core.Presence // Config.Directory's, while Serve runs; nil without one
 
 	bans      *Bans
@@ -361,6 +363,10 @@ func New(cfg Config) (*Server, error) {
 		for _, suite := range s.suites {
 			s.maxV2 = min(s.maxV2, core.MaxPlaintext(c, suite, core.V2DataHeader))
 		}
+	}
+	// Before the room is opened, so that a clash leaves nothing to close.
+	if err := s.gatherBots(cfg.Observers); err != nil {
+		return nil, err
 	}
 	if err := s.openRoom(); err != nil {
 		return nil, err

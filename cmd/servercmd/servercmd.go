@@ -162,7 +162,7 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	defer rooms.Close()
 	// Plugins start before the server, which they are handed once it exists.
 	room := new(plugins.LateRoom)
-	set, err := plugins.StartAll(ctx, pluginConfigs(cfg.Plugins), room, log)
+	set, err := plugins.StartAll(ctx, pluginConfigs(cfg.Plugins, dir), room, log)
 	if err != nil {
 		t.Close()
 		return err
@@ -307,13 +307,16 @@ func (r *Rooms) Close() {
 	}
 }
 
-// pluginConfigs turns the configuration's plugin entries into the host's.
-func pluginConfigs(ps []config.Plugin) []plugins.Config {
+// pluginConfigs turns the configuration's plugin entries into the host's:
+// each plugin's key-value store is under dir/plugins/NAME, a name being a
+// nickname and so a safe file name, and one plugin's alone.
+func pluginConfigs(ps []config.Plugin, dir string) []plugins.Config {
 	out := make([]plugins.Config, len(ps))
 	for i, p := range ps {
 		out[i] = plugins.Config{
 			Name: p.Name, Path: p.Path, Args: p.Args, SHA256: p.SHA256, Env: p.Env, Config: p.Config,
-			Timeout: p.Timeout, FailClosed: p.Policy == "fail-closed", Events: p.Events,
+			Timeout: p.Timeout, FailClosed: p.Policy == "fail-closed", Events: p.Events, Private: p.Private,
+			StateDir: filepath.Join(dir, "plugins", core.FoldName(p.Name)),
 		}
 	}
 	return out

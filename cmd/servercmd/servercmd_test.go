@@ -94,3 +94,38 @@ func TestPluginChecksumRefused(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want exit 1 and a line naming the plugin and the checksum", code, stderr.String())
 	}
 }
+
+// TestBotClashes: plugins whose bots or commands clash, with each other,
+// with a built-in command, with a plugin's name, or with the rules for
+// nicknames stop the server at startup with one line naming both sides.
+func TestBotClashes(t *testing.T) {
+	dice := testkit.Build(t, "../../plugins/examples/dice")
+	test := testkit.Build(t, "../../plugins/internal/testplugins/exit")
+	plugin := func(name, bin, config string) string {
+		return "  - name: " + name + "\n    path: " + bin + "\n    config: {" + config + "}\n"
+	}
+	tests := []struct {
+		plugins []string
+		want    string
+	}{
+		{[]string{plugin("d1", dice, ""), plugin("d2", dice, "")}, `server: bot "dice" is registered by both d1 and d2`},
+		{[]string{plugin("d1", dice, "bot: one"), plugin("d2", dice, "bot: two")}, "server: command /roll is registered by both d1 and d2"},
+		{[]string{plugin("p1", test, "commands: nick")}, "server: command /nick of p1: a built-in command cannot be replaced"},
+		{[]string{plugin("p1", test, `commands: cls, usage: "\e[2J"`)}, "server: command /cls of p1: usage: contains control characters"},
+		{[]string{plugin("p1", test, "bots: 9lives")}, `server: bot "9lives" of p1: a nickname starts with a letter: "9lives"`},
+		{[]string{plugin("dice", dice, "bot: rolls"), plugin("p1", test, "bots: dice")}, `server: bot "dice" of p1: "dice" is reserved`},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "server.yaml")
+		if err := os.WriteFile(cfg, []byte("plugins:\n"+strings.Join(tt.plugins, "")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		code := servercmd.Run(t.Context(), []string{"--config", cfg, "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "error"}, nil, &stderr)
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if code != 1 || len(lines) != 1 || lines[0] != "udpchat-server: "+tt.want {
+			t.Errorf("plugins %q: exit %d, stderr %q; want exit 1 and the one line %q", tt.plugins, code, stderr.String(), tt.want)
+		}
+	}
+}

@@ -106,7 +106,6 @@ func TestMessages(t *testing.T, mc core.MessageCodec) {
 		{"text not UTF-8", &core.Message{Text: bad}},
 		{"room without #", &core.Message{Room: "go"}},
 		{"room upper case", &core.Message{Room: "#Go"}},
-		{"room is the lobby's name", &core.Message{Room: core.Lobby}},
 		{"room too long", &core.Message{Room: "#" + strings.Repeat("z", core.MaxRoom+1)}},
 		{"room with a control character", &core.Message{Room: "#a\nb"}},
 		{"before 1970", &core.Message{Time: core.MinMessageTime.Add(-time.Second)}},

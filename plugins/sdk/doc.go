@@ -10,7 +10,9 @@
 // assertion, as in Caddy: a RoomEventHandler hears joins, leaves and
 // renames; a Configurer gets the plugin's configuration and a Host, through
 // which it posts on its own (a timer bot, from any goroutine), lists who is
-// here and writes to the server's log.
+// here, writes to the server's log and keeps state in its Store; a
+// BotHandler speaks for bots, members of the room that /who lists and /msg
+// reaches; a Commander adds slash commands, which /help lists.
 //
 // The lifecycle: the server starts the executable, calls Configure once,
 // then OnMessage and OnRoomEvent, possibly concurrently, until it stops the

@@ -31,6 +31,57 @@ type Configurer interface {
 	Configure(cfg map[string]string, host Host) error
 }
 
+// BotHandler is a Handler that speaks for bots: members of the room that
+// /who lists, each named like a nickname. A private message to one of them
+// comes to OnMessage (Kind KindPrivate, To the bot's name) whether or not
+// the plugin's configuration passes it private messages, and the replies
+// of its verdict come from that bot. Its names are read once, as the
+// server starts; a name another plugin or a user may not share is refused
+// there, and the server does not start.
+type BotHandler interface {
+	Bots() []string
+}
+
+// Commander is a Handler with slash commands of its own, which /help lists
+// after the server's. The server reads Commands once, as it starts, and
+// refuses to start if a name is a built-in command's (/nick, /msg...) or
+// another plugin's.
+type Commander interface {
+	Commands() []Command
+	// OnCommand runs one of them. The text it returns ("" for none) goes to
+	// the caller only, from the plugin; to answer the room, Post. An error
+	// is a failure: the caller is told the command failed.
+	OnCommand(ctx context.Context, c Call) (string, error)
+}
+
+// Command is a slash command: Name without its "/" ("roll"), a letter then
+// letters, digits, '-' or '_', at most 16; Usage is /help's line for it.
+type Command struct {
+	Name  string
+	Usage string
+}
+
+// Call is a command someone typed.
+type Call struct {
+	Command string // its name, without the "/"
+	From    string // who typed it
+	Args    string // the text after the name, trimmed
+	Time    time.Time
+}
+
+// Store is the plugin's own key-value store, which the server keeps in its
+// data directory, across restarts of the plugin and of the server. It is
+// small: at most 1024 keys, 256 bytes a key, 64 KiB a value, 1 MiB in all;
+// a Set past a bound fails with an error that says which, and changes
+// nothing. A server without a data directory fails every call.
+type Store interface {
+	// Get returns key's value, and whether the store holds key.
+	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
+	Set(ctx context.Context, key string, value []byte) error
+	// Delete removes key; a key not held is no error.
+	Delete(ctx context.Context, key string) error
+}
+
 // Host is the server, as a plugin reaches it. Its methods may be called from
 // any goroutine at any time after Configure, also from inside OnMessage.
 type Host interface {
@@ -44,6 +95,8 @@ type Host interface {
 	// "debug", "info", "warn" or "error", attrs are key-value pairs as in
 	// log/slog.
 	Log(level, msg string, attrs ...any)
+	// Store is the plugin's key-value store.
+	Store
 }
 
 // Message kinds, as Message.Kind has them.
@@ -83,7 +136,8 @@ type RoomEvent struct {
 type User struct {
 	Name    string
 	Idle    time.Duration
-	Version int // the protocol version of their client
+	Version int  // the protocol version of their client
+	Bot     bool // a plugin's bot (BotHandler): never idle, no client
 }
 
 // Action is what a Verdict does with the message.

@@ -88,7 +88,36 @@ func (s *server) Configure(_ context.Context, req *handlerpb.ConfigureRequest) (
 	if _, ok := s.h.(RoomEventHandler); ok {
 		events = append(events, EventJoin, EventLeave, EventRename)
 	}
-	return &handlerpb.ConfigureResponse{Events: events}, nil
+	resp := &handlerpb.ConfigureResponse{Events: events}
+	if b, ok := s.h.(BotHandler); ok {
+		for _, name := range b.Bots() {
+			resp.Bots = append(resp.Bots, &handlerpb.Bot{Name: name})
+		}
+	}
+	if c, ok := s.h.(Commander); ok {
+		for _, cmd := range c.Commands() {
+			resp.Commands = append(resp.Commands, &handlerpb.Command{Name: cmd.Name, Usage: cmd.Usage})
+		}
+	}
+	return resp, nil
+}
+
+// OnCommand hands a command to h, if h has commands.
+func (s *server) OnCommand(ctx context.Context, req *handlerpb.CommandRequest) (*handlerpb.CommandReply, error) {
+	c, ok := s.h.(Commander)
+	if !ok {
+		return nil, fmt.Errorf("sdk: this plugin has no commands, but was sent /%s", req.GetCommand())
+	}
+	text, err := c.OnCommand(ctx, Call{
+		Command: req.GetCommand(),
+		From:    req.GetFrom(),
+		Args:    req.GetArgs(),
+		Time:    time.UnixMilli(req.GetTsMs()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &handlerpb.CommandReply{Text: text}, nil
 }
 
 // OnMessage asks h for its verdict.
@@ -161,9 +190,32 @@ func (h *hostClient) Users(ctx context.Context) ([]User, error) {
 			Name:    u.GetName(),
 			Idle:    time.Duration(u.GetIdleMs()) * time.Millisecond,
 			Version: int(u.GetVersion()),
+			Bot:     u.GetBot(),
 		})
 	}
 	return users, nil
+}
+
+func (h *hostClient) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	v, err := h.c.KVGet(ctx, &handlerpb.KVKey{Key: key})
+	if err != nil {
+		return nil, false, fmt.Errorf("sdk: kv get %q: %w", key, err)
+	}
+	return v.GetValue(), v.GetFound(), nil
+}
+
+func (h *hostClient) Set(ctx context.Context, key string, value []byte) error {
+	if _, err := h.c.KVSet(ctx, &handlerpb.KVPair{Key: key, Value: value}); err != nil {
+		return fmt.Errorf("sdk: %w", err)
+	}
+	return nil
+}
+
+func (h *hostClient) Delete(ctx context.Context, key string) error {
+	if _, err := h.c.KVDelete(ctx, &handlerpb.KVKey{Key: key}); err != nil {
+		return fmt.Errorf("sdk: kv delete %q: %w", key, err)
+	}
+	return nil
 }
 
 func (h *hostClient) Log(level, msg string, attrs ...any) {

@@ -79,7 +79,7 @@ func (x Verdict_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Verdict_Action.Descriptor instead.
 func (Verdict_Action) EnumDescriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{5, 0}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type Reply_To int32
@@ -125,7 +125,7 @@ func (x Reply_To) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Reply_To.Descriptor instead.
 func (Reply_To) EnumDescriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{6, 0}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{10, 0}
 }
 
 type Empty struct {
@@ -230,7 +230,15 @@ func (x *ConfigureRequest) GetName() string {
 type ConfigureResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// events the plugin wants: "message", "join", "leave", "rename".
-	Events        []string `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	Events []string `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// bots are members the plugin speaks for: each is listed by /who, and a
+	// private message to it goes to the plugin's OnMessage (kind "private",
+	// to the bot's name), whose replies to the sender come from the bot. A
+	// name must be a valid nickname, and not another plugin's or bot's.
+	Bots []*Bot `protobuf:"bytes,2,rep,name=bots,proto3" json:"bots,omitempty"`
+	// commands are slash commands the plugin runs (OnCommand), listed by
+	// /help. A name must not be a built-in command's or another plugin's.
+	Commands      []*Command `protobuf:"bytes,3,rep,name=commands,proto3" json:"commands,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -272,6 +280,234 @@ func (x *ConfigureResponse) GetEvents() []string {
 	return nil
 }
 
+func (x *ConfigureResponse) GetBots() []*Bot {
+	if x != nil {
+		return x.Bots
+	}
+	return nil
+}
+
+func (x *ConfigureResponse) GetCommands() []*Command {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
+type Bot struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Bot) Reset() {
+	*x = Bot{}
+	mi := &file_handler_v1_handler_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bot) ProtoMessage() {}
+
+func (x *Bot) ProtoReflect() protoreflect.Message {
+	mi := &file_handler_v1_handler_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bot.ProtoReflect.Descriptor instead.
+func (*Bot) Descriptor() ([]byte, []int) {
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Bot) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type Command struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the command without its "/": "roll" for /roll.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// usage is /help's line for it, such as "/roll NdM: roll dice".
+	Usage         string `protobuf:"bytes,2,opt,name=usage,proto3" json:"usage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Command) Reset() {
+	*x = Command{}
+	mi := &file_handler_v1_handler_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Command) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Command) ProtoMessage() {}
+
+func (x *Command) ProtoReflect() protoreflect.Message {
+	mi := &file_handler_v1_handler_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Command.ProtoReflect.Descriptor instead.
+func (*Command) Descriptor() ([]byte, []int) {
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Command) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Command) GetUsage() string {
+	if x != nil {
+		return x.Usage
+	}
+	return ""
+}
+
+type CommandRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// command is the name, without its "/".
+	Command string `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`
+	// from is the nickname of who typed it.
+	From string `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	// args is the text after the command's name, trimmed.
+	Args          string `protobuf:"bytes,3,opt,name=args,proto3" json:"args,omitempty"`
+	TsMs          int64  `protobuf:"varint,4,opt,name=ts_ms,json=tsMs,proto3" json:"ts_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandRequest) Reset() {
+	*x = CommandRequest{}
+	mi := &file_handler_v1_handler_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandRequest) ProtoMessage() {}
+
+func (x *CommandRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_handler_v1_handler_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandRequest.ProtoReflect.Descriptor instead.
+func (*CommandRequest) Descriptor() ([]byte, []int) {
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CommandRequest) GetCommand() string {
+	if x != nil {
+		return x.Command
+	}
+	return ""
+}
+
+func (x *CommandRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *CommandRequest) GetArgs() string {
+	if x != nil {
+		return x.Args
+	}
+	return ""
+}
+
+func (x *CommandRequest) GetTsMs() int64 {
+	if x != nil {
+		return x.TsMs
+	}
+	return 0
+}
+
+type CommandReply struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// text, if not empty, is sent to the caller only, from the plugin.
+	Text          string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandReply) Reset() {
+	*x = CommandReply{}
+	mi := &file_handler_v1_handler_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandReply) ProtoMessage() {}
+
+func (x *CommandReply) ProtoReflect() protoreflect.Message {
+	mi := &file_handler_v1_handler_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandReply.ProtoReflect.Descriptor instead.
+func (*CommandReply) Descriptor() ([]byte, []int) {
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CommandReply) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 // Message is a chat message as the server's handler chain sees it.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -290,7 +526,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_handler_v1_handler_proto_msgTypes[3]
+	mi := &file_handler_v1_handler_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -302,7 +538,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[3]
+	mi := &file_handler_v1_handler_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -315,7 +551,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{3}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Message) GetKind() string {
@@ -369,7 +605,7 @@ type MessageEvent struct {
 
 func (x *MessageEvent) Reset() {
 	*x = MessageEvent{}
-	mi := &file_handler_v1_handler_proto_msgTypes[4]
+	mi := &file_handler_v1_handler_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +617,7 @@ func (x *MessageEvent) String() string {
 func (*MessageEvent) ProtoMessage() {}
 
 func (x *MessageEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[4]
+	mi := &file_handler_v1_handler_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +630,7 @@ func (x *MessageEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageEvent.ProtoReflect.Descriptor instead.
 func (*MessageEvent) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{4}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MessageEvent) GetMessage() *Message {
@@ -423,7 +659,7 @@ type Verdict struct {
 
 func (x *Verdict) Reset() {
 	*x = Verdict{}
-	mi := &file_handler_v1_handler_proto_msgTypes[5]
+	mi := &file_handler_v1_handler_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +671,7 @@ func (x *Verdict) String() string {
 func (*Verdict) ProtoMessage() {}
 
 func (x *Verdict) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[5]
+	mi := &file_handler_v1_handler_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +684,7 @@ func (x *Verdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Verdict.ProtoReflect.Descriptor instead.
 func (*Verdict) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{5}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Verdict) GetAction() Verdict_Action {
@@ -489,7 +725,7 @@ type Reply struct {
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_handler_v1_handler_proto_msgTypes[6]
+	mi := &file_handler_v1_handler_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -501,7 +737,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[6]
+	mi := &file_handler_v1_handler_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -514,7 +750,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{6}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Reply) GetTo() Reply_To {
@@ -548,7 +784,7 @@ type RoomEvent struct {
 
 func (x *RoomEvent) Reset() {
 	*x = RoomEvent{}
-	mi := &file_handler_v1_handler_proto_msgTypes[7]
+	mi := &file_handler_v1_handler_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +796,7 @@ func (x *RoomEvent) String() string {
 func (*RoomEvent) ProtoMessage() {}
 
 func (x *RoomEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[7]
+	mi := &file_handler_v1_handler_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +809,7 @@ func (x *RoomEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
 func (*RoomEvent) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{7}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RoomEvent) GetEvent() string {
@@ -624,7 +860,7 @@ type PostRequest struct {
 
 func (x *PostRequest) Reset() {
 	*x = PostRequest{}
-	mi := &file_handler_v1_handler_proto_msgTypes[8]
+	mi := &file_handler_v1_handler_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +872,7 @@ func (x *PostRequest) String() string {
 func (*PostRequest) ProtoMessage() {}
 
 func (x *PostRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[8]
+	mi := &file_handler_v1_handler_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +885,7 @@ func (x *PostRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostRequest.ProtoReflect.Descriptor instead.
 func (*PostRequest) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{8}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PostRequest) GetText() string {
@@ -678,14 +914,17 @@ type User struct {
 	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	IdleMs int64                  `protobuf:"varint,2,opt,name=idle_ms,json=idleMs,proto3" json:"idle_ms,omitempty"`
 	// version is the protocol version the user's client speaks.
-	Version       uint32 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Version uint32 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// bot is set for a bot a plugin speaks for (ConfigureResponse.bots),
+	// which has no client: its idle_ms and version are 0.
+	Bot           bool `protobuf:"varint,4,opt,name=bot,proto3" json:"bot,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_handler_v1_handler_proto_msgTypes[9]
+	mi := &file_handler_v1_handler_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +936,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[9]
+	mi := &file_handler_v1_handler_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +949,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{9}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *User) GetName() string {
@@ -734,6 +973,13 @@ func (x *User) GetVersion() uint32 {
 	return 0
 }
 
+func (x *User) GetBot() bool {
+	if x != nil {
+		return x.Bot
+	}
+	return false
+}
+
 type UsersResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Users         []*User                `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
@@ -743,7 +989,7 @@ type UsersResponse struct {
 
 func (x *UsersResponse) Reset() {
 	*x = UsersResponse{}
-	mi := &file_handler_v1_handler_proto_msgTypes[10]
+	mi := &file_handler_v1_handler_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +1001,7 @@ func (x *UsersResponse) String() string {
 func (*UsersResponse) ProtoMessage() {}
 
 func (x *UsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[10]
+	mi := &file_handler_v1_handler_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,12 +1014,161 @@ func (x *UsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersResponse.ProtoReflect.Descriptor instead.
 func (*UsersResponse) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{10}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UsersResponse) GetUsers() []*User {
 	if x != nil {
 		return x.Users
+	}
+	return nil
+}
+
+type KVKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVKey) Reset() {
+	*x = KVKey{}
+	mi := &file_handler_v1_handler_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVKey) ProtoMessage() {}
+
+func (x *KVKey) ProtoReflect() protoreflect.Message {
+	mi := &file_handler_v1_handler_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVKey.ProtoReflect.Descriptor instead.
+func (*KVKey) Descriptor() ([]byte, []int) {
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *KVKey) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+type KVValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Value []byte                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	// found is false for a key the store does not hold.
+	Found         bool `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVValue) Reset() {
+	*x = KVValue{}
+	mi := &file_handler_v1_handler_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVValue) ProtoMessage() {}
+
+func (x *KVValue) ProtoReflect() protoreflect.Message {
+	mi := &file_handler_v1_handler_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVValue.ProtoReflect.Descriptor instead.
+func (*KVValue) Descriptor() ([]byte, []int) {
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *KVValue) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *KVValue) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+type KVPair struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KVPair) Reset() {
+	*x = KVPair{}
+	mi := &file_handler_v1_handler_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KVPair) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KVPair) ProtoMessage() {}
+
+func (x *KVPair) ProtoReflect() protoreflect.Message {
+	mi := &file_handler_v1_handler_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KVPair.ProtoReflect.Descriptor instead.
+func (*KVPair) Descriptor() ([]byte, []int) {
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *KVPair) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KVPair) GetValue() []byte {
+	if x != nil {
+		return x.Value
 	}
 	return nil
 }
@@ -790,7 +1185,7 @@ type LogRequest struct {
 
 func (x *LogRequest) Reset() {
 	*x = LogRequest{}
-	mi := &file_handler_v1_handler_proto_msgTypes[11]
+	mi := &file_handler_v1_handler_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +1197,7 @@ func (x *LogRequest) String() string {
 func (*LogRequest) ProtoMessage() {}
 
 func (x *LogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_handler_v1_handler_proto_msgTypes[11]
+	mi := &file_handler_v1_handler_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +1210,7 @@ func (x *LogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRequest.ProtoReflect.Descriptor instead.
 func (*LogRequest) Descriptor() ([]byte, []int) {
-	return file_handler_v1_handler_proto_rawDescGZIP(), []int{11}
+	return file_handler_v1_handler_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *LogRequest) GetLevel() string {
@@ -851,9 +1246,23 @@ const file_handler_v1_handler_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x1a9\n" +
 	"\vConfigEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"+\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x91\x01\n" +
 	"\x11ConfigureResponse\x12\x16\n" +
-	"\x06events\x18\x01 \x03(\tR\x06events\"z\n" +
+	"\x06events\x18\x01 \x03(\tR\x06events\x12+\n" +
+	"\x04bots\x18\x02 \x03(\v2\x17.udpchat.handler.v1.BotR\x04bots\x127\n" +
+	"\bcommands\x18\x03 \x03(\v2\x1b.udpchat.handler.v1.CommandR\bcommands\"\x19\n" +
+	"\x03Bot\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"3\n" +
+	"\aCommand\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05usage\x18\x02 \x01(\tR\x05usage\"g\n" +
+	"\x0eCommandRequest\x12\x18\n" +
+	"\acommand\x18\x01 \x01(\tR\acommand\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x12\n" +
+	"\x04args\x18\x03 \x01(\tR\x04args\x12\x13\n" +
+	"\x05ts_ms\x18\x04 \x01(\x03R\x04tsMs\"\"\n" +
+	"\fCommandReply\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\"z\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x12\n" +
@@ -890,13 +1299,22 @@ const file_handler_v1_handler_proto_rawDesc = "" +
 	"\vPostRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\tR\x04kind\"M\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\"_\n" +
 	"\x04User\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
 	"\aidle_ms\x18\x02 \x01(\x03R\x06idleMs\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\rR\aversion\"?\n" +
+	"\aversion\x18\x03 \x01(\rR\aversion\x12\x10\n" +
+	"\x03bot\x18\x04 \x01(\bR\x03bot\"?\n" +
 	"\rUsersResponse\x12.\n" +
-	"\x05users\x18\x01 \x03(\v2\x18.udpchat.handler.v1.UserR\x05users\"\xaf\x01\n" +
+	"\x05users\x18\x01 \x03(\v2\x18.udpchat.handler.v1.UserR\x05users\"\x19\n" +
+	"\x05KVKey\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\"5\n" +
+	"\aKVValue\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\fR\x05value\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\"0\n" +
+	"\x06KVPair\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xaf\x01\n" +
 	"\n" +
 	"LogRequest\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\tR\x05level\x12\x10\n" +
@@ -905,15 +1323,19 @@ const file_handler_v1_handler_proto_rawDesc = "" +
 	"\n" +
 	"AttrsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xf8\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xcb\x02\n" +
 	"\aHandler\x12X\n" +
 	"\tConfigure\x12$.udpchat.handler.v1.ConfigureRequest\x1a%.udpchat.handler.v1.ConfigureResponse\x12J\n" +
 	"\tOnMessage\x12 .udpchat.handler.v1.MessageEvent\x1a\x1b.udpchat.handler.v1.Verdict\x12G\n" +
-	"\vOnRoomEvent\x12\x1d.udpchat.handler.v1.RoomEvent\x1a\x19.udpchat.handler.v1.Empty2\xd3\x01\n" +
+	"\vOnRoomEvent\x12\x1d.udpchat.handler.v1.RoomEvent\x1a\x19.udpchat.handler.v1.Empty\x12Q\n" +
+	"\tOnCommand\x12\".udpchat.handler.v1.CommandRequest\x1a .udpchat.handler.v1.CommandReply2\x96\x03\n" +
 	"\x04Host\x12B\n" +
 	"\x04Post\x12\x1f.udpchat.handler.v1.PostRequest\x1a\x19.udpchat.handler.v1.Empty\x12E\n" +
 	"\x05Users\x12\x19.udpchat.handler.v1.Empty\x1a!.udpchat.handler.v1.UsersResponse\x12@\n" +
-	"\x03Log\x12\x1e.udpchat.handler.v1.LogRequest\x1a\x19.udpchat.handler.v1.EmptyB,Z*github.com/udpchat/udpchat/proto/handlerpbb\x06proto3"
+	"\x03Log\x12\x1e.udpchat.handler.v1.LogRequest\x1a\x19.udpchat.handler.v1.Empty\x12?\n" +
+	"\x05KVGet\x12\x19.udpchat.handler.v1.KVKey\x1a\x1b.udpchat.handler.v1.KVValue\x12>\n" +
+	"\x05KVSet\x12\x1a.udpchat.handler.v1.KVPair\x1a\x19.udpchat.handler.v1.Empty\x12@\n" +
+	"\bKVDelete\x12\x19.udpchat.handler.v1.KVKey\x1a\x19.udpchat.handler.v1.EmptyB,Z*github.com/udpchat/udpchat/proto/handlerpbb\x06proto3"
 
 var (
 	file_handler_v1_handler_proto_rawDescOnce sync.Once
@@ -928,50 +1350,67 @@ func file_handler_v1_handler_proto_rawDescGZIP() []byte {
 }
 
 var file_handler_v1_handler_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_handler_v1_handler_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_handler_v1_handler_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_handler_v1_handler_proto_goTypes = []any{
 	(Verdict_Action)(0),       // 0: udpchat.handler.v1.Verdict.Action
 	(Reply_To)(0),             // 1: udpchat.handler.v1.Reply.To
 	(*Empty)(nil),             // 2: udpchat.handler.v1.Empty
 	(*ConfigureRequest)(nil),  // 3: udpchat.handler.v1.ConfigureRequest
 	(*ConfigureResponse)(nil), // 4: udpchat.handler.v1.ConfigureResponse
-	(*Message)(nil),           // 5: udpchat.handler.v1.Message
-	(*MessageEvent)(nil),      // 6: udpchat.handler.v1.MessageEvent
-	(*Verdict)(nil),           // 7: udpchat.handler.v1.Verdict
-	(*Reply)(nil),             // 8: udpchat.handler.v1.Reply
-	(*RoomEvent)(nil),         // 9: udpchat.handler.v1.RoomEvent
-	(*PostRequest)(nil),       // 10: udpchat.handler.v1.PostRequest
-	(*User)(nil),              // 11: udpchat.handler.v1.User
-	(*UsersResponse)(nil),     // 12: udpchat.handler.v1.UsersResponse
-	(*LogRequest)(nil),        // 13: udpchat.handler.v1.LogRequest
-	nil,                       // 14: udpchat.handler.v1.ConfigureRequest.ConfigEntry
-	nil,                       // 15: udpchat.handler.v1.LogRequest.AttrsEntry
+	(*Bot)(nil),               // 5: udpchat.handler.v1.Bot
+	(*Command)(nil),           // 6: udpchat.handler.v1.Command
+	(*CommandRequest)(nil),    // 7: udpchat.handler.v1.CommandRequest
+	(*CommandReply)(nil),      // 8: udpchat.handler.v1.CommandReply
+	(*Message)(nil),           // 9: udpchat.handler.v1.Message
+	(*MessageEvent)(nil),      // 10: udpchat.handler.v1.MessageEvent
+	(*Verdict)(nil),           // 11: udpchat.handler.v1.Verdict
+	(*Reply)(nil),             // 12: udpchat.handler.v1.Reply
+	(*RoomEvent)(nil),         // 13: udpchat.handler.v1.RoomEvent
+	(*PostRequest)(nil),       // 14: udpchat.handler.v1.PostRequest
+	(*User)(nil),              // 15: udpchat.handler.v1.User
+	(*UsersResponse)(nil),     // 16: udpchat.handler.v1.UsersResponse
+	(*KVKey)(nil),             // 17: udpchat.handler.v1.KVKey
+	(*KVValue)(nil),           // 18: udpchat.handler.v1.KVValue
+	(*KVPair)(nil),            // 19: udpchat.handler.v1.KVPair
+	(*LogRequest)(nil),        // 20: udpchat.handler.v1.LogRequest
+	nil,                       // 21: udpchat.handler.v1.ConfigureRequest.ConfigEntry
+	nil,                       // 22: udpchat.handler.v1.LogRequest.AttrsEntry
 }
 var file_handler_v1_handler_proto_depIdxs = []int32{
-	14, // 0: udpchat.handler.v1.ConfigureRequest.config:type_name -> udpchat.handler.v1.ConfigureRequest.ConfigEntry
-	5,  // 1: udpchat.handler.v1.MessageEvent.message:type_name -> udpchat.handler.v1.Message
-	0,  // 2: udpchat.handler.v1.Verdict.action:type_name -> udpchat.handler.v1.Verdict.Action
-	8,  // 3: udpchat.handler.v1.Verdict.replies:type_name -> udpchat.handler.v1.Reply
-	1,  // 4: udpchat.handler.v1.Reply.to:type_name -> udpchat.handler.v1.Reply.To
-	11, // 5: udpchat.handler.v1.UsersResponse.users:type_name -> udpchat.handler.v1.User
-	15, // 6: udpchat.handler.v1.LogRequest.attrs:type_name -> udpchat.handler.v1.LogRequest.AttrsEntry
-	3,  // 7: udpchat.handler.v1.Handler.Configure:input_type -> udpchat.handler.v1.ConfigureRequest
-	6,  // 8: udpchat.handler.v1.Handler.OnMessage:input_type -> udpchat.handler.v1.MessageEvent
-	9,  // 9: udpchat.handler.v1.Handler.OnRoomEvent:input_type -> udpchat.handler.v1.RoomEvent
-	10, // 10: udpchat.handler.v1.Host.Post:input_type -> udpchat.handler.v1.PostRequest
-	2,  // 11: udpchat.handler.v1.Host.Users:input_type -> udpchat.handler.v1.Empty
-	13, // 12: udpchat.handler.v1.Host.Log:input_type -> udpchat.handler.v1.LogRequest
-	4,  // 13: udpchat.handler.v1.Handler.Configure:output_type -> udpchat.handler.v1.ConfigureResponse
-	7,  // 14: udpchat.handler.v1.Handler.OnMessage:output_type -> udpchat.handler.v1.Verdict
-	2,  // 15: udpchat.handler.v1.Handler.OnRoomEvent:output_type -> udpchat.handler.v1.Empty
-	2,  // 16: udpchat.handler.v1.Host.Post:output_type -> udpchat.handler.v1.Empty
-	12, // 17: udpchat.handler.v1.Host.Users:output_type -> udpchat.handler.v1.UsersResponse
-	2,  // 18: udpchat.handler.v1.Host.Log:output_type -> udpchat.handler.v1.Empty
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	21, // 0: udpchat.handler.v1.ConfigureRequest.config:type_name -> udpchat.handler.v1.ConfigureRequest.ConfigEntry
+	5,  // 1: udpchat.handler.v1.ConfigureResponse.bots:type_name -> udpchat.handler.v1.Bot
+	6,  // 2: udpchat.handler.v1.ConfigureResponse.commands:type_name -> udpchat.handler.v1.Command
+	9,  // 3: udpchat.handler.v1.MessageEvent.message:type_name -> udpchat.handler.v1.Message
+	0,  // 4: udpchat.handler.v1.Verdict.action:type_name -> udpchat.handler.v1.Verdict.Action
+	12, // 5: udpchat.handler.v1.Verdict.replies:type_name -> udpchat.handler.v1.Reply
+	1,  // 6: udpchat.handler.v1.Reply.to:type_name -> udpchat.handler.v1.Reply.To
+	15, // 7: udpchat.handler.v1.UsersResponse.users:type_name -> udpchat.handler.v1.User
+	22, // 8: udpchat.handler.v1.LogRequest.attrs:type_name -> udpchat.handler.v1.LogRequest.AttrsEntry
+	3,  // 9: udpchat.handler.v1.Handler.Configure:input_type -> udpchat.handler.v1.ConfigureRequest
+	10, // 10: udpchat.handler.v1.Handler.OnMessage:input_type -> udpchat.handler.v1.MessageEvent
+	13, // 11: udpchat.handler.v1.Handler.OnRoomEvent:input_type -> udpchat.handler.v1.RoomEvent
+	7,  // 12: udpchat.handler.v1.Handler.OnCommand:input_type -> udpchat.handler.v1.CommandRequest
+	14, // 13: udpchat.handler.v1.Host.Post:input_type -> udpchat.handler.v1.PostRequest
+	2,  // 14: udpchat.handler.v1.Host.Users:input_type -> udpchat.handler.v1.Empty
+	20, // 15: udpchat.handler.v1.Host.Log:input_type -> udpchat.handler.v1.LogRequest
+	17, // 16: udpchat.handler.v1.Host.KVGet:input_type -> udpchat.handler.v1.KVKey
+	19, // 17: udpchat.handler.v1.Host.KVSet:input_type -> udpchat.handler.v1.KVPair
+	17, // 18: udpchat.handler.v1.Host.KVDelete:input_type -> udpchat.handler.v1.KVKey
+	4,  // 19: udpchat.handler.v1.Handler.Configure:output_type -> udpchat.handler.v1.ConfigureResponse
+	11, // 20: udpchat.handler.v1.Handler.OnMessage:output_type -> udpchat.handler.v1.Verdict
+	2,  // 21: udpchat.handler.v1.Handler.OnRoomEvent:output_type -> udpchat.handler.v1.Empty
+	8,  // 22: udpchat.handler.v1.Handler.OnCommand:output_type -> udpchat.handler.v1.CommandReply
+	2,  // 23: udpchat.handler.v1.Host.Post:output_type -> udpchat.handler.v1.Empty
+	16, // 24: udpchat.handler.v1.Host.Users:output_type -> udpchat.handler.v1.UsersResponse
+	2,  // 25: udpchat.handler.v1.Host.Log:output_type -> udpchat.handler.v1.Empty
+	18, // 26: udpchat.handler.v1.Host.KVGet:output_type -> udpchat.handler.v1.KVValue
+	2,  // 27: udpchat.handler.v1.Host.KVSet:output_type -> udpchat.handler.v1.Empty
+	2,  // 28: udpchat.handler.v1.Host.KVDelete:output_type -> udpchat.handler.v1.Empty
+	19, // [19:29] is the sub-list for method output_type
+	9,  // [9:19] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_handler_v1_handler_proto_init() }
@@ -985,7 +1424,7 @@ func file_handler_v1_handler_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_handler_v1_handler_proto_rawDesc), len(file_handler_v1_handler_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -31,6 +31,7 @@ const (
 	Handler_Configure_FullMethodName   = "/udpchat.handler.v1.Handler/Configure"
 	Handler_OnMessage_FullMethodName   = "/udpchat.handler.v1.Handler/OnMessage"
 	Handler_OnRoomEvent_FullMethodName = "/udpchat.handler.v1.Handler/OnRoomEvent"
+	Handler_OnCommand_FullMethodName   = "/udpchat.handler.v1.Handler/OnCommand"
 )
 
 // HandlerClient is the client API for Handler service.
@@ -48,6 +49,11 @@ type HandlerClient interface {
 	// OnRoomEvent tells of a join, leave or rename. It is sent asynchronously
 	// and may be dropped when the plugin falls behind.
 	OnRoomEvent(ctx context.Context, in *RoomEvent, opts ...grpc.CallOption) (*Empty, error)
+	// OnCommand runs one of the slash commands the plugin registered in
+	// ConfigureResponse.commands, for the user who typed it. The host calls
+	// it only for a plugin that registered commands, so a plugin made before
+	// commands existed never gets it.
+	OnCommand(ctx context.Context, in *CommandRequest, opts ...grpc.CallOption) (*CommandReply, error)
 }
 
 type handlerClient struct {
@@ -88,6 +94,16 @@ func (c *handlerClient) OnRoomEvent(ctx context.Context, in *RoomEvent, opts ...
 	return out, nil
 }
 
+func (c *handlerClient) OnCommand(ctx context.Context, in *CommandRequest, opts ...grpc.CallOption) (*CommandReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CommandReply)
+	err := c.cc.Invoke(ctx, Handler_OnCommand_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HandlerServer is the server API for Handler service.
 // All implementations must embed UnimplementedHandlerServer
 // for forward compatibility.
@@ -103,6 +119,11 @@ type HandlerServer interface {
 	// OnRoomEvent tells of a join, leave or rename. It is sent asynchronously
 	// and may be dropped when the plugin falls behind.
 	OnRoomEvent(context.Context, *RoomEvent) (*Empty, error)
+	// OnCommand runs one of the slash commands the plugin registered in
+	// ConfigureResponse.commands, for the user who typed it. The host calls
+	// it only for a plugin that registered commands, so a plugin made before
+	// commands existed never gets it.
+	OnCommand(context.Context, *CommandRequest) (*CommandReply, error)
 	mustEmbedUnimplementedHandlerServer()
 }
 
@@ -121,6 +142,9 @@ func (UnimplementedHandlerServer) OnMessage(context.Context, *MessageEvent) (*Ve
 }
 func (UnimplementedHandlerServer) OnRoomEvent(context.Context, *RoomEvent) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method OnRoomEvent not implemented")
+}
+func (UnimplementedHandlerServer) OnCommand(context.Context, *CommandRequest) (*CommandReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method OnCommand not implemented")
 }
 func (UnimplementedHandlerServer) mustEmbedUnimplementedHandlerServer() {}
 func (UnimplementedHandlerServer) testEmbeddedByValue()                 {}
@@ -197,6 +221,24 @@ func _Handler_OnRoomEvent_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Handler_OnCommand_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CommandRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HandlerServer).OnCommand(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Handler_OnCommand_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HandlerServer).OnCommand(ctx, req.(*CommandRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Handler_ServiceDesc is the grpc.ServiceDesc for Handler service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -216,15 +258,22 @@ var Handler_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "OnRoomEvent",
 			Handler:    _Handler_OnRoomEvent_Handler,
 		},
+		{
+			MethodName: "OnCommand",
+			Handler:    _Handler_OnCommand_Handler,
+		},
 	},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "handler/v1/handler.proto",
 }
 
 const (
-	Host_Post_FullMethodName  = "/udpchat.handler.v1.Host/Post"
-	Host_Users_FullMethodName = "/udpchat.handler.v1.Host/Users"
-	Host_Log_FullMethodName   = "/udpchat.handler.v1.Host/Log"
+	Host_Post_FullMethodName     = "/udpchat.handler.v1.Host/Post"
+	Host_Users_FullMethodName    = "/udpchat.handler.v1.Host/Users"
+	Host_Log_FullMethodName      = "/udpchat.handler.v1.Host/Log"
+	Host_KVGet_FullMethodName    = "/udpchat.handler.v1.Host/KVGet"
+	Host_KVSet_FullMethodName    = "/udpchat.handler.v1.Host/KVSet"
+	Host_KVDelete_FullMethodName = "/udpchat.handler.v1.Host/KVDelete"
 )
 
 // HostClient is the client API for Host service.
@@ -240,6 +289,14 @@ type HostClient interface {
 	Users(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*UsersResponse, error)
 	// Log writes to the server's log, under the plugin's name.
 	Log(ctx context.Context, in *LogRequest, opts ...grpc.CallOption) (*Empty, error)
+	// KVGet, KVSet and KVDelete are the plugin's own key-value store, kept by
+	// the host under its data directory, one namespace per plugin, across
+	// restarts. A store past its bounds refuses a KVSet with
+	// RESOURCE_EXHAUSTED and a message naming the bound; a host without a
+	// data directory refuses all three with FAILED_PRECONDITION.
+	KVGet(ctx context.Context, in *KVKey, opts ...grpc.CallOption) (*KVValue, error)
+	KVSet(ctx context.Context, in *KVPair, opts ...grpc.CallOption) (*Empty, error)
+	KVDelete(ctx context.Context, in *KVKey, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type hostClient struct {
@@ -280,6 +337,36 @@ func (c *hostClient) Log(ctx context.Context, in *LogRequest, opts ...grpc.CallO
 	return out, nil
 }
 
+func (c *hostClient) KVGet(ctx context.Context, in *KVKey, opts ...grpc.CallOption) (*KVValue, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(KVValue)
+	err := c.cc.Invoke(ctx, Host_KVGet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) KVSet(ctx context.Context, in *KVPair, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Host_KVSet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) KVDelete(ctx context.Context, in *KVKey, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Host_KVDelete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -293,6 +380,14 @@ type HostServer interface {
 	Users(context.Context, *Empty) (*UsersResponse, error)
 	// Log writes to the server's log, under the plugin's name.
 	Log(context.Context, *LogRequest) (*Empty, error)
+	// KVGet, KVSet and KVDelete are the plugin's own key-value store, kept by
+	// the host under its data directory, one namespace per plugin, across
+	// restarts. A store past its bounds refuses a KVSet with
+	// RESOURCE_EXHAUSTED and a message naming the bound; a host without a
+	// data directory refuses all three with FAILED_PRECONDITION.
+	KVGet(context.Context, *KVKey) (*KVValue, error)
+	KVSet(context.Context, *KVPair) (*Empty, error)
+	KVDelete(context.Context, *KVKey) (*Empty, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -311,6 +406,15 @@ func (UnimplementedHostServer) Users(context.Context, *Empty) (*UsersResponse, e
 }
 func (UnimplementedHostServer) Log(context.Context, *LogRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Log not implemented")
+}
+func (UnimplementedHostServer) KVGet(context.Context, *KVKey) (*KVValue, error) {
+	return nil, status.Error(codes.Unimplemented, "method KVGet not implemented")
+}
+func (UnimplementedHostServer) KVSet(context.Context, *KVPair) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method KVSet not implemented")
+}
+func (UnimplementedHostServer) KVDelete(context.Context, *KVKey) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method KVDelete not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -387,6 +491,60 @@ func _Host_Log_Handler(srv interface{}, ctx context.Context, dec func(interface{
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_KVGet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KVKey)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).KVGet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_KVGet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).KVGet(ctx, req.(*KVKey))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_KVSet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KVPair)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).KVSet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_KVSet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).KVSet(ctx, req.(*KVPair))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_KVDelete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(KVKey)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).KVDelete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_KVDelete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).KVDelete(ctx, req.(*KVKey))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -405,6 +563,18 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Log",
 			Handler:    _Host_Log_Handler,
+		},
+		{
+			MethodName: "KVGet",
+			Handler:    _Host_KVGet_Handler,
+		},
+		{
+			MethodName: "KVSet",
+			Handler:    _Host_KVSet_Handler,
+		},
+		{
+			MethodName: "KVDelete",
+			Handler:    _Host_KVDelete_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

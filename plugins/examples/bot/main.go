@@ -14,27 +14,16 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/udpchat/udpchat/plugins/examples/internal/dice"
 	"github.com/udpchat/udpchat/plugins/sdk"
 )
 
 func main() { sdk.Serve(&bot{}) }
 
 type bot struct{}
-
-// Dice limits: enough for any table game, and an answer that fits in a
-// datagram.
-const (
-	maxDice  = 100
-	maxSides = 1000
-	// listDice is the most dice whose every roll is listed; above it only
-	// the total is.
-	listDice = 10
-)
 
 const (
 	help       = "commands: !roll NdM (N dice with M sides), !time (UTC), !help"
@@ -89,21 +78,9 @@ func (b *bot) OnMessage(_ context.Context, m sdk.Message) (sdk.Verdict, error) {
 
 // roll rolls the dice of spec, "NdM", for who; a bad spec gets the usage.
 func roll(who, spec string) string {
-	ns, ms, ok := strings.Cut(strings.ToLower(spec), "d")
-	n, errN := strconv.Atoi(ns)
-	m, errM := strconv.Atoi(ms)
-	if !ok || errN != nil || errM != nil || n < 1 || n > maxDice || m < 2 || m > maxSides {
+	answer, err := dice.Roll(who, spec)
+	if err != nil {
 		return rollUsage
 	}
-	rolls := make([]string, n)
-	total := 0
-	for i := range n {
-		r := 1 + rand.IntN(m)
-		total += r
-		rolls[i] = strconv.Itoa(r)
-	}
-	if n == 1 || n > listDice {
-		return fmt.Sprintf("%s rolled %dd%d: %d", who, n, m, total)
-	}
-	return fmt.Sprintf("%s rolled %dd%d: %s = %d", who, n, m, strings.Join(rolls, " + "), total)
+	return answer
 }
