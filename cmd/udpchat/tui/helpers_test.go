@@ -12,10 +12,14 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"go.uber.org/goleak"
 
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 )
+
+// TestMain fails the run if a test left a goroutine behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // t0 is the tests' clock: every timestamp reads 14:30.
 var t0 = time.Date(2026, 11, 28, 14, 30, 0, 0, time.Local)
