@@ -97,16 +97,24 @@ func (p *pane) press(keys ...string) {
 // waitFor waits until the screen shows every one of want.
 func (p *pane) waitFor(want ...string) string {
 	p.t.Helper()
-	var screen string
-	wait := testkit.Wait{Got: func() string { return screen }}
-	wait.Until(p.t, fmt.Sprintf("the screen to show %q", want), func() bool {
-		screen = p.capture()
+	return p.waitUntil(fmt.Sprintf("the screen to show %q", want), func(screen string) bool {
 		for _, w := range want {
 			if !strings.Contains(screen, w) {
 				return false
 			}
 		}
 		return true
+	})
+}
+
+// waitUntil waits until the screen is as ok wants it, and returns it.
+func (p *pane) waitUntil(what string, ok func(screen string) bool) string {
+	p.t.Helper()
+	var screen string
+	wait := testkit.Wait{Got: func() string { return screen }}
+	wait.Until(p.t, what, func() bool {
+		screen = p.capture()
+		return ok(screen)
 	})
 	return screen
 }
@@ -170,8 +178,25 @@ func TestTerminalUIChannels(t *testing.T) {
 	if strings.Contains(screen, "#lobby+") || strings.Contains(screen, "hello #go") {
 		t.Fatalf("back in the lobby, its mark is not cleared or #go's lines show:\n%s", screen)
 	}
+	// The server's current channel is #go, and a line cannot name the
+	// lobby: one typed there still lands in the lobby.
+	p.typeLine("back in the lobby")
+	m = bob.WaitMessage("alice's line in the lobby", func(m core.Message) bool { return m.From == "alice" && m.Text == "back in the lobby" })
+	if m.Room != "" {
+		t.Fatalf("alice's line typed in the lobby went to %s", m.Room)
+	}
+	p.waitFor("alice: back in the lobby ✓")
+
+	// /who answers for the channel shown, though the server's current
+	// channel is the lobby now: the UI makes #go current first.
 	p.press("M-Right")
 	p.waitFor("#lobby [#go]", "alice: hello #go ✓")
+	p.typeLine("/who")
+	p.waitUntil("the answer to /who in #go", func(screen string) bool {
+		// Its /join's notice, then the one that makes #go current again,
+		// then /who's.
+		return strings.Count(screen, "2 in #go: alice") == 3 && strings.Contains(screen, "> /who ✓")
+	})
 }
 
 // TestTerminalUIReconnect: killing the server and starting it again, the
