@@ -27,6 +27,10 @@ type channel struct {
 	// another channel was shown, and whether one of them names us.
 	unread  int
 	mention bool
+
+	// in: the server said we are in it, with a message of the channel or
+	// a notice of our joining it.
+	in bool
 }
 
 func newChannel(name string) *channel {
@@ -88,8 +92,14 @@ func (m *Model) close(name string) {
 		return
 	}
 	m.parted[name] = true
+	m.remove(name)
+}
+
+// remove drops the view of channel name, if there is one, and shows the
+// lobby if it was on screen.
+func (m *Model) remove(name string) {
 	c := m.find(name)
-	if c == nil {
+	if c == nil || c == m.lobby() {
 		return
 	}
 	if c == m.cur {
@@ -118,7 +128,9 @@ func (m *Model) place(msg core.Message) *channel {
 		if m.parted[msg.Room] {
 			return nil
 		}
-		return m.open(msg.Room)
+		c := m.open(msg.Room)
+		c.in = true
+		return c
 	}
 	if msg.Room == "" && msg.ID != 0 {
 		return m.lobby()
@@ -126,6 +138,7 @@ func (m *Model) place(msg core.Message) *channel {
 	if msg.Kind == core.KindSystem {
 		if ch := youAreIn.FindStringSubmatch(msg.Text); ch != nil {
 			if c := m.find(ch[1]); c != nil {
+				c.in = true
 				return c
 			}
 		}
@@ -142,10 +155,24 @@ func (m *Model) join(line, ch string) tea.Cmd {
 	// yet, and a line said in a channel it is not in is refused.
 	e, cmd := m.enqueue(line, core.Lobby)
 	if e != nil {
-		e.moves = true
+		e.joins, e.moves = ch, true
 		m.serverCur = ch
 	}
 	return cmd
+}
+
+// refusedJoin closes the view a /join opened, which the server refused
+// (the session is in as many channels as it may be, say): there is no
+// such channel to show. Why shows in the channel shown then. A /join of a
+// channel we are in (which the server refuses only when it is too busy)
+// leaves it alone.
+func (m *Model) refusedJoin(e *entry) {
+	c := m.find(e.joins)
+	if c == nil || c.in {
+		return
+	}
+	m.remove(e.joins)
+	m.addLocal(lineLocalError, e.line+" refused: "+e.reason)
 }
 
 // part closes the view of the channel arg names, or of the one on screen,

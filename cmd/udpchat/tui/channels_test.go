@@ -259,3 +259,19 @@ func TestTheBarKeepsTheFrame(t *testing.T) {
 	h.send(tea.WindowSizeMsg{Width: 30, Height: 4})
 	checkFrame(t, h, 30, 4)
 }
+
+func TestARefusedJoinClosesItsView(t *testing.T) {
+	h := joined(t)
+	h.enter("/join #eleventh")
+	h.wantBar("#lobby #go [#eleventh]")
+	h.event(client.RefusedEvent{ID: 2, Reason: "you are in 10 channels already: /part one first"})
+	h.wantBar("[#lobby] #go")
+	h.contains("-*- /join #eleventh refused: you are in 10 channels already: /part one first")
+
+	// A refused /join of a channel we are in (here by a second /join)
+	// leaves its view alone: its messages still come.
+	h.press("alt+right")
+	h.enter("/join #go")
+	h.event(client.RefusedEvent{ID: 3, Reason: "no"})
+	h.wantBar("#lobby [#go]")
+}

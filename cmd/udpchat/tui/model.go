@@ -115,6 +115,7 @@ func New(chat Chat, opts Options) Model {
 		serverCur: core.Lobby,
 	}
 	m.chans = []*channel{newChannel(core.Lobby)}
+	m.chans[0].in = true // everyone is
 	m.cur = m.chans[0]
 	m.setTheme(themeName(opts.Theme))
 	if err := CheckTheme(opts.Theme); err != nil {

@@ -141,6 +141,9 @@ func (m *Model) settle(e *entry, state delivery, reason string) {
 			m.serverCur = "" // the next line that depends on it says
 		}
 	}
+	if state == refused && e.joins != "" {
+		m.refusedJoin(e)
+	}
 }
 
 // retry sends the newest message of the channel on screen that was not
@@ -156,7 +159,7 @@ func (m *Model) retry() tea.Cmd {
 		if again != nil {
 			e.resent = true
 			e.touch()
-			again.parts, again.moves = e.parts, e.moves
+			again.joins, again.parts, again.moves = e.joins, e.parts, e.moves
 			if e.parts != "" {
 				m.close(e.parts)
 			}
