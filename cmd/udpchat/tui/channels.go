@@ -72,7 +72,11 @@ func (m *Model) show(c *channel) {
 	if c == m.cur {
 		return
 	}
-	m.cur.yOff = m.view.YOffset()
+	if !m.restore {
+		// Else the view still shows the channel switched from before
+		// this one, and has not been given cur's lines.
+		m.cur.yOff = m.view.YOffset()
+	}
 	m.cur = c
 	m.restore, m.dirty = true, true
 }
@@ -111,10 +115,10 @@ func (m *Model) remove(name string) {
 // lobby is the lobby's view, always the first.
 func (m *Model) lobby() *channel { return m.chans[0] }
 
-// youAreIn matches the server's notices that say which channel it now
-// takes our commands in: "you joined #go (topic: ...); 2 in #go: ...",
-// "you are talking in #go; ..." and "you left #go; you are talking in
-// #lobby".
+// youAreIn matches the server's notices about the channel we went to,
+// which come without a Room, being for us alone: "you joined #go (topic:
+// ...); 2 in #go: ...", "you are talking in #go; ..." and "you left #go;
+// you are talking in #lobby".
 var youAreIn = regexp.MustCompile(`^you (?:joined|are talking in|left #\S+; you are talking in) (#[^\s;()]+)`)
 
 // place returns the view msg belongs in, or nil for a message of a
