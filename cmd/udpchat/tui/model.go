@@ -58,8 +58,10 @@ type Model struct {
 	// their way are dropped.
 	parted map[string]bool
 	// serverCur is the channel the server takes our commands in (/who and
-	// /topic act on it, whatever channel a line names), as its last
-	// notice said; "" when a /join or /part on its way may change it.
+	// /topic act on it, whatever channel a line names) and the lobby's
+	// lines to (a line cannot name the lobby), as the /join and /part we
+	// sent make it, the server running our lines in order; "" when not
+	// known: one of them was not delivered, or a new session began.
 	serverCur string
 
 	// The session, for the status line.

@@ -13,7 +13,8 @@ import (
 const placeholder = "type a message; /help lists commands"
 
 // View draws the screen: the channel's messages, a marker when scrolled
-// back, the channel bar, the status line and the input line, with the terminal's cursor in the input.
+// back, the channel bar, the status line and the input line, with the
+// terminal's cursor in the input.
 func (m Model) View() tea.View {
 	var rows []string
 	if m.height >= 3 {
