@@ -124,8 +124,8 @@ func (c *Client) sealData(seq uint64, o *outgoing) ([]byte, error) {
 	p := &core.Packet{Type: core.TypeData, Seq: seq, HasSeq: true, Session: c.info.Session}
 	plain := []byte(o.text)
 	var ad []byte
-	if c.info.Version < 2 && o.room != "" {
-		return nil, errNoChannels
+	if c.info.Version < 2 && o.room != "" && o.room != core.Lobby {
+		return nil, errNoChannels // the lobby is all a version 1 server has
 	}
 	if c.info.Version >= 2 {
 		var err error

@@ -234,6 +234,9 @@ func (s *Server) runTopic(ctx context.Context, sess *session, m *core.Message, a
 	if err := checkTopic(arg); err != nil {
 		return &core.Rejection{Reason: err.Error()}
 	}
+	if why := s.muted(r, sess); why != "" {
+		return &core.Rejection{Reason: why} // a topic is said to the whole channel
+	}
 	sess.mu.Lock()
 	name, who := sess.name, sess.whoLocked()
 	sess.mu.Unlock()

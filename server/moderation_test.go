@@ -61,6 +61,8 @@ func TestChannelModeration(t *testing.T) {
 	announced(carol, "alice muted bob in #mod for 1m")
 	refusedWith(t, bob, "muted line", "you are muted in #mod")
 	refusedWith(t, bob, "/me tries", "you are muted in #mod")
+	refusedWith(t, bob, "/topic muted topic", "you are muted in #mod")
+	sayOK(t, bob, "/who") // what says nothing to the channel still works
 	sayOK(t, bob, "/join #lobby")
 	sayOK(t, bob, "bob in the lobby")
 	sayOK(t, bob, "/join #mod")

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 func newPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
@@ -16,7 +19,8 @@ func itoa(p uint16) string { return strconv.Itoa(int(p)) }
 // touches the user's.
 func known(t *testing.T) string { return filepath.Join(t.TempDir(), "known_servers") }
 
-// TestMain removes the client binary the terminal tests built.
+// TestMain removes the client binary the terminal tests built, and fails
+// the run if a test left a goroutine behind.
 func TestMain(m *testing.M) {
 	// Each client run here keeps its identity key in the default data
 	// directory, created on first use: the tests', never the user's.
@@ -29,6 +33,12 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(data)
 	if buildErr == nil && builtBin != "" {
 		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }

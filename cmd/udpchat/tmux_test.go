@@ -87,19 +87,34 @@ func (p *pane) typeLine(text string) {
 	p.tmux("send-keys", "-t", "ui", "Enter")
 }
 
+// press sends keys by tmux's names for them ("M-Left" is Alt+Left), as
+// the terminal would send them.
+func (p *pane) press(keys ...string) {
+	p.t.Helper()
+	p.tmux(append([]string{"send-keys", "-t", "ui"}, keys...)...)
+}
+
 // waitFor waits until the screen shows every one of want.
 func (p *pane) waitFor(want ...string) string {
 	p.t.Helper()
-	var screen string
-	wait := testkit.Wait{Got: func() string { return screen }}
-	wait.Until(p.t, fmt.Sprintf("the screen to show %q", want), func() bool {
-		screen = p.capture()
+	return p.waitUntil(fmt.Sprintf("the screen to show %q", want), func(screen string) bool {
 		for _, w := range want {
 			if !strings.Contains(screen, w) {
 				return false
 			}
 		}
 		return true
+	})
+}
+
+// waitUntil waits until the screen is as ok wants it, and returns it.
+func (p *pane) waitUntil(what string, ok func(screen string) bool) string {
+	p.t.Helper()
+	var screen string
+	wait := testkit.Wait{Got: func() string { return screen }}
+	wait.Until(p.t, what, func() bool {
+		screen = p.capture()
+		return ok(screen)
 	})
 	return screen
 }
@@ -130,6 +145,58 @@ func TestTerminalUI(t *testing.T) {
 	p.waitFor("bob: hi alice, welcome")
 }
 
+// TestTerminalUIChannels: the real client shows the lobby and a channel
+// it joined in a bar, switches to the channel at the /join, says a line
+// there, marks the lobby when someone speaks in it meanwhile, and clears
+// the mark when the user switches back (Alt+Left, through tmux).
+func TestTerminalUIChannels(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	bob := room.JoinWith(func(cfg *client.Config) { cfg.Nick = "bob" })
+	p := startPane(t, nil, clientArgs(t, room, "alice")...)
+	p.waitFor("connected")
+	bob.WaitDelivered(bob.Say("/join #go"))
+
+	p.typeLine("/join #go")
+	p.waitFor("#lobby [#go]", "/join #go ✓", "you joined #go")
+	p.typeLine("hello #go")
+	m := bob.WaitMessage("alice's line in #go", func(m core.Message) bool { return m.Kind == core.KindChat && m.From == "alice" })
+	if m.Room != "#go" || m.Text != "hello #go" {
+		t.Fatalf("bob got %+v, want alice's line in #go", m)
+	}
+
+	// bob speaks in the lobby while alice looks at #go: a line that names
+	// no channel goes to bob's current one, which /join #lobby makes the
+	// lobby again.
+	bob.WaitDelivered(bob.Say("/join #lobby"), bob.Say("anyone in the lobby?"))
+	screen := p.waitFor("#lobby+1 [#go]")
+	if strings.Contains(screen, "anyone in the lobby?") {
+		t.Fatalf("a line of the lobby shows in #go:\n%s", screen)
+	}
+
+	p.press("M-Left")
+	screen = p.waitFor("[#lobby] #go", "bob: anyone in the lobby?")
+	if strings.Contains(screen, "#lobby+") || strings.Contains(screen, "hello #go") {
+		t.Fatalf("back in the lobby, its mark is not cleared or #go's lines show:\n%s", screen)
+	}
+	// The server's current channel is #go, and a line typed in the lobby
+	// names it: it lands in the lobby.
+	p.typeLine("back in the lobby")
+	m = bob.WaitMessage("alice's line in the lobby", func(m core.Message) bool { return m.From == "alice" && m.Text == "back in the lobby" })
+	if m.Room != "" {
+		t.Fatalf("alice's line typed in the lobby went to %s", m.Room)
+	}
+	p.waitFor("alice: back in the lobby ✓")
+
+	// /who answers for the channel it is typed in.
+	p.press("M-Right")
+	p.waitFor("#lobby [#go]", "alice: hello #go ✓")
+	p.typeLine("/who")
+	p.waitUntil("the answer to /who in #go", func(screen string) bool {
+		// Its /join's notice, then /who's.
+		return strings.Count(screen, "2 in #go: alice") == 2 && strings.Contains(screen, "> /who ✓")
+	})
+}
+
 // TestTerminalUIReconnect: killing the server and starting it again, the
 // screen shows the state change, the client reconnects by itself, and a
 // message typed meanwhile is sent once it has.
@@ -153,8 +220,10 @@ func TestTerminalUIReconnect(t *testing.T) {
 	})
 }
 
-// TestScreenshot: a three-client conversation as the terminal shows it. With
-// -update-screenshot it writes docs/screenshot.txt, which the README shows.
+// TestScreenshot: a three-client conversation as the terminal shows it,
+// in the lobby, which alice comes back to from #go while bob talks to her
+// there. With -update-screenshot it writes docs/screenshot.txt, which the
+// README shows.
 func TestScreenshot(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
 	bob := room.JoinWith(func(cfg *client.Config) { cfg.Nick = "bob" })
@@ -163,26 +232,39 @@ func TestScreenshot(t *testing.T) {
 	carol := room.JoinWith(func(cfg *client.Config) { cfg.Nick = "carol" })
 	p.waitFor("carol joined")
 
-	// Each turn is a line bob or carol says, or alice types (by nil), and
-	// what the pane shows once it is through.
+	// Each turn is a line bob or carol says, or alice types (by nil), or
+	// keys alice presses, and what the pane shows once it is through.
 	var screen string
 	for _, turn := range []struct {
-		by          *chattest.Client
-		line, shows string
+		by                *chattest.Client
+		line, keys, shows string
 	}{
-		{bob, "morning! anyone tried the new v2 handshake?", "anyone tried"},
-		{nil, "yes: the server key is pinned now, like ssh", "like ssh ✓"},
-		{carol, "/me waves from the train 🚆", "waves from the train"},
-		{carol, "/msg alice lunch at 1?", "lunch at 1?"},
-		{nil, "/msg carol sure", "sure ✓"},
-		{bob, "roaming works too: my laptop changed networks mid-sentence", "mid-sentence"},
+		{by: bob, line: "morning! anyone tried the new v2 handshake?", shows: "anyone tried"},
+		{line: "yes: the server key is pinned now, like ssh", shows: "like ssh ✓"},
+		{by: carol, line: "/me waves from the train 🚆", shows: "waves from the train"},
+		{by: carol, line: "/msg alice lunch at 1?", shows: "lunch at 1?"},
+		{line: "/msg carol sure", shows: "sure ✓"},
+		{by: bob, line: "roaming works too: my laptop changed networks mid-sentence", shows: "mid-sentence"},
+		{line: "/join #go", shows: "you joined #go"},
+		{by: bob, line: "/join #go", shows: "bob joined #go"},
+		{line: "the 1.26 release notes are out", shows: "release notes are out ✓"},
+		{keys: "M-Left", shows: "[#lobby] #go"},
+		{by: bob, line: "alice: reading them now, the GC part looks good", shows: "#go+1!"},
 	} {
-		if turn.by == nil {
+		switch {
+		case turn.keys != "":
+			p.press(turn.keys)
+		case turn.by == nil:
 			p.typeLine(turn.line)
-		} else {
+		default:
 			turn.by.WaitDelivered(turn.by.Say(turn.line))
 		}
 		screen = p.waitFor(turn.shows)
+	}
+	for _, hidden := range []string{"release notes", "reading them now"} {
+		if strings.Contains(screen, hidden) {
+			t.Errorf("the lobby shows #go's %q:\n%s", hidden, screen)
+		}
 	}
 
 	if *updateScreenshot {

@@ -10,10 +10,11 @@ import (
 // it this small keeps the model free of the network, so that tests can drive
 // it with a fake.
 type Chat interface {
-	// Send queues text for the server and returns the ID that later
-	// DeliveredEvents and FailedEvents name. It may block while the
-	// engine's queue is full, so the UI calls it off the update loop.
-	Send(ctx context.Context, text string) (uint64, error)
+	// SendIn queues text, said in channel ch (core.Lobby for the lobby),
+	// for the server and returns the ID that later DeliveredEvents and
+	// FailedEvents name. It may block while the engine's queue is full,
+	// so the UI calls it off the update loop.
+	SendIn(ctx context.Context, ch, text string) (uint64, error)
 	// CheckText says why text cannot be sent, or returns nil.
 	CheckText(text string) error
 }

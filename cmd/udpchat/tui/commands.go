@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/server"
 )
 
@@ -15,7 +16,7 @@ var localCommands = []struct{ name, usage string }{
 	{"/help", "/help: this list, then the server's commands"},
 	{"/quit", "/quit: leave (Ctrl+C does too)"},
 	{"/retry", "/retry: send the last message that was not delivered again"},
-	{"/clear", "/clear: clear the message view"},
+	{"/clear", "/clear: clear this channel's messages"},
 	{"/theme", "/theme color|mono: change the colours"},
 	{"/bell", "/bell [on|off]: ring the terminal bell when you are mentioned or messaged"},
 }
@@ -25,6 +26,9 @@ var keyHelp = []string{
 	"keys: Enter sends; Up/Down walk the lines you sent; Tab completes commands and nicknames (again for the next one)",
 	"keys: PgUp/PgDn, Shift+Up/Down or the mouse wheel scroll back; Esc or Ctrl+End return to the newest; Ctrl+Home goes to the oldest",
 	"keys: Left/Right, Ctrl+Left/Right by word, Home/End, Ctrl+W deletes a word, Ctrl+U the line before the cursor, Ctrl+C quits",
+	"keys: Alt+Left/Right show the previous or next channel, Alt+1 to Alt+9 the first to ninth of the bar",
+	"channels: /join #name shows #name at once, /part leaves the one shown; a line goes to the channel shown, and so does what the server says to you alone",
+	"the bar above the status line lists them: [#go] is shown, #lobby+3 got 3 lines since you looked, #rust+1! one that names you",
 	"a line starting with // sends the text with one / less",
 }
 
@@ -63,9 +67,17 @@ func (m *Model) submit() tea.Cmd {
 		return m.retry()
 	case "/clear":
 		m.input.Reset()
-		m.entries, m.unseen, m.dirty = nil, 0, true
+		m.cur.entries, m.cur.unseen, m.dirty = nil, 0, true
 		m.toBottom()
 		return nil
+	case "/join":
+		if ch, err := core.ParseChannel(arg); err == nil && m.channels() && !strings.Contains(arg, " ") {
+			return m.join(line, ch)
+		}
+	case "/part":
+		if m.channels() {
+			return m.part(line, arg)
+		}
 	case "/theme":
 		m.input.Reset()
 		m.themeCommand(arg)

@@ -69,6 +69,9 @@ type entry struct {
 
 	// Own messages sent in this session.
 	line   string // the line as typed, which /retry sends again
+	room   string // the channel it is said in, which /retry says it in again
+	joins  string // the channel it joins (/join), whose view a refusal closes
+	parts  string // the channel it leaves (/part), which a refusal keeps
 	key    int    // numbers it before Send returns an ID
 	id     uint64 // the engine's ID, once Send returned
 	state  delivery

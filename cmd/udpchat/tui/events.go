@@ -41,13 +41,14 @@ func (m *Model) event(ev client.Event) tea.Cmd {
 	return nil
 }
 
-// message shows a message from the server, and rings the bell for one that
-// names us or is for us alone.
+// message shows a message from the server in its channel (see place),
+// and rings the bell for one that names us or is for us alone.
 func (m *Model) message(msg core.Message) tea.Cmd {
-	e := &entry{kind: kindLine(msg.Kind), time: msg.Time, from: termsafe.Line(msg.From), to: termsafe.Line(msg.To), text: termsafe.Line(msg.Text)}
-	if msg.Room != "" {
-		e.text = "[" + msg.Room + "] " + e.text // a channel's name is letters, digits, '-' and '_' (core.CheckChannel)
+	c := m.place(msg)
+	if c == nil {
+		return nil
 	}
+	e := &entry{kind: kindLine(msg.Kind), time: msg.Time, from: termsafe.Line(msg.From), to: termsafe.Line(msg.To), text: termsafe.Line(msg.Text)}
 	// The server does not echo our messages, but history can hold what our
 	// nickname said before.
 	e.own = m.nick != "" && strings.EqualFold(e.from, m.nick)
@@ -66,10 +67,10 @@ func (m *Model) message(msg core.Message) tea.Cmd {
 			}
 		}
 	}
-	if e.kind == lineHistory && (len(m.entries) == 0 || m.entries[len(m.entries)-1].kind != lineHistory) {
-		m.add(&entry{kind: lineDivider, text: "-- earlier messages --"})
+	if e.kind == lineHistory && (len(c.entries) == 0 || c.entries[len(c.entries)-1].kind != lineHistory) {
+		m.addTo(c, &entry{kind: lineDivider, text: "-- earlier messages --"})
 	}
-	m.add(e)
+	m.addTo(c, e)
 	if m.bell && !e.own && e.kind != lineHistory && (e.mention != "" || e.kind == linePrivate) {
 		return tea.Raw("\a")
 	}
@@ -100,12 +101,22 @@ func (m *Model) learn(text string) {
 		m.forget(name)
 		return
 	}
-	if _, list, ok := strings.Cut(text, " here: "); ok {
-		for _, w := range who.FindAllStringSubmatch(list, -1) {
+	// Someone who joins a channel is still in the lobby, and leaving a
+	// channel is not leaving: only a join says something new.
+	if name, ch, ok := strings.Cut(text, " joined #"); ok && name != "you" && !strings.Contains(name, " ") && !strings.Contains(ch, " ") {
+		m.seen(name)
+		return
+	}
+	if list := whoList.FindStringSubmatch(text); list != nil {
+		for _, w := range who.FindAllStringSubmatch(list[1], -1) {
 			m.know(w[1])
 		}
 	}
 }
+
+// whoList matches the server's list of who is in the lobby ("3 here: ...")
+// or in a channel ("2 in #go: ...", which a /join's notice ends with too).
+var whoList = regexp.MustCompile(`\d+ (?:here|in #\S+): (.*)`)
 
 // seen puts name first for completion: whoever spoke last is likeliest to
 // be answered.

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,10 +12,14 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"go.uber.org/goleak"
 
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 )
+
+// TestMain fails the run if a test left a goroutine behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // t0 is the tests' clock: every timestamp reads 14:30.
 var t0 = time.Date(2026, 11, 28, 14, 30, 0, 0, time.Local)
@@ -24,12 +29,13 @@ var t0 = time.Date(2026, 11, 28, 14, 30, 0, 0, time.Local)
 type fakeChat struct {
 	mu      sync.Mutex
 	sent    []string
+	rooms   []string // the channel each of sent was said in
 	nextID  uint64
 	sendErr error
 	maxLen  int // CheckText refuses longer texts; 0: no limit
 }
 
-func (f *fakeChat) Send(_ context.Context, text string) (uint64, error) {
+func (f *fakeChat) SendIn(_ context.Context, ch, text string) (uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sendErr != nil {
@@ -37,6 +43,7 @@ func (f *fakeChat) Send(_ context.Context, text string) (uint64, error) {
 	}
 	f.nextID++
 	f.sent = append(f.sent, text)
+	f.rooms = append(f.rooms, ch)
 	return f.nextID, nil
 }
 
@@ -51,6 +58,17 @@ func (f *fakeChat) Sent() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.sent...)
+}
+
+// SentIn is what was sent, each line as "channel: text".
+func (f *fakeChat) SentIn() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, len(f.sent))
+	for i, text := range f.sent {
+		out[i] = f.rooms[i] + ": " + text
+	}
+	return out
 }
 
 // harness drives a Model as the Bubble Tea runtime would, synchronously:
@@ -130,6 +148,40 @@ func (h *harness) msg(kind core.MessageKind, from, text string) {
 	h.event(client.MessageEvent{Message: core.Message{Kind: kind, From: from, Text: text, Time: t0}})
 }
 
+// roomMsg delivers a message of a room: channel ch's, or the lobby's for
+// "", with the log offset id that a room's messages have.
+func (h *harness) roomMsg(ch string, id uint64, kind core.MessageKind, from, text string) {
+	h.t.Helper()
+	h.event(client.MessageEvent{Message: core.Message{Kind: kind, ID: id, Room: ch, From: from, Text: text, Time: t0}})
+}
+
+// bar is the channel bar, the line above the status line, or "" when the
+// screen has none.
+func (h *harness) bar() string {
+	l := h.screenLines()
+	if !h.m.showBar() {
+		return ""
+	}
+	return strings.TrimSpace(l[len(l)-3])
+}
+
+// wantBar fails the test unless the channel bar reads want.
+func (h *harness) wantBar(want string) {
+	h.t.Helper()
+	if b := h.bar(); b != want {
+		h.t.Fatalf("channel bar = %q, want %q:\n%s", b, want, h.screen())
+	}
+}
+
+// wantSent fails the test unless the lines sent are want, each as
+// "channel: text".
+func (h *harness) wantSent(want ...string) {
+	h.t.Helper()
+	if got := h.chat.SentIn(); !slices.Equal(got, want) {
+		h.t.Fatalf("sent\n%q\nwant\n%q", got, want)
+	}
+}
+
 // typeText types s a character at a time, as a terminal sends it.
 func (h *harness) typeText(s string) {
 	h.t.Helper()
@@ -166,6 +218,10 @@ var keys = map[string]tea.KeyPressMsg{
 	"ctrl+c":     {Code: 'c', Mod: tea.ModCtrl},
 	"ctrl+w":     {Code: 'w', Mod: tea.ModCtrl},
 	"ctrl+left":  {Code: tea.KeyLeft, Mod: tea.ModCtrl},
+	"alt+left":   {Code: tea.KeyLeft, Mod: tea.ModAlt},
+	"alt+right":  {Code: tea.KeyRight, Mod: tea.ModAlt},
+	"alt+1":      {Code: '1', Mod: tea.ModAlt},
+	"alt+3":      {Code: '3', Mod: tea.ModAlt},
 }
 
 func (h *harness) press(names ...string) {

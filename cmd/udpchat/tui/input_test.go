@@ -221,7 +221,8 @@ func TestHelp(t *testing.T) {
 			t.Errorf("/help does not mention %s", c)
 		}
 	}
-	h.contains("-*- commands of this client:", "-*- the server's commands: /nick")
+	h.contains("-*- commands of this client:", "-*- the server's commands: /nick",
+		"Alt+Left/Right show the previous or next channel", "#lobby+3 got 3 lines since you looked")
 	if got := h.chat.Sent(); !slices.Equal(got, []string{"/help"}) {
 		t.Fatalf("sent %q, want the server asked for its /help", got)
 	}

@@ -7,7 +7,9 @@ import (
 )
 
 // key handles a key press. The input line gets every key the UI does not
-// claim: Enter, Tab, Up and Down (history), scrolling and Ctrl+C. The view
+// claim: Enter, Tab, Up and Down (history), scrolling, switching channels
+// (Alt+Left/Right, which the input would take to move by word, as
+// Ctrl+Left/Right still do; Alt+1 to 9) and Ctrl+C. The view
 // scrolls with keys that no editing uses, so that scrolling never moves the
 // cursor and typing never scrolls.
 func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -50,6 +52,15 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.toBottom()
 	case "ctrl+l":
 		cmd = tea.ClearScreen
+	case "alt+right":
+		m.cycle(1)
+	case "alt+left":
+		m.cycle(-1)
+	case "alt+1", "alt+2", "alt+3", "alt+4", "alt+5", "alt+6", "alt+7", "alt+8", "alt+9":
+		// As in irssi and weechat: the channel at that place in the bar.
+		if i := int(k[len(k)-1] - '1'); i < len(m.chans) {
+			m.show(m.chans[i])
+		}
 	default:
 		m.input, cmd = m.input.Update(msg)
 	}
@@ -59,15 +70,15 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // scrolled notes where the view stands after the user scrolled it.
 func (m *Model) scrolled() {
-	m.follow = m.view.AtBottom()
-	if m.follow {
-		m.unseen = 0
+	m.cur.follow = m.view.AtBottom()
+	if m.cur.follow {
+		m.cur.unseen = 0
 	}
 }
 
 // toBottom shows the newest lines, and follows them from then on.
 func (m *Model) toBottom() {
-	m.follow, m.unseen = true, 0
+	m.cur.follow, m.cur.unseen = true, 0
 	m.view.GotoBottom()
 }
 

@@ -46,11 +46,17 @@ type Model struct {
 	hist *input.History
 	comp *input.Completer
 
-	entries []*entry
-	dirty   bool // entries changed since the view's content was set
-	trimmed int  // lines dropped from the top since then
-	follow  bool // at the bottom: new lines scroll into view
-	unseen  int  // entries that arrived while scrolled back
+	// The lobby first, then the channels the user is in, in the order
+	// they came; cur is the one on screen.
+	chans []*channel
+	cur   *channel
+	dirty bool // cur's entries changed since the view's content was set
+	// restore: cur was switched to, so the view goes back to where cur
+	// stood, not where the last channel did.
+	restore bool
+	// parted are the channels the user left here, whose messages still on
+	// their way are dropped.
+	parted map[string]bool
 
 	// The session, for the status line.
 	state     client.ConnState
@@ -99,10 +105,13 @@ func New(chat Chat, opts Options) Model {
 		spin:   spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		hist:   input.NewHistory(0),
 		comp:   &input.Completer{},
-		follow: true,
 		byID:   make(map[uint64]*entry),
 		early:  make(map[uint64]settled),
+		parted: make(map[string]bool),
 	}
+	m.chans = []*channel{newChannel(core.Lobby)}
+	m.chans[0].in = true // everyone is
+	m.cur = m.chans[0]
 	m.setTheme(themeName(opts.Theme))
 	if err := CheckTheme(opts.Theme); err != nil {
 		m.addLocal(lineLocalError, err.Error()+": using "+ThemeColor)
@@ -181,32 +190,47 @@ func (m *Model) setTheme(name string) {
 	st.Focused.Text, st.Blurred.Text = m.theme.text, m.theme.text
 	m.input.SetStyles(st)
 	m.spin.Style = m.theme.stateBusy.Inherit(m.theme.status)
-	for _, e := range m.entries {
-		e.touch()
+	for _, c := range m.chans {
+		for _, e := range c.entries {
+			e.touch()
+		}
 	}
 	m.dirty = true
 }
 
-// add appends an entry to the view.
-func (m *Model) add(e *entry) {
+// add appends an entry to the channel on screen.
+func (m *Model) add(e *entry) { m.addTo(m.cur, e) }
+
+// addTo appends an entry to channel c, unread if c is not on screen.
+func (m *Model) addTo(c *channel, e *entry) {
 	if e.time.IsZero() {
 		e.time = m.now()
 	}
-	m.entries = append(m.entries, e)
-	if len(m.entries) > maxEntries {
-		drop := len(m.entries) - maxEntries
-		for _, old := range m.entries[:drop] {
-			m.trimmed += len(m.lines(old))
+	c.entries = append(c.entries, e)
+	if len(c.entries) > maxEntries {
+		drop := len(c.entries) - maxEntries
+		if !c.follow {
+			// Only a view scrolled back must keep its place.
+			for _, old := range c.entries[:drop] {
+				c.trimmed += len(m.lines(old))
+			}
 		}
-		m.entries = append(m.entries[:0:0], m.entries[drop:]...)
+		c.entries = append(c.entries[:0:0], c.entries[drop:]...)
 	}
-	if !m.follow {
-		m.unseen++
+	if !c.follow {
+		c.unseen++
+	}
+	if c != m.cur {
+		if !e.own && unreadKind(e.kind) {
+			c.unread++
+			c.mention = c.mention || e.mention != ""
+		}
+		return
 	}
 	m.dirty = true
 }
 
-// addLocal appends a line of the UI's own.
+// addLocal appends a line of the UI's own to the channel on screen.
 func (m *Model) addLocal(kind lineKind, text string) {
 	m.add(&entry{kind: kind, text: text})
 }

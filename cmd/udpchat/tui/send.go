@@ -15,16 +15,19 @@ type sentMsg struct {
 	err error
 }
 
-// send shows line as our message, pending, and queues it for the engine.
+// send shows line as our message in the channel on screen, pending, and
+// queues it for the engine, said in that channel.
 func (m *Model) send(line string) tea.Cmd {
-	_, cmd := m.enqueue(line)
+	_, cmd := m.enqueue(line, m.cur.name)
 	return cmd
 }
 
-// enqueue is send, and returns the new entry, or nil if line was not
-// accepted. A line the engine could never send stays in the input, so that
-// it can be shortened, and is not shown as a message.
-func (m *Model) enqueue(line string) (*entry, tea.Cmd) {
+// enqueue shows line as our message in the channel on screen, pending,
+// queues it for the engine, said in channel room, and returns the new
+// entry, or nil if line was not accepted. A line the engine could never
+// send stays in the input, so that it can be shortened, and is not shown as
+// a message.
+func (m *Model) enqueue(line, room string) (*entry, tea.Cmd) {
 	if err := m.chat.CheckText(line); err != nil {
 		m.addLocal(lineLocalError, "not sent: "+err.Error())
 		return nil, nil
@@ -32,7 +35,7 @@ func (m *Model) enqueue(line string) (*entry, tea.Cmd) {
 	m.input.Reset()
 	m.nextKey++
 	e := m.ownEntry(line)
-	e.key, e.state = m.nextKey, pending
+	e.key, e.state, e.room = m.nextKey, pending, room
 	m.toBottom() // what we send, we want to see
 	m.add(e)
 	m.queue = append(m.queue, e)
@@ -81,9 +84,9 @@ func (m *Model) sendNext() tea.Cmd {
 	e := m.queue[0]
 	m.queue = m.queue[1:]
 	m.sending = e
-	chat, ctx, key, line := m.chat, m.ctx, e.key, e.line
+	chat, ctx, key, room, line := m.chat, m.ctx, e.key, e.room, e.line
 	return func() tea.Msg {
-		id, err := chat.Send(ctx, line)
+		id, err := chat.SendIn(ctx, room, line)
 		return sentMsg{key: key, id: id, err: err}
 	}
 }
@@ -128,20 +131,35 @@ func (m *Model) settle(e *entry, state delivery, reason string) {
 	e.state, e.reason = state, reason
 	e.touch()
 	m.dirty = true
+	if state != delivered {
+		if e.parts != "" {
+			// The server did not take us out of the channel: what it
+			// still says there shows again, in a view of its own.
+			delete(m.parted, e.parts)
+		}
+	}
+	if state == refused && e.joins != "" {
+		m.refusedJoin(e)
+	}
 }
 
-// retry sends the newest message that was not delivered again, as a new
-// message: the room sees it now, after what was said since.
+// retry sends the newest message of the channel on screen that was not
+// delivered again, as a new message in the channel it was said in: the
+// room sees it now, after what was said since.
 func (m *Model) retry() tea.Cmd {
-	for i := len(m.entries) - 1; i >= 0; i-- {
-		e := m.entries[i]
+	for i := len(m.cur.entries) - 1; i >= 0; i-- {
+		e := m.cur.entries[i]
 		if e.state != failed || e.resent {
 			continue
 		}
-		again, cmd := m.enqueue(e.line)
+		again, cmd := m.enqueue(e.line, e.room)
 		if again != nil {
 			e.resent = true
 			e.touch()
+			again.joins, again.parts = e.joins, e.parts
+			if e.parts != "" {
+				m.close(e.parts)
+			}
 		}
 		return cmd
 	}

@@ -15,12 +15,13 @@ import (
 type theme struct {
 	name string
 
-	time, text, own, action, private     lipgloss.Style
-	system, errorLine, notice, local     lipgloss.Style
-	history, divider, command, mention   lipgloss.Style
-	pending, delivered, failed           lipgloss.Style
-	status, stateOK, stateBusy, stateBad lipgloss.Style
-	marker, prompt, placeholder          lipgloss.Style
+	time, text, own, action, private      lipgloss.Style
+	system, errorLine, notice, local      lipgloss.Style
+	history, divider, command, mention    lipgloss.Style
+	pending, delivered, failed            lipgloss.Style
+	status, stateOK, stateBusy, stateBad  lipgloss.Style
+	marker, prompt, placeholder           lipgloss.Style
+	bar, barActive, barUnread, barMention lipgloss.Style
 
 	// nickBase styles other people's names; palette, when set, gives each
 	// name its own colour.
@@ -67,6 +68,10 @@ func colorTheme() theme {
 		marker:      s().Foreground(c("16")).Background(c("214")),
 		prompt:      s().Bold(true).Foreground(c("39")),
 		placeholder: s().Foreground(c("240")),
+		bar:         s().Foreground(c("250")).Background(c("235")),
+		barActive:   s().Bold(true).Foreground(c("231")).Background(c("25")),
+		barUnread:   s().Bold(true).Foreground(c("214")).Background(c("235")),
+		barMention:  s().Bold(true).Foreground(c("16")).Background(c("220")),
 		nickBase:    s().Bold(true),
 	}
 	for _, p := range nickPalette {
@@ -102,6 +107,10 @@ func monoTheme() theme {
 		marker:      s().Reverse(true).Bold(true),
 		prompt:      s().Bold(true),
 		placeholder: s().Faint(true),
+		bar:         s(),
+		barActive:   s().Reverse(true),
+		barUnread:   s().Bold(true),
+		barMention:  s().Bold(true).Underline(true),
 		nickBase:    s().Bold(true),
 	}
 }

@@ -12,14 +12,18 @@ import (
 // placeholder is shown in the empty input line.
 const placeholder = "type a message; /help lists commands"
 
-// View draws the screen: the messages, a marker when scrolled back, the
-// status line and the input line, with the terminal's cursor in the input.
+// View draws the screen: the channel's messages, a marker when scrolled
+// back, the channel bar, the status line and the input line, with the
+// terminal's cursor in the input.
 func (m Model) View() tea.View {
 	var rows []string
 	if m.height >= 3 {
 		rows = append(rows, m.view.View())
 		if m.showMarker() {
 			rows = append(rows, m.marker())
+		}
+		if m.showBar() {
+			rows = append(rows, m.channelBar())
 		}
 	}
 	if m.height >= 2 {
@@ -33,7 +37,7 @@ func (m Model) View() tea.View {
 	// Mouse reporting brings the wheel to the view; most terminals still
 	// select text with Shift held.
 	v.MouseMode = tea.MouseModeCellMotion
-	v.WindowTitle = "udpchat " + m.server
+	v.WindowTitle = "udpchat " + m.server + " " + m.cur.name
 	v.Cursor = tea.NewCursor(x, m.height-1)
 	return v
 }
@@ -45,11 +49,15 @@ func (m *Model) layout() {
 	if m.showMarker() {
 		h--
 	}
+	if m.showBar() {
+		h--
+	}
 	m.view.SetWidth(m.width)
 	m.view.SetHeight(max(h, 1))
+	c := m.cur
 	if m.dirty {
 		var lines []string
-		for _, e := range m.entries {
+		for _, e := range c.entries {
 			lines = append(lines, m.lines(e)...)
 		}
 		// Few lines sit at the bottom, by the input, where the eye is, as
@@ -58,32 +66,39 @@ func (m *Model) layout() {
 			lines = append(make([]string, pad), lines...)
 		}
 		y := m.view.YOffset()
-		m.view.SetContentLines(lines)
-		if !m.follow {
-			// Lines dropped from the top must not move what is being read.
-			m.view.SetYOffset(y - m.trimmed)
+		if m.restore {
+			y = c.yOff
 		}
-		m.trimmed, m.dirty = 0, false
+		m.view.SetContentLines(lines)
+		if !c.follow {
+			// Lines dropped from the top must not move what is being read.
+			m.view.SetYOffset(y - c.trimmed)
+		}
+		c.trimmed, m.dirty, m.restore = 0, false, false
 	}
-	if m.follow {
+	if c.follow {
 		m.view.GotoBottom()
 	}
 	m.scrollInput()
 }
 
 // showMarker reports whether the marker is shown: when scrolled back, if
-// the window leaves a line of messages beside it.
+// the window leaves a line of messages beside it and the channel bar.
 func (m *Model) showMarker() bool {
-	return !m.follow && m.height >= 4
+	need := 4
+	if m.showBar() {
+		need++
+	}
+	return !m.cur.follow && m.height >= need
 }
 
 // marker tells the reader that there is more below, and how much is new.
 func (m *Model) marker() string {
 	text := " more below: PgDn, or Esc for the newest "
-	if m.unseen == 1 {
+	if n := m.cur.unseen; n == 1 {
 		text = " 1 new message below: PgDn, or Esc for the newest "
-	} else if m.unseen > 1 {
-		text = fmt.Sprintf(" %d new messages below: PgDn, or Esc for the newest ", m.unseen)
+	} else if n > 1 {
+		text = fmt.Sprintf(" %d new messages below: PgDn, or Esc for the newest ", n)
 	}
 	text = ansi.Truncate(text, m.width, "")
 	return m.theme.marker.Render(text + strings.Repeat(" ", max(m.width-lipgloss.Width(text), 0)))
