@@ -56,7 +56,17 @@ type resumeState struct {
 	// are message IDs room offsets, to be remembered and deduplicated. A
 	// server that sends no KindSession numbers its messages otherwise.
 	live bool
+	// shown is the last offset shown of each channel other than the
+	// lobby (whose is the ticket's), at most maxShownChannels of them:
+	// a session that resumes goes on in its channels from what the
+	// client acknowledged, and an ACK may have been lost. It is
+	// forgotten with the lobby's epoch, which a server that lost its
+	// logs changes.
+	shown map[string]uint64
 }
+
+// maxShownChannels bounds the channels whose last offset is remembered.
+const maxShownChannels = 64
 
 // claim returns the wire form of the Resume the KEY_REQ p carries, or nil
 // without a ticket: the proof binds it to p's payload and nickname, so p
@@ -87,9 +97,9 @@ func (c *Client) session(ctx context.Context, id uint64, m *core.Message) {
 	if r.ticket.Valid() && r.ticket.Epoch != m.ID {
 		c.log.Warn("the room's log has a new epoch: messages were missed", "old_epoch", r.ticket.Epoch, "epoch", m.ID)
 		c.emit(ctx, NoticeEvent{Text: missedNotice})
-		offset = 0
+		offset, r.shown = 0, nil
 	} else if !r.ticket.Valid() {
-		offset = 0
+		offset, r.shown = 0, nil
 	}
 	r.ticket = Ticket{Session: id, Epoch: m.ID, Offset: offset, Token: token, Nick: r.nick}
 	r.live = true
@@ -107,9 +117,19 @@ func (c *Client) deliver(ctx context.Context, ms []*core.Message) {
 			continue
 		}
 		var offset uint64
-		// Offsets are the lobby's: a channel's messages have their own,
-		// and a resumed session goes on in its channels from where the
-		// server left off, so they are never sent twice.
+		if r.live && m.ID != 0 && m.Room != "" {
+			// A channel's offsets are its own.
+			if last, ok := r.shown[m.Room]; ok && m.ID <= last {
+				c.log.Debug("channel message shown already: dropped", "channel", m.Room, "offset", m.ID, "last", last)
+				continue
+			}
+			if _, ok := r.shown[m.Room]; ok || len(r.shown) < maxShownChannels {
+				if r.shown == nil {
+					r.shown = make(map[string]uint64)
+				}
+				r.shown[m.Room] = m.ID
+			}
+		}
 		if r.live && m.ID != 0 && m.Room == "" {
 			if m.ID <= r.ticket.Offset {
 				c.log.Debug("room message shown already: dropped", "offset", m.ID, "last", r.ticket.Offset)

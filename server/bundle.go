@@ -7,8 +7,9 @@ import (
 )
 
 // flushLocked hands what gatherLocked put in sess.held to its sender: one
-// message alone, or more as a bundle. sess.held is emptied either way.
-func (s *Server) flushLocked(sess *session) error {
+// message alone, or more as a bundle, with ref for the Sender to hand back
+// once it is acknowledged (chanMark). sess.held is emptied either way.
+func (s *Server) flushLocked(sess *session, ref any) error {
 	body, n := sess.held[0], len(sess.held)
 	if n > 1 {
 		// The bundle is sealed into a datagram of its own at once, so its
@@ -28,7 +29,7 @@ func (s *Server) flushLocked(sess *session) error {
 	clear(sess.held) // the encodings belong to their messages
 	sess.held = sess.held[:0]
 	sess.body = body
-	_, err := sess.snd.Push(sess.build, nil)
+	_, err := sess.snd.Push(sess.build, ref)
 	sess.body = nil
 	if err != nil {
 		return err

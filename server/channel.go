@@ -66,10 +66,54 @@ func (r *room) label() string {
 
 // cursor is a session's place in one channel's log: next is the offset of
 // the next entry to send, in epoch, 0 until confirm places it (offsets
-// start at 1); entries before liveFrom are history, shown as such.
+// start at 1); entries before liveFrom are history, shown as such. In a
+// channel other than the lobby, acked is how far the client has
+// acknowledged: a session that resumes this one goes on from there, not
+// from next, so what was on its way and lost is sent again (the lobby's
+// place comes from the client's own claim instead).
 type cursor struct {
 	r                     *room
 	next, epoch, liveFrom uint64
+	acked                 uint64
+}
+
+// chanMark is where a DATA leaves a session's cursors in its channels
+// other than the lobby: the Sender hands it back once the DATA is
+// acknowledged, to move their acked on. A session in the lobby alone
+// sends none.
+type chanMark []chanPos
+
+type chanPos struct {
+	r    *room
+	next uint64
+}
+
+// markLocked is the mark of the DATA gathered to nexts (gatherLocked's),
+// or nil for a session in the lobby alone. sess.mu is held.
+func (sess *session) markLocked(nexts []uint64) any {
+	if len(sess.chans) == 0 {
+		return nil
+	}
+	mark := make(chanMark, len(sess.chans))
+	for i, c := range sess.chans {
+		mark[i] = chanPos{c.r, nexts[i+1]}
+	}
+	return mark
+}
+
+// ackedLocked takes in what the Sender says was acknowledged. sess.mu is
+// held.
+func (sess *session) ackedLocked(refs []any) {
+	for _, ref := range refs {
+		mark, _ := ref.(chanMark)
+		for _, p := range mark {
+			for _, c := range sess.chans {
+				if c.r == p.r && p.next > c.acked {
+					c.acked = p.next
+				}
+			}
+		}
+	}
 }
 
 // roomTable is the channels the server has open, by log name.

@@ -116,7 +116,7 @@ func (s *Server) enter(ctx context.Context, sess *session, r *room) (bool, error
 		if sess.version >= 2 {
 			next = s.historyStart(ctx, r, core.LogBounds{Epoch: epoch, First: 1, Next: head})
 		}
-		c = &cursor{r: r, next: max(next, 1), epoch: epoch, liveFrom: head}
+		c = &cursor{r: r, next: max(next, 1), epoch: epoch, liveFrom: head, acked: max(next, 1)}
 	}
 	sess.mu.Lock()
 	switch {

@@ -160,7 +160,7 @@ func (s *Server) fillLocked(sess *session) (ok bool) {
 			}
 			continue // the gathering queued a notice (a new epoch): it goes now, not with the next message
 		}
-		if err := s.flushLocked(sess); err != nil {
+		if err := s.flushLocked(sess, sess.markLocked(nexts[:])); err != nil {
 			// The layer is full (one without Flow): what was gathered
 			// is gathered again next time.
 			return true

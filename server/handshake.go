@@ -196,7 +196,11 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		if carried != nil {
 			carried.mu.Lock()
 			for _, c := range carried.chans {
-				chans = append(chans, *c)
+				// From what its client acknowledged: what was on its
+				// way is sent again (the client drops what it showed).
+				cc := *c
+				cc.next = max(c.acked, 1)
+				chans = append(chans, cc)
 			}
 			current = carried.current
 			carried.mu.Unlock()

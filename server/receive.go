@@ -208,7 +208,7 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 		if !p.HasAckSeq {
 			break
 		}
-		sess.snd.Ack(core.Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now)
+		sess.ackedLocked(sess.snd.Ack(core.Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now))
 		dead := s.pollLocked(sess, now, out)
 		s.caughtUpLocked(sess)
 		if dead {

@@ -110,7 +110,9 @@ func TestMessageRefused(t *testing.T) {
 	for _, tt := range []struct{ name, hex, want string }{
 		{"empty", "", "kind: truncated"},
 		{"kind 7", "0700" + "00" + "00" + "00" + "00", "unknown kind 7"},
-		{"unknown flag", "0002" + "00" + "00" + "00" + "00", "unknown flags 0x02"},
+		{"unknown flag", "0004" + "00" + "00" + "00" + "00", "unknown flags 0x04"},
+		{"room flag, no room", "0002" + "00" + "00" + "00" + "00" + "00", "room flag set, and no room"},
+		{"room not a channel", "0002" + "00" + "00" + "00" + "02" + "676f" + "00", "not a channel name"},
 		{"from too long", "0000" + "00" + "41" + strings.Repeat("61", 65), "from: 65 bytes"},
 		{"text not UTF-8", "0000" + "00" + "00" + "00" + "01" + "c3", "text: not valid UTF-8"},
 		{"time beyond int64", "0001" + "00" + "00" + "00" + "80808080808080808001" + "00", "beyond 2^63-1"},

@@ -10,8 +10,11 @@ import (
 	"github.com/udpchat/udpchat/core"
 )
 
-// flagTime says a message carries a time.
-const flagTime = 1
+// The flags: a message carries a time; a message carries a channel.
+const (
+	flagTime = 1
+	flagRoom = 2
+)
 
 // AppendMessage appends the encoding of m to dst: Time as Unix milliseconds
 // (finer precision and the location are lost: DecodeMessage gives UTC);
@@ -29,10 +32,16 @@ func (Codec) AppendMessage(dst []byte, m *core.Message) ([]byte, error) {
 	if !m.Time.IsZero() {
 		flags |= flagTime
 	}
+	if m.Room != "" {
+		flags |= flagRoom
+	}
 	dst = append(dst, byte(m.Kind), flags)
 	dst = binary.AppendUvarint(dst, m.ID)
 	dst = appendField(dst, m.From)
 	dst = appendField(dst, m.To)
+	if flags&flagRoom != 0 {
+		dst = appendField(dst, m.Room)
+	}
 	if flags&flagTime != 0 {
 		dst = binary.AppendUvarint(dst, uint64(m.Time.UnixMilli()))
 	}
@@ -48,7 +57,7 @@ func checkMessage(m *core.Message) error {
 		return fmt.Errorf("time %v: 0 to 2^63-1 Unix milliseconds", m.Time)
 	}
 	return errors.Join(core.CheckName(m.From, "from", -1, fieldName), core.CheckName(m.To, "to", -1, fieldName),
-		core.CheckText(m.Text, "text", -1, fieldName))
+		core.CheckChannel(m.Room), core.CheckText(m.Text, "text", -1, fieldName))
 }
 
 // DecodeMessage parses the inner message b (the opened payload of a version
@@ -72,12 +81,22 @@ func decodeMessage(b []byte) (*core.Message, error) {
 	if m.Kind > core.KindSession {
 		return nil, fmt.Errorf("unknown kind %d", m.Kind)
 	}
-	if flags&^flagTime != 0 {
-		return nil, fmt.Errorf("unknown flags 0x%02x", flags&^flagTime)
+	if flags&^(flagTime|flagRoom) != 0 {
+		return nil, fmt.Errorf("unknown flags 0x%02x", flags&^(flagTime|flagRoom))
 	}
 	m.ID = r.uvarint("id")
 	m.From = r.name("from")
 	m.To = r.name("to")
+	if flags&flagRoom != 0 {
+		if m.Room = r.name("room"); r.err == nil && m.Room == "" {
+			return nil, errors.New("room flag set, and no room")
+		}
+		if r.err == nil {
+			if err := core.CheckChannel(m.Room); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if flags&flagTime != 0 {
 		ms := r.uvarint("time")
 		if ms > math.MaxInt64 {
