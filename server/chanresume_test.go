@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"net/netip"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,29 +12,6 @@ import (
 	"github.com/udpchat/udpchat/server"
 	"github.com/udpchat/udpchat/transport/memory"
 )
-
-// halfOutage drops what its client sends while mute (its ACKs among it),
-// and everything both ways while down.
-type halfOutage struct {
-	core.Transport
-	mute, down atomic.Bool
-}
-
-func (o *halfOutage) WriteTo(p []byte, addr netip.AddrPort) (int, error) {
-	if o.mute.Load() || o.down.Load() {
-		return len(p), nil
-	}
-	return o.Transport.WriteTo(p, addr)
-}
-
-func (o *halfOutage) ReadFrom(p []byte) (int, netip.AddrPort, error) {
-	for {
-		n, from, err := o.Transport.ReadFrom(p)
-		if err != nil || !o.down.Load() {
-			return n, from, err
-		}
-	}
-}
 
 // TestResumeKeepsChannels: bob is in #go when his network fails, first
 // one way (his ACKs lost, what the server sends him shown) and then both
@@ -53,10 +28,10 @@ func TestResumeKeepsChannels(t *testing.T) {
 					cfg.RateLimit = server.RateLimit{}
 				}})
 				alice := room.JoinWith(nick("alice"))
-				var net *halfOutage
+				var net *outage
 				bob := room.JoinWith(func(cfg *client.Config) {
 					cfg.Nick, cfg.Reconnect, cfg.Keepalive = "bob", true, time.Second
-					net = &halfOutage{Transport: cfg.Transport}
+					net = &outage{Transport: cfg.Transport}
 					cfg.Transport = net
 				})
 				alice.WaitDelivered(alice.Say("/join #go"))

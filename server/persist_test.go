@@ -19,14 +19,15 @@ import (
 )
 
 // outage wraps a client's transport: while down, everything it sends and
-// everything sent to it is lost, as when its network goes away.
+// everything sent to it is lost, as when its network goes away; while
+// mute, only what it sends (its ACKs among it).
 type outage struct {
 	core.Transport
-	down atomic.Bool
+	down, mute atomic.Bool
 }
 
 func (o *outage) WriteTo(p []byte, addr netip.AddrPort) (int, error) {
-	if o.down.Load() {
+	if o.down.Load() || o.mute.Load() {
 		return len(p), nil
 	}
 	return o.Transport.WriteTo(p, addr)
