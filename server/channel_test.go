@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/udpchat/udpchat/chattest"
+	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/server"
@@ -50,7 +51,7 @@ func TestChannels(t *testing.T) {
 		noRateLimit(c)
 	}})
 	alice, bob, carol := room.Join(), room.Join(), room.Join()
-	v1 := func(cfg *client.Config) { cfg.MaxVersion = 1 }
+	v1 := func(cfg *client.Config) { cfg.MaxVersion, cfg.Suite = 1, seed.Suite{} } // version 1 has no other suite
 	dave, eve := room.JoinWith(v1), room.JoinWith(v1)
 	for _, c := range []*chattest.Client{alice, carol} {
 		systemWith(c, "welcome to the test server")
