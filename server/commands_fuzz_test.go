@@ -385,6 +385,7 @@ func (r *commandRoom) checkCommand(t *testing.T, text string, before []core.User
 		}
 	}
 	cmd, _, _ := strings.Cut(text, " ")
+	cmd = strings.ToLower(cmd) // commands are named in any case, as IRC's are
 	valid := utf8.ValidString(text) && !hasControl(text)
 	switch {
 	case !valid || cmd == "/me" || cmd == "/msg":
