@@ -214,8 +214,15 @@ func (s *Server) runUnmute(ctx context.Context, sess *session, m *core.Message, 
 	return nil
 }
 
-// muted says why sess may not speak in r, "" if it may.
+// muted says why sess may not speak in r, "" if it may. It runs for every
+// message: a channel with no mute costs it no name made.
 func (s *Server) muted(r *room, sess *session) string {
+	s.rooms.mu.Lock()
+	none := len(r.muted) == 0
+	s.rooms.mu.Unlock()
+	if none {
+		return ""
+	}
 	sess.mu.Lock()
 	who := sess.whoLocked()
 	sess.mu.Unlock()
