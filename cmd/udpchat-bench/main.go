@@ -147,6 +147,7 @@ import (
 
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/internal/testkit"
+	"github.com/udpchat/udpchat/internal/version"
 	"github.com/udpchat/udpchat/standard"
 	"github.com/udpchat/udpchat/transport/fault"
 )
@@ -198,6 +199,7 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 		o.Mode, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("udpchat-bench", flag.ContinueOnError)
+	showVersion := fs.Bool("version", false, "print the version, the commit it was built from, and exit")
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: udpchat-bench [relay|floor|handshake|idle] [flags]\n\n"+
@@ -254,6 +256,9 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	fs.Uint64Var(&o.FaultSeed, "fault-seed", 1, "fault transport: the run's seed; each client draws its faults from its own seed derived from it")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if *showVersion {
+		return o, errVersion
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -320,12 +325,19 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	return o, nil
 }
 
+// errVersion is parseFlags' answer to -version, which benchMain prints.
+var errVersion = errors.New("version requested")
+
 // benchMain is the program, minus the process: tests call it. It returns
 // the exit status.
 func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
 	standard.Register()
 	o, err := parseFlags(args, stderr, tty)
 	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, version.String("udpchat-bench"))
 		return 0
 	}
 	if err != nil {

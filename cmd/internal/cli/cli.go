@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/udpchat/udpchat/config"
+	"github.com/udpchat/udpchat/internal/version"
 )
 
 // Exit codes.
@@ -36,6 +37,8 @@ type Command struct {
 	Synopsis string // the usage line after the name
 	About    string // one paragraph
 	Flags    []Flag
+	// Stdout is where --version prints; nil is os.Stdout.
+	Stdout io.Writer
 }
 
 // Flag is a command-line flag that sets an option of the configuration.
@@ -46,8 +49,12 @@ type Flag struct {
 	Bool  bool // a switch, not a flag with a value
 }
 
-// ErrHelp is returned by Parse after printing usage for --help.
-var ErrHelp = errors.New("help requested")
+// ErrHelp is returned by Parse after printing usage for --help, and
+// ErrVersion after printing the version for --version.
+var (
+	ErrHelp    = errors.New("help requested")
+	ErrVersion = errors.New("version requested")
+)
 
 // UsageError is a command line that could not be parsed.
 type UsageError struct{ Err error }
@@ -62,6 +69,7 @@ func (c *Command) Parse(args, environ []string, stderr io.Writer) (config.Config
 	fs := pflag.NewFlagSet(c.Name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	path := fs.String("config", "", "YAML configuration `FILE`")
+	showVersion := fs.Bool("version", false, "print the version, the commit it was built from, and exit")
 	flags := append(append([]Flag(nil), c.Flags...), commonFlags...)
 	for _, f := range flags {
 		if f.Bool {
@@ -80,6 +88,14 @@ func (c *Command) Parse(args, environ []string, stderr io.Writer) (config.Config
 			return config.Config{}, nil, ErrHelp
 		}
 		return config.Config{}, nil, &UsageError{err}
+	}
+	if *showVersion {
+		out := c.Stdout
+		if out == nil {
+			out = os.Stdout
+		}
+		fmt.Fprintln(out, version.String(c.Name))
+		return config.Config{}, nil, ErrVersion
 	}
 	keys := make(map[string]string, len(flags))
 	for _, f := range flags {
@@ -103,7 +119,7 @@ func (c *Command) Exit(err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, ErrHelp):
+	case errors.Is(err, ErrHelp), errors.Is(err, ErrVersion):
 		return ExitOK
 	}
 	var ue *UsageError
