@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -316,6 +317,9 @@ func Load(path string, environ []string, set map[string]string) (Config, error) 
 		if err := checkKeys(k.Keys(), keys, path); err != nil {
 			return Config{}, err
 		}
+		if err := relativeToFile(k, path); err != nil {
+			return Config{}, err
+		}
 	}
 	envKeys := make(map[string]string, len(keys))
 	for _, key := range keys {
@@ -362,6 +366,63 @@ func Load(path string, environ []string, set map[string]string) (Config, error) 
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// fileKeys are the options that name a file or a directory: a relative
+// one written in a configuration file is relative to that file, so that a
+// configuration works wherever the program is started from. Given in the
+// environment or on the command line, it is relative to the working
+// directory, as a shell's paths are. Each maps to the values that are no
+// path ("off" is no socket). client.log_file is not among them yet: its
+// default, client.log in the working directory, is written in the example
+// configuration, and would move next to the file.
+var fileKeys = map[string][]string{
+	"server.data_dir":      nil,
+	"server.admin_socket":  {"off"},
+	"broker.creds":         nil,
+	"broker.tls.ca":        nil,
+	"broker.tls.cert":      nil,
+	"broker.tls.key":       nil,
+	"client.known_servers": nil,
+	"client.state_dir":     nil,
+	"client.data_dir":      nil,
+}
+
+// relativeToFile makes the relative paths the file at path set (fileKeys,
+// and each plugin's path) relative to the file's directory.
+func relativeToFile(k *koanf.Koanf, path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	dir := filepath.Dir(abs)
+	resolve := func(v string) string {
+		if v == "" || filepath.IsAbs(v) || strings.HasPrefix(v, "~") {
+			return v
+		}
+		return filepath.Join(dir, v)
+	}
+	for key, notPaths := range fileKeys {
+		v, ok := k.Get(key).(string)
+		if !ok || slices.Contains(notPaths, v) {
+			continue
+		}
+		if r := resolve(v); r != v {
+			k.Set(key, r)
+		}
+	}
+	plugins, ok := k.Get("plugins").([]any)
+	if !ok {
+		return nil
+	}
+	for _, p := range plugins {
+		if m, ok := p.(map[string]any); ok {
+			if v, ok := m["path"].(string); ok {
+				m["path"] = resolve(v)
+			}
+		}
+	}
+	return k.Set("plugins", plugins)
 }
 
 // durationHook parses durations written as text ("2s", "500ms"), and

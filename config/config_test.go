@@ -170,7 +170,7 @@ func TestBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := c.Broker
-	if b.Name != "n1" || b.Replicas != 3 || b.MaxAge != 24*time.Hour || b.Cluster.Listen != "127.0.0.1:6222" || len(b.Cluster.Routes) != 2 || b.Cluster.User != "r" || b.TLS.Key != "n1-key.pem" {
+	if b.Name != "n1" || b.Replicas != 3 || b.MaxAge != 24*time.Hour || b.Cluster.Listen != "127.0.0.1:6222" || len(b.Cluster.Routes) != 2 || b.Cluster.User != "r" || b.TLS.Key != filepath.Join(filepath.Dir(path), "n1-key.pem") {
 		t.Errorf("loaded %+v", b)
 	}
 	env := []string{"UDPCHAT_BROKER_MODE=nats", "UDPCHAT_BROKER_URL=nats://a:4222,nats://b:4222", "UDPCHAT_BROKER_CLUSTER_LISTEN=127.0.0.1:6222", "UDPCHAT_BROKER_CLUSTER_ROUTES=nats://a:6222,nats://b:6222"}
@@ -227,5 +227,47 @@ func TestClientServers(t *testing.T) {
 	}
 	if want := []string{"127.0.0.1:8000", "127.0.0.1:8001"}; !reflect.DeepEqual(c.Client.Servers, want) {
 		t.Fatalf("from the environment: %q, want %q", c.Client.Servers, want)
+	}
+}
+
+// TestPathsRelativeToFile: a relative path written in a configuration file
+// is relative to that file, wherever the program starts, for every option
+// that names a file and each plugin's executable; one given in the
+// environment or on the command line is left to the working directory; an
+// absolute one, "-" (standard error) and "off" are left alone.
+func TestPathsRelativeToFile(t *testing.T) {
+	path := writeFile(t, `server:
+  data_dir: state
+  admin_socket: "off"
+broker:
+  creds: ./nats.creds
+client:
+  known_servers: /etc/udpchat/known_servers
+  state_dir: ../shared-state
+plugins:
+  - name: filter
+    path: ./bin/filter
+  - name: abs
+    path: /usr/lib/udpchat/abs
+`)
+	t.Chdir(t.TempDir()) // somewhere else
+	dir := filepath.Dir(path)
+	c, err := config.Load(path, []string{"UDPCHAT_CLIENT_DATA_DIR=keys"}, map[string]string{"server.listen": "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, got, want string }{
+		{"server.data_dir", c.Server.DataDir, filepath.Join(dir, "state")},
+		{"server.admin_socket", c.Server.AdminSocket, "off"},
+		{"broker.creds", c.Broker.Creds, filepath.Join(dir, "nats.creds")},
+		{"client.known_servers", c.Client.KnownServers, "/etc/udpchat/known_servers"},
+		{"client.state_dir", c.Client.StateDir, filepath.Join(filepath.Dir(dir), "shared-state")},
+		{"client.data_dir (from the environment)", c.Client.DataDir, "keys"},
+		{"plugins[0].path", c.Plugins[0].Path, filepath.Join(dir, "bin", "filter")},
+		{"plugins[1].path", c.Plugins[1].Path, "/usr/lib/udpchat/abs"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/udpchat/udpchat/cmd/servercmd"
 	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 // TestUnsafeDataDirRefused (issue 15, finding 15): a data directory that
@@ -50,5 +51,38 @@ func TestUnsafeDataDirRefused(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want exit 1 and one line naming %s as writable by group or others", code, stderr.String(), dir)
 			}
 		})
+	}
+}
+
+// TestConfigPathsFromElsewhere: a configuration that names its data
+// directory relative to itself works when the server starts in another
+// directory: the key, the stores and the admin socket go next to the
+// file, not into the working directory.
+func TestConfigPathsFromElsewhere(t *testing.T) {
+	confDir := t.TempDir()
+	conf := filepath.Join(confDir, "udpchat.yaml")
+	if err := os.WriteFile(conf, []byte("server:\n  listen: 127.0.0.1:0\n  data_dir: state\nbroker:\n  mode: memory\nlog:\n  level: error\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	t.Chdir(elsewhere)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() { done <- servercmd.Run(ctx, []string{"--config", conf}, nil, &stderr) }()
+	sock := filepath.Join(confDir, "state", servercmd.AdminSocket)
+	testkit.WaitUntil(t, "the admin socket next to the configuration", func() bool {
+		_, err := os.Stat(sock)
+		return err == nil
+	})
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(confDir, "state", identity.KeyFile)); err != nil {
+		t.Errorf("no key next to the configuration: %v", err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("the server wrote %d entries into its working directory", len(entries))
 	}
 }
