@@ -280,7 +280,7 @@ func Default() Config {
 		},
 		Client: Client{
 			Servers:          []string{},
-			LogFile:          "client.log",
+			LogFile:          "",
 			Protocol:         2,
 			Keepalive:        client.DefaultKeepalive,
 			HandshakeRTO:     client.DefaultHandshakeRTO,
@@ -373,9 +373,7 @@ func Load(path string, environ []string, set map[string]string) (Config, error) 
 // configuration works wherever the program is started from. Given in the
 // environment or on the command line, it is relative to the working
 // directory, as a shell's paths are. Each maps to the values that are no
-// path ("off" is no socket). client.log_file is not among them yet: its
-// default, client.log in the working directory, is written in the example
-// configuration, and would move next to the file.
+// path ("-" is standard error, "off" no socket).
 var fileKeys = map[string][]string{
 	"server.data_dir":      nil,
 	"server.admin_socket":  {"off"},
@@ -383,6 +381,7 @@ var fileKeys = map[string][]string{
 	"broker.tls.ca":        nil,
 	"broker.tls.cert":      nil,
 	"broker.tls.key":       nil,
+	"client.log_file":      {"-"},
 	"client.known_servers": nil,
 	"client.state_dir":     nil,
 	"client.data_dir":      nil,

@@ -476,11 +476,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	attrs := []any{"addr", s.Addr().String(), "codec", strings.Join(names, ","),
 		"suite", s.cfg.Suite.Name(), "reliability", s.cfg.Reliability.Name()}
-	if s.v2 {
+	seeds := true // the suite a seed client's KEY_REQ is answered with can answer it
+	if mv, ok := s.cfg.Suite.(core.MinVersioner); ok && mv.MinVersion() >= 2 {
+		seeds = false
+	}
+	switch {
+	case s.v2 && seeds:
 		attrs = append(attrs, "protocol", "1,2")
-	} else {
+	case s.v2:
+		attrs = append(attrs, "protocol", "2")
+	default:
 		attrs = append(attrs, "protocol", "1")
 	}
 	s.log.Info("server ready", attrs...)
+	if !seeds {
+		s.log.Warn("seed (version 1) clients cannot connect: the suite needs protocol version 2; with suite rsa-aes-cbc-hmac they can, and version 2 clients are still offered this one",
+			"suite", s.cfg.Suite.Name())
+	}
 	return s.readLoop(ctx)
 }

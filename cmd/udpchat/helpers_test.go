@@ -23,12 +23,14 @@ func known(t *testing.T) string { return filepath.Join(t.TempDir(), "known_serve
 // the run if a test left a goroutine behind.
 func TestMain(m *testing.M) {
 	// Each client run here keeps its identity key in the default data
-	// directory, created on first use: the tests', never the user's.
+	// directory, created on first use, and its log and tickets in the
+	// default state directory: the tests', never the user's.
 	data, err := os.MkdirTemp("", "udpchat-data-")
 	if err != nil {
 		panic(err)
 	}
-	os.Setenv("XDG_DATA_HOME", data)
+	os.Setenv("XDG_DATA_HOME", filepath.Join(data, "data"))
+	os.Setenv("XDG_STATE_HOME", filepath.Join(data, "state"))
 	code := m.Run()
 	os.RemoveAll(data)
 	if buildErr == nil && builtBin != "" {

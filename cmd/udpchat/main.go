@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -45,7 +46,7 @@ var command = cli.Command{
 		{Name: "plain", Key: "client.plain", Bool: true, Usage: "plain line mode, even on a terminal"},
 		{Name: "theme", Key: "client.theme", Usage: "colour `THEME`: color or mono (default: color, mono if NO_COLOR is set)"},
 		{Name: "nick", Key: "client.nick", Usage: "nickname `NAME` (protocol version 2)"},
-		{Name: "log-file", Key: "client.log_file", Usage: "log to `FILE` (- for standard error)"},
+		{Name: "log-file", Key: "client.log_file", Usage: "log to `FILE` (- for standard error; default client.log in the state directory)"},
 		{Name: "known-servers", Key: "client.known_servers", Usage: "pinned server keys `FILE` (default in your config directory)"},
 		{Name: "accept-new-key", Key: "client.accept_new_key", Bool: true, Usage: "accept and pin a server key that differs from the pinned one"},
 		{Name: "state-dir", Key: "client.state_dir", Usage: "keep resume tickets in `DIR` (default $XDG_STATE_HOME/udpchat)"},
@@ -71,16 +72,14 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
-	logw, closeLog, err := cli.OpenLog(cfg.Client.LogFile, stderr)
-	if err != nil {
-		return command.Exit(fmt.Errorf("client.log_file: %w", err), stderr)
+	ui := !cfg.Client.Plain && isTerminal(stdin) && isTerminal(stdout)
+	if ui && cfg.Client.LogFile == "-" {
+		return command.Exit(errors.New("client.log_file: - (standard error) would write over the terminal UI; log to a file, or use --plain"), stderr)
 	}
+	logw, closeLog := openClientLog(cfg.Client.LogFile, cfg.Client.StateDir, ui, stderr)
 	defer closeLog()
 	log := cfg.Log.NewLogger(logw)
-	if !cfg.Client.Plain && isTerminal(stdin) && isTerminal(stdout) {
-		if cfg.Client.LogFile == "-" {
-			return command.Exit(errors.New("client.log_file: - (standard error) would write over the terminal UI; log to a file, or use --plain"), stderr)
-		}
+	if ui {
 		return command.Exit(terminal(ctx, cfg, servers, log, stdin, stdout), stderr)
 	}
 	tickets, ticket := openTickets(cfg.Client.StateDir, cfg.Client.Nick, servers[0].addr, log)
@@ -94,6 +93,37 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return cli.ExitFail
 	}
 	return command.Exit(err, stderr)
+}
+
+// openClientLog opens the client's log: the file path, standard error for
+// "-", or client.log in the state directory (stateDir, or the default) for
+// "". A log it cannot open does not stop the client: it says so on stderr
+// and logs there instead, or, under the terminal UI, which stderr would
+// write over, nowhere.
+func openClientLog(path, stateDir string, ui bool, stderr io.Writer) (io.Writer, func()) {
+	var err error
+	if path == "" {
+		if stateDir == "" {
+			stateDir, err = DefaultStateDir()
+		}
+		if err == nil {
+			err = os.MkdirAll(stateDir, 0o700)
+			path = filepath.Join(stateDir, "client.log")
+		}
+	}
+	if err == nil {
+		var w io.Writer
+		var closeLog func()
+		if w, closeLog, err = cli.OpenLog(path, stderr); err == nil {
+			return w, closeLog
+		}
+	}
+	if ui {
+		fmt.Fprintf(stderr, "udpchat: warning: client.log_file: %v; not logging\n", err)
+		return io.Discard, func() {}
+	}
+	fmt.Fprintf(stderr, "udpchat: warning: client.log_file: %v; logging to standard error\n", err)
+	return stderr, func() {}
 }
 
 // target is a server the user named: the address it resolves to, and the

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/udpchat/udpchat/chattest"
+	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/testkit"
 )
 
@@ -114,4 +115,40 @@ func TestPlainOnABadNetwork(t *testing.T) {
 	if !strings.Contains(string(log), "injecting network faults") || !strings.Contains(string(log), "retransmitting") {
 		t.Fatalf("the log shows no faults or no retransmissions:\n%s", log)
 	}
+}
+
+// TestPlainLog: by default the client logs to client.log in its state
+// directory, never its working directory; a log it cannot open does not
+// stop it: it says so in one line and logs to standard error, and the
+// lines still go.
+func TestPlainLog(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{})
+	listener := room.Join()
+	state := filepath.Join(t.TempDir(), "state")
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--plain", "--state-dir", state, "--known-servers", known(t), room.Addr.String()},
+		nil, strings.NewReader("logged\n"), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	if fi, err := os.Stat(filepath.Join(state, "client.log")); err != nil || fi.Size() == 0 {
+		t.Errorf("no log in the state directory: %v", err)
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Errorf("the client wrote %d entries into its working directory", len(entries))
+	}
+
+	stderr.Reset()
+	unwritable := filepath.Join(t.TempDir(), "no", "such", "dir", "client.log")
+	code = run(context.Background(), []string{"--plain", "--log-file", unwritable, "--known-servers", known(t), room.Addr.String()},
+		nil, strings.NewReader("still sent\n"), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("with a log it cannot open: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	first, _, _ := strings.Cut(stderr.String(), "\n")
+	if !strings.HasPrefix(first, "udpchat: warning: client.log_file: ") || !strings.Contains(first, unwritable) || !strings.HasSuffix(first, "; logging to standard error") {
+		t.Errorf("first line on stderr %q, want the warning naming %s", first, unwritable)
+	}
+	listener.WaitMessage("the line sent without a log", func(m core.Message) bool { return m.Text == "still sent" })
 }
