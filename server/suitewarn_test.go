@@ -1,36 +1,17 @@
 package server_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/cipher/modern"
 	"github.com/udpchat/udpchat/cipher/seed"
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/server"
 )
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSuiteShutsOutSeeds: a server whose suite seed clients cannot speak
 // says so as it starts, and does not claim protocol 1; with the seed's
@@ -45,7 +26,7 @@ func TestSuiteShutsOutSeeds(t *testing.T) {
 		{seed.Suite{}, "protocol=1,2", false},
 	} {
 		t.Run(tt.suite.Name(), func(t *testing.T) {
-			var logs lockedBuffer
+			var logs testkit.Buffer
 			room := chattest.Start(t, chattest.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Server: func(c *server.Config) { c.Suite = tt.suite }})
 			room.Join() // the server is ready by then
 			got := logs.String()
