@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +270,30 @@ plugins:
 		if tt.got != tt.want {
 			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
 		}
+	}
+}
+
+// TestDiff: Diff names the options that changed, by key, nested and
+// listed ones included, and nothing for two equal configurations.
+func TestDiff(t *testing.T) {
+	a := config.Default()
+	if keys := config.Diff(a, config.Default()); len(keys) != 0 {
+		t.Fatalf("Diff of two defaults = %q, want none", keys)
+	}
+	b := config.Default()
+	b.Server.MOTD = "hello"
+	b.Broker.Cluster.Name = "other"
+	b.Plugins = append(b.Plugins, config.Plugin{Name: "filter"})
+	b.Server.Operators = nil // empty either way
+	want := []string{"server.motd", "broker.cluster.name", "plugins"}
+	if keys := config.Diff(a, b); !slices.Equal(keys, want) {
+		t.Fatalf("Diff = %q, want %q", keys, want)
+	}
+	c := config.Default()
+	c.Plugins = []config.Plugin{{Name: "filter", Config: map[string]string{"words": "a"}}}
+	d := config.Default()
+	d.Plugins = []config.Plugin{{Name: "filter", Config: map[string]string{"words": "b"}}}
+	if keys := config.Diff(c, d); !slices.Equal(keys, []string{"plugins"}) {
+		t.Fatalf("Diff of a plugin's configuration = %q, want plugins", keys)
 	}
 }

@@ -87,6 +87,7 @@ type Plugin struct {
 	reg      registration // bots and commands, as first registered
 	kv       *kvStore     // nil without Config.StateDir
 
+	exe   stamp // the executable as it was at Start, for Set.Reload
 	state atomic.Int32
 	cur   atomic.Pointer[instance] // nil while not running
 	wants atomic.Uint32            // eventSet: what it is sent
@@ -124,6 +125,13 @@ type instance struct {
 // since the server is made after its handlers. log gets everything the
 // plugin does and says, with a "plugin" attribute.
 func Start(ctx context.Context, cfg Config, room core.Room, log *slog.Logger) (*Plugin, error) {
+	return start(ctx, cfg, room, log, nil)
+}
+
+// start is Start, with the key-value store kv if it is not nil: that of
+// the process a reload replaces, so that the two never hold two copies
+// of one file.
+func start(ctx context.Context, cfg Config, room core.Room, log *slog.Logger, kv *kvStore) (*Plugin, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -142,13 +150,17 @@ func Start(ctx context.Context, cfg Config, room core.Room, log *slog.Logger) (*
 		events:   make(chan core.RoomEvent, eventQueue),
 	}
 	p.state.Store(stStarting)
-	if cfg.StateDir != "" {
+	switch {
+	case kv != nil:
+		p.kv = kv
+	case cfg.StateDir != "":
 		kv, err := openKV(cfg.StateDir)
 		if err != nil {
 			return nil, fmt.Errorf("plugins: %s: %w", cfg.Name, err)
 		}
 		p.kv = kv
 	}
+	p.exe = stampOf(cfg.Path)
 	inst, err := p.launch(ctx)
 	if err != nil {
 		p.state.Store(stStopped)

@@ -4,7 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
+	"reflect"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/udpchat/udpchat/core"
 )
@@ -21,12 +26,8 @@ type Set struct {
 // case), since each names its plugin in logs, in the room and in the path
 // of its state.
 func StartAll(ctx context.Context, cfgs []Config, room core.Room, log *slog.Logger) (*Set, error) {
-	seen := map[string]string{}
-	for _, c := range cfgs {
-		if other, ok := seen[core.FoldName(c.Name)]; ok {
-			return nil, fmt.Errorf("plugins: two plugins are named %q and %q", other, c.Name)
-		}
-		seen[core.FoldName(c.Name)] = c.Name
+	if err := checkNames(cfgs); err != nil {
+		return nil, err
 	}
 	s := &Set{}
 	for _, c := range cfgs {
@@ -38,6 +39,18 @@ func StartAll(ctx context.Context, cfgs []Config, room core.Room, log *slog.Logg
 		s.plugins = append(s.plugins, p)
 	}
 	return s, nil
+}
+
+// checkNames says which two plugins of cfgs have one name, if two have.
+func checkNames(cfgs []Config) error {
+	seen := map[string]string{}
+	for _, c := range cfgs {
+		if other, ok := seen[core.FoldName(c.Name)]; ok {
+			return fmt.Errorf("plugins: two plugins are named %q and %q", other, c.Name)
+		}
+		seen[core.FoldName(c.Name)] = c.Name
+	}
+	return nil
 }
 
 // Plugins returns the plugins, in order.
@@ -80,4 +93,93 @@ func (s *Set) Close() {
 		wg.Go(p.Close)
 	}
 	wg.Wait()
+}
+
+// Reload returns the set cfgs describe, in their order. A plugin of s
+// whose configuration is the same and whose executable is the same file,
+// unmodified, carries on as it is: its process, its restarts and its
+// bots. Every other is started afresh; one that replaces a plugin of the
+// same name shares its key-value store. If one fails to start, those
+// started are closed and the error says which and why, and s is as it was.
+//
+// The plugins of s that the new set leaves out are returned, running: the
+// caller closes them once nothing hands them messages any more.
+func (s *Set) Reload(ctx context.Context, cfgs []Config, room core.Room, log *slog.Logger) (*Set, []*Plugin, error) {
+	if err := checkNames(cfgs); err != nil {
+		return nil, nil, err
+	}
+	old := make(map[string]*Plugin, len(s.plugins))
+	for _, p := range s.plugins {
+		old[core.FoldName(p.Name())] = p
+	}
+	next := &Set{}
+	var started []*Plugin
+	for _, c := range cfgs {
+		was := old[core.FoldName(c.Name)]
+		if was != nil && was.sameAs(c) {
+			next.plugins = append(next.plugins, was)
+			delete(old, core.FoldName(c.Name))
+			continue
+		}
+		var kv *kvStore
+		if was != nil && was.cfg.StateDir == c.StateDir {
+			kv = was.kv
+		}
+		p, err := start(ctx, c, room, log, kv)
+		if err != nil {
+			(&Set{plugins: started}).Close()
+			return nil, nil, err
+		}
+		started = append(started, p)
+		next.plugins = append(next.plugins, p)
+	}
+	retired := make([]*Plugin, 0, len(old))
+	for _, p := range s.plugins {
+		if old[core.FoldName(p.Name())] == p {
+			retired = append(retired, p)
+		}
+	}
+	return next, retired, nil
+}
+
+// Started lists the names of next's plugins that are not s's: those a
+// Reload started.
+func (s *Set) Started(next *Set) []string {
+	var names []string
+	for _, p := range next.plugins {
+		if !slices.Contains(s.plugins, p) {
+			names = append(names, p.Name())
+		}
+	}
+	return names
+}
+
+// sameAs reports whether c is the configuration p runs with, down to its
+// executable's size and modification time: a plugin rebuilt in place is
+// a new plugin.
+func (p *Plugin) sameAs(c Config) bool {
+	if err := c.check(); err != nil {
+		return false
+	}
+	return reflect.DeepEqual(p.cfg, c) && p.exe.ok && p.exe == stampOf(c.Path)
+}
+
+// stamp is what identifies an executable's content cheaply.
+type stamp struct {
+	ok   bool
+	size int64
+	mod  time.Time
+}
+
+// stampOf stamps the executable path names, as exec would find it.
+func stampOf(path string) stamp {
+	file, err := exec.LookPath(path)
+	if err != nil {
+		return stamp{}
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return stamp{}
+	}
+	return stamp{ok: true, size: fi.Size(), mod: fi.ModTime()}
 }

@@ -154,6 +154,22 @@ func OpenBans(path string) (*Bans, error) {
 	return b, nil
 }
 
+// reload reads the list again from its file and returns how many bans it
+// holds; a file that is not a ban list leaves the list as it was.
+func (b *Bans) reload() (int, error) {
+	if b.path == "" {
+		return 0, errors.New("bans: the list is kept in memory only")
+	}
+	fresh, err := OpenBans(b.path)
+	if err != nil {
+		return 0, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.list = fresh.list
+	return len(b.list), nil
+}
+
 // Add bans ban.Target, replacing any ban of it, and saves the list. Bans
 // that are over are dropped first; a list it could not save is left as it
 // was.
@@ -315,15 +331,30 @@ func (s *Server) Ban(ctx context.Context, name string, d time.Duration, by, reas
 		what += ": " + reason
 	}
 	s.announce(ctx, s.lobby, what, 0)
+	s.dismissBanned(ctx, what)
+	return ban, nil
+}
+
+// dismissBanned turns out every session a ban holds against, each told
+// why: what, or, if what is "", the ban's own words.
+func (s *Server) dismissBanned(ctx context.Context, what string) {
+	now := s.cfg.Now()
 	for _, sess := range s.sessions.all(0) {
 		sess.mu.Lock()
-		_, hit := s.bans.Match(now, sess.key, sess.addr.Addr(), sess.name)
+		ban, hit := s.bans.Match(now, sess.key, sess.addr.Addr(), sess.name)
 		sess.mu.Unlock()
-		if hit {
-			s.dismiss(ctx, sess, "banned", "you are banned from this server: "+what)
+		if !hit {
+			continue
 		}
+		why := what
+		if why == "" {
+			why = ban.By + " banned you"
+			if ban.Reason != "" {
+				why += ": " + ban.Reason
+			}
+		}
+		s.dismiss(ctx, sess, "banned", "you are banned from this server: "+why)
 	}
-	return ban, nil
 }
 
 // Unban lifts the ban of what name names.

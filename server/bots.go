@@ -12,8 +12,8 @@ import (
 )
 
 // bots are the members and commands the observers bring (core.BotSource),
-// gathered once in New and read-only after: a plugin that registers other
-// bots after a restart does not change them.
+// gathered in New and again by Reload, read-only in between: a plugin that
+// registers other bots after a restart does not change them until then.
 type bots struct {
 	members map[string]core.Bot // by FoldName
 	owner   map[string]string   // a member's or command's source, for errors
@@ -25,8 +25,8 @@ type bots struct {
 // own name excepted: a plugin speaks as itself), a command a name no
 // built-in command or other source has; a clash is an error in one line
 // that names both sides.
-func (s *Server) gatherBots(observers []core.RoomObserver) error {
-	s.bots = bots{members: map[string]core.Bot{}, owner: map[string]string{}}
+func (s *Server) gatherBots(l *live, observers []core.RoomObserver) error {
+	l.bots = bots{members: map[string]core.Bot{}, owner: map[string]string{}}
 	for _, o := range observers {
 		src, ok := o.(core.BotSource)
 		if !ok {
@@ -35,18 +35,18 @@ func (s *Server) gatherBots(observers []core.RoomObserver) error {
 		set := src.Bots()
 		for _, b := range set.Members {
 			k := core.FoldName(b.Name)
-			if other, ok := s.bots.owner[k]; ok {
+			if other, ok := l.bots.owner[k]; ok {
 				return fmt.Errorf("server: bot %q is registered by both %s and %s", b.Name, other, set.Owner)
 			}
 			err := core.CheckNick(b.Name)
 			if err == nil && k != core.FoldName(set.Owner) {
-				err = s.checkName(b.Name)
+				err = s.checkNameIn(l, b.Name)
 			}
 			if err != nil {
 				return fmt.Errorf("server: bot %q of %s: %w", b.Name, set.Owner, err)
 			}
-			s.bots.owner[k] = set.Owner
-			s.bots.members[k] = b
+			l.bots.owner[k] = set.Owner
+			l.bots.members[k] = b
 		}
 		for _, c := range set.Commands {
 			if err := checkCommandName(c.Name); err != nil {
@@ -59,12 +59,12 @@ func (s *Server) gatherBots(observers []core.RoomObserver) error {
 				return fmt.Errorf("server: command %s of %s: a built-in command cannot be replaced", c.Name, set.Owner)
 			}
 			k := strings.ToLower(c.Name)
-			if other, ok := s.bots.owner[k]; ok {
+			if other, ok := l.bots.owner[k]; ok {
 				return fmt.Errorf("server: command %s is registered by both %s and %s", c.Name, other, set.Owner)
 			}
-			s.bots.owner[k] = set.Owner
+			l.bots.owner[k] = set.Owner
 			c.Usage = cmp.Or(c.Usage, c.Name)
-			s.bots.cmds = append(s.bots.cmds, c)
+			l.bots.cmds = append(l.bots.cmds, c)
 		}
 	}
 	return nil
@@ -101,14 +101,19 @@ func checkUsage(usage string) error {
 
 // bot returns the bot named name, if there is one.
 func (s *Server) bot(name string) (core.Bot, bool) {
-	b, ok := s.bots.members[core.FoldName(name)]
+	return s.live.Load().bot(name)
+}
+
+// bot returns l's bot named name, if there is one.
+func (l *live) bot(name string) (core.Bot, bool) {
+	b, ok := l.bots.members[core.FoldName(name)]
 	return b, ok
 }
 
 // botCommand returns the sources' command named name, if there is one: the
 // lookup after the built-in table's.
 func (s *Server) botCommand(name string) (core.BotCommand, bool) {
-	for _, c := range s.bots.cmds {
+	for _, c := range s.live.Load().bots.cmds {
 		if strings.EqualFold(c.Name, name) {
 			return c, true
 		}
@@ -127,7 +132,7 @@ func (s *Server) runBotCommand(ctx context.Context, sess *session, c core.BotCom
 	if _, refused := core.RejectionReason(err); err == nil || refused {
 		return err
 	}
-	owner := s.bots.owner[strings.ToLower(c.Name)]
+	owner := s.live.Load().bots.owner[strings.ToLower(c.Name)]
 	s.log.Warn("bot command failed", "command", c.Name, "owner", owner, "from", from, "err", err)
 	return &core.Rejection{Reason: fmt.Sprintf("%s failed: %s is not answering; try again later", c.Name, owner)}
 }
@@ -142,14 +147,14 @@ func (s *Server) mailBot(ctx context.Context, b core.Bot, m *core.Message) error
 	if _, refused := core.RejectionReason(err); err == nil || refused {
 		return err
 	}
-	s.log.Warn("bot mail failed", "bot", b.Name, "owner", s.bots.owner[core.FoldName(b.Name)], "from", m.From, "err", err)
+	s.log.Warn("bot mail failed", "bot", b.Name, "owner", s.live.Load().bots.owner[core.FoldName(b.Name)], "from", m.From, "err", err)
 	return &core.Rejection{Reason: fmt.Sprintf("%s is not answering; try again later", b.Name)}
 }
 
 // botUsers lists the bots as users, for /who and the plugins' Users.
 func (s *Server) botUsers() []core.User {
-	us := make([]core.User, 0, len(s.bots.members))
-	for _, b := range s.bots.members {
+	us := make([]core.User, 0, len(s.live.Load().bots.members))
+	for _, b := range s.live.Load().bots.members {
 		us = append(us, core.User{Name: b.Name, Bot: true})
 	}
 	return us

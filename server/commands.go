@@ -170,7 +170,7 @@ func (s *Server) runHelp(_ context.Context, sess *session, _ *core.Message, _ st
 	for _, c := range commands {
 		b.WriteString(" " + c.usage + ";")
 	}
-	for _, c := range s.bots.cmds {
+	for _, c := range s.live.Load().bots.cmds {
 		b.WriteString(" " + c.Usage + ";")
 	}
 	b.WriteString(" //text sends /text")

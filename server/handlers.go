@@ -107,7 +107,7 @@ func (s *Server) accept(ctx context.Context, sess *session, m *core.Message, at 
 	}
 	if left := at.Add(s.cfg.HandlerDeadline).Sub(m.Time); left > 0 {
 		if err = s.placeMessage(sess, m); err == nil {
-			err = s.chain.HandleMessage(ctx, m)
+			err = s.live.Load().chain.HandleMessage(ctx, m)
 		}
 		if errors.Is(err, context.DeadlineExceeded) && pastDeadline(ctx) {
 			err = errHandlerDeadline // a handler gave up on the context

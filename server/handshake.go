@@ -70,7 +70,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		s.drop(from, "too many unconfirmed handshakes", fmt.Errorf("%d", s.cfg.MaxHalfOpen))
 		return
 	}
-	if s.cfg.HandshakeLimit.On() && !s.handshakes.Allow(from.Addr(), now, s.cfg.HandshakeLimit.limit(), s.cfg.HandshakeLimit.Burst) {
+	if hl := s.live.Load().handshake; hl.On() && !s.handshakes.Allow(from.Addr(), now, hl.limit(), hl.Burst) {
 		s.drop(from, "too many handshakes from this address", nil)
 		return
 	}
@@ -122,8 +122,8 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		recv:    s.cfg.V1Reliability.NewReceiver(s.cfg.ReliabilityConfig),
 		cursor:  cursor{r: s.lobby},
 	}
-	if s.cfg.RateLimit.On() {
-		sess.limiter = rate.NewLimiter(s.cfg.RateLimit.limit(), s.cfg.RateLimit.Burst)
+	if rl := s.live.Load().rate; rl.On() {
+		sess.limiter = rate.NewLimiter(rl.limit(), rl.Burst)
 	}
 	sess.touch(now)
 	var nickProblem string
@@ -325,8 +325,8 @@ func (s *Server) confirm(ctx context.Context, sess *session) {
 		s.placeCursor(ctx, sess, w)
 	}
 	w = sess.welcome
-	if w.history && s.cfg.MOTD != "" {
-		s.notify(sess, core.KindSystem, s.cfg.MOTD)
+	if motd := s.live.Load().motd; w.history && motd != "" {
+		s.notify(sess, core.KindSystem, motd)
 	}
 	if w.announce {
 		s.presence(ctx, sess.id, sess.name, "joined")
@@ -632,11 +632,14 @@ func (s *Server) newSessionID() (uint64, error) {
 
 // checkName is CheckNick, and not one of the server's reserved names or
 // bots.
-func (s *Server) checkName(name string) error {
+func (s *Server) checkName(name string) error { return s.checkNameIn(s.live.Load(), name) }
+
+// checkNameIn is checkName with l's reserved names and bots.
+func (s *Server) checkNameIn(l *live, name string) error {
 	if err := core.CheckNick(name); err != nil {
 		return err
 	}
-	for _, r := range s.cfg.Reserved {
+	for _, r := range l.reserved {
 		if core.FoldName(r) == core.FoldName(name) {
 			return fmt.Errorf("%q is reserved", name)
 		}
@@ -644,7 +647,7 @@ func (s *Server) checkName(name string) error {
 	if _, banned := s.bans.Match(s.cfg.Now(), nil, netip.Addr{}, name); banned {
 		return fmt.Errorf("nickname %q is banned from this server", name)
 	}
-	if b, ok := s.bot(name); ok {
+	if b, ok := l.bot(name); ok {
 		return fmt.Errorf("%q is the name of the bot %s", name, b.Name)
 	}
 	return nil

@@ -113,7 +113,7 @@ func (s *Server) admitOne(ctx context.Context, h handoff) {
 		s.runHandoff(ctx, h)
 		return
 	}
-	longest := s.cfg.RateLimit.MaxLag
+	longest := s.live.Load().rate.MaxLag
 	if sess.version < 2 {
 		longest = min(longest, seedPatience)
 	}
@@ -135,7 +135,7 @@ func (s *Server) admitOne(ctx context.Context, h handoff) {
 
 // slowDown is the reason a message over the rate is refused.
 func (s *Server) slowDown(delay, longest time.Duration, full bool) string {
-	l := s.cfg.RateLimit
+	l := s.live.Load().rate
 	switch {
 	case full:
 		return fmt.Sprintf("slow down: %d of your messages already wait (at most %d at once, then %g a second)",

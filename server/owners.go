@@ -71,7 +71,7 @@ func helloHash(p *core.Packet) [32]byte {
 // isOperator reports whether sess proved the key of one of the server's
 // operators (Config.Operators). Moderation asks it.
 func (s *Server) isOperator(sess *session) bool {
-	return sess.key != nil && s.operators[identity.Fingerprint(sess.key)]
+	return sess.key != nil && s.live.Load().operators[identity.Fingerprint(sess.key)]
 }
 
 // keyIDLocked names sess's key for moderation (moderation.go), "" without

@@ -66,7 +66,7 @@ func (s *Server) observe(ctx context.Context, e core.RoomEvent) {
 		}
 	}
 	e.Time = s.cfg.Now()
-	for _, o := range s.cfg.Observers {
+	for _, o := range s.live.Load().observers {
 		o.RoomEvent(ctx, e)
 	}
 }

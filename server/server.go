@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/core"
-	"github.com/udpchat/udpchat/identity"
 	"github.com/udpchat/udpchat/internal/droplog"
 	"github.com/udpchat/udpchat/internal/ratelimit"
 )
@@ -216,7 +215,6 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	drops  droplog.Log
-	chain  core.Handler
 	codecs []core.Codec // Codec first
 	v2     bool         // version 2 is spoken: the server has an identity
 	suites []core.Suite // version 2 preference order
@@ -227,9 +225,9 @@ type Server struct {
 	bots     bots
 	dir      core.Presence // Config.Directory's, while Serve runs; nil without one
 
-	bans      *Bans
-	regs      *Registrations  // nil when registration is off
-	operators map[string]bool // by fingerprint
+	bans *Bans
+	regs *Registrations // nil when registration is off
+	live atomic.Pointer[live]
 
 	// The rooms (cursor.go, channel.go): their log, which the server
 	// closes if it opened it; the lobby and every open channel; scratch
@@ -277,24 +275,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Transport == nil || cfg.Codec == nil || cfg.Suite == nil || cfg.Reliability == nil {
 		return nil, errors.New("server: needs a transport, a codec, a suite and a reliability layer")
 	}
-	if err := cfg.HandshakeLimit.check("handshake limit"); err != nil {
-		return nil, err
-	}
-	if err := cfg.RateLimit.check("rate limit"); err != nil {
-		return nil, err
-	}
 	if cfg.Register == "" {
 		cfg.Register = RegisterAuto
 	}
 	if !slices.Contains(RegisterModes, cfg.Register) {
 		return nil, fmt.Errorf("server: registration mode %q, want one of %q", cfg.Register, RegisterModes)
-	}
-	operators := make(map[string]bool, len(cfg.Operators))
-	for i, fp := range cfg.Operators {
-		if err := identity.CheckFingerprint(fp); err != nil {
-			return nil, fmt.Errorf("server: operators[%d]: %w", i, err)
-		}
-		operators[fp] = true
 	}
 	if cfg.History < 0 {
 		return nil, fmt.Errorf("server: a negative history (%d); 0 keeps none", cfg.History)
@@ -345,9 +330,8 @@ func New(cfg Config) (*Server, error) {
 		maxV1:    core.MaxDatagram,
 		maxV2:    core.MaxDatagram,
 
-		regs:      cfg.Registrations,
-		bans:      cfg.Bans,
-		operators: operators,
+		regs: cfg.Registrations,
+		bans: cfg.Bans,
 	}
 	if s.bans == nil {
 		s.bans = NewBans()
@@ -364,19 +348,17 @@ func New(cfg Config) (*Server, error) {
 			s.maxV2 = min(s.maxV2, core.MaxPlaintext(c, suite, core.V2DataHeader))
 		}
 	}
-	// Before the room is opened, so that a clash leaves nothing to close.
-	if err := s.gatherBots(cfg.Observers); err != nil {
+	// Before the room is opened, so that a clash of bots leaves nothing to
+	// close.
+	l, err := s.newLive(cfg.live())
+	if err != nil {
 		return nil, err
 	}
+	s.live.Store(l)
 	if err := s.openRoom(); err != nil {
 		return nil, err
 	}
 	s.drops.Logger = cfg.Logger
-	// Input checks come first, so that no command or plugin spends work on
-	// what will be refused. The rate limit is not in the chain: it decides
-	// when a message reaches it (admit).
-	first := []core.Middleware{checkText, s.commands}
-	s.chain = core.Chain(core.HandlerFunc(s.deliver), append(first, cfg.Handlers...)...)
 	return s, nil
 }
 

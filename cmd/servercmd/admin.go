@@ -53,16 +53,17 @@ func adminPath(configured, dir string) (string, error) {
 
 // admin is the admin socket's server side.
 type admin struct {
-	srv *server.Server
-	log *slog.Logger
-	ln  net.Listener
-	wg  sync.WaitGroup
+	srv    *server.Server
+	reload func(context.Context) (string, error)
+	log    *slog.Logger
+	ln     net.Listener
+	wg     sync.WaitGroup
 }
 
 // listenAdmin opens the admin socket at path. A socket left there by a
 // server that is gone is replaced; one a running server answers on is
 // not.
-func listenAdmin(path string, srv *server.Server, log *slog.Logger) (*admin, error) {
+func listenAdmin(path string, srv *server.Server, reload func(context.Context) (string, error), log *slog.Logger) (*admin, error) {
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("server.admin_socket: another server answers on %s", path)
@@ -79,7 +80,7 @@ func listenAdmin(path string, srv *server.Server, log *slog.Logger) (*admin, err
 		ln.Close()
 		return nil, fmt.Errorf("server.admin_socket: %w", err)
 	}
-	a := &admin{srv: srv, log: log, ln: ln}
+	a := &admin{srv: srv, reload: reload, log: log, ln: ln}
 	a.wg.Go(a.serve)
 	log.Info("admin socket", "path", path)
 	return a, nil
@@ -121,7 +122,7 @@ func (a *admin) handle(c net.Conn) {
 }
 
 // adminCommands are the requests, for the usage.
-const adminCommands = "sessions | kick NAME [REASON] | ban NAME|key:FINGERPRINT|ip:ADDRESS|nick:NAME [DURATION] [REASON] | unban TARGET | bans"
+const adminCommands = "sessions | reload | kick NAME [REASON] | ban NAME|key:FINGERPRINT|ip:ADDRESS|nick:NAME [DURATION] [REASON] | unban TARGET | bans"
 
 // do answers one request.
 func (a *admin) do(words []string) (string, error) {
@@ -178,6 +179,17 @@ func (a *admin) do(words []string) (string, error) {
 			return "", err
 		}
 		return "lifted the ban of " + words[1] + "\n", nil
+	case "reload":
+		if len(words) != 1 {
+			return "", errors.New("usage: reload")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
+		defer cancel()
+		answer, err := a.reload(ctx)
+		if err != nil {
+			return "", err
+		}
+		return answer + "\n", nil
 	case "bans":
 		var b strings.Builder
 		for _, ban := range a.srv.BanList() {

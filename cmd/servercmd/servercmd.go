@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/udpchat/udpchat/broker"
@@ -73,7 +74,13 @@ func Run(ctx context.Context, args, environ []string, stderr io.Writer) int {
 	if err != nil {
 		return command.Exit(err, stderr)
 	}
-	return command.Exit(serve(ctx, cfg, stderr), stderr)
+	// A reload reads the configuration as the server started with it: the
+	// same file, flags and environment.
+	load := func() (config.Config, error) {
+		cfg, _, err := command.Parse(args, environ, io.Discard)
+		return cfg, err
+	}
+	return command.Exit(serve(ctx, cfg, load, stderr), stderr)
 }
 
 // adminCommand is `udpchat-server admin`: a request to the server whose data
@@ -106,8 +113,15 @@ func dataDir(cfg config.Config) (string, error) {
 	return dir, nil
 }
 
-func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
+// serve runs the server cfg describes until ctx is done; load reads the
+// configuration again, for reloads.
+func serve(ctx context.Context, cfg config.Config, load func() (config.Config, error), logw io.Writer) error {
 	log := cfg.Log.NewLogger(logw)
+	// From the start, so that a SIGHUP sent early does not end the server,
+	// as it would by default.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	layers, err := cfg.Layers()
 	if err != nil {
 		return err
@@ -167,7 +181,8 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		t.Close()
 		return err
 	}
-	defer set.Close()
+	r := &reloader{load: load, dir: dir, room: room, log: log, started: cfg, cfg: cfg, set: set, done: make(chan struct{})}
+	defer r.Close()
 	if states := set.States(); len(states) > 0 {
 		log.Info("plugins", "states", states)
 	}
@@ -212,19 +227,35 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		return err
 	}
 	room.Set(srv)
+	r.srv = srv
 	path, err := adminPath(cfg.Server.AdminSocket, dir)
 	if err != nil {
 		t.Close()
 		return err
 	}
 	if path != "" {
-		a, err := listenAdmin(path, srv, log)
+		a, err := listenAdmin(path, srv, r.reload, log)
 		if err != nil {
 			t.Close()
 			return err
 		}
 		defer a.Close()
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	var reloads sync.WaitGroup
+	reloads.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading the configuration")
+				r.reload(ctx) // it logs what it did
+			}
+		}
+	})
+	defer reloads.Wait()
+	defer cancel()
 	return srv.Serve(ctx)
 }
 

@@ -123,11 +123,25 @@ func (p *Process) Log() string {
 // submatches, failing the test if the process ends or Timeout passes first.
 func (p *Process) WaitLog(t testing.TB, re *regexp.Regexp) []string {
 	t.Helper()
+	return p.WaitLogSince(t, 0, re)
+}
+
+// Mark is where the log ends now, for WaitLogSince.
+func (p *Process) Mark() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.log)
+}
+
+// WaitLogSince is WaitLog for the lines logged after mark (Mark): for
+// what the process logs again.
+func (p *Process) WaitLogSince(t testing.TB, mark int, re *regexp.Regexp) []string {
+	t.Helper()
 	var m []string
 	Wait{Ended: p.done, Got: p.Log}.Until(t, "a log line matching "+re.String(), func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for _, l := range p.log {
+		for _, l := range p.log[mark:] {
 			if m = re.FindStringSubmatch(l); m != nil {
 				return true
 			}
@@ -135,6 +149,14 @@ func (p *Process) WaitLog(t testing.TB, re *regexp.Regexp) []string {
 		return false
 	})
 	return m
+}
+
+// Signal sends sig to the process, which must be running.
+func (p *Process) Signal(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v: %v", sig, err)
+	}
 }
 
 // Kill kills the process with SIGKILL, as a crash or the OOM killer
