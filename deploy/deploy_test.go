@@ -281,3 +281,56 @@ func read(t *testing.T, name string) string {
 	}
 	return string(b)
 }
+
+// TestContainerfile: the container build, which the tests cannot run (it
+// needs images from registries), builds what exists, stamps the version as
+// scripts/release.sh does, and runs the server on the sample's port as a
+// user that is not root.
+func TestContainerfile(t *testing.T) {
+	file := read(t, "Containerfile")
+	release := read(t, "../scripts/release.sh")
+	stamps := regexp.MustCompile(`-X \S+=`).FindAllString(file, -1)
+	if len(stamps) == 0 {
+		t.Error("Containerfile stamps no version (-ldflags -X)")
+	}
+	for _, stamp := range stamps {
+		if !strings.Contains(release, stamp) {
+			t.Errorf("Containerfile stamps %q, which scripts/release.sh does not", stamp)
+		}
+	}
+	for _, flag := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X `} {
+		if !strings.Contains(file, flag) || !strings.Contains(release, flag) {
+			t.Errorf("Containerfile and scripts/release.sh do not both build with %s", flag)
+		}
+	}
+	for _, m := range regexp.MustCompile(`(?m)^COPY ([^-\s]\S*) `).FindAllStringSubmatch(file, -1) {
+		if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
+			t.Errorf("Containerfile copies %s from the context: %v", m[1], err)
+		}
+	}
+	built := regexp.MustCompile(`\s(\./[\w/-]+)`).FindAllStringSubmatch(file, -1)
+	if len(built) != 2 {
+		t.Errorf("Containerfile builds %q, want the server and the filter plugin", built)
+	}
+	for _, m := range built {
+		if _, err := os.Stat(filepath.Join("..", m[1], "main.go")); err != nil {
+			t.Errorf("Containerfile builds %s: %v", m[1], err)
+		}
+	}
+	listen := regexp.MustCompile(`(?m)^  listen: \S+:(\d+)$`).FindStringSubmatch(read(t, sampleFile))
+	if listen == nil || !strings.Contains(file, "\nEXPOSE "+listen[1]+"/udp\n") {
+		t.Errorf("Containerfile does not expose the sample's port, %v, for UDP", listen)
+	}
+	user := "root" // with no USER
+	if m := regexp.MustCompile(`(?m)^USER (\S+)$`).FindStringSubmatch(file); m != nil {
+		user = m[1]
+	}
+	if name, _, _ := strings.Cut(user, ":"); name == "0" || name == "root" {
+		t.Errorf("Containerfile runs the server as %s, want a user that is not root", user)
+	}
+	for _, path := range []string{installedConfig, installedData, installedFilter} {
+		if !strings.Contains(file, path) {
+			t.Errorf("Containerfile does not put %s where the unit and the sample have it", path)
+		}
+	}
+}
