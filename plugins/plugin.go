@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -234,12 +235,19 @@ func (p *Plugin) launch(ctx context.Context) (_ *instance, err error) {
 	}
 	inst := &instance{client: plugin.NewClient(cc), cmd: cmd}
 	defer func() {
-		if err != nil {
+		// A process that never started needs no killing, and go-plugin's
+		// Kill would only log that it "failed to exit gracefully" before
+		// the error that says why it never ran.
+		if err != nil && cmd.Process != nil {
 			inst.kill()
 		}
 	}()
 	rpc, err := inst.client.Client()
 	if err != nil {
+		var pe *fs.PathError
+		if cmd.Process == nil && errors.As(err, &pe) && pe.Path == cmd.Path {
+			err = pe.Err // "fork/exec PATH: " would say the path twice
+		}
 		return nil, fmt.Errorf("plugins: %s: start %s: %w", name, cmd.Path, err)
 	}
 	raw, err := rpc.Dispense(sdk.PluginKey)

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 )
 
 func sum(t testing.TB, path string) string {
@@ -169,5 +172,41 @@ func TestLateRoom(t *testing.T) {
 	}
 	if u := l.Users(); len(u) != 1 || u[0].Name != "alice" {
 		t.Errorf("Users after Set: %v", u)
+	}
+}
+
+// TestStartMissingExecutable: a plugin whose executable is not there, or
+// cannot run, fails to start with an error that names the path and says
+// why, and that is all that is said: no news from go-plugin about killing
+// a process that never ran.
+func TestStartMissingExecutable(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "not-executable")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, path string
+		want       error
+	}{
+		{"missing", filepath.Join(dir, "no-such-plugin"), fs.ErrNotExist},
+		{"not executable", notExec, fs.ErrPermission},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out testkit.Buffer
+			log := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: levelTrace}))
+			p, err := Start(context.Background(), Config{Name: "bot", Path: tc.path}, new(LateRoom), log)
+			if err == nil {
+				p.Close()
+				t.Fatal("Start did not fail")
+			}
+			if !strings.Contains(err.Error(), tc.path) || !errors.Is(err, tc.want) {
+				t.Errorf("error %q does not name %s and say %q", err, tc.path, tc.want)
+			}
+			if strings.Contains(out.String(), "failed to exit gracefully") {
+				t.Errorf("the log speaks of a process that never started:\n%s", out.String())
+			}
+		})
 	}
 }
