@@ -56,11 +56,12 @@ func TestPlainReceives(t *testing.T) {
 	}
 }
 
-// TestPlainNoServer: with nobody answering, the client gives up on the
-// handshake and exits 1, saying why.
+// TestPlainNoServer: with nobody answering (a socket bound and never
+// read, so no ICMP error either), the client gives up on the handshake
+// and exits 1, saying why.
 func TestPlainNoServer(t *testing.T) {
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"--log-file", "-", "--known-servers", known(t), "127.0.0.1:9"},
+	code := run(context.Background(), []string{"--log-file", "-", "--known-servers", known(t), silentAddr(t).String()},
 		[]string{"UDPCHAT_CLIENT_HANDSHAKE_RTO=20ms", "UDPCHAT_CLIENT_HANDSHAKE_RETRIES=2"},
 		strings.NewReader("anyone?\n"), &bytes.Buffer{}, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "no answer from server") {
