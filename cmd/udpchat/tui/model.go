@@ -66,6 +66,15 @@ type Model struct {
 	info      *client.SessionInfo
 	rtt       time.Duration
 
+	// On the way to a server: the last KEY_REQ sent, or, once the
+	// client gave up on a handshake, its verdict and when, until the next
+	// begins. shown is the last verdict put in the view: the next
+	// handshake's, if the same, shows only in the status line.
+	attempt  client.AttemptEvent
+	gaveUp   client.HandshakeFailedEvent
+	gaveUpAt time.Time
+	shown    string
+
 	nicks []string // seen in the room, most recent first, for completion
 
 	// Own messages on their way to the engine. They are sent one at a time,
