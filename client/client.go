@@ -63,9 +63,12 @@ type Config struct {
 	// Default 1 s.
 	HandshakeRTO time.Duration
 	// HandshakeRetries is how many times KEY_REQ is sent again before the
-	// client gives up: zero sends it once, as 0 does in the configuration
-	// file. DefaultHandshakeRetries (5) is udpchat's default; the seed
-	// never retries and hangs.
+	// client gives up on the handshake: zero sends it once, as 0 does in
+	// the configuration file. DefaultHandshakeRetries (5) is udpchat's
+	// default; the seed never retries and hangs. An ICMP error the
+	// transport reports for the server's address (UnreachableReporter)
+	// ends the handshake at once. The client then moves to the next
+	// server, tries again after a wait (Reconnect), or returns the verdict.
 	HandshakeRetries int
 	// Keepalive is how often a version 2 client that has sent nothing else
 	// sends PING. Default 10 s. A server silent for three keepalives is
@@ -81,8 +84,10 @@ type Config struct {
 	V1AckPause time.Duration
 	// Reconnect makes the client start a new session whenever it loses one
 	// (the server restarted, or went silent) and keep trying for ever, with
-	// backoff, rather than give up. Messages sent meanwhile wait for the new
-	// session. A terminal UI wants this; a script wants to be told.
+	// backoff, rather than give up: a handshake it gives up on is reported
+	// (HandshakeFailedEvent) and begun again after a wait that grows.
+	// Messages sent meanwhile wait for the new session. A terminal UI wants
+	// this; a script wants to be told.
 	Reconnect bool
 	// Resume, when valid, is a ticket of an earlier process's session
 	// (TicketEvent) to resume on the first handshake: the server then
