@@ -174,7 +174,7 @@ func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 	m.attempt = client.AttemptEvent{}
 	switch e.State {
 	case client.StateConnected:
-		m.gaveUp, m.shown = client.HandshakeFailedEvent{}, ""
+		m.gaveUp, m.shown = client.HandshakeFailedEvent{}, nil
 		m.stateErr = nil
 		if e.Info != nil {
 			info := *e.Info
@@ -227,16 +227,20 @@ func (m *Model) attempted(e client.AttemptEvent) tea.Cmd {
 }
 
 // handshakeFailed shows the verdict on a handshake the client gave up on,
-// and where it goes from there: in the view, unless the last handshake's
-// said the same, and in the status line until the next begins.
+// and where it goes from there: in the view, unless an earlier handshake's
+// said the same since the client was last connected, and in the status
+// line until the next begins.
 func (m *Model) handshakeFailed(e client.HandshakeFailedEvent) tea.Cmd {
 	if e.Err == nil {
 		return nil
 	}
 	m.attempt, m.gaveUp, m.gaveUpAt = client.AttemptEvent{}, e, m.now()
 	verdict := termsafe.Line(e.Err.Error())
-	if verdict != m.shown {
-		m.shown = verdict
+	if !m.shown[verdict] {
+		if m.shown == nil {
+			m.shown = make(map[string]bool)
+		}
+		m.shown[verdict] = true
 		next := "trying " + e.Next.String() + " next"
 		if e.Next == e.Server || !e.Next.IsValid() {
 			next = "trying again in " + formatWait(e.Retry)

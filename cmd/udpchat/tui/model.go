@@ -68,12 +68,13 @@ type Model struct {
 
 	// On the way to a server: the last KEY_REQ sent, or, once the
 	// client gave up on a handshake, its verdict and when, until the next
-	// begins. shown is the last verdict put in the view: the next
-	// handshake's, if the same, shows only in the status line.
+	// begins. shown are the verdicts put in the view since the client was
+	// last connected: one that comes again shows only in the status line.
+	// There are few: each names a server, and what it drew.
 	attempt  client.AttemptEvent
 	gaveUp   client.HandshakeFailedEvent
 	gaveUpAt time.Time
-	shown    string
+	shown    map[string]bool
 
 	nicks []string // seen in the room, most recent first, for completion
 
