@@ -59,12 +59,16 @@ type Config struct {
 	Servers ServerVerifier
 
 	// HandshakeRTO is the wait before the first KEY_REQ is sent again; each
-	// retry waits twice as long, up to 8 s. Default 1 s.
+	// retry waits twice as long, up to 8 s (or HandshakeRTO, if longer).
+	// Default 1 s.
 	HandshakeRTO time.Duration
 	// HandshakeRetries is how many times KEY_REQ is sent again before the
-	// client gives up: zero sends it once, as 0 does in the configuration
-	// file. DefaultHandshakeRetries (5) is udpchat's default; the seed
-	// never retries and hangs.
+	// client gives up on the handshake: zero sends it once, as 0 does in
+	// the configuration file. DefaultHandshakeRetries (5) is udpchat's
+	// default; the seed never retries and hangs. An ICMP error the
+	// transport reports for the server's address (UnreachableReporter)
+	// ends the handshake at once. The client then moves to the next
+	// server, tries again after a wait (Reconnect), or returns the verdict.
 	HandshakeRetries int
 	// Keepalive is how often a version 2 client that has sent nothing else
 	// sends PING. Default 10 s. A server silent for three keepalives is
@@ -80,8 +84,10 @@ type Config struct {
 	V1AckPause time.Duration
 	// Reconnect makes the client start a new session whenever it loses one
 	// (the server restarted, or went silent) and keep trying for ever, with
-	// backoff, rather than give up. Messages sent meanwhile wait for the new
-	// session. A terminal UI wants this; a script wants to be told.
+	// backoff, rather than give up: a handshake it gives up on is reported
+	// (HandshakeFailedEvent) and begun again after a wait that grows.
+	// Messages sent meanwhile wait for the new session. A terminal UI wants
+	// this; a script wants to be told.
 	Reconnect bool
 	// Resume, when valid, is a ticket of an earlier process's session
 	// (TicketEvent) to resume on the first handshake: the server then
@@ -125,8 +131,16 @@ const DefaultV1AckPause = 20 * time.Millisecond
 
 // Client errors.
 var (
-	// ErrNoAnswer means the server never answered the handshake.
+	// ErrNoAnswer means the server never answered the handshake: its
+	// retries ran out, or, with several servers, none answered.
 	ErrNoAnswer = errors.New("no answer from server")
+	// ErrNothingListens means a KEY_REQ drew an ICMP port unreachable:
+	// no program listens on the server's UDP port (or something forged the
+	// ICMP message; see UnreachableReporter).
+	ErrNothingListens = errors.New("nothing listens")
+	// ErrUnreachable means a KEY_REQ drew an ICMP host or network
+	// unreachable.
+	ErrUnreachable = errors.New("cannot reach")
 	// ErrServerSilent means a version 2 server answered nothing for three
 	// keepalives while a line waited for it, and the client was not
 	// configured to reconnect.
@@ -149,7 +163,8 @@ type Client struct {
 
 	events chan Event
 	sendCh chan *outgoing
-	in     chan *[]byte // from datagrams
+	in     chan *[]byte    // from datagrams
+	icmp   chan icmpReport // from the transport's reports of ICMP errors
 	done   chan struct{}
 
 	idMu   sync.Mutex
@@ -168,7 +183,7 @@ type Client struct {
 	hello     []byte       // the KEY_REQ datagram, sent again on retry
 	helloRaw  []byte       // its payload, for the transcript
 	cookies   int          // COOKIEs answered in this handshake
-	hsTries   int
+	hsTries   int          // KEY_REQs sent in this handshake; 0 while it waits to start (hsNext)
 	hsNext    time.Time
 	info      SessionInfo
 	keys      core.SessionKeys
@@ -195,6 +210,12 @@ type Client struct {
 	// the one at hand included: without Reconnect it gives up once it has
 	// tried them all.
 	tried int
+	// failedHandshakes counts the handshakes given up on since the client
+	// was last connected, for the wait before the next one; verdicts are
+	// their verdicts, by server, for the one Run returns once every
+	// server has failed.
+	failedHandshakes int
+	verdicts         []error
 
 	// Scratch space for the packet at hand, reused by the loop in Run:
 	// nothing that handles a packet keeps it, its payload or its plaintext.
@@ -263,10 +284,12 @@ func New(cfg Config) (*Client, error) {
 		events: make(chan Event, 256),
 		sendCh: make(chan *outgoing),
 		in:     make(chan *[]byte, max(clientQueue, 2*cfg.ReliabilityConfig.Window)),
+		icmp:   make(chan icmpReport, icmpQueue),
 		done:   make(chan struct{}),
 		// Config is the caller's: its slice is not shared.
-		servers: append([]netip.AddrPort{cfg.Server}, cfg.Fallbacks...),
-		tried:   1,
+		servers:  append([]netip.AddrPort{cfg.Server}, cfg.Fallbacks...),
+		verdicts: make([]error, 1+len(cfg.Fallbacks)),
+		tried:    1,
 		// Our own DATA must fit, and so must the server's broadcast of it
 		// behind the longest sender prefix the server could add.
 		maxV1: min(core.MaxPlaintext(cfg.Codec, cfg.Suite, core.ClientDataHeader),
@@ -305,13 +328,14 @@ func (c *Client) Run(ctx context.Context) error {
 		c.cfg.Transport.Close()
 		wg.Wait()
 	}()
+	c.reportUnreachable()
 	readDone := make(chan struct{})
 	wg.Go(func() {
 		defer close(readDone)
 		c.readLoop(readCtx)
 	})
 
-	if err := c.startHandshake(); err != nil {
+	if err := c.startHandshake(ctx, 0); err != nil {
 		return err
 	}
 	timer := time.NewTimer(time.Hour)
@@ -343,6 +367,11 @@ func (c *Client) Run(ctx context.Context) error {
 			}
 			if c.acksDue > 0 && (len(c.in) == 0 || c.acksDue >= maxAcksDue) {
 				c.sendAck()
+			}
+		case r := <-c.icmp:
+			if err := c.unreachable(ctx, r); err != nil {
+				c.fail(ctx, err)
+				return err
 			}
 		case o := <-sendCh:
 			c.waiting = append(c.waiting, o)

@@ -34,8 +34,8 @@ func (s ConnState) String() string {
 }
 
 // Event is what a Client reports: one of MessageEvent, DeliveredEvent,
-// RefusedEvent, FailedEvent, StateEvent, NoticeEvent, RTTEvent,
-// TicketEvent. Each message
+// RefusedEvent, FailedEvent, StateEvent, AttemptEvent,
+// HandshakeFailedEvent, NoticeEvent, RTTEvent, TicketEvent. Each message
 // Send numbered is settled by exactly one DeliveredEvent, RefusedEvent or
 // FailedEvent (unless the Client is closed first).
 type Event interface{ isEvent() }
@@ -85,12 +85,44 @@ type StateEvent struct {
 	Server netip.AddrPort
 }
 
+// AttemptEvent reports a KEY_REQ sent: attempt Attempt of Of to Server,
+// in the first handshake as in every reconnection. Wait is how long the
+// client waits for the answer before it sends the next, or gives up on
+// the server (HandshakeFailedEvent) after the last.
+type AttemptEvent struct {
+	Server  netip.AddrPort
+	Attempt int // from 1
+	Of      int // Config.HandshakeRetries + 1
+	Wait    time.Duration
+}
+
+// HandshakeFailedEvent reports a handshake with Server that the client
+// gave up on and goes on from: to another server, or to the same one
+// again (Config.Reconnect). Err is the verdict, one line that says what was
+// tried and the likely causes: it matches ErrNothingListens or
+// ErrUnreachable when an ICMP error ended the handshake, ErrNoAnswer when
+// its retries ran out. A client that goes on from nowhere returns the
+// verdict from Run instead, with a StateEvent of StateFailed.
+type HandshakeFailedEvent struct {
+	Server netip.AddrPort
+	Err    error
+	// Next is the server the client tries next: Server itself when it
+	// knows no other. Retry is how long it waits before its first KEY_REQ
+	// there.
+	Next  netip.AddrPort
+	Retry time.Duration
+}
+
 // NoticeEvent is something the user should know, such as a fallback to
 // protocol version 1.
 type NoticeEvent struct{ Text string }
 
 // RTTEvent is a round-trip time measured by a keepalive.
 type RTTEvent struct{ RTT time.Duration }
+
+func (AttemptEvent) isEvent() {}
+
+func (HandshakeFailedEvent) isEvent() {}
 
 func (NoticeEvent) isEvent() {}
 

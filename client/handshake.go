@@ -15,10 +15,11 @@ func (c *Client) handshaking() bool {
 	return c.state == StateHandshaking || c.state == StateReconnecting
 }
 
-// startHandshake draws new keys and sends KEY_REQ. New keys make a new
-// session on the server, which is how a client recovers after giving up on a
-// message: the old session's receiver still waits for it.
-func (c *Client) startHandshake() error {
+// startHandshake draws new keys and sends KEY_REQ, at once or after a
+// wait. New keys make a new session on the server, which is how a client
+// recovers after giving up on a message: the old session's receiver still
+// waits for it.
+func (c *Client) startHandshake(ctx context.Context, after time.Duration) error {
 	init, err := c.cfg.NewInitiator()
 	if err != nil {
 		return fmt.Errorf("core: client: new handshake: %w", err)
@@ -41,12 +42,28 @@ func (c *Client) startHandshake() error {
 	c.state, c.init, c.keyReq, c.hello, c.helloRaw, c.cookies = StateHandshaking, init, p, hello, p.Payload, 0
 	c.keys, c.snd, c.recv, c.info, c.tags, c.pingSeq, c.acksDue = nil, nil, nil, SessionInfo{}, replay.Tags{}, 0, 0
 	c.lostProbes, c.lostNext = 0, time.Time{}
-	c.hsTries, c.hsNext = 1, c.cfg.Now().Add(c.cfg.HandshakeRTO)
+	c.hsTries, c.hsNext = 0, c.cfg.Now().Add(after)
 	c.resume.live = false // until the new session tells its epoch
 	c.log.Info("handshake started", "server", c.server().String(), "suite", c.cfg.Suite.Name(), "offer_version", max(p.Version, 1),
-		"resume", len(p.Resume) != 0)
-	c.write(hello)
+		"resume", len(p.Resume) != 0, "after", after)
+	if after <= 0 {
+		c.sendKeyReq(ctx, c.cfg.Now())
+	}
 	return nil
+}
+
+// sendKeyReq sends the handshake's next KEY_REQ, and says so: the wait
+// for its answer doubles with each, up to maxHandshakeRTO (or the
+// configured RTO, if longer).
+func (c *Client) sendKeyReq(ctx context.Context, now time.Time) {
+	c.hsTries++
+	wait := c.backoff(c.hsTries - 1)
+	if c.hsTries > 1 {
+		c.log.Warn("no KEY_REP: sending KEY_REQ again", "attempt", c.hsTries, "next_wait", wait)
+	}
+	c.hsNext = now.Add(wait)
+	c.write(c.hello)
+	c.emit(ctx, AttemptEvent{Server: c.server(), Attempt: c.hsTries, Of: c.cfg.HandshakeRetries + 1, Wait: wait})
 }
 
 // maxCookies bounds the COOKIEs a client answers in one handshake: COOKIE
@@ -131,7 +148,8 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 		c.drop(c.server(), "bad KEY_REP", err)
 		return nil
 	}
-	c.keys, c.info, c.state, c.tried = keys, info, StateConnected, 1
+	c.keys, c.info, c.state, c.tried, c.failedHandshakes = keys, info, StateConnected, 1, 0
+	clear(c.verdicts)
 	layer := c.cfg.Reliability
 	if info.Version < 2 && c.cfg.V1Reliability != nil {
 		layer = c.cfg.V1Reliability
@@ -160,4 +178,15 @@ func (c *Client) handleKeyRep(ctx context.Context, p *core.Packet) error {
 		c.ping(c.cfg.Now())
 	}
 	return nil
+}
+
+// backoff is the handshake's RTO doubled n times, up to maxHandshakeRTO
+// (or the RTO itself, if longer).
+func (c *Client) backoff(n int) time.Duration {
+	limit := max(maxHandshakeRTO, c.cfg.HandshakeRTO)
+	wait := c.cfg.HandshakeRTO
+	for ; n > 0 && wait < limit; n-- {
+		wait *= 2
+	}
+	return min(wait, limit)
 }

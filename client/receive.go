@@ -23,6 +23,14 @@ func (c *Client) readLoop(ctx context.Context) {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
+			if r, ok := asICMPReport(err); ok {
+				select {
+				case c.icmp <- r:
+				default:
+					c.drop(r.to, "ICMP error while the engine is behind: a hint, dropped", r.err)
+				}
+				continue
+			}
 			c.drop(c.server(), "read failed", err)
 			continue
 		}

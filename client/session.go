@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/udpchat/udpchat/core"
@@ -19,24 +18,10 @@ func (c *Client) step(ctx context.Context) error {
 		if now.Before(c.hsNext) {
 			return nil
 		}
-		if c.hsTries > c.cfg.HandshakeRetries && c.canMove() {
-			return c.move(ctx, fmt.Sprintf("no answer after %d KEY_REQs", c.hsTries))
+		if c.hsTries > c.cfg.HandshakeRetries {
+			return c.handshakeFailed(ctx, c.noAnswer())
 		}
-		if c.hsTries > c.cfg.HandshakeRetries && !c.cfg.Reconnect {
-			if len(c.servers) > 1 {
-				return fmt.Errorf("%w after %d KEY_REQs to %s, and every server was tried (%s)", ErrNoAnswer, c.hsTries, c.server(), c.serverList())
-			}
-			if mv, ok := c.cfg.Suite.(core.MinVersioner); ok && mv.MinVersion() > 1 {
-				return fmt.Errorf("%w after %d KEY_REQs: suite %s needs protocol version %d, and a seed (version 1) server cannot answer it",
-					ErrNoAnswer, c.hsTries, c.cfg.Suite.Name(), mv.MinVersion())
-			}
-			return fmt.Errorf("%w after %d KEY_REQs", ErrNoAnswer, c.hsTries)
-		}
-		wait := min(c.cfg.HandshakeRTO<<c.hsTries, maxHandshakeRTO)
-		c.hsTries++
-		c.hsNext = now.Add(wait)
-		c.log.Warn("no KEY_REP: sending KEY_REQ again", "attempt", c.hsTries, "next_wait", wait)
-		c.write(c.hello)
+		c.sendKeyReq(ctx, now)
 		return nil
 	}
 	for len(c.waiting) > 0 {
@@ -67,10 +52,10 @@ func (c *Client) step(ctx context.Context) error {
 	if c.info.Version >= 2 && now.Sub(c.lastHeard) > 3*c.cfg.Keepalive {
 		switch {
 		case c.canMove():
-			return c.move(ctx, "server silent for three keepalives")
+			return c.move(ctx, "server silent for three keepalives", 0)
 		case c.cfg.Reconnect:
 			c.log.Warn("server silent for three keepalives: reconnecting", "last_heard", c.lastHeard)
-			return c.reconnect(ctx)
+			return c.reconnect(ctx, 0)
 		case c.linesWaiting():
 			return fmt.Errorf("%w for %s", ErrServerSilent, now.Sub(c.lastHeard).Round(time.Millisecond))
 		}
@@ -111,7 +96,7 @@ func (c *Client) step(ctx context.Context) error {
 	// arrived, the old session would accept it, and the new one again.
 	c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
 	c.emit(ctx, StateEvent{State: StateHandshaking, Server: c.server()})
-	return c.startHandshake()
+	return c.startHandshake(ctx, 0)
 }
 
 // linesWaiting reports whether a line the user sent still waits for the
@@ -234,14 +219,14 @@ func (c *Client) probeLost(now time.Time) {
 	c.ping(now)
 }
 
-// reconnect abandons a lost session and starts a new one; what was not yet
-// acknowledged is sent again in it.
-func (c *Client) reconnect(ctx context.Context) error {
+// reconnect abandons a lost session and starts a new one, after a wait;
+// what was not yet acknowledged is sent again in it.
+func (c *Client) reconnect(ctx context.Context, after time.Duration) error {
 	if c.snd != nil {
 		c.waiting = append(refsToOutgoing(c.snd.Drain()), c.waiting...)
 	}
 	c.emit(ctx, StateEvent{State: StateReconnecting, Server: c.server()})
-	err := c.startHandshake()
+	err := c.startHandshake(ctx, after)
 	c.state = StateReconnecting
 	return err
 }
@@ -255,25 +240,23 @@ func (c *Client) canMove() bool {
 }
 
 // move gives up on the server at hand and reconnects to the next one of
-// the list, round-robin, where the new handshake resumes the session as
-// a reconnect to the same server would: the servers share the room's log
-// and resume key. What was not yet acknowledged is sent again there.
-func (c *Client) move(ctx context.Context, why string) error {
+// the list, round-robin, after a wait, where the new handshake resumes the
+// session as a reconnect to the same server would: the servers share the
+// room's log and resume key. What was not yet acknowledged is sent again
+// there.
+func (c *Client) move(ctx context.Context, why string, after time.Duration) error {
 	from := c.server()
-	c.current.Store((c.current.Load() + 1) % int32(len(c.servers)))
+	if c.verdicts[c.current.Load()] == nil {
+		c.verdicts[c.current.Load()] = fmt.Errorf("%s: %s", from, why) // for Run's error, should every server fail
+	}
+	c.current.Store(c.nextServer())
 	c.tried++
-	c.log.Warn("moving to the next server", "from", from.String(), "to", c.server().String(), "why", why)
-	return c.reconnect(ctx)
+	c.log.Warn("moving to the next server", "from", from.String(), "to", c.server().String(), "why", why, "after", after)
+	return c.reconnect(ctx, after)
 }
 
-// serverList is the servers the client knows, for an error.
-func (c *Client) serverList() string {
-	names := make([]string, len(c.servers))
-	for i, s := range c.servers {
-		names[i] = s.String()
-	}
-	return strings.Join(names, ", ")
-}
+// nextServer is the index of the server after the one at hand.
+func (c *Client) nextServer() int32 { return (c.current.Load() + 1) % int32(len(c.servers)) }
 
 // sessionLost reconnects, or gives up, as configured. A client that knows
 // several servers reconnects even without Reconnect: the server said it
@@ -281,7 +264,7 @@ func (c *Client) serverList() string {
 // answers the client moves on.
 func (c *Client) sessionLost(ctx context.Context) error {
 	if c.cfg.Reconnect || len(c.servers) > 1 {
-		return c.reconnect(ctx)
+		return c.reconnect(ctx, 0)
 	}
 	return errors.New("core: client: the server ended the session")
 }

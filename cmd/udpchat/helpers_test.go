@@ -3,17 +3,33 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/udpchat/udpchat/chattest"
 )
 
 func newPipe() (*io.PipeReader, *io.PipeWriter) { return io.Pipe() }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
+
+// silentAddr is an address on 127.0.0.1 where a socket is bound and never
+// read: a server that never answers, and draws no ICMP error.
+func silentAddr(t *testing.T) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(chattest.Loopback))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
 
 // known returns a known_servers path of the test's own, so that no test
 // touches the user's.

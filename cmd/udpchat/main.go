@@ -371,6 +371,10 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 	}
 	allOK := true
 	var last netip.AddrPort // the server of the last session, to say the client moved
+	// Until the client has connected, what it gives up on it gives up on
+	// with Run's error, which run prints: one line, however many lines
+	// were read meanwhile.
+	connected := false
 	// failed says on stderr, one line each, which line was refused or not
 	// delivered, and why.
 	failed := func(id uint64, verdict, line, why string) {
@@ -404,14 +408,27 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 		case client.RefusedEvent:
 			failed(e.ID, "refused", e.Text, e.Reason)
 		case client.FailedEvent:
+			if !connected {
+				allOK = false
+				settle(e.ID)
+				return
+			}
 			failed(e.ID, "not delivered", e.Text, e.Err.Error())
+		case client.HandshakeFailedEvent:
+			// Several servers: the client moves on (there is no
+			// Reconnect in plain mode).
+			fmt.Fprintf(stderr, "udpchat: %s; trying %s next\n", termsafe.Line(e.Err.Error()), e.Next)
 		case client.StateEvent:
+			if e.State == client.StateFailed && !connected {
+				return // Run's error says why, and where
+			}
 			at := server
 			if e.Server.IsValid() {
 				at = e.Server
 			}
 			var moved string
 			if e.State == client.StateConnected {
+				connected = true
 				if last.IsValid() && last != at {
 					moved = " (moved from " + last.String() + ")"
 				}

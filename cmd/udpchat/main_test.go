@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/udpchat/udpchat/chattest"
 	"github.com/udpchat/udpchat/core"
@@ -56,15 +57,48 @@ func TestPlainReceives(t *testing.T) {
 	}
 }
 
-// TestPlainNoServer: with nobody answering, the client gives up on the
-// handshake and exits 1, saying why.
+// TestPlainNoServer: with nobody answering (a socket bound and never
+// read, so no ICMP error either), the client gives up on the handshake
+// and exits 1, saying in one line what it tried and what the silence
+// likely means.
 func TestPlainNoServer(t *testing.T) {
+	addr := silentAddr(t)
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"--log-file", "-", "--known-servers", known(t), "127.0.0.1:9"},
+	code := run(context.Background(), []string{"--log-file", filepath.Join(t.TempDir(), "client.log"), "--known-servers", known(t), addr.String()},
 		[]string{"UDPCHAT_CLIENT_HANDSHAKE_RTO=20ms", "UDPCHAT_CLIENT_HANDSHAKE_RETRIES=2"},
 		strings.NewReader("anyone?\n"), &bytes.Buffer{}, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), "no answer from server") {
-		t.Fatalf("exit %d, stderr %q; want 1 and no answer from server", code, stderr.String())
+	want := fmt.Sprintf("udpchat: no answer from server %s after 3 KEY_REQs over 140ms (protocol 2 or 1, codec json, suite rsa-aes-cbc-hmac): "+
+		"likely the server is down or a firewall drops UDP, or it speaks another codec than json, or lacks suite rsa-aes-cbc-hmac\n", addr)
+	if code != 1 || stderr.String() != want {
+		t.Fatalf("exit %d, stderr:\n%s\nwant 1 and\n%s", code, stderr.String(), want)
+	}
+}
+
+// TestPlainNothingListens: with nothing listening at the server's port,
+// plain mode exits 1 at once, with one line that says so: the ICMP port
+// unreachable its first KEY_REQ drew ends the handshake, long before the
+// first retry (10 s) was due, and the line typed meanwhile is not
+// reported on its own.
+func TestPlainNothingListens(t *testing.T) {
+	dead := chattest.DeadAddr(t)
+	var stderr testkit.Buffer
+	done := make(chan int, 1)
+	start := time.Now()
+	go func() {
+		done <- run(context.Background(), []string{"--plain", "--log-file", filepath.Join(t.TempDir(), "client.log"), "--known-servers", known(t), dead.String()},
+			[]string{"UDPCHAT_CLIENT_HANDSHAKE_RTO=10s", "UDPCHAT_CLIENT_HANDSHAKE_RETRIES=5"},
+			strings.NewReader("anyone?\n"), &bytes.Buffer{}, &stderr)
+	}()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running when the first retry was due; stderr:\n%s", stderr.String())
+	}
+	t.Logf("exited %d after %v", code, time.Since(start))
+	want := fmt.Sprintf("udpchat: nothing listens at %s (UDP): KEY_REQ 1 of 6 drew an ICMP port unreachable", dead)
+	if got := stderr.String(); code != 1 || strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, want) {
+		t.Fatalf("exit %d, stderr:\n%s\nwant 1 and one line starting %q", code, got, want)
 	}
 }
 

@@ -107,6 +107,30 @@ func (p *pane) waitFor(want ...string) string {
 	})
 }
 
+// waitForText waits until the screen shows every one of want, each
+// perhaps wrapped over several lines: spaces and line breaks count as one
+// space.
+func (p *pane) waitForText(want ...string) string {
+	p.t.Helper()
+	return p.waitUntil(fmt.Sprintf("the screen to show %q", want), func(screen string) bool {
+		flat := strings.Join(strings.Fields(screen), " ")
+		for _, w := range want {
+			if !strings.Contains(flat, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitExit waits until the client has ended, and its terminal with it.
+func (p *pane) waitExit() {
+	p.t.Helper()
+	testkit.WaitUntil(p.t, "the client to end", func() bool {
+		return exec.Command("tmux", "-S", p.sock, "has-session", "-t", "ui").Run() != nil
+	})
+}
+
 // waitUntil waits until the screen is as ok wants it, and returns it.
 func (p *pane) waitUntil(what string, ok func(screen string) bool) string {
 	p.t.Helper()
@@ -208,6 +232,9 @@ func TestTerminalUIReconnect(t *testing.T) {
 
 	room.StopServer()
 	p.waitFor("reconnecting")
+	// Its KEY_REQs to the closed port draw ICMP errors: the verdict
+	// shows, and the client goes on trying.
+	p.waitForText("connection failed: nothing listens at "+room.Addr.String()+" (UDP)", "(/quit to leave)")
 	p.typeLine("typed while the server was down")
 	p.waitFor("typed while the server was down ⋯")
 	room.RestartServer()
@@ -218,6 +245,33 @@ func TestTerminalUIReconnect(t *testing.T) {
 	carol.WaitMessage("alice's message, as history", func(m core.Message) bool {
 		return m.Kind == core.KindHistory && m.From == "alice" && m.Text == "typed while the server was down"
 	})
+}
+
+// TestTerminalUINothingListens: with nothing listening at the server's
+// port, the screen shows the verdict at once, in the view and the status
+// line, while the client tries again by itself; /quit leaves.
+func TestTerminalUINothingListens(t *testing.T) {
+	dead := chattest.DeadAddr(t).String()
+	p := startPane(t, nil, "--nick", "alice", "--known-servers", known(t), "--state-dir", t.TempDir(),
+		"--log-file", filepath.Join(t.TempDir(), "client.log"), dead)
+	p.waitForText("connection failed: nothing listens at "+dead+" (UDP): KEY_REQ 1 of 6 drew an ICMP port unreachable",
+		"(/quit to leave)", "✗ nothing listens at "+dead+" (UDP);")
+	p.typeLine("/quit")
+	p.waitExit()
+}
+
+// TestTerminalUINoAnswer: a server that never answers (a socket bound and
+// never read): the status line counts the KEY_REQs as they go, and the
+// screen shows the verdict once they are spent, with what was tried and
+// the likely causes.
+func TestTerminalUINoAnswer(t *testing.T) {
+	addr := silentAddr(t).String()
+	env := []string{"UDPCHAT_CLIENT_HANDSHAKE_RTO=500ms", "UDPCHAT_CLIENT_HANDSHAKE_RETRIES=2"}
+	p := startPane(t, env, "--nick", "alice", "--known-servers", known(t), "--state-dir", t.TempDir(),
+		"--log-file", filepath.Join(t.TempDir(), "client.log"), addr)
+	p.waitFor("connecting to " + addr + " (attempt 2 of 3) | alice")
+	p.waitForText("connection failed: no answer from server " + addr + " after 3 KEY_REQs over 3.5s (protocol 2 or 1, codec json, suite rsa-aes-cbc-hmac): " +
+		"likely the server is down or a firewall drops UDP, or it speaks another codec than json, or lacks suite rsa-aes-cbc-hmac; trying again in 1s (/quit to leave)")
 }
 
 // TestScreenshot: a three-client conversation as the terminal shows it,

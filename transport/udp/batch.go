@@ -61,8 +61,12 @@ func (m *messages) put() {
 }
 
 // ReadBatch reads up to len(dgs) datagrams in one system call where the
-// platform has one. Senders' addresses are unmapped, as in ReadFrom.
+// platform has one. Senders' addresses are unmapped, as in ReadFrom, and
+// ICMP errors are reported as ReadFrom reports them.
 func (c *Conn) ReadBatch(dgs []core.Datagram) (int, error) {
+	if report := c.taken(); report != nil {
+		return 0, report
+	}
 	m := getMessages(len(dgs))
 	defer m.put()
 	for i := range dgs {
@@ -70,6 +74,9 @@ func (c *Conn) ReadBatch(dgs []core.Datagram) (int, error) {
 	}
 	n, err := c.batch.ReadBatch(m.ms, 0)
 	if err != nil {
+		if report := c.unreachable(); report != nil {
+			return 0, report
+		}
 		return 0, fmt.Errorf("transport/udp: %w", err)
 	}
 	for i := range n {
@@ -94,10 +101,14 @@ func (c *Conn) WriteBatch(dgs []core.Datagram) (int, error) {
 		m.bufs[i][0] = d.B
 		m.ms[i].Addr = c.udpAddr(d.Addr)
 	}
-	sent := 0
+	sent, retried := 0, false
 	for sent < len(dgs) {
 		n, err := c.batch.WriteBatch(m.ms[sent:], 0)
 		sent += n
+		if err != nil && !retried && c.takeReports() {
+			retried = true // the error was an earlier datagram's ICMP error
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, syscall.EMSGSIZE) {
 				return sent, fmt.Errorf("transport/udp: %w: %w", core.ErrTooLong, err)

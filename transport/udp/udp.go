@@ -72,6 +72,8 @@ type Conn struct {
 
 	addrMu sync.Mutex
 	addrs  map[netip.AddrPort]*net.UDPAddr // for WriteBatch
+
+	reports reports // ICMP errors, once ReportUnreachable turned them on
 }
 
 var _ core.Transport = (*Conn)(nil)
@@ -92,10 +94,17 @@ func newConn(pc *net.UDPConn) *Conn {
 // len(p), as with any UDP socket. The sender's address is never 4-in-6: a
 // dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d, and unmapping keeps
 // one peer under one key in the engines' session tables. After Close the error
-// matches net.ErrClosed.
+// matches net.ErrClosed. A socket that reports ICMP errors
+// (ReportUnreachable) returns them here, one a call.
 func (c *Conn) ReadFrom(p []byte) (int, netip.AddrPort, error) {
+	if report := c.taken(); report != nil {
+		return 0, netip.AddrPort{}, report
+	}
 	n, from, err := c.pc.ReadFromUDPAddrPort(p)
 	if err != nil {
+		if report := c.unreachable(); report != nil {
+			return 0, netip.AddrPort{}, report
+		}
 		return n, netip.AddrPort{}, fmt.Errorf("transport/udp: %w", err)
 	}
 	return n, unmap(from), nil
@@ -106,6 +115,9 @@ func (c *Conn) ReadFrom(p []byte) (int, netip.AddrPort, error) {
 // tell it from a network failure without knowing the transport.
 func (c *Conn) WriteTo(p []byte, addr netip.AddrPort) (int, error) {
 	n, err := c.pc.WriteToUDPAddrPort(p, addr)
+	if err != nil && c.takeReports() {
+		n, err = c.pc.WriteToUDPAddrPort(p, addr) // the error was an earlier datagram's
+	}
 	if err != nil {
 		if errors.Is(err, syscall.EMSGSIZE) {
 			return n, fmt.Errorf("transport/udp: %w: %w", core.ErrTooLong, err)

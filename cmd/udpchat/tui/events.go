@@ -33,6 +33,10 @@ func (m *Model) event(ev client.Event) tea.Cmd {
 		m.delivery(e.ID, failed, reason)
 	case client.StateEvent:
 		return m.stateChange(e)
+	case client.AttemptEvent:
+		return m.attempted(e)
+	case client.HandshakeFailedEvent:
+		return m.handshakeFailed(e)
 	case client.NoticeEvent:
 		m.addLocal(lineNotice, termsafe.Line(e.Text))
 	case client.RTTEvent:
@@ -165,8 +169,12 @@ func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 	if e.Server.IsValid() {
 		m.server = e.Server.String()
 	}
+	// A new handshake's KEY_REQs follow; a verdict stays in the status
+	// line until its first.
+	m.attempt = client.AttemptEvent{}
 	switch e.State {
 	case client.StateConnected:
+		m.gaveUp, m.shown = client.HandshakeFailedEvent{}, nil
 		m.stateErr = nil
 		if e.Info != nil {
 			info := *e.Info
@@ -185,6 +193,7 @@ func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 		m.connected, m.lastServer = true, m.server
 		m.addLocal(lineLocal, what+describe(m.info, m.nick))
 	case client.StateFailed:
+		m.gaveUp = client.HandshakeFailedEvent{}
 		m.stateErr = e.Err
 		why := "the client gave up"
 		if e.Err != nil {
@@ -203,6 +212,40 @@ func (m *Model) stateChange(e client.StateEvent) tea.Cmd {
 		m.addLocal(lineLocal, what)
 	default:
 		m.addLocal(lineLocal, "connection: "+e.State.String())
+	}
+	return m.startSpinner()
+}
+
+// attempted follows the handshake's KEY_REQs, which the status line
+// counts.
+func (m *Model) attempted(e client.AttemptEvent) tea.Cmd {
+	m.attempt, m.gaveUp = e, client.HandshakeFailedEvent{}
+	if e.Server.IsValid() {
+		m.server = e.Server.String()
+	}
+	return m.startSpinner()
+}
+
+// handshakeFailed shows the verdict on a handshake the client gave up on,
+// and where it goes from there: in the view, unless an earlier handshake's
+// said the same since the client was last connected, and in the status
+// line until the next begins.
+func (m *Model) handshakeFailed(e client.HandshakeFailedEvent) tea.Cmd {
+	if e.Err == nil {
+		return nil
+	}
+	m.attempt, m.gaveUp, m.gaveUpAt = client.AttemptEvent{}, e, m.now()
+	verdict := termsafe.Line(e.Err.Error())
+	if !m.shown[verdict] {
+		if m.shown == nil {
+			m.shown = make(map[string]bool)
+		}
+		m.shown[verdict] = true
+		next := "trying " + e.Next.String() + " next"
+		if e.Next == e.Server || !e.Next.IsValid() {
+			next = "trying again in " + formatWait(e.Retry)
+		}
+		m.addLocal(lineLocalError, "connection failed: "+verdict+"; "+next+" (/quit to leave)")
 	}
 	return m.startSpinner()
 }

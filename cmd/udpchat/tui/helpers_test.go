@@ -287,6 +287,18 @@ func (h *harness) contains(want ...string) {
 	}
 }
 
+// entries counts the lines of the channel on screen, scrolled off or not,
+// that contain s.
+func (h *harness) entries(s string) int {
+	n := 0
+	for _, e := range h.m.cur.entries {
+		if strings.Contains(e.text, s) {
+			n++
+		}
+	}
+	return n
+}
+
 func (h *harness) lacks(unwanted ...string) {
 	h.t.Helper()
 	s := h.screen()

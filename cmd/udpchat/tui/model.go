@@ -66,6 +66,16 @@ type Model struct {
 	info      *client.SessionInfo
 	rtt       time.Duration
 
+	// On the way to a server: the last KEY_REQ sent, or, once the
+	// client gave up on a handshake, its verdict and when, until the next
+	// begins. shown are the verdicts put in the view since the client was
+	// last connected: one that comes again shows only in the status line.
+	// There are few: each names a server, and what it drew.
+	attempt  client.AttemptEvent
+	gaveUp   client.HandshakeFailedEvent
+	gaveUpAt time.Time
+	shown    map[string]bool
+
 	nicks []string // seen in the room, most recent first, for completion
 
 	// Own messages on their way to the engine. They are sent one at a time,

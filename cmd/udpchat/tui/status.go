@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,9 +14,17 @@ import (
 	"github.com/udpchat/udpchat/internal/termsafe"
 )
 
-// stateLabel names where the connection stands. A state this version does
-// not know (the engine may gain some) is shown by its own name.
+// stateLabel names where the connection stands: on the way to a server,
+// which KEY_REQ of how many it waits on. A state this version does not
+// know (the engine may gain some) is shown by its own name.
 func (m *Model) stateLabel() string {
+	if a := m.attempt; a.Attempt > 0 && m.busy() {
+		verb := "connecting"
+		if m.connected {
+			verb = "reconnecting"
+		}
+		return fmt.Sprintf("%s to %s (attempt %d of %d)", verb, m.server, a.Attempt, a.Of)
+	}
 	if !m.stateSeen {
 		return "connecting"
 	}
@@ -51,7 +60,9 @@ func (m *Model) statusLine() string {
 			parts = append(parts, statusPart{t.status.Render(s), keep})
 		}
 	}
-	add(m.server, 4)
+	if !m.stateNamesServer() {
+		add(m.server, 4)
+	}
 	add(m.nick, 1)
 	if i := m.info; i != nil {
 		if i.Version < 2 {
@@ -102,10 +113,20 @@ type statusPart struct {
 	keep int
 }
 
-// stateView is the connection state: a spinner while it is on its way.
+// stateNamesServer reports whether the state part of the status line
+// names the server, which then needs no part of its own.
+func (m *Model) stateNamesServer() bool {
+	return m.busy() && (m.attempt.Attempt > 0 || m.gaveUp.Err != nil)
+}
+
+// stateView is the connection state: a spinner while it is on its way,
+// and the verdict on the last handshake while the client waits to try
+// again.
 func (m *Model) stateView() string {
 	t := m.theme
 	switch {
+	case m.busy() && m.gaveUp.Err != nil:
+		return t.stateBad.Inherit(t.status).Render(markFailed + " " + m.gaveUpLabel())
 	case m.busy():
 		return m.spin.View() + t.stateBusy.Inherit(t.status).Render(" "+m.stateLabel())
 	case m.state == client.StateFailed:
@@ -116,6 +137,38 @@ func (m *Model) stateView() string {
 		return t.stateBad.Inherit(t.status).Render(markFailed + " " + label)
 	}
 	return t.stateOK.Inherit(t.status).Render(markDelivered + " " + m.stateLabel())
+}
+
+// gaveUpLabel is the verdict on the last handshake, in short, and when
+// the next begins.
+func (m *Model) gaveUpLabel() string {
+	e := m.gaveUp
+	var what string
+	switch {
+	case errors.Is(e.Err, client.ErrNothingListens):
+		what = "nothing listens at " + e.Server.String() + " (UDP)"
+	case errors.Is(e.Err, client.ErrUnreachable):
+		what = "cannot reach " + e.Server.String()
+	default:
+		what = "no answer from " + e.Server.String()
+	}
+	if e.Next.IsValid() && e.Next != e.Server {
+		return what + "; trying " + e.Next.String()
+	}
+	if left := m.gaveUpAt.Add(e.Retry).Sub(m.now()); left > 0 {
+		return what + "; again in " + formatWait(left)
+	}
+	return what + "; trying again"
+}
+
+// formatWait rounds a wait up to what is worth reading: whole seconds, or
+// tenths of one under a second.
+func formatWait(d time.Duration) string {
+	unit := time.Second
+	if d < time.Second {
+		unit = 100 * time.Millisecond
+	}
+	return ((d + unit - 1) / unit * unit).String()
 }
 
 // formatRTT rounds a round-trip time to what is worth reading.

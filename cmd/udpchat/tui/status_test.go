@@ -3,6 +3,7 @@ package tui
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -160,4 +161,77 @@ func TestStatusLineMoved(t *testing.T) {
 
 	h.event(client.StateEvent{State: client.StateReconnecting, Server: b}, moved)
 	h.contains("-*- reconnected to 127.0.0.1:9001 as bob")
+}
+
+// TestStatusLineAttempts: on the way to a server, the status line counts
+// the KEY_REQs as they go, naming the server; once the client gives up on
+// a handshake, it shows the verdict and when the next begins, and the
+// view the whole verdict, once while it stays the same. A reconnection
+// counts its KEY_REQs the same way.
+func TestStatusLineAttempts(t *testing.T) {
+	server := netip.MustParseAddrPort("127.0.0.1:9000")
+	h := newHarness(t)
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 12})
+
+	h.event(client.AttemptEvent{Server: server, Attempt: 1, Of: 6, Wait: time.Second})
+	if got := h.status(); !strings.Contains(got, " connecting to 127.0.0.1:9000 (attempt 1 of 6) | bob ") {
+		t.Fatalf("first KEY_REQ: %q", got)
+	}
+	h.event(client.AttemptEvent{Server: server, Attempt: 2, Of: 6, Wait: 2 * time.Second})
+	if got := h.status(); !strings.Contains(got, " connecting to 127.0.0.1:9000 (attempt 2 of 6) | bob ") {
+		t.Fatalf("second KEY_REQ: %q", got)
+	}
+
+	verdict := fmt.Errorf("%w at 127.0.0.1:9000 (UDP): KEY_REQ 2 of 6 drew an ICMP port unreachable", client.ErrNothingListens)
+	failed := client.HandshakeFailedEvent{Server: server, Err: verdict, Next: server, Retry: 2 * time.Second}
+	h.event(failed)
+	if got := h.status(); !strings.Contains(got, markFailed+" nothing listens at 127.0.0.1:9000 (UDP); again in 2s | bob ") {
+		t.Fatalf("after the verdict: %q", got)
+	}
+	shown := "-*- connection failed: " + verdict.Error() + "; trying again in 2s (/quit to leave)"
+	h.contains(shown)
+
+	// The next handshake, given up on for the same reason: the status
+	// line counts again and says so again; the view does not repeat it.
+	h.event(client.AttemptEvent{Server: server, Attempt: 1, Of: 6, Wait: time.Second})
+	if got := h.status(); !strings.Contains(got, " connecting to 127.0.0.1:9000 (attempt 1 of 6) | bob ") {
+		t.Fatalf("the next handshake: %q", got)
+	}
+	failed.Retry = 4 * time.Second
+	h.event(failed)
+	if got := h.status(); !strings.Contains(got, "nothing listens at 127.0.0.1:9000 (UDP); again in 4s") {
+		t.Fatalf("after the second verdict: %q", got)
+	}
+	if n := h.entries("connection failed: nothing listens"); n != 1 {
+		t.Fatalf("the same verdict shown %d times", n)
+	}
+	silence := fmt.Errorf("%w 127.0.0.1:9000 after 6 KEY_REQs over 31s (protocol 2 or 1, codec json, suite x): likely ...", client.ErrNoAnswer)
+	h.event(client.HandshakeFailedEvent{Server: server, Err: silence, Next: server, Retry: 8 * time.Second})
+	if got := h.status(); !strings.Contains(got, markFailed+" no answer from 127.0.0.1:9000; again in 8s | bob ") {
+		t.Fatalf("after silence: %q", got)
+	}
+	h.contains("-*- connection failed: " + silence.Error() + "; trying again in 8s (/quit to leave)")
+
+	h.event(connected("bob"))
+	if got := h.status(); !strings.Contains(got, markDelivered+" connected | 127.0.0.1:9000 | bob") {
+		t.Fatalf("connected: %q", got)
+	}
+	h.event(client.StateEvent{State: client.StateReconnecting, Server: server},
+		client.AttemptEvent{Server: server, Attempt: 3, Of: 6, Wait: 4 * time.Second})
+	if got := h.status(); !strings.Contains(got, " reconnecting to 127.0.0.1:9000 (attempt 3 of 6) | bob ") {
+		t.Fatalf("reconnecting: %q", got)
+	}
+	// A client with another server to go to says which.
+	other := netip.MustParseAddrPort("127.0.0.1:9001")
+	h.event(client.HandshakeFailedEvent{Server: server, Err: verdict, Next: other})
+	if got := h.status(); !strings.Contains(got, "nothing listens at 127.0.0.1:9000 (UDP); trying 127.0.0.1:9001 | bob ") {
+		t.Fatalf("moving on: %q", got)
+	}
+	h.contains("; trying 127.0.0.1:9001 next (/quit to leave)")
+	// Round the two servers again: the view does not repeat either.
+	h.event(client.HandshakeFailedEvent{Server: other, Err: silence, Next: server},
+		client.HandshakeFailedEvent{Server: server, Err: verdict, Next: other})
+	if n := h.entries("; trying 127.0.0.1:9001 next"); n != 1 {
+		t.Fatalf("the verdict on 127.0.0.1:9000 shown %d times since connected", n)
+	}
 }
