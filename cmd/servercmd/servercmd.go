@@ -225,6 +225,12 @@ func serve(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		}
 		defer a.Close()
 	}
+	stopHTTP, err := startAdminHTTP(cfg.Server, srv, func() []plugins.Stats { return set.Stats() }, log)
+	if err != nil {
+		t.Close()
+		return err
+	}
+	defer stopHTTP()
 	return srv.Serve(ctx)
 }
 
