@@ -85,6 +85,34 @@ type Room struct {
 // Start starts a server and stops it, and every client, when the test ends.
 func Start(t testing.TB, opts Options) *Room {
 	t.Helper()
+	r := newRoom(t, opts)
+	if r.Identity == nil {
+		var err error
+		if _, r.Identity, err = ed25519.GenerateKey(nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.startServer(r.opts.Addr)
+	return r
+}
+
+// Remote is a Room of the server at addr, which the test runs some other
+// way (udpchat-server's Run, its binary): Join and Dial start clients of
+// it, stopped when the test ends, and Server is nil. Of opts, what shapes
+// the clients counts (Network, Suite, Codecs, Layer, Reliability, Client,
+// Logger); they must match what the server speaks.
+func Remote(t testing.TB, addr netip.AddrPort, opts Options) *Room {
+	t.Helper()
+	r := newRoom(t, opts)
+	r.Addr = addr
+	r.stopServer = func() {}
+	return r
+}
+
+// newRoom is a Room with opts' defaults filled in, and no server yet,
+// closed when the test ends.
+func newRoom(t testing.TB, opts Options) *Room {
+	t.Helper()
 	if opts.Network == nil {
 		opts.Network = udp.Network{}
 	}
@@ -110,14 +138,7 @@ func Start(t testing.TB, opts Options) *Room {
 		opts.Addr = Loopback
 	}
 	r := &Room{t: t, opts: opts, Identity: opts.Identity}
-	if r.Identity == nil {
-		var err error
-		if _, r.Identity, err = ed25519.GenerateKey(nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.startServer(opts.Addr)
 	t.Cleanup(r.Close)
 	return r
 }

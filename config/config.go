@@ -132,9 +132,14 @@ type Server struct {
 	MaxChannels int    `koanf:"max_channels"`
 	// AdminSocket is the admin control path's Unix socket: "" for
 	// admin.sock in the data directory, "off" for none.
-	AdminSocket string  `koanf:"admin_socket"`
-	Rate        float64 `koanf:"rate"`
-	Burst       int     `koanf:"burst"`
+	AdminSocket string `koanf:"admin_socket"`
+	// AdminHTTP is the HOST:PORT of the admin HTTP listener (package
+	// metrics: /metrics, /healthz, /readyz), on a loopback address; ""
+	// for none. PProf serves net/http/pprof there too.
+	AdminHTTP string  `koanf:"admin_http"`
+	PProf     bool    `koanf:"pprof"`
+	Rate      float64 `koanf:"rate"`
+	Burst     int     `koanf:"burst"`
 	// MaxLag is server.RateLimit's: the longest a message over the rate
 	// waits before it is refused; 0 refuses it at once.
 	MaxLag time.Duration `koanf:"max_lag"`
@@ -518,6 +523,13 @@ func (c *Config) Validate() error {
 	if err := CheckHostPort(c.Server.Listen); err != nil {
 		bad("server.listen", "%v", err)
 	}
+	if c.Server.AdminHTTP != "" {
+		if err := checkLoopback(c.Server.AdminHTTP); err != nil {
+			bad("server.admin_http", "%v", err)
+		}
+	} else if c.Server.PProf {
+		bad("server.pprof", "pprof is served on server.admin_http, which is off")
+	}
 	if !slices.Contains(server.RegisterModes, server.RegisterMode(c.Server.Register)) {
 		bad("server.register", "want auto, command or off, got %q", c.Server.Register)
 	}
@@ -750,6 +762,22 @@ func CheckHostPort(s string) error {
 		return fmt.Errorf("want a port number from 0 to 65535, got %q", port)
 	}
 	return nil
+}
+
+// checkLoopback checks that s is HOST:PORT with a loopback host: an
+// address only this machine reaches (127.0.0.0/8, ::1), or localhost.
+func checkLoopback(s string) error {
+	if err := CheckHostPort(s); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(s)
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("want a loopback address (127.0.0.1, [::1] or localhost) with its port, got %q: metrics and pprof are for this machine only", s)
 }
 
 // ResolveUDP resolves HOST:PORT to one address, preferring IPv4 as the seed does.

@@ -95,6 +95,11 @@ func TestErrors(t *testing.T) {
 		{name: "unknown reliability", file: "reliability:\n  name: carrier-pigeon\n", want: []string{"reliability.name", "carrier-pigeon", "known: stop-and-wait"}},
 		{name: "unknown codec on the command line", set: map[string]string{"codec": "xml"}, want: []string{"known: json"}},
 		{name: "bad listen", set: map[string]string{"server.listen": "nowhere"}, want: []string{"server.listen", "HOST:PORT", "nowhere"}},
+		{name: "admin http on every interface", file: "server:\n  admin_http: \":9090\"\n", want: []string{"server.admin_http", "loopback", `":9090"`}},
+		{name: "admin http on a public address", env: []string{"UDPCHAT_SERVER_ADMIN_HTTP=192.0.2.1:9090"}, want: []string{"server.admin_http", "loopback", "192.0.2.1:9090"}},
+		{name: "admin http by name", file: "server:\n  admin_http: example.com:9090\n", want: []string{"server.admin_http", "loopback", "example.com:9090"}},
+		{name: "admin http without a port", file: "server:\n  admin_http: 127.0.0.1\n", want: []string{"server.admin_http", "HOST:PORT"}},
+		{name: "pprof without admin http", env: []string{"UDPCHAT_SERVER_PPROF=true"}, want: []string{"server.pprof", "server.admin_http"}},
 		{name: "unknown option on the command line", set: map[string]string{"server.colour": "blue"}, want: []string{"command line", "server.colour"}},
 		{name: "bad port", file: "server:\n  listen: 127.0.0.1:99999\n", want: []string{"server.listen", "99999"}},
 		{name: "unknown option", file: "sever:\n  listen: 127.0.0.1:1\n", want: []string{"unknown option", "sever.listen"}},
@@ -180,6 +185,20 @@ func TestBroker(t *testing.T) {
 	}
 	if b := c.Broker; b.Mode != "nats" || b.URL != "nats://a:4222,nats://b:4222" || !reflect.DeepEqual(b.Cluster.Routes, []string{"nats://a:6222", "nats://b:6222"}) {
 		t.Errorf("from the environment: %+v", b)
+	}
+}
+
+// TestAdminHTTP: the admin HTTP listener is off by default, and takes any
+// loopback address, with pprof beside it when asked.
+func TestAdminHTTP(t *testing.T) {
+	if d := config.Default(); d.Server.AdminHTTP != "" || d.Server.PProf {
+		t.Fatalf("default admin_http %q, pprof %v: want off", d.Server.AdminHTTP, d.Server.PProf)
+	}
+	for _, addr := range []string{"127.0.0.1:9090", "127.0.0.2:0", "[::1]:9090", "localhost:9090"} {
+		c, err := config.Load("", []string{"UDPCHAT_SERVER_ADMIN_HTTP=" + addr, "UDPCHAT_SERVER_PPROF=true"}, nil)
+		if err != nil || c.Server.AdminHTTP != addr || !c.Server.PProf {
+			t.Errorf("admin_http %s: %+v, %v", addr, c.Server, err)
+		}
 	}
 }
 

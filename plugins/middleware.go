@@ -105,7 +105,11 @@ func (p *Plugin) verdict(ctx context.Context, m *core.Message) (decision, error)
 	if err != nil {
 		return decision{}, err
 	}
-	return decide(v)
+	d, err := decide(v)
+	if err != nil {
+		p.stats.failures.Add(1) // a call that answered nonsense
+	}
+	return d, err
 }
 
 // fail applies the plugin's policy to m, after err.

@@ -92,6 +92,7 @@ type Plugin struct {
 	state atomic.Int32
 	cur   atomic.Pointer[instance] // nil while not running
 	wants atomic.Uint32            // eventSet: what it is sent
+	stats callStats                // its calls, for Stats
 
 	events    chan core.RoomEvent
 	ctx       context.Context // done at Close
@@ -149,6 +150,7 @@ func start(ctx context.Context, cfg Config, room core.Room, log *slog.Logger, kv
 		room:     room,
 		override: override,
 		events:   make(chan core.RoomEvent, eventQueue),
+		stats:    newCallStats(),
 	}
 	p.state.Store(stStarting)
 	switch {
@@ -381,7 +383,13 @@ func (inst *instance) forceKill() {
 // fails at once if there is none. A call that ends because ctx did (the
 // server's deadline for the message, or its shutdown) is the caller's
 // doing: it returns ctx's cause, and is no strike against the plugin.
-func (p *Plugin) call(caller context.Context, f func(context.Context, handlerpb.HandlerClient) error) error {
+func (p *Plugin) call(caller context.Context, f func(context.Context, handlerpb.HandlerClient) error) (err error) {
+	p.stats.calls.Add(1)
+	defer func() {
+		if err != nil && !errors.Is(err, errAbandoned) {
+			p.stats.failures.Add(1)
+		}
+	}()
 	inst := p.cur.Load()
 	if inst == nil {
 		return ErrUnavailable
@@ -393,7 +401,9 @@ func (p *Plugin) call(caller context.Context, f func(context.Context, handlerpb.
 	}
 	ctx, cancel := context.WithTimeout(caller, p.cfg.Timeout)
 	defer cancel()
-	err := f(ctx, inst.handler)
+	start := time.Now()
+	err = f(ctx, inst.handler)
+	p.stats.took(start)
 	switch {
 	case err == nil:
 		inst.timeouts.Store(0)

@@ -66,6 +66,7 @@ func (s *Server) startAppend(ctx context.Context, r *room, m *core.Message, fitt
 		return false
 	}
 	p := &pending{wait: s.starter.StartAppend(ctx, r.name, m), r: r, m: m, enc: fitted}
+	s.appends.Add(1)
 	s.inFlight.Add(1)
 	*slot = p
 	s.commits <- p

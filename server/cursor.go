@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/histogram"
 )
 
 // The room is a log (core.RoomLog), and a version 2 recipient is a cursor
@@ -58,6 +59,7 @@ func (s *Server) appendRoom(ctx context.Context, r *room, m *core.Message, fitte
 		return nil // the committer finishes it (commit.go)
 	}
 	e, err := s.roomLog.Append(ctx, r.name, m)
+	s.appends.Add(1)
 	if err != nil {
 		return fmt.Errorf("server: room log: %w", err)
 	}
@@ -132,8 +134,9 @@ func (s *Server) fill(ctx context.Context, sess *session, out *outbox) {
 // messages and then the entries of its channels from its cursors on, as
 // many to a DATA as a bundle holds. A layer without Flow is pushed to
 // until its queue is full. It reports false if a log could not be read:
-// the caller has the session polled again in logTimeout.
-func (s *Server) fillLocked(sess *session) (ok bool) {
+// the caller has the session polled again in logTimeout. Each DATA's
+// messages count as delivered at now, once it is pushed.
+func (s *Server) fillLocked(sess *session, now time.Time) (ok bool) {
 	if sess.ended || sess.snd == nil || !sess.placedLocked() {
 		return true
 	}
@@ -147,8 +150,10 @@ func (s *Server) fillLocked(sess *session) (ok bool) {
 		s.helds.Put(held)
 	}()
 	var nexts [maxJoined + 1]uint64 // each cursor's place after the DATA
+	var latency histogram.Tally     // the DATA's live messages' latencies
 	for sess.flow == nil || sess.flow.CanSend() {
-		direct, err := s.gatherLocked(sess, nexts[:])
+		latency.Reset()
+		direct, err := s.gatherLocked(sess, nexts[:], &latency, now)
 		if err != nil {
 			s.log.Error("room log unreadable: the recipient waits", "to", sess.name, "err", err)
 			return false
@@ -160,11 +165,13 @@ func (s *Server) fillLocked(sess *session) (ok bool) {
 			}
 			continue // the gathering queued a notice (a new epoch): it goes now, not with the next message
 		}
+		n := len(sess.held)
 		if err := s.flushLocked(sess, sess.markLocked(nexts[:])); err != nil {
 			// The layer is full (one without Flow): what was gathered
 			// is gathered again next time.
 			return true
 		}
+		s.countDelivered(n, &latency)
 		clear(sess.direct[:direct])
 		if sess.direct = sess.direct[direct:]; len(sess.direct) == 0 {
 			sess.direct = nil
@@ -198,23 +205,25 @@ func (sess *session) advanceLocked(nexts []uint64) {
 // one DATA carries (one, if the codec cannot bundle). The channel it
 // starts with turns at each DATA, so that a busy one does not keep the
 // others waiting. It returns how many of them are direct, and leaves in
-// nexts each cursor's place after the DATA.
-func (s *Server) gatherLocked(sess *session, nexts []uint64) (direct int, err error) {
+// nexts each cursor's place after the DATA, and in latency the latencies
+// of its live messages of the room, sent at now.
+func (s *Server) gatherLocked(sess *session, nexts []uint64, latency *histogram.Tally, now time.Time) (direct int, err error) {
 	limit := core.MaxBundle
 	if sess.bundler == nil {
 		limit = 1
 	}
 	size := 0
-	take := func(b []byte) bool {
+	take := func(b []byte, accepted time.Time) bool {
 		if n := len(sess.held); n > 0 && (n >= limit || size+len(b)+(n+1)*core.MaxBundleOverhead > s.maxV2) {
 			return false
 		}
 		sess.held = append(sess.held, b)
 		size += len(b)
+		s.tallyLatency(latency, accepted, now)
 		return true
 	}
 	for _, b := range sess.direct {
-		if !take(b) {
+		if !take(b, time.Time{}) {
 			break
 		}
 	}
@@ -243,14 +252,16 @@ func (s *Server) gatherLocked(sess *session, nexts []uint64) (direct int, err er
 
 // gatherRoomLocked takes what it can of c's channel from c's cursor on,
 // and returns the cursor after what it took, and whether the DATA is full.
-func (s *Server) gatherRoomLocked(sess *session, c *cursor, limit int, take func([]byte) bool) (next uint64, full bool, err error) {
+// take is given each message's encoding, and its acceptance time if it is
+// live (acceptedAt).
+func (s *Server) gatherRoomLocked(sess *session, c *cursor, limit int, take func([]byte, time.Time) bool) (next uint64, full bool, err error) {
 	r, next := c.r, c.next
 	// A cursor in another epoch than the room's reads the log even at
 	// the head: the read's bounds tell it the log started again (takeBatch).
 	for len(sess.held) < limit && (next < r.head.Load() || c.epoch != r.epoch.Load()) {
 		if l := r.cached(c.epoch, next); l != nil {
 			b, send := s.render(sess, c, l.enc.m, l.enc, next)
-			if send && !take(b) {
+			if send && !take(b, c.acceptedAt(l.enc.m, next)) {
 				return next, true, nil
 			}
 			next++
@@ -260,7 +271,7 @@ func (s *Server) gatherRoomLocked(sess *session, c *cursor, limit int, take func
 		var bounds core.LogBounds
 		batch := s.entries.Get().(*[]core.LogEntry)
 		ctx, cancel := context.WithTimeout(context.Background(), logTimeout)
-		*batch, bounds, err = s.roomLog.Read(ctx, r.name, next, limit-len(sess.held), (*batch)[:0])
+		*batch, bounds, err = s.readLog(ctx, r.name, next, limit-len(sess.held), (*batch)[:0])
 		cancel()
 		if err != nil {
 			s.entries.Put(batch)
@@ -280,7 +291,7 @@ func (s *Server) gatherRoomLocked(sess *session, c *cursor, limit int, take func
 // takeBatch takes what it can of entries read from c's log at next, after
 // checking the bounds they came with, and returns the cursor after what it
 // took, and whether take refused one (the DATA is full).
-func (s *Server) takeBatch(sess *session, c *cursor, batch []core.LogEntry, b core.LogBounds, next uint64, take func([]byte) bool) (uint64, bool) {
+func (s *Server) takeBatch(sess *session, c *cursor, batch []core.LogEntry, b core.LogBounds, next uint64, take func([]byte, time.Time) bool) (uint64, bool) {
 	if b.Epoch != c.epoch {
 		// The log was lost and started again: offsets name other
 		// messages now. The client learns the lobby's new epoch as it
@@ -297,6 +308,8 @@ func (s *Server) takeBatch(sess *session, c *cursor, batch []core.LogEntry, b co
 	if len(batch) > 0 && batch[0].Offset > next {
 		missed := batch[0].Offset - next
 		s.log.Warn("recipient fell behind the room log's retention", "to", sess.name, "channel", c.r.label(), "missed", missed)
+		s.gaps.Add(1)
+		s.missed.Add(missed)
 		where := ""
 		if c.r != s.lobby {
 			where = c.r.label() + ": "
@@ -307,7 +320,7 @@ func (s *Server) takeBatch(sess *session, c *cursor, batch []core.LogEntry, b co
 	for i := range batch {
 		m := &batch[i].Message
 		b, send := s.render(sess, c, m, nil, next)
-		if send && !take(b) {
+		if send && !take(b, c.acceptedAt(m, next)) {
 			return next, true
 		}
 		next++
@@ -320,7 +333,7 @@ func (s *Server) takeBatch(sess *session, c *cursor, batch []core.LogEntry, b co
 // session or the one it resumed), and in the history a newcomer is shown,
 // anything but chat. enc holds m's encodings if the server made them.
 func (s *Server) render(sess *session, c *cursor, m *core.Message, enc *encodings, off uint64) ([]byte, bool) {
-	if m.Origin != 0 && (m.Origin == sess.id || m.Origin == sess.resumed[0] || m.Origin == sess.resumed[1] || sess.ignoresLocked(m.From)) {
+	if sess.skipsLocked(m) {
 		return nil, false
 	}
 	if off < c.liveFrom {
@@ -339,6 +352,13 @@ func (s *Server) render(sess *session, c *cursor, m *core.Message, enc *encoding
 	e := *m
 	e.ID, e.Room, e.Origin = off, c.r.channel, 0
 	return s.encodeFor(sess, &e)
+}
+
+// skipsLocked reports whether sess is not sent m of the room: its own
+// (from this session or the one it resumed), or from someone it ignores.
+// sess.mu is held.
+func (sess *session) skipsLocked(m *core.Message) bool {
+	return m.Origin != 0 && (m.Origin == sess.id || m.Origin == sess.resumed[0] || m.Origin == sess.resumed[1] || sess.ignoresLocked(m.From))
 }
 
 // encodeFor encodes m in sess's codec, logging what cannot be.

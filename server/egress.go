@@ -18,6 +18,7 @@ func (s *Server) write(dg []byte, to netip.AddrPort) bool {
 		s.log.Warn("write failed", "to", to.String(), "err", err)
 		return false
 	}
+	s.sent.Add(1)
 	return true
 }
 
@@ -73,9 +74,11 @@ func (o *outbox) flush() {
 	if o == nil || len(o.dgs) == 0 {
 		return
 	}
-	if _, err := o.bt.WriteBatch(o.dgs); err != nil {
+	n, err := o.bt.WriteBatch(o.dgs)
+	if err != nil {
 		o.s.log.Warn("write failed", "datagrams", len(o.dgs), "err", err)
 	}
+	o.s.sent.Add(uint64(n))
 	clear(o.dgs) // the datagrams belong to their senders
 	o.dgs = o.dgs[:0]
 }
@@ -155,7 +158,7 @@ func (s *Server) buildData(sess *session, seq uint64) ([]byte, error) {
 // the client's receiver then waits for what it will never get, so the
 // caller ends the session, which tells the room.
 func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead bool) {
-	read := s.fillLocked(sess)
+	read := s.fillLocked(sess, now)
 	send, failed, next := sess.snd.Poll(now)
 	if again := now.Add(logTimeout); !read && (next.IsZero() || next.After(again)) {
 		next = again // the log did not answer: asked again, even if nothing is in flight
@@ -163,6 +166,7 @@ func (s *Server) pollLocked(sess *session, now time.Time, out *outbox) (dead boo
 	for _, t := range send {
 		if t.Attempt > 1 {
 			s.log.Debug("no ACK: retransmitting", "to", sess.name, "attempt", t.Attempt)
+			s.retransmitted.Add(1)
 		}
 		if out.send(s, t.Datagram, sess.addr) {
 			s.relayed.Add(1)

@@ -324,6 +324,7 @@ func (s *Server) sendV1Locked(sess *session, enc *encodings, out *outbox) {
 	sc.pkt = core.Packet{Type: core.TypeData, Payload: sealed}
 	if dg := s.encode(sess.codec, &sc.pkt); dg != nil && out.send(s, dg, sess.addr) {
 		s.relayed.Add(1)
+		s.delivered.Add(1)
 	}
 }
 

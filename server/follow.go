@@ -91,7 +91,7 @@ func (s *Server) catchUp(ctx context.Context, r *room, epoch, next uint64) (uint
 			continue
 		}
 		batch := s.entries.Get().(*[]core.LogEntry)
-		entries, rb, err := s.roomLog.Read(ctx, r.name, off, int(min(b.Next-off, followBatch)), (*batch)[:0])
+		entries, rb, err := s.readLog(ctx, r.name, off, int(min(b.Next-off, followBatch)), (*batch)[:0])
 		if err != nil {
 			s.entries.Put(batch)
 			return epoch, next, err
@@ -241,7 +241,7 @@ func (s *Server) sendSeeds(ctx context.Context, r *room, out *outbox) {
 			r.seedNext++
 			continue
 		}
-		entries, b, err := s.roomLog.Read(ctx, r.name, r.seedNext, int(min(head-r.seedNext, followBatch)), nil)
+		entries, b, err := s.readLog(ctx, r.name, r.seedNext, int(min(head-r.seedNext, followBatch)), nil)
 		switch {
 		case err != nil:
 			s.log.Error("room log unreadable: seed clients miss messages", "channel", r.label(), "missed", head-r.seedNext, "err", err)

@@ -30,11 +30,11 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 	old := s.sessions.addr(from)
 	if old != nil && old.hello == helloHash(p) {
 		if old.reply == nil {
-			s.drop(from, "KEY_REQ for a handshake already completed", nil)
+			s.drop(from, DropUnexpected, "KEY_REQ for a handshake already completed", nil)
 			return
 		}
 		if len(old.reply) > size {
-			s.drop(from, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(old.reply)))
+			s.drop(from, DropAmplification, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(old.reply)))
 			return
 		}
 		// Answered from the session already made, with no new key work,
@@ -45,12 +45,12 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		return
 	}
 	if old == nil && s.sessions.len() >= s.cfg.MaxSessions && !s.evictUnproven() {
-		s.drop(from, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
+		s.drop(from, DropLimit, "session cap reached", fmt.Errorf("%d sessions", s.cfg.MaxSessions))
 		return
 	}
 	if old == nil {
 		if err := s.sessions.roomFor(from.Addr(), s.cfg.MaxSessionsPerAddr, s.cfg.MaxSessionsPerPrefix); err != nil {
-			s.drop(from, "per-address session cap reached", err)
+			s.drop(from, DropLimit, "per-address session cap reached", err)
 			return
 		}
 	}
@@ -59,7 +59,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 	// would end someone's session.
 	replacing := old != nil && old.version >= 2 && old.confirmed.Load()
 	if replacing && p.Version < 2 {
-		s.drop(from, "version 1 KEY_REQ for the address of a version 2 session", nil)
+		s.drop(from, DropUnexpected, "version 1 KEY_REQ for the address of a version 2 session", nil)
 		return
 	}
 	if p.Version >= 2 && s.v2 && (replacing || s.underLoad()) && !s.cookies.valid(now, s.cfg.Rand, from, p.Cookie) {
@@ -67,11 +67,11 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		return
 	}
 	if p.Version >= 2 && s.halfOpen.Load() >= int64(s.cfg.MaxHalfOpen) {
-		s.drop(from, "too many unconfirmed handshakes", fmt.Errorf("%d", s.cfg.MaxHalfOpen))
+		s.drop(from, DropLimit, "too many unconfirmed handshakes", fmt.Errorf("%d", s.cfg.MaxHalfOpen))
 		return
 	}
 	if hl := s.live.Load().handshake; hl.On() && !s.handshakes.Allow(from.Addr(), now, hl.limit(), hl.Burst) {
-		s.drop(from, "too many handshakes from this address", nil)
+		s.drop(from, DropLimit, "too many handshakes from this address", nil)
 		return
 	}
 	id, err := s.newSessionID()
@@ -84,7 +84,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 	suite, hs := s.cfg.Suite, core.Handshake{Version: 1}
 	if v2 {
 		if suite = s.chooseSuite(p.Suites); suite == nil {
-			s.drop(from, "KEY_REQ offers no suite the server speaks", fmt.Errorf("offered %q", p.Suites))
+			s.drop(from, DropHandshake, "KEY_REQ offers no suite the server speaks", fmt.Errorf("offered %q", p.Suites))
 			return
 		}
 		hs = core.Handshake{Version: 2, SessionID: id}
@@ -94,25 +94,26 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		// Checked before the suite's work: a key it cannot prove is no
 		// handshake, and costs a signature check, far less than the RSA.
 		if key, err = clientKey(p); err != nil {
-			s.drop(from, "KEY_REQ claims a client key it does not prove", err)
+			s.drop(from, DropUnauthentic, "KEY_REQ claims a client key it does not prove", err)
 			return
 		}
 	}
 	// A banned key or address gets no session: after the key's proof, so
 	// that nobody is banned by a key they merely named.
 	if ban, ok := s.bans.Match(now, key, from.Addr(), ""); ok {
-		s.drop(from, "KEY_REQ from a banned client", fmt.Errorf("%s", ban))
+		s.drop(from, DropBanned, "KEY_REQ from a banned client", fmt.Errorf("%s", ban))
 		return
 	}
 	reply, keys, err := suite.Respond(s.cfg.Rand, p.Payload, hs)
 	if err != nil {
-		s.drop(from, "bad KEY_REQ", err)
+		s.drop(from, DropHandshake, "bad KEY_REQ", err)
 		return
 	}
 	sess := &session{
 		id:      id,
 		version: hs.Version,
 		codec:   codec,
+		suite:   suite,
 		hello:   helloHash(p),
 		key:     key,
 		keys:    keys,
@@ -173,7 +174,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		return
 	}
 	if len(sess.reply) > size {
-		s.drop(from, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(sess.reply)))
+		s.drop(from, DropAmplification, "KEY_REQ smaller than its answer: not amplifying", fmt.Errorf("%d bytes in, %d out", size, len(sess.reply)))
 		return
 	}
 	replaced := s.sessions.add(sess)
@@ -298,7 +299,7 @@ func (s *Server) sendCookie(codec core.Codec, from netip.AddrPort, size int) {
 	}
 	dg := s.encode(codec, &core.Packet{Type: core.TypeCookie, Cookie: cookie})
 	if dg == nil || len(dg) > size {
-		s.drop(from, "KEY_REQ smaller than its cookie: not amplifying", nil)
+		s.drop(from, DropAmplification, "KEY_REQ smaller than its cookie: not amplifying", nil)
 		return
 	}
 	// Counted before it is sent, so that whoever reads the COOKIE finds it
@@ -436,7 +437,7 @@ func (s *Server) historyStart(ctx context.Context, r *room, b core.LogBounds) ui
 	defer func() { clear(*buf); s.entries.Put(buf) }()
 	ctx, cancel := context.WithTimeout(ctx, logTimeout)
 	defer cancel()
-	entries, _, err := s.roomLog.Read(ctx, r.name, b.Next-window, int(window), (*buf)[:0])
+	entries, _, err := s.readLog(ctx, r.name, b.Next-window, int(window), (*buf)[:0])
 	*buf = entries
 	if err != nil {
 		s.log.Error("room log unreadable: no history", "err", err)
@@ -496,7 +497,7 @@ func (s *Server) sendV1Catchup(ctx context.Context, sess *session, history bool)
 	if from == b.Next || sess.ended {
 		return
 	}
-	entries, _, err := s.roomLog.Read(ctx, core.LobbyRoom, from, int(b.Next-from), nil)
+	entries, _, err := s.readLog(ctx, core.LobbyRoom, from, int(b.Next-from), nil)
 	if err != nil {
 		s.log.Error("room log unreadable: no history", "err", err)
 		return

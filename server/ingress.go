@@ -71,13 +71,13 @@ func (s *Server) HandleDatagram(ctx context.Context, b []byte, from netip.AddrPo
 func (s *Server) handle(ctx context.Context, b []byte, from netip.AddrPort, out *outbox) {
 	s.received.Add(1)
 	if len(b) > core.MaxDatagram {
-		s.drop(from, "oversize datagram", fmt.Errorf("%d bytes, at most %d", len(b), core.MaxDatagram))
+		s.drop(from, DropOversize, "oversize datagram", fmt.Errorf("%d bytes, at most %d", len(b), core.MaxDatagram))
 		return
 	}
 	codec := s.codecOf(b)
 	p, err := s.scratch.Decode(codec, b)
 	if err != nil {
-		s.drop(from, "undecodable", err)
+		s.drop(from, DropUndecodable, "undecodable", err)
 		return
 	}
 	if p.Type == core.TypeKeyReq {
@@ -93,7 +93,7 @@ func (s *Server) handle(ctx context.Context, b []byte, from netip.AddrPort, out 
 	case core.TypeData:
 		s.handleV1Data(ctx, codec, p, from)
 	default:
-		s.drop(from, "unexpected packet type", errors.New(p.Type.String()))
+		s.drop(from, DropUnexpected, "unexpected packet type", errors.New(p.Type.String()))
 	}
 }
 
@@ -109,8 +109,11 @@ func (s *Server) codecOf(b []byte) core.Codec {
 	return s.cfg.Codec
 }
 
-func (s *Server) drop(from netip.AddrPort, reason string, err error) {
+// drop drops a datagram from from, counting it under why and logging it
+// with reason.
+func (s *Server) drop(from netip.AddrPort, why DropReason, reason string, err error) {
 	s.dropped.Add(1)
+	s.droppedBy[why].Add(1)
 	s.drops.Drop(s.cfg.Now(), from, reason, err)
 }
 
@@ -123,7 +126,7 @@ func (s *Server) wrongCodec(sess *session, codec core.Codec, from netip.AddrPort
 	if sess.codec == codec {
 		return false
 	}
-	s.drop(from, "datagram in a codec the session did not start in", fmt.Errorf("%s, not %s", codec.Name(), sess.codec.Name()))
+	s.drop(from, DropUnexpected, "datagram in a codec the session did not start in", fmt.Errorf("%s, not %s", codec.Name(), sess.codec.Name()))
 	return true
 }
 

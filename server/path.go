@@ -97,13 +97,13 @@ func (s *Server) freshLocked(sess *session, p *core.Packet) bool {
 func (s *Server) answeredLocked(sess *session, from netip.AddrPort, plain []byte) {
 	pr := sess.path
 	if pr == nil || pr.addr != from || subtle.ConstantTimeCompare(plain, pr.challenge[:]) != 1 {
-		s.drop(from, "PONG that answers no challenge from its address", nil)
+		s.drop(from, DropUnexpected, "PONG that answers no challenge from its address", nil)
 		return
 	}
 	sess.path = nil
 	old := sess.addr
 	if !s.sessions.move(sess, from) {
-		s.drop(from, "path validated onto another session's address", nil)
+		s.drop(from, DropUnexpected, "path validated onto another session's address", nil)
 		return
 	}
 	s.log.Info("session moved", "session", fmt.Sprintf("%016x", sess.id), "from", old.String(), "to", from.String())

@@ -52,18 +52,18 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 	sess := s.sessions.addr(from)
 	switch {
 	case sess == nil:
-		s.drop(from, "DATA from an address with no session", nil)
+		s.drop(from, DropNoSession, "DATA from an address with no session", nil)
 		return
 	case s.wrongCodec(sess, codec, from):
 		return
 	case sess.version != 1:
-		s.drop(from, "DATA without a session id in a version 2 session", nil)
+		s.drop(from, DropMalformed, "DATA without a session id in a version 2 session", nil)
 		return
 	case !p.HasSeq:
-		s.drop(from, "DATA without seq", nil)
+		s.drop(from, DropMalformed, "DATA without seq", nil)
 		return
 	case s.busy():
-		s.drop(from, "server busy: too many messages waiting for the handlers", nil)
+		s.drop(from, DropBusy, "server busy: too many messages waiting for the handlers", nil)
 		return
 	}
 	seq := p.Seq // p is the read loop's, and ack runs later, on the worker
@@ -91,14 +91,14 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 	case core.ArrivalOutOfOrder:
 		if expected := sess.recv.Cumulative(); p.Seq < expected || p.Seq-expected > maxV1Skip {
 			sess.mu.Unlock()
-			s.drop(from, "DATA too far ahead", fmt.Errorf("seq %d, expected %d", p.Seq, expected))
+			s.drop(from, DropWindow, "DATA too far ahead", fmt.Errorf("seq %d, expected %d", p.Seq, expected))
 			return
 		}
 	}
 	tag := sess.keys.Tag(p.Payload)
 	if sess.tags.Seen(tag) {
 		sess.mu.Unlock()
-		s.drop(from, "replayed payload", core.ErrReplay)
+		s.drop(from, DropReplay, "replayed payload", core.ErrReplay)
 		return
 	}
 	plain, ok := s.openV1Locked(sess, p, opened, from, "DATA failed to open")
@@ -139,7 +139,7 @@ func (s *Server) openV1Locked(sess *session, p *core.Packet, opened *[]byte, fro
 	plain, err := sess.keys.Open((*opened)[:0], p.Payload, nil)
 	if err != nil {
 		sess.mu.Unlock()
-		s.drop(from, why, err)
+		s.drop(from, DropUnauthentic, why, err)
 		return nil, false
 	}
 	*opened = plain
@@ -166,7 +166,7 @@ func (s *Server) openScratch() *[]byte {
 func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet, from netip.AddrPort, size int, out *outbox) {
 	sess := s.sessions.id(p.Session)
 	if sess == nil {
-		s.drop(from, "unknown session", fmt.Errorf("sid %016x", p.Session))
+		s.drop(from, DropNoSession, "unknown session", fmt.Errorf("sid %016x", p.Session))
 		s.unknownSession(codec, p, from, size)
 		return
 	}
@@ -184,7 +184,7 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 	plain, err := sess.keys.Open((*opened)[:0], p.Payload, sess.scratchAD(p))
 	if err != nil {
 		sess.mu.Unlock()
-		s.drop(from, p.Type.String()+" failed to open", err)
+		s.drop(from, DropUnauthentic, p.Type.String()+" failed to open", err)
 		return
 	}
 	*opened = plain
@@ -230,7 +230,7 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 		return
 	default:
 		sess.mu.Unlock()
-		s.drop(from, "unexpected packet type", errors.New(p.Type.String()))
+		s.drop(from, DropUnexpected, "unexpected packet type", errors.New(p.Type.String()))
 		return
 	}
 	sess.mu.Unlock()
@@ -241,12 +241,12 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet, plain []byte, from netip.AddrPort) {
 	if !p.HasSeq {
 		sess.mu.Unlock()
-		s.drop(from, "DATA without seq", nil)
+		s.drop(from, DropMalformed, "DATA without seq", nil)
 		return
 	}
 	if s.busy() {
 		sess.mu.Unlock()
-		s.drop(from, "server busy: too many messages waiting for the handlers", nil)
+		s.drop(from, DropBusy, "server busy: too many messages waiting for the handlers", nil)
 		return
 	}
 	seq := p.Seq // p is the read loop's, and ack runs later, on the worker
@@ -265,7 +265,7 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 		return
 	case core.ArrivalOutOfOrder:
 		sess.mu.Unlock()
-		s.drop(from, "DATA beyond the receive window", fmt.Errorf("seq %d", p.Seq))
+		s.drop(from, DropWindow, "DATA beyond the receive window", fmt.Errorf("seq %d", p.Seq))
 		return
 	}
 	// Authentic but malformed is a broken client: the seq is used up, the
@@ -315,7 +315,7 @@ func (s *Server) answerDuplicateLocked(ctx context.Context, sess *session, from 
 	ok := sess.dupes.AllowN(s.cfg.Now(), 1)
 	sess.mu.Unlock()
 	if !ok {
-		s.drop(from, "duplicate DATA over the rate of answers", fmt.Errorf("seq %d", h.seq))
+		s.drop(from, DropReplay, "duplicate DATA over the rate of answers", fmt.Errorf("seq %d", h.seq))
 		return
 	}
 	s.handOn(ctx, h)

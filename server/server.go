@@ -15,6 +15,7 @@ import (
 
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/internal/droplog"
+	"github.com/udpchat/udpchat/internal/histogram"
 	"github.com/udpchat/udpchat/internal/ratelimit"
 )
 
@@ -191,18 +192,6 @@ var (
 	DefaultHandshakeLimit = RateLimit{Rate: 5, Burst: 10}
 )
 
-// Stats counts what a Server has done, for tests and operators.
-type Stats struct {
-	Received  uint64 // datagrams read
-	Dropped   uint64 // datagrams dropped as invalid, unauthentic, replayed or unexpected
-	Accepted  uint64 // chat messages accepted (and acknowledged)
-	Relayed   uint64 // DATA datagrams sent to recipients, retransmissions included
-	Bundled   uint64 // version 2 DATA that carry a bundle of messages (core.Bundler)
-	Sessions  int    // sessions now
-	Handshake uint64 // sessions started
-	Cookies   uint64 // COOKIE answers sent, under load
-}
-
 // Server is the chat server engine: it owns a transport and the sessions of
 // the clients that talk to it.
 //
@@ -268,6 +257,12 @@ type Server struct {
 	scratch core.ScratchDecoder
 
 	received, dropped, accepted, relayed, bundled, started, cookied atomic.Uint64
+
+	// The rest of what Stats reports (stats.go).
+	counters
+	// ready is set at "server ready", stopping when Serve's context ends
+	// or Serve returns (Serving).
+	ready, stopping atomic.Bool
 }
 
 // New checks cfg and returns a Server ready to Serve.
@@ -333,6 +328,7 @@ func New(cfg Config) (*Server, error) {
 		regs: cfg.Registrations,
 		bans: cfg.Bans,
 	}
+	s.latency = histogram.New(histogram.Nanoseconds, histogram.Seconds...)
 	if s.bans == nil {
 		s.bans = NewBans()
 	}
@@ -365,20 +361,6 @@ func New(cfg Config) (*Server, error) {
 // Addr is the address the server's transport is bound to.
 func (s *Server) Addr() netip.AddrPort { return s.cfg.Transport.LocalAddr() }
 
-// Stats returns the server's counters.
-func (s *Server) Stats() Stats {
-	return Stats{
-		Received:  s.received.Load(),
-		Dropped:   s.dropped.Load(),
-		Accepted:  s.accepted.Load(),
-		Relayed:   s.relayed.Load(),
-		Bundled:   s.bundled.Load(),
-		Sessions:  s.sessions.len(),
-		Handshake: s.started.Load(),
-		Cookies:   s.cookied.Load(),
-	}
-}
-
 // Serve reads and handles datagrams until ctx is done, then closes the
 // transport and returns nil once every goroutine it started has ended. It
 // returns an error if the transport fails.
@@ -387,8 +369,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	// The transport is closed, not merely closing, when Serve returns: a
 	// server started again on the same address must find it free.
 	closed := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() { s.cfg.Transport.Close(); close(closed) })
+	stop := context.AfterFunc(ctx, func() { s.stopping.Store(true); s.cfg.Transport.Close(); close(closed) })
 	defer func() {
+		s.stopping.Store(true)
 		if stop() {
 			s.cfg.Transport.Close()
 		} else {
@@ -470,6 +453,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	default:
 		attrs = append(attrs, "protocol", "1")
 	}
+	s.ready.Store(true)
 	s.log.Info("server ready", attrs...)
 	if !seeds {
 		s.log.Warn("seed (version 1) clients cannot connect: the suite needs protocol version 2; with suite rsa-aes-cbc-hmac they can, and version 2 clients are still offered this one",

@@ -21,6 +21,7 @@ type session struct {
 	id      uint64 // the session id: on the wire in version 2, local in version 1
 	version uint8
 	codec   core.Codec        // the codec the session started in, and is answered in
+	suite   core.Suite        // the suite its keys are of
 	msgs    core.MessageCodec // its version 2 messages, when version is 2
 	hello   [32]byte          // helloHash of the KEY_REQ, to recognise a retried handshake
 	// key is the client's own key, which its KEY_REQ proved (owners.go);

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/udpchat/udpchat/config"
@@ -43,6 +44,9 @@ type reloader struct {
 	mu  sync.Mutex    // one reload at a time
 	cfg config.Config // the configuration last read
 	set *plugins.Set  // the plugins in use
+	// inUse is set, for readers that must not wait for a reload, such as
+	// a scrape of the metrics.
+	inUse atomic.Pointer[plugins.Set]
 
 	retiring sync.WaitGroup // plugins a reload left out, closing
 	done     chan struct{}  // closed by Close: retire at once
@@ -87,6 +91,7 @@ func (r *reloader) reload(ctx context.Context) (string, error) {
 		return "", r.refuse(err)
 	}
 	r.set = next
+	r.inUse.Store(next)
 	var stopped []string
 	for _, p := range retired {
 		stopped = append(stopped, p.Name())
@@ -111,6 +116,14 @@ func (r *reloader) reload(ctx context.Context) (string, error) {
 		return summary, fmt.Errorf("%s; but the ban list is kept as it was: %w", summary, banErr)
 	}
 	return summary, nil
+}
+
+// pluginStats are the statistics of the plugins in use, for the metrics.
+func (r *reloader) pluginStats() []plugins.Stats {
+	if set := r.inUse.Load(); set != nil {
+		return set.Stats()
+	}
+	return nil
 }
 
 // refuse logs that a reload was refused, and why, in one line.

@@ -182,6 +182,7 @@ func serve(ctx context.Context, cfg config.Config, load func() (config.Config, e
 		return err
 	}
 	r := &reloader{load: load, dir: dir, room: room, log: log, started: cfg, cfg: cfg, set: set, done: make(chan struct{})}
+	r.inUse.Store(set)
 	defer r.Close()
 	if states := set.States(); len(states) > 0 {
 		log.Info("plugins", "states", states)
@@ -241,6 +242,12 @@ func serve(ctx context.Context, cfg config.Config, load func() (config.Config, e
 		}
 		defer a.Close()
 	}
+	stopHTTP, err := startAdminHTTP(cfg.Server, srv, r.pluginStats, log)
+	if err != nil {
+		t.Close()
+		return err
+	}
+	defer stopHTTP()
 	ctx, cancel := context.WithCancel(ctx)
 	var reloads sync.WaitGroup
 	reloads.Go(func() {

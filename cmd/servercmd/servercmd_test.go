@@ -45,6 +45,11 @@ func TestBadConfigOneLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
+	takenTCP, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer takenTCP.Close()
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("codec: xml\n"), 0o600)
 	corrupt := t.TempDir()
@@ -61,6 +66,9 @@ func TestBadConfigOneLine(t *testing.T) {
 		{nil, []string{"UDPCHAT_RELIABILITY_NAME=smoke-signals"}, "known: stop-and-wait"},
 		{nil, []string{"UDPCHAT_BROKER_MODE=kafka"}, "broker.mode"},
 		{nil, []string{"UDPCHAT_SERVER_OPERATORS=SHA256:tooshort"}, "server.operators[0]"},
+		// The admin HTTP listener is for this machine only.
+		{nil, []string{"UDPCHAT_SERVER_ADMIN_HTTP=0.0.0.0:9090"}, "server.admin_http: want a loopback address"},
+		{[]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-level", "error"}, []string{"UDPCHAT_BROKER_MODE=memory", "UDPCHAT_SERVER_ADMIN_HTTP=" + takenTCP.Addr().String()}, "server.admin_http: listen tcp " + takenTCP.Addr().String()},
 		// A nickname store it cannot read stops it too, naming the file.
 		{[]string{"--listen", "127.0.0.1:0", "--data-dir", corrupt, "--log-level", "error"}, []string{"UDPCHAT_BROKER_MODE=memory"}, filepath.Join(corrupt, server.RegistrationsFile)},
 		// A broker that cannot be reached stops the server at startup.

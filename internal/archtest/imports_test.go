@@ -99,8 +99,9 @@ type listed struct {
 }
 
 // packages lists the module's packages and the module packages each one's
-// non-test files import, with the module path cut off.
-func packages(t *testing.T) map[string][]string {
+// non-test files import, with the module path cut off; and for each, the
+// packages of other modules it imports (the standard library's aside).
+func packages(t *testing.T) (pkgs, others map[string][]string) {
 	t.Helper()
 	cmd := exec.Command("go", "list", "-json", module+"/...")
 	var stderr bytes.Buffer
@@ -109,7 +110,7 @@ func packages(t *testing.T) map[string][]string {
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, stderr.String())
 	}
-	pkgs := map[string][]string{}
+	pkgs, others = map[string][]string{}, map[string][]string{}
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
 		var l listed
@@ -121,20 +122,29 @@ func packages(t *testing.T) map[string][]string {
 		p := strings.TrimPrefix(strings.TrimPrefix(l.ImportPath, module), "/")
 		var deps []string
 		for _, d := range l.Imports {
-			if d == module || strings.HasPrefix(d, module+"/") {
+			switch {
+			case d == module || strings.HasPrefix(d, module+"/"):
 				deps = append(deps, strings.TrimPrefix(strings.TrimPrefix(d, module), "/"))
+			case strings.Contains(strings.Split(d, "/")[0], "."):
+				others[p] = append(others[p], d)
 			}
 		}
 		pkgs[p] = deps
 	}
-	return pkgs
+	return pkgs, others
 }
+
+// prometheusAllowed reports whether pkg may import prometheus/client_golang
+// (or any prometheus module): only metrics, which reports the server's own
+// counters to it, and the program that serves them. The engine, the
+// plugins and the logs count with atomics and know nothing of it.
+func prometheusAllowed(pkg string) bool { return under(pkg, "metrics") || pkg == "cmd/servercmd" }
 
 // TestImportRules: the folders are the architecture. A package that
 // imports what its place in the layout forbids fails here, naming the
 // import and the rule (docs/DESIGN.md says why each rule is there).
 func TestImportRules(t *testing.T) {
-	pkgs := packages(t)
+	pkgs, others := packages(t)
 	for _, want := range []string{"core", "server", "client", "codec/json", "cipher/seed", "transport/udp", "reliability/stopwait", "cmd/udpchat-server"} {
 		if _, ok := pkgs[want]; !ok {
 			t.Fatalf("go list did not list %s: the layout this test checks has changed", want)
@@ -156,6 +166,14 @@ func TestImportRules(t *testing.T) {
 				}
 			}
 		}
+		for _, d := range others[p] {
+			if strings.HasPrefix(d, "github.com/prometheus/") && !prometheusAllowed(p) {
+				t.Errorf("%s imports %s: only metrics and cmd/servercmd import prometheus", p, d)
+			}
+		}
+	}
+	if !slices.Contains(others["metrics"], "github.com/prometheus/client_golang/prometheus") {
+		t.Errorf("metrics imports no prometheus: the rule above checks nothing")
 	}
 }
 
