@@ -143,6 +143,16 @@ func (k KnownServers) CheckName(name, addr string, pub ed25519.PublicKey, accept
 	if len(pub) != ed25519.PublicKeySize {
 		return 0, fmt.Errorf("server %s presented an identity key of %d bytes, want %d", name, len(pub), ed25519.PublicKeySize)
 	}
+	// Read, decided and written under the lock: another client may be
+	// meeting the same server at this moment.
+	if err := os.MkdirAll(filepath.Dir(k.Path), 0o700); err != nil {
+		return 0, fmt.Errorf("known_servers: %w", err)
+	}
+	unlock, err := lockDir(filepath.Dir(k.Path))
+	if err != nil {
+		return 0, fmt.Errorf("known_servers: lock %s: %w", k.Path, err)
+	}
+	defer unlock()
 	f, err := k.read()
 	if err != nil {
 		return 0, err

@@ -259,3 +259,37 @@ func TestPinString(t *testing.T) {
 		}
 	}
 }
+
+// TestKnownServersFirstUseAtOnce: clients that meet a new server at the
+// same moment record it once between them, so that the file stays one
+// every later client can read.
+func TestKnownServersFirstUseAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "known_servers")
+	pub := newPub(t)
+	const clients = 8
+	pins := make(chan identity.Pin, clients)
+	errs := make(chan error, clients)
+	for range clients {
+		go func() {
+			// A KnownServers each, as separate processes have.
+			pin, err := identity.KnownServers{Path: path}.CheckName("chat.example.org:9000", "192.0.2.7:9000", pub, false)
+			pins <- pin
+			errs <- err
+		}()
+	}
+	news := 0
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if <-pins == identity.PinNew {
+			news++
+		}
+	}
+	if news != 1 || strings.Count(readFile(t, path), "\nchat.example.org:9000,") != 1 {
+		t.Fatalf("%d first uses, file:\n%s\nwant one of each", news, readFile(t, path))
+	}
+	if _, ok, err := (identity.KnownServers{Path: path}).Lookup("chat.example.org:9000"); !ok || err != nil {
+		t.Fatalf("Lookup after: ok=%v err=%v", ok, err)
+	}
+}
