@@ -116,7 +116,11 @@ func runKCP(o Options, l Link, mode kcpMode, hops int) (Result, error) {
 		recv = second.a
 		tx = func() uint64 { return first.ca.Writes() + second.cb.Writes() }
 	}
-	rec := newRecorder(o.Messages, tx)
+	before := kcp.DefaultSnmp.Copy()
+	rec := newRecorder(o.Messages, func(res *Result) {
+		res.Tx = tx()
+		res.Repairs = kcpRepairs(before, kcp.DefaultSnmp.Copy())
+	})
 	var wg sync.WaitGroup
 	if hops == 2 {
 		wg.Go(func() { relayKCP(rec, first.b, pairs[1].b) })
@@ -159,6 +163,18 @@ func runKCP(o Options, l Link, mode kcpMode, hops int) (Result, error) {
 		return Result{}, err
 	}
 	return rec.result(), nil
+}
+
+// kcpRepairs is what kcp-go's counters say of the repairs between two
+// snapshots. They are kcp-go's own, for every session of the process; the
+// runs are one at a time.
+func kcpRepairs(before, after *kcp.Snmp) *Repairs {
+	return &Repairs{
+		Resent:  after.RetransSegs - before.RetransSegs,
+		Fast:    after.FastRetransSegs - before.FastRetransSegs + after.EarlyRetransSegs - before.EarlyRetransSegs,
+		Timeout: after.LostSegs - before.LostSegs,
+		Dups:    after.RepeatSegs - before.RepeatSegs,
+	}
 }
 
 // relayKCP copies messages from in to out until the run ends. KCP in

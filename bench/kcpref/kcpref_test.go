@@ -53,7 +53,7 @@ func TestRecorder(t *testing.T) {
 		{"gap", []int{0, 2, 1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRecorder(3, func() uint64 { return 7 })
+			r := newRecorder(3, func(res *Result) { res.Tx = 7 })
 			for i := range 3 {
 				r.hand(i)
 			}
@@ -68,7 +68,7 @@ func TestRecorder(t *testing.T) {
 				t.Fatalf("wait = %v, want ok %v (deliver said %v)", werr, tc.ok, err)
 			}
 			if tc.ok && r.result().Tx != 7 {
-				t.Errorf("tx %d, want what txAt said at the last delivery", r.result().Tx)
+				t.Errorf("tx %d, want what count said at the last delivery", r.result().Tx)
 			}
 		})
 	}

@@ -92,8 +92,8 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "%s, %d hop(s), window %d, loss %g: %v\n", r.name, r.hops, r.window, loss, err)
 				continue
 			}
-			fmt.Fprintf(stderr, "%s, %d hop(s), window %d, loss %g: %.0f msg/s, %.3f tx/msg, p50 %v, p99 %v\n",
-				r.name, r.hops, r.window, loss, res.Rate(), res.TxPerMessage(), res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond))
+			fmt.Fprintf(stderr, "%s, %d hop(s), window %d, loss %g: %.0f msg/s, %.3f tx/msg, p50 %v, p99 %v; %v\n",
+				r.name, r.hops, r.window, loss, res.Rate(), res.TxPerMessage(), res.P50.Round(time.Millisecond), res.P99.Round(time.Millisecond), res.Repairs)
 			results[i] = &res
 		}
 		t.add(r, results)

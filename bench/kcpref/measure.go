@@ -44,17 +44,17 @@ type recorder struct {
 	delivered []time.Time // by message number: when the receiver handed it on
 	next      int         // the number the receiver must deliver next
 	done      chan struct{}
-	// tx counts the datagrams the sending side(s) put on the link when
-	// the last message was delivered; set by the row through txAt.
-	tx     uint64
-	txAt   func() uint64
-	errAt  atomic.Pointer[error]
-	finish sync.Once
+	// count fills in the row's counters (Tx, Repairs) when the last
+	// message is delivered, into counted.
+	count   func(*Result)
+	counted Result
+	errAt   atomic.Pointer[error]
+	finish  sync.Once
 }
 
-func newRecorder(n int, txAt func() uint64) *recorder {
+func newRecorder(n int, count func(*Result)) *recorder {
 	return &recorder{n: n, handed: make([]time.Time, n), delivered: make([]time.Time, n),
-		done: make(chan struct{}), txAt: txAt}
+		done: make(chan struct{}), count: count}
 }
 
 // hand records that the layer took message i.
@@ -73,7 +73,7 @@ func (r *recorder) deliver(i int) error {
 	r.delivered[i] = now
 	r.next++
 	if r.next == r.n {
-		r.tx = r.txAt()
+		r.count(&r.counted)
 		r.end()
 	}
 	return nil
@@ -112,6 +112,25 @@ type Result struct {
 	Elapsed  time.Duration // from the first message taken to the last delivered
 	Tx       uint64        // datagrams the sending side(s) put on the link
 	P50, P99 time.Duration // from taken to delivered
+	// Repairs are how the sender(s) repaired losses, where the row can
+	// tell: nil for the relay through udpchat's server.
+	Repairs *Repairs
+}
+
+// Repairs count retransmissions of messages (KCP: of segments) and the
+// copies that reached the receiver again, over every hop of the run.
+type Repairs struct {
+	Resent  uint64 // retransmissions
+	Fast    uint64 // of them, before the timeout: on later ACKs (KCP: fast and early retransmits)
+	Timeout uint64 // of them, on the retransmission timeout
+	Dups    uint64 // DATA (KCP: segments) the receiver had already
+}
+
+func (r *Repairs) String() string {
+	if r == nil {
+		return "repairs not counted"
+	}
+	return fmt.Sprintf("resent %d (%d fast, %d on timeout), %d duplicates at the receiver", r.Resent, r.Fast, r.Timeout, r.Dups)
 }
 
 // Rate is messages delivered, in order, a second.
@@ -128,13 +147,11 @@ func (r *recorder) result() Result {
 		lat[i] = r.delivered[i].Sub(r.handed[i])
 	}
 	slices.Sort(lat)
-	return Result{
-		Messages: r.n,
-		Elapsed:  r.delivered[r.n-1].Sub(r.handed[0]),
-		Tx:       r.tx,
-		P50:      percentile(lat, 50),
-		P99:      percentile(lat, 99),
-	}
+	res := r.counted
+	res.Messages = r.n
+	res.Elapsed = r.delivered[r.n-1].Sub(r.handed[0])
+	res.P50, res.P99 = percentile(lat, 50), percentile(lat, 99)
+	return res
 }
 
 // percentile is the nearest-rank p-th percentile of sorted.

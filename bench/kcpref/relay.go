@@ -61,7 +61,7 @@ func runRelay(o Options, l Link, win int) (Result, error) {
 	aOut := &countingTransport{Transport: aT}
 	srvOut := &countingTransport{Transport: srvT, to: bT.LocalAddr()}
 	var base atomic.Uint64
-	rec := newRecorder(o.Messages, func() uint64 { return aOut.Writes() + srvOut.Writes() - base.Load() })
+	rec := newRecorder(o.Messages, func(res *Result) { res.Tx = aOut.Writes() + srvOut.Writes() - base.Load() })
 
 	rc := layerConfig(win)
 	srv, err := newRelayServer(srvOut, rc)

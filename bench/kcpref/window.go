@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/udpchat/udpchat/core"
@@ -80,13 +81,19 @@ func runWindow(o Options, l Link, win int) (Result, error) {
 		return Result{}, fmt.Errorf("hop 0: %w", err)
 	}
 	out := &countingTransport{Transport: near}
-	rec := newRecorder(o.Messages, out.Writes)
+	var c windowCounts
+	rec := newRecorder(o.Messages, func(res *Result) {
+		res.Tx = out.Writes()
+		res.Repairs = &Repairs{Resent: c.resent.Load(), Fast: c.fast.Load(), Timeout: c.timeout.Load(), Dups: c.dups.Load()}
+	})
 	cfg := layerConfig(win)
 	acks := make(chan core.Ack, 4*win)
 	var wg sync.WaitGroup
 	wg.Go(func() { readAcks(rec, near, acks) })
-	wg.Go(func() { sendWindow(rec, window.Layer{}.NewSender(cfg), out, far.LocalAddr(), acks) })
-	wg.Go(func() { receiveWindow(rec, window.Layer{}.NewReceiver(cfg), far) })
+	wg.Go(func() {
+		sendWindow(rec, &c, window.Layer{}.NewSender(cfg).(*window.Sender), out, far.LocalAddr(), acks)
+	})
+	wg.Go(func() { receiveWindow(rec, &c, window.Layer{}.NewReceiver(cfg), far) })
 	err = rec.wait(o.Timeout)
 	near.Close()
 	far.Close()
@@ -95,6 +102,11 @@ func runWindow(o Options, l Link, win int) (Result, error) {
 		return Result{}, err
 	}
 	return rec.result(), nil
+}
+
+// windowCounts are the layer row's repairs, counted by its loops.
+type windowCounts struct {
+	resent, fast, timeout, dups atomic.Uint64
 }
 
 // readAcks passes the ACKs that reach the sender to its loop.
@@ -119,11 +131,16 @@ func readAcks(rec *recorder, t core.Transport, acks chan<- core.Ack) {
 	}
 }
 
-// sendWindow is the sender's loop.
-func sendWindow(rec *recorder, snd core.Sender, t core.Transport, to netip.AddrPort, acks <-chan core.Ack) {
+// sendWindow is the sender's loop. It tells a retransmission on the
+// timeout from one before it by keeping each message's deadline as the
+// Sender sets it: a resend waits the RTO as it was before that Poll, a
+// first transmission as it is after (Poll backs the timeout off between
+// the two).
+func sendWindow(rec *recorder, c *windowCounts, snd *window.Sender, t core.Transport, to netip.AddrPort, acks <-chan core.Ack) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	pushed := 0
+	deadline := make([]time.Time, rec.n)
 	for {
 		for pushed < rec.n {
 			i := pushed
@@ -138,12 +155,25 @@ func sendWindow(rec *recorder, snd core.Sender, t core.Transport, to netip.AddrP
 			rec.hand(i)
 			pushed++
 		}
-		send, failed, next := snd.Poll(time.Now())
+		now, rto := time.Now(), snd.RTO()
+		send, failed, next := snd.Poll(now)
 		if len(failed) > 0 {
 			rec.fail(fmt.Errorf("the sender gave up on %d messages", len(failed)))
 			return
 		}
 		for _, tr := range send {
+			i := tr.Ref.(int)
+			if tr.Attempt == 1 {
+				deadline[i] = now.Add(snd.RTO())
+			} else {
+				c.resent.Add(1)
+				if now.Before(deadline[i]) {
+					c.fast.Add(1)
+				} else {
+					c.timeout.Add(1)
+				}
+				deadline[i] = now.Add(rto)
+			}
 			if _, err := t.WriteTo(tr.Datagram, to); err != nil {
 				rec.fail(fmt.Errorf("sender write: %w", err))
 				return
@@ -165,7 +195,7 @@ func sendWindow(rec *recorder, snd core.Sender, t core.Transport, to netip.AddrP
 }
 
 // receiveWindow is the receiver's loop.
-func receiveWindow(rec *recorder, rcv core.Receiver, t core.Transport) {
+func receiveWindow(rec *recorder, c *windowCounts, rcv core.Receiver, t core.Transport) {
 	buf := make([]byte, 2048)
 	for {
 		k, from, err := t.ReadFrom(buf)
@@ -181,6 +211,8 @@ func receiveWindow(rec *recorder, rcv core.Receiver, t core.Transport) {
 		switch rcv.Classify(seq) {
 		case core.ArrivalOutOfOrder:
 			continue // beyond the window: dropped unacknowledged
+		case core.ArrivalDuplicate:
+			c.dups.Add(1)
 		case core.ArrivalNew:
 			i, err := messageNumber(msg)
 			if err != nil {
