@@ -19,8 +19,13 @@ func TestStats(t *testing.T) {
 	room := chattest.Start(t, chattest.Options{})
 	testkit.WaitUntil(t, "the server to serve", room.Server.Serving)
 	a, b := room.Join(), room.Join()
-	// Everything the joins bring has gone once a hears b joined.
+	// Everything the joins bring has gone to each once each has a line
+	// of the other's, since each recipient's messages go in order.
 	a.WaitMessage("b's join", func(m core.Message) bool { return strings.Contains(m.Text, b.Name()+" joined") })
+	a.WaitDelivered(a.Say("ready?"))
+	b.WaitChat(1)
+	b.WaitDelivered(b.Say("ready"))
+	a.WaitChat(1)
 	before := room.Server.Stats()
 
 	raw := room.Raw()
@@ -29,7 +34,7 @@ func TestStats(t *testing.T) {
 	for _, text := range []string{"one", "two", "three"} {
 		a.WaitDelivered(a.Say(text))
 	}
-	b.WaitChat(said)
+	b.WaitChat(1 + said)
 	testkit.WaitUntil(t, "the garbage dropped", func() bool { return room.Server.Stats().Dropped > before.Dropped })
 	st := room.Server.Stats()
 
