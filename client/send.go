@@ -148,16 +148,26 @@ var errNoChannels = errors.New("client: channels need a version 2 session: not s
 // sendSealed seals plaintext under p's header, in this version 2 session,
 // and sends p.
 func (c *Client) sendSealed(p *core.Packet, plaintext []byte) {
+	if dg := c.seal(p, plaintext); dg != nil {
+		c.write(dg)
+	}
+}
+
+// seal seals plaintext under p's header, of the session, and returns p
+// encoded, or nil (logged) if it cannot be.
+func (c *Client) seal(p *core.Packet, plaintext []byte) []byte {
 	p.Session = c.info.Session
 	sealed, err := c.keys.Seal(nil, plaintext, p.AD())
 	if err != nil {
 		c.log.Error("seal failed", "err", err)
-		return
+		return nil
 	}
 	p.Payload = sealed
-	if dg, err := c.cfg.Codec.Append(nil, p); err == nil {
-		c.write(dg)
+	dg, err := c.cfg.Codec.Append(nil, p)
+	if err != nil {
+		return nil
 	}
+	return dg
 }
 
 // acked processes an ACK. refused is its verdict, from a version 2 server:

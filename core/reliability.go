@@ -78,6 +78,19 @@ type Ack struct {
 	HasCum bool
 }
 
+// AckCopies is how many times a receiver sends the ACK of seq whose
+// cumulative part is cum: twice when cum does not cover seq, a DATA held
+// behind a gap (or one not yet judged), since that ACK is the only word
+// of it its sender gets until the gap fills, and a lost one costs a whole
+// DATA sent again; once otherwise, when any later ACK says the same. The
+// copies are the same datagram.
+func AckCopies(seq, cum uint64) int {
+	if cum <= seq {
+		return 2
+	}
+	return 1
+}
+
 // ErrQueueFull is returned by Sender.Push when the send queue is full.
 var ErrQueueFull = errors.New("send queue full")
 

@@ -337,8 +337,14 @@ func (s *Server) ackLocked(sess *session, seq uint64, refused string) {
 	// what the read loop took since and the handlers have yet to see, nor
 	// what waits for the rate limit (ackCumLocked).
 	cum := sess.ackCumLocked(seq)
-	s.sendSealedLocked(sess, &core.Packet{Type: core.TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true,
+	dg := s.sealLocked(sess, &core.Packet{Type: core.TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true,
 		Cum: cum, HasCum: true}, []byte(refused))
+	if dg == nil {
+		return
+	}
+	for range core.AckCopies(seq, cum) { // twice for a DATA held behind a gap
+		s.write(dg, sess.addr)
+	}
 }
 
 // maxVerdict bounds the reason an ACK carries, in bytes: with the header and
