@@ -276,7 +276,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.NewInitiator = func() (core.Initiator, error) { return suite.NewInitiator(r) }
 	}
 	if cfg.ReliabilityConfig.Queue <= 0 {
-		cfg.ReliabilityConfig.Queue = 64
+		cfg.ReliabilityConfig.Queue = 256 // room for the window layer's default window, twice
 	}
 	c := &Client{
 		cfg:    cfg,

@@ -36,6 +36,7 @@ import (
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/reliability/window"
 	"github.com/udpchat/udpchat/server"
 )
 
@@ -261,8 +262,8 @@ func Default() Config {
 			Name:       "stop-and-wait",
 			RTO:        2 * time.Second, // the seed's
 			MaxRetries: 5,               // the seed's
-			Queue:      64,
-			Window:     64,
+			Queue:      256,             // two of the window layer's windows
+			Window:     window.DefaultWindow,
 		},
 		Server: Server{
 			Listen:        "0.0.0.0:12345", // the seed's

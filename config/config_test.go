@@ -66,7 +66,7 @@ func TestOverrides(t *testing.T) {
 			if c.Server.IdleTimeout != 90*time.Second || c.Reliability.RTO != 500*time.Millisecond {
 				t.Errorf("file values lost: %+v", c)
 			}
-			if c.Codec != "json" || c.Reliability.Queue != 64 {
+			if c.Codec != "json" || c.Reliability.Queue != 256 {
 				t.Errorf("defaults lost: %+v", c)
 			}
 		})
