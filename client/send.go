@@ -88,15 +88,19 @@ type outgoing struct {
 type refusals struct {
 	session uint64
 	why     map[uint64]string
+	// limit bounds the refusals kept: one whose message is never settled
+	// in this session (the ACK of a duplicate, a session that ended) is
+	// forgotten, with all the others, once this many are kept. Twice the
+	// client's queue (64 at least), since every message waiting to be
+	// settled is in it:
+	// at 64, a window of 128 whose messages the rate limit refused while
+	// an earlier one waited lost the verdicts of half of them, reported
+	// delivered.
+	limit int
 }
 
-// maxRefusals bounds the refusals kept: one whose message is never settled
-// in this session (the ACK of a duplicate, a session that ended) is
-// forgotten once this many are kept.
-const maxRefusals = 64
-
 func (r *refusals) add(session, seq uint64, why string) {
-	if r.why == nil || r.session != session || len(r.why) >= maxRefusals {
+	if r.why == nil || r.session != session || len(r.why) >= r.limit {
 		r.session, r.why = session, make(map[uint64]string)
 	}
 	r.why[seq] = why
