@@ -36,7 +36,6 @@ import (
 	"github.com/udpchat/udpchat/client"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
-	"github.com/udpchat/udpchat/reliability/window"
 	"github.com/udpchat/udpchat/server"
 )
 
@@ -263,7 +262,7 @@ func Default() Config {
 			RTO:        2 * time.Second, // the seed's
 			MaxRetries: 5,               // the seed's
 			Queue:      256,             // two of the window layer's windows
-			Window:     window.DefaultWindow,
+			Window:     128,             // window.DefaultWindow (TestDefaultWindow), KCP's
 		},
 		Server: Server{
 			Listen:        "0.0.0.0:12345", // the seed's
