@@ -276,16 +276,17 @@ func New(cfg Config) (*Client, error) {
 		cfg.NewInitiator = func() (core.Initiator, error) { return suite.NewInitiator(r) }
 	}
 	if cfg.ReliabilityConfig.Queue <= 0 {
-		cfg.ReliabilityConfig.Queue = 64
+		cfg.ReliabilityConfig.Queue = 256 // room for the window layer's default window, twice
 	}
 	c := &Client{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		events: make(chan Event, 256),
-		sendCh: make(chan *outgoing),
-		in:     make(chan *[]byte, max(clientQueue, 2*cfg.ReliabilityConfig.Window)),
-		icmp:   make(chan icmpReport, icmpQueue),
-		done:   make(chan struct{}),
+		refusals: refusals{limit: max(64, 2*cfg.ReliabilityConfig.Queue)},
+		cfg:      cfg,
+		log:      cfg.Logger,
+		events:   make(chan Event, 256),
+		sendCh:   make(chan *outgoing),
+		in:       make(chan *[]byte, max(clientQueue, 2*cfg.ReliabilityConfig.Window)),
+		icmp:     make(chan icmpReport, icmpQueue),
+		done:     make(chan struct{}),
 		// Config is the caller's: its slice is not shared.
 		servers:  append([]netip.AddrPort{cfg.Server}, cfg.Fallbacks...),
 		verdicts: make([]error, 1+len(cfg.Fallbacks)),

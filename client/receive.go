@@ -155,7 +155,7 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 		}
 		switch c.recv.Classify(p.Seq) {
 		case core.ArrivalDuplicate:
-			c.sendSealed(&core.Packet{Type: core.TypeAck, AckSeq: p.Seq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
+			c.ackNow(p.Seq)
 			return nil
 		case core.ArrivalOutOfOrder:
 			c.drop(c.server(), "DATA out of order", fmt.Errorf("seq %d", p.Seq))
@@ -171,8 +171,17 @@ func (c *Client) handleV2(ctx context.Context, p *core.Packet) error {
 			ms, _ := r.([]*core.Message)
 			c.deliver(ctx, ms)
 		}
-		// The ACK waits until the datagrams already here are handled: one
-		// ACK, with its cumulative part, then covers a whole burst.
+		if p.Seq >= c.recv.Cumulative() {
+			// Held behind a gap: acknowledged at once, since no later
+			// ACK's cumulative part will say it arrived until the gap
+			// fills; that ACK's covers any waiting.
+			c.acksDue = 0
+			c.ackNow(p.Seq)
+			return nil
+		}
+		// In order, its ACK waits until the datagrams already here are
+		// handled: one ACK, with its cumulative part, then covers a
+		// whole burst.
 		c.ackSeq, c.acksDue = p.Seq, c.acksDue+1
 	case core.TypePing:
 		c.answerChallenge(p, plain)
@@ -227,12 +236,25 @@ func (c *Client) decodeMessages(plain []byte) ([]*core.Message, error) {
 // long burst still hears of progress.
 const maxAcksDue = 16
 
-// sendAck acknowledges the DATA accepted since the last ACK: the last one
-// selectively, the rest cumulatively.
+// sendAck acknowledges the DATA accepted in order since the last ACK: the
+// last one selectively, the rest cumulatively.
 func (c *Client) sendAck() {
 	c.acksDue = 0
 	if c.keys == nil || c.recv == nil {
 		return
 	}
-	c.sendSealed(&core.Packet{Type: core.TypeAck, AckSeq: c.ackSeq, HasAckSeq: true, Cum: c.recv.Cumulative(), HasCum: true}, nil)
+	c.ackNow(c.ackSeq)
+}
+
+// ackNow acknowledges the DATA seq, with the receiver's cumulative part:
+// twice when that does not cover seq (core.AckCopies).
+func (c *Client) ackNow(seq uint64) {
+	cum := c.recv.Cumulative()
+	dg := c.seal(&core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true, Cum: cum, HasCum: true}, nil)
+	if dg == nil {
+		return
+	}
+	for range core.AckCopies(seq, cum) {
+		c.write(dg)
+	}
 }

@@ -88,15 +88,19 @@ type outgoing struct {
 type refusals struct {
 	session uint64
 	why     map[uint64]string
+	// limit bounds the refusals kept: one whose message is never settled
+	// in this session (the ACK of a duplicate, a session that ended) is
+	// forgotten, with all the others, once this many are kept. Twice the
+	// client's queue (64 at least), since every message waiting to be
+	// settled is in it:
+	// at 64, a window of 128 whose messages the rate limit refused while
+	// an earlier one waited lost the verdicts of half of them, reported
+	// delivered.
+	limit int
 }
 
-// maxRefusals bounds the refusals kept: one whose message is never settled
-// in this session (the ACK of a duplicate, a session that ended) is
-// forgotten once this many are kept.
-const maxRefusals = 64
-
 func (r *refusals) add(session, seq uint64, why string) {
-	if r.why == nil || r.session != session || len(r.why) >= maxRefusals {
+	if r.why == nil || r.session != session || len(r.why) >= r.limit {
 		r.session, r.why = session, make(map[uint64]string)
 	}
 	r.why[seq] = why
@@ -148,16 +152,26 @@ var errNoChannels = errors.New("client: channels need a version 2 session: not s
 // sendSealed seals plaintext under p's header, in this version 2 session,
 // and sends p.
 func (c *Client) sendSealed(p *core.Packet, plaintext []byte) {
+	if dg := c.seal(p, plaintext); dg != nil {
+		c.write(dg)
+	}
+}
+
+// seal seals plaintext under p's header, of the session, and returns p
+// encoded, or nil (logged) if it cannot be.
+func (c *Client) seal(p *core.Packet, plaintext []byte) []byte {
 	p.Session = c.info.Session
 	sealed, err := c.keys.Seal(nil, plaintext, p.AD())
 	if err != nil {
 		c.log.Error("seal failed", "err", err)
-		return
+		return nil
 	}
 	p.Payload = sealed
-	if dg, err := c.cfg.Codec.Append(nil, p); err == nil {
-		c.write(dg)
+	dg, err := c.cfg.Codec.Append(nil, p)
+	if err != nil {
+		return nil
 	}
+	return dg
 }
 
 // acked processes an ACK. refused is its verdict, from a version 2 server:

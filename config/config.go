@@ -261,8 +261,8 @@ func Default() Config {
 			Name:       "stop-and-wait",
 			RTO:        2 * time.Second, // the seed's
 			MaxRetries: 5,               // the seed's
-			Queue:      64,
-			Window:     64,
+			Queue:      256,             // two of the window layer's windows
+			Window:     128,             // window.DefaultWindow (TestDefaultWindow), KCP's
 		},
 		Server: Server{
 			Listen:        "0.0.0.0:12345", // the seed's

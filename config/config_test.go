@@ -14,8 +14,20 @@ import (
 	_ "github.com/udpchat/udpchat/codec/json"
 	"github.com/udpchat/udpchat/config"
 	_ "github.com/udpchat/udpchat/reliability/stopwait"
+	"github.com/udpchat/udpchat/reliability/window"
 	_ "github.com/udpchat/udpchat/transport/udp"
 )
+
+// TestDefaultWindow: the configuration's default window is the window
+// layer's, and its queue holds it: config may not import the layer
+// (internal/archtest), so the two are written twice and kept equal here.
+func TestDefaultWindow(t *testing.T) {
+	r := config.Default().Reliability
+	if r.Window != window.DefaultWindow || r.Queue < r.Window {
+		t.Fatalf("reliability.window %d and queue %d by default, want the window layer's %d and a queue that holds it",
+			r.Window, r.Queue, window.DefaultWindow)
+	}
+}
 
 func writeFile(t *testing.T, text string) string {
 	t.Helper()
@@ -66,7 +78,7 @@ func TestOverrides(t *testing.T) {
 			if c.Server.IdleTimeout != 90*time.Second || c.Reliability.RTO != 500*time.Millisecond {
 				t.Errorf("file values lost: %+v", c)
 			}
-			if c.Codec != "json" || c.Reliability.Queue != 64 {
+			if c.Codec != "json" || c.Reliability.Queue != 256 {
 				t.Errorf("defaults lost: %+v", c)
 			}
 		})

@@ -42,9 +42,11 @@ type ReliabilityConfig struct {
 	// MaxRTO, when positive, backs off the retransmission timeout of each
 	// message: after its first transmission the Sender waits the RTO, after
 	// each retransmission twice as long as before, but never longer than
-	// max(MaxRTO, RTO); see Backoff. Zero is the layer's own behaviour:
-	// stop-and-wait's fixed RTO (the seed's), the window layer's
-	// sender-wide backoff.
+	// max(MaxRTO, RTO); see Backoff. A layer may grow it more gently while
+	// the peer acknowledges other messages, a loss and not an outage (the
+	// window layer: by half). Zero is the layer's own behaviour:
+	// stop-and-wait's fixed RTO (the seed's), the window layer's growth
+	// up to 2^6 RTOs.
 	MaxRTO time.Duration
 }
 
@@ -74,6 +76,19 @@ type Ack struct {
 	// so that one ACK that gets through makes up for others lost.
 	Cum    uint64
 	HasCum bool
+}
+
+// AckCopies is how many times a receiver sends the ACK of seq whose
+// cumulative part is cum: twice when cum does not cover seq, a DATA held
+// behind a gap (or one not yet judged), since that ACK is the only word
+// of it its sender gets until the gap fills, and a lost one costs a whole
+// DATA sent again; once otherwise, when any later ACK says the same. The
+// copies are the same datagram.
+func AckCopies(seq, cum uint64) int {
+	if cum <= seq {
+		return 2
+	}
+	return 1
 }
 
 // ErrQueueFull is returned by Sender.Push when the send queue is full.
@@ -107,7 +122,8 @@ type Sender interface {
 // sends them as one bundle (see Bundler) when it has.
 type Flow interface {
 	// CanSend reports whether a message pushed now would be sent by the
-	// next Poll, rather than wait for acknowledgements.
+	// next Poll, rather than wait for acknowledgements. A layer that paces
+	// may hold it a little longer; that Poll's next then says until when.
 	CanSend() bool
 }
 

@@ -133,7 +133,7 @@ func TestSeedWaitBounded(t *testing.T) {
 	})
 }
 
-// TestWindowFloodBounded: a version 2 client with a window keeps 64
+// TestWindowFloodBounded: a version 2 client with a window keeps 128
 // messages in flight and floods far past the bound. Each of its messages
 // is either relayed, and acknowledged as accepted, or refused, with its own
 // "slow down" notice and a refused verdict: relayed and refused add up to

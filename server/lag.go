@@ -30,8 +30,9 @@ import (
 // relayed or refused, and its sender told which.
 
 // maxLagged bounds a session's FIFO. Within the default limit (2 a second,
-// up to 30 s) about 60 messages can be waiting; a window client keeps 64 in
-// flight. More than this is a peer ignoring its window.
+// up to 30 s) about 60 messages can be waiting, the rest of a window
+// client's 128 in flight being refused for waiting too long. More than this
+// is a peer ignoring its window.
 const maxLagged = 128
 
 // seedPatience caps the wait of a version 1 session's message. A seed

@@ -297,7 +297,9 @@ func (s *Server) handleV2Data(ctx context.Context, sess *session, p *core.Packet
 // again at any rate, and a version 2 session cannot tell a replay of a
 // DATA it took from a retransmission of it: each copy was an ACK back and a
 // place in the handler queue. An honest sender retransmits a DATA once per
-// RTO, a window sender at most its window (64) at once after a timeout; a
+// RTO, a window sender (128 in flight) a few at once, each when its own
+// timeout passes, and twice a message it lost while the server answered;
+// one answer's cumulative part covers all the server has taken in order. A
 // duplicate over the rate is dropped unanswered, and its sender's next
 // retransmission is answered once the rate allows.
 const (
@@ -337,8 +339,14 @@ func (s *Server) ackLocked(sess *session, seq uint64, refused string) {
 	// what the read loop took since and the handlers have yet to see, nor
 	// what waits for the rate limit (ackCumLocked).
 	cum := sess.ackCumLocked(seq)
-	s.sendSealedLocked(sess, &core.Packet{Type: core.TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true,
+	dg := s.sealLocked(sess, &core.Packet{Type: core.TypeAck, Session: sess.id, AckSeq: seq, HasAckSeq: true,
 		Cum: cum, HasCum: true}, []byte(refused))
+	if dg == nil {
+		return
+	}
+	for range core.AckCopies(seq, cum) { // twice for a DATA held behind a gap
+		s.write(dg, sess.addr)
+	}
 }
 
 // maxVerdict bounds the reason an ACK carries, in bytes: with the header and

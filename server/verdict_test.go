@@ -174,3 +174,39 @@ func TestVerdictV1(t *testing.T) {
 	wantVerdict(t, old, old.Say("a forbidden word"), "version 1", "")
 	old.WaitMessage("the notice", func(m core.Message) bool { return strings.Contains(m.Text, "does not allow") })
 }
+
+// TestVerdictHeldAckTwice: the ACK of a DATA the server holds behind a gap
+// says nothing yet and goes twice, the same datagram (core.AckCopies), for
+// it is the client's only word of the DATA until the gap fills; once the
+// gap fills, each gets its verdict once, and a cumulative part that covers
+// it.
+func TestVerdictHeldAckTwice(t *testing.T) {
+	room := chattest.Start(t, chattest.Options{Layer: window.Layer{}, Server: noRateLimit})
+	r := room.Raw()
+	r.HandshakeV2(chattest.Keys.Key(0), "raw")
+	// acks returns the ACKs that come within a while, as
+	// "ack_seq/cum/verdict".
+	acks := func() []string {
+		t.Helper()
+		var got []string
+		for p := r.Read(300 * time.Millisecond); p != nil; p = r.Read(300 * time.Millisecond) {
+			if p.Type != core.TypeAck {
+				continue
+			}
+			plain, err := r.Keys.Open(nil, p.Payload, p.AD())
+			if err != nil {
+				t.Fatalf("an ACK that does not open: %v", err)
+			}
+			got = append(got, fmt.Sprintf("%d/%d/%s", p.AckSeq, p.Cum, plain))
+		}
+		return got
+	}
+	r.SendV2Data(1, "/msg nobody hi")
+	if got := fmt.Sprint(acks()); got != "[1/0/ 1/0/]" {
+		t.Fatalf("ahead of a gap, the server sent ACKs %s, want [1/0/ 1/0/]", got)
+	}
+	r.SendV2Data(0, "hello")
+	if got := fmt.Sprint(acks()); got != "[1/2/no such user: nobody 0/1/]" {
+		t.Fatalf("filling the gap, the server sent ACKs %s, want the verdicts on 1, then on 0, once each", got)
+	}
+}

@@ -148,6 +148,7 @@ import (
 	"github.com/udpchat/udpchat/cmd/internal/cli"
 	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/internal/version"
+	"github.com/udpchat/udpchat/reliability/window"
 	"github.com/udpchat/udpchat/standard"
 	"github.com/udpchat/udpchat/transport/fault"
 )
@@ -223,7 +224,7 @@ func parseFlags(args []string, stderr io.Writer, tty bool) (Options, error) {
 	fs.StringVar(&o.Reliability, "reliability", "stop-and-wait", "reliability layer: stop-and-wait or window")
 	fs.DurationVar(&o.RelConfig.RTO, "rto", 200*time.Millisecond, "retransmission timeout, both sides")
 	fs.IntVar(&o.RelConfig.MaxRetries, "retries", 5, "retransmissions before a message is given up on")
-	fs.IntVar(&o.RelConfig.Window, "window", 64, "window layer: messages in flight")
+	fs.IntVar(&o.RelConfig.Window, "window", window.DefaultWindow, "window layer: messages in flight")
 	fs.IntVar(&o.RelConfig.Queue, "queue", 256, "messages a client may queue")
 	fs.UintVar(&proto, "proto", 2, "highest protocol version the clients offer: 2 or 1")
 	fs.IntVar(&o.Clients, "n", 20, "clients")

@@ -113,7 +113,7 @@ func TestInOrder(t *testing.T, l Layer) {
 // acknowledgement is out of order; and Accept delivers in order.
 func TestReceiver(t *testing.T, l Layer) {
 	r := l.NewReceiver(LayerConfig)
-	window := uint64(l.Window(LayerConfig))
+	window := uint64(l.receiveWindow(LayerConfig))
 	classify := func(seq uint64, want core.Arrival) {
 		t.Helper()
 		if got := r.Classify(seq); got != want {

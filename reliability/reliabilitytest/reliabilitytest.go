@@ -35,6 +35,25 @@ type Layer struct {
 	// Window is how many messages the layer keeps in flight at once, and
 	// holds back behind a gap, under cfg.
 	Window func(cfg core.ReliabilityConfig) int
+	// ReceiveWindow, if not nil, is how many messages past the cumulative
+	// acknowledgement its receiver takes under cfg, where that is not
+	// Window: the receiver's Classify calls the first beyond it out of
+	// order, and at most one fewer is held back behind a gap.
+	ReceiveWindow func(cfg core.ReliabilityConfig) int
+	// Pace is the longest the layer's pacing may hold a message pushed
+	// while its Sender said it could send (core.Flow), counted from the
+	// first Poll after the push: a Poll that late or later must send it.
+	// Zero: the layer does not pace, and the first Poll sends it.
+	Pace time.Duration
+}
+
+// receiveWindow is ReceiveWindow, or Window if the layer has none of its
+// own.
+func (l Layer) receiveWindow(cfg core.ReliabilityConfig) int {
+	if l.ReceiveWindow != nil {
+		return l.ReceiveWindow(cfg)
+	}
+	return l.Window(cfg)
 }
 
 // maxProgram bounds the bytes of a program that are run: longer inputs add
@@ -60,7 +79,7 @@ const (
 
 // Receiver operations.
 const (
-	OpArrive      byte = iota // offset: seq Cumulative()+offset%64 arrives
+	OpArrive      byte = iota // offset: seq Cumulative()+offset%max(64, 2*window) arrives
 	OpArriveWide              // 8 bytes: that seq arrives
 	OpAcceptBlind             // offset: Accept without asking Classify first
 	numReceiverOps
@@ -155,8 +174,10 @@ type sent struct {
 	attempts int
 	done     bool // returned by Ack, Poll (failed) or Drain
 	// due: pushed when the Sender said it could send, so the next Poll
-	// must send it.
+	// must send it, or a Poll at least Layer.Pace after that one.
 	due bool
+	// dueFrom is the time of the first Poll after a due message's push.
+	dueFrom time.Time
 }
 
 // senderRun checks one program against one sender.
@@ -164,6 +185,7 @@ type senderRun struct {
 	t    *testing.T
 	cfg  core.ReliabilityConfig
 	win  int
+	pace time.Duration
 	s    core.Sender
 	msgs []sent
 	live int // pushed and not yet returned
@@ -200,11 +222,12 @@ type senderRun struct {
 //     persisting sender with MaxRTO retransmits at least that often;
 //   - Drain returns every pending ref, in seq order, and leaves nothing;
 //   - a message pushed while the Sender said it could send (core.Flow) is
-//     sent by the next Poll.
+//     sent by the next Poll, or, by a layer that paces, by a Poll l.Pace
+//     after that one at the latest.
 func FuzzSender(f *testing.F, l Layer) {
 	fuzzPrograms(f, Seeds, func(t *testing.T, b []byte) {
 		cfg := SenderConfig(b)
-		r := &senderRun{t: t, cfg: cfg, win: l.Window(cfg), s: l.NewSender(cfg)}
+		r := &senderRun{t: t, cfg: cfg, win: l.Window(cfg), pace: l.Pace, s: l.NewSender(cfg)}
 		p := program{b[min(len(b), 4):]}
 		now := time.Unix(1_000_000, 0)
 		for step := 0; p.more(); step++ {
@@ -343,8 +366,15 @@ func (r *senderRun) poll(step int, now time.Time) {
 		}
 	}
 	for i := range r.msgs {
-		if m := &r.msgs[i]; m.due && !m.done && m.attempts == 0 {
-			t.Fatalf("step %d: seq %d was pushed when CanSend said it would go, but Poll did not send it", step, m.seq)
+		m := &r.msgs[i]
+		if !m.due || m.done || m.attempts != 0 {
+			continue
+		}
+		if m.dueFrom.IsZero() {
+			m.dueFrom = now
+		}
+		if !now.Before(m.dueFrom.Add(r.pace)) {
+			t.Fatalf("step %d: seq %d was pushed when CanSend said it would go, but Poll did not send it within %v", step, m.seq, r.pace)
 		}
 	}
 	pending := r.s.Pending()
@@ -388,7 +418,8 @@ func (r *senderRun) inFlight() int {
 }
 
 // FuzzReceiver runs fuzzed programs of arriving sequence numbers against l's
-// Receiver, the first byte setting the window, and checks on every step that:
+// Receiver, the first byte setting cfg.Window (which l.ReceiveWindow may
+// make more), and checks on every step that:
 //   - Classify says Duplicate below Cumulative and for a seq held back,
 //     OutOfOrder at Cumulative+window and beyond, and New otherwise;
 //   - Accept takes only what Classify calls New, and returns the messages
@@ -400,7 +431,8 @@ func FuzzReceiver(f *testing.F, l Layer) {
 	fuzzPrograms(f, ReceiverSeeds, func(t *testing.T, b []byte) {
 		p := program{b}
 		cfg := core.ReliabilityConfig{Window: 1 + int(p.byte()%16)}
-		win := uint64(l.Window(cfg))
+		win := uint64(l.receiveWindow(cfg))
+		span := max(64, 2*win) // the offsets of OpArrive: past the window's edge
 		r := l.NewReceiver(cfg)
 		var next uint64 // the model's Cumulative
 		held := map[uint64]bool{}
@@ -410,7 +442,7 @@ func FuzzReceiver(f *testing.F, l Layer) {
 			if op == OpArriveWide {
 				seq = p.uint64()
 			} else {
-				seq = next + uint64(p.byte()%64)
+				seq = next + uint64(p.byte())%span
 			}
 			want := core.ArrivalNew
 			switch {

@@ -11,10 +11,14 @@ import (
 )
 
 // layer is the sliding window as the shared fuzz harness sees it: the
-// configured window bounds both what is in flight and what is held back.
+// configured window bounds what is in flight, and what is held back too,
+// but never to fewer than MinReceiveWindow; pacing holds a message for at
+// most MaxPaceInterval.
 var layer = reliabilitytest.Layer{
-	Reliability: window.Layer{},
-	Window:      func(cfg core.ReliabilityConfig) int { return cfg.Window },
+	Reliability:   window.Layer{},
+	Window:        func(cfg core.ReliabilityConfig) int { return cfg.Window },
+	ReceiveWindow: func(cfg core.ReliabilityConfig) int { return max(cfg.Window, window.MinReceiveWindow) },
+	Pace:          window.MaxPaceInterval,
 }
 
 // FuzzSender runs programs of pushes, peer-chosen ACKs, polls and drains
