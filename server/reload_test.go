@@ -65,6 +65,9 @@ func TestReloadBans(t *testing.T) {
 	}
 	room := chattest.Start(t, chattest.Options{Server: func(cfg *server.Config) { cfg.Bans = bans }})
 	alice, bob := room.Join(), room.Join()
+	// Confirmed, by a line of his own: the server tells the reason only
+	// to a client that has proven its address.
+	bob.WaitDelivered(bob.Say("here"))
 	edit, err := server.OpenBans(path) // the operator's editor
 	if err != nil {
 		t.Fatal(err)
