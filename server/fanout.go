@@ -298,14 +298,19 @@ func (s *Server) sendDirect(ctx context.Context, sess *session, m *core.Message,
 // (sendV1Catchup), which it must follow, not interleave with; before the
 // catch-up (sess.next still 0) none goes, since the catch-up will carry it.
 // Without out, while Serve runs, it goes through the session's seed lane,
-// behind the room's messages given to it before (seedlanes.go).
+// behind the room's messages given to it before, and the session's ACKs
+// wait for it (seedlanes.go).
 func (s *Server) sendV1(sess *session, enc *encodings, out *outbox) {
 	if !sess.confirmed.Load() {
 		return
 	}
-	if out == nil && s.lanes != nil && s.lanes.laneOf(sess).push(seedJob{kind: seedOne, text: enc.v1Text(), id: enc.m.ID,
-		lobby: enc.m.Room == "", origin: enc.m.Origin, one: sess}, false) {
-		return
+	if out == nil && s.lanes != nil {
+		sess.laneDirect.Add(1) // before the push: an ACK given after this call must see it
+		if s.lanes.laneOf(sess).push(seedJob{kind: seedOne, text: enc.v1Text(), id: enc.m.ID,
+			lobby: enc.m.Room == "", origin: enc.m.Origin, one: sess}, false) {
+			return
+		}
+		sess.laneDirect.Add(-1)
 	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()

@@ -22,6 +22,12 @@ import (
 // on, and the lanes seal in parallel; a lane behind takes everything queued
 // at once and sends it in as few system calls as batchSize allows.
 //
+// The ACK of a seed client's DATA says "handed on": the worker sends it as
+// soon as the message is given to the lanes, so that the sender goes on
+// while they send it, unless a notice or private message for that client
+// waits on its lane (laneDirect); then the ACK goes through the lane,
+// behind it, since a refusal's notice must come before the ACK.
+//
 // The catch-up a seed client is sent when it is confirmed (sendV1Catchup)
 // does not go through its lane: it is written at once, under the session's
 // lock, and a lane checks under that lock whether an entry is past the
@@ -199,6 +205,11 @@ func (s *Server) runLane(ls *seedLanes, l *seedLane) {
 			}
 		}
 		s.laneFlush(l)
+		for i := range jobs {
+			if jobs[i].kind == seedOne {
+				jobs[i].one.laneDirect.Add(-1) // sent: its session's ACKs need not wait for it
+			}
+		}
 
 		clear(jobs) // the texts and sessions are not kept
 		l.mu.Lock()

@@ -35,6 +35,9 @@ type session struct {
 	keys   core.SessionKeys
 	joined time.Time
 	lane   uint8 // the seed lane a seed client is sent through (seedlanes.go)
+	// laneDirect counts the notices and private messages for this seed
+	// client that its lane has yet to send, which its ACKs must follow.
+	laneDirect atomic.Int32
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last authentic packet
 	// confirmed is set once the client has shown it holds the session's keys
