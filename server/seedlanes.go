@@ -117,7 +117,7 @@ func (s *Server) startSeedLanes() *seedLanes {
 }
 
 // stop closes the lanes and waits until each has sent what it was given.
-// Nothing may be pushed after: a push to a closed lane is refused.
+// A push after it is refused, and its caller sends at once.
 func (ls *seedLanes) stop() {
 	for _, l := range ls.lanes {
 		l.mu.Lock()
