@@ -297,15 +297,24 @@ func (s *Server) sendDirect(ctx context.Context, sess *session, m *core.Message,
 // an offset) goes only past what the client's catch-up sent
 // (sendV1Catchup), which it must follow, not interleave with; before the
 // catch-up (sess.next still 0) none goes, since the catch-up will carry it.
+// Without out, while Serve runs, it goes through the session's seed lane,
+// behind the room's messages given to it before, and the session's ACKs
+// wait for it (seedlanes.go).
 func (s *Server) sendV1(sess *session, enc *encodings, out *outbox) {
 	if !sess.confirmed.Load() {
 		return
 	}
+	if out == nil && s.lanes != nil {
+		sess.laneDirect.Add(1) // before the push: an ACK given after this call must see it
+		if s.lanes.laneOf(sess).push(seedJob{kind: seedOne, text: enc.v1Text(), id: enc.m.ID,
+			lobby: enc.m.Room == "", origin: enc.m.Origin, one: sess}, false) {
+			return
+		}
+		sess.laneDirect.Add(-1)
+	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	// The catch-up is the lobby's: a channel a seed client joined has
-	// none, and its entries go as they come.
-	if sess.ended || enc.m.ID != 0 && enc.m.Room == "" && (sess.next == 0 || enc.m.ID < sess.next) {
+	if sess.ended || v1Skips(sess, enc.m.ID, enc.m.Room == "") {
 		return
 	}
 	s.sendV1Locked(sess, enc, out)

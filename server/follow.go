@@ -221,15 +221,9 @@ func (s *Server) sendSeeds(ctx context.Context, r *room, out *outbox) {
 	if r.seedNext >= head {
 		return
 	}
-	if !s.sessions.seeds() {
-		r.seedNext = head
-		return
-	}
-	var seeds []*session
-	for _, sess := range s.sessions.all(0) {
-		if sess.version < 2 && (r == s.lobby || sess.in(r)) {
-			seeds = append(seeds, sess)
-		}
+	seeds := s.sessions.seeds()
+	if r != s.lobby {
+		seeds = seedsIn(seeds, r)
 	}
 	if len(seeds) == 0 {
 		r.seedNext = head
@@ -263,11 +257,32 @@ func (s *Server) sendSeeds(ctx context.Context, r *room, out *outbox) {
 	}
 }
 
-// sendSeed sends the room's entry enc to each seed client but its sender.
+// sendSeed sends the room's entry enc to each seed client in seeds but its
+// sender: through the seed lanes while Serve runs, else at once, through
+// out.
 func (s *Server) sendSeed(seeds []*session, enc *encodings, out *outbox) {
+	refused := ^uint64(0)
+	if s.lanes != nil {
+		refused = s.lanes.pushRoom(seedJob{kind: seedRoom, text: enc.v1Text(), id: enc.m.ID, lobby: enc.m.Room == "",
+			origin: enc.m.Origin, to: seeds})
+	}
+	if refused == 0 {
+		return
+	}
 	for _, sess := range seeds {
-		if sess.id != enc.m.Origin {
+		if sess.id != enc.m.Origin && (s.lanes == nil || refused&(1<<s.lanes.laneIndex(sess)) != 0) {
 			s.sendV1(sess, enc, out)
 		}
 	}
+}
+
+// seedsIn returns the sessions of seeds that are in the channel r.
+func seedsIn(seeds []*session, r *room) []*session {
+	var in []*session
+	for _, sess := range seeds {
+		if sess.in(r) {
+			in = append(in, sess)
+		}
+	}
+	return in
 }

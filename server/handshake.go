@@ -118,6 +118,7 @@ func (s *Server) handleKeyReq(ctx context.Context, codec core.Codec, p *core.Pac
 		key:     key,
 		keys:    keys,
 		joined:  now,
+		lane:    uint8(s.laneTurn.Add(1)),
 		addr:    from,
 		name:    from.String(),
 		recv:    s.cfg.V1Reliability.NewReceiver(s.cfg.ReliabilityConfig),

@@ -68,8 +68,12 @@ func (s *Server) handleV1Data(ctx context.Context, codec core.Codec, p *core.Pac
 	}
 	seq := p.Seq // p is the read loop's, and ack runs later, on the worker
 	// A version 1 ACK has no room for a verdict: it says "handed on", and a
-	// refusal reaches the sender only as a notice.
+	// refusal reaches the sender only as a notice, which goes first: if
+	// one waits on the session's seed lane, the ACK goes behind it.
 	ack := func(seq uint64, _ string) {
+		if sess.laneDirect.Load() > 0 && s.lanes.laneOf(sess).push(seedJob{kind: seedAck, one: sess, ack: seq, addr: from}, false) {
+			return
+		}
 		s.write(s.encode(codec, &core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true}), from)
 	}
 	opened := s.openScratch()

@@ -242,6 +242,10 @@ type Server struct {
 	lagging map[*session]time.Time // sessions with messages delayed by the rate limit: when the first is due
 
 	work chan handoff // to the handler chain's worker, while Serve runs
+	// lanes seal and send to seed clients while Serve runs (seedlanes.go);
+	// laneTurn gives each new session the next lane.
+	lanes    *seedLanes
+	laneTurn atomic.Uint32
 
 	halfOpen   atomic.Int64 // version 2 sessions not yet confirmed
 	handshakes ratelimit.Sources
@@ -386,6 +390,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		s.dir = dir
 	}
+	s.lanes = s.startSeedLanes()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.timers(ctx) })
 	s.work = make(chan handoff, handoffQueue)
@@ -427,6 +432,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.rooms.mu.Unlock()
 		cancel()
 		wg.Wait()
+		s.lanes.stop() // after every goroutine that gives them messages
 		if s.dir != nil {
 			s.dir.Close()
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,10 @@ type session struct {
 	reply  []byte
 	keys   core.SessionKeys
 	joined time.Time
+	lane   uint8 // the seed lane a seed client is sent through (seedlanes.go)
+	// laneDirect counts the notices and private messages for this seed
+	// client that its lane has yet to send, which its ACKs must follow.
+	laneDirect atomic.Int32
 
 	lastSeen atomic.Int64 // unix nanoseconds of the last authentic packet
 	// confirmed is set once the client has shown it holds the session's keys
@@ -179,7 +184,10 @@ type sessionTable struct {
 	perIP   map[netip.Addr]int
 	perNet  map[netip.Prefix]int
 	counted map[*session]netip.Addr // the IP each session is counted under
-	v1      int                     // version 1 sessions in byID
+	// seedList is the version 1 sessions in byID, replaced, never
+	// changed, when one comes or goes: a room's fan-out to seed clients
+	// reads it without a copy, and may hand it to the seed lanes.
+	seedList []*session
 }
 
 func newSessionTable() *sessionTable {
@@ -298,17 +306,18 @@ func (t *sessionTable) add(s *session) (replaced *session) {
 	t.byAddr[s.addr] = s
 	t.countLocked(s)
 	if s.version < 2 {
-		t.v1++
+		t.seedList = append(slices.Clip(t.seedList), s) // a new array: the old one may be read
 	}
 	return replaced
 }
 
-// seeds reports whether any version 1 session is in the table: most
-// rooms have none, and their messages need not be sent to them.
-func (t *sessionTable) seeds() bool {
+// seeds returns the version 1 sessions in the table, most often none: a
+// slice the caller must not change, which stays as it is when sessions
+// come and go.
+func (t *sessionTable) seeds() []*session {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.v1 > 0
+	return t.seedList
 }
 
 // claim indexes s under the nickname name, unless another session holds
@@ -349,8 +358,8 @@ func (t *sessionTable) remove(s *session) bool {
 
 func (t *sessionTable) removeLocked(s *session) {
 	t.uncountLocked(s)
-	if s.version < 2 {
-		t.v1--
+	if i := slices.Index(t.seedList, s); i >= 0 {
+		t.seedList = slices.Concat(t.seedList[:i], t.seedList[i+1:]) // a new array, as in add
 	}
 	delete(t.byID, s.id)
 	if t.byAddr[s.addr] == s {

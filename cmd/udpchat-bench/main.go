@@ -96,7 +96,10 @@
 //	                              (clients-1)), deliveries (distinct), deliveries_per_s,
 //	                              lost, duplicates, out_of_order, unacked_received,
 //	                              notices, latency_ms (send to delivery),
-//	                              floor_fraction, retransmissions (client datagrams
+//	                              floor_fraction, cpu {seconds, cores, busy_cores (the
+//	                              whole machine's), server_cores, clients_cores (this
+//	                              process), others_cores (the rest)} over the relay,
+//	                              retransmissions (client datagrams
 //	                              sent again byte for byte), server_retransmissions_seen,
 //	                              client_failures, client_error, server_sessions_ended
 //	                              (connected clients the server had no session for at

@@ -69,3 +69,33 @@ func readProc(pid int) (ProcSample, error) {
 	}
 	return s, nil
 }
+
+// machineCPU is the CPU time all cores of the machine spent busy since
+// boot (everything /proc/stat counts but idle and iowait), and how many
+// cores it counts: the bench and its server share the machine with
+// whatever else runs, and a run's figures mean little without knowing
+// how busy the rest of it was.
+func machineCPU() (busy time.Duration, cores int, err error) {
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, fmt.Errorf("read machine stats: %w", err)
+	}
+	for line := range strings.SplitSeq(string(stat), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 0 && f[0] != "cpu" && strings.HasPrefix(f[0], "cpu"):
+			cores++
+		case len(f) > 5 && f[0] == "cpu":
+			for i, v := range f[1:] {
+				n, err := strconv.ParseUint(v, 10, 64)
+				if err != nil {
+					return 0, 0, fmt.Errorf("read machine stats: bad /proc/stat: %q", line)
+				}
+				if i != 3 && i != 4 { // idle, iowait
+					busy += time.Duration(n) * clockTick
+				}
+			}
+		}
+	}
+	return busy, cores, nil
+}

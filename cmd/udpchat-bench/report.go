@@ -122,6 +122,18 @@ type ConnectResult struct {
 	Versions  map[string]int `json:"versions"` // protocol version: clients
 }
 
+// RelayCPU is the CPU the relay phase took, in seconds over its length:
+// the server's (as in ServerInfo), the bench's own (its clients), and the
+// rest of the machine's, which the two competed with.
+type RelayCPU struct {
+	Seconds float64 `json:"seconds"`
+	Cores   int     `json:"cores"`
+	Busy    float64 `json:"busy_cores"`    // every process's, averaged over Seconds
+	Server  float64 `json:"server_cores"`  // the server's
+	Clients float64 `json:"clients_cores"` // this process's: the clients'
+	Others  float64 `json:"others_cores"`  // the rest of busy
+}
+
 // RelayResult is the message phase.
 type RelayResult struct {
 	Seconds          float64 `json:"seconds"`      // first send to last delivery
@@ -142,6 +154,9 @@ type RelayResult struct {
 	Latency          Summary `json:"latency_ms"`       // send to delivery
 	// FloorFraction is deliveries_per_s / floor.received_per_s.
 	FloorFraction float64 `json:"floor_fraction,omitempty"`
+	// CPU is where the machine's CPU went while the messages were sent
+	// and delivered; absent where /proc is not.
+	CPU *RelayCPU `json:"cpu,omitempty"`
 	// Retransmissions are the clients' datagrams sent again byte for byte
 	// (DATA retransmissions, retried KEY_REQs); ServerRetransmissions the
 	// server's that reached the clients.
@@ -185,6 +200,7 @@ type IdleResult struct {
 }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
 func round3(x float64) float64 { return math.Round(x*1e3) / 1e3 }
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
@@ -274,6 +290,9 @@ func writeSummary(w io.Writer, r *Result) {
 		if st := s.Stats; st != nil {
 			p("  server counters: received %d, dropped %d, accepted %d, relayed %d, bundled %d, handshakes %d", st.Received, st.Dropped, st.Accepted, st.Relayed, st.Bundled, st.Handshakes)
 		}
+	}
+	if c := r.Relay.cpuOrNil(); c != nil {
+		p("  relay CPU, cores busy of %d: %.2f (server %.2f, clients %.2f, others %.2f)", c.Cores, c.Busy, c.Server, c.Clients, c.Others)
 	}
 	p("  bench CPU %.2fs", r.BenchCPU)
 	for _, n := range r.Notes {
@@ -466,4 +485,12 @@ func (b *progressBar) close() {
 	if b.drawn.Load() {
 		fmt.Fprint(b.w, "\r\033[K")
 	}
+}
+
+// cpuOrNil is x's CPU figures, if x and they are there.
+func (x *RelayResult) cpuOrNil() *RelayCPU {
+	if x == nil {
+		return nil
+	}
+	return x.CPU
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/udpchat/udpchat/core"
+	"github.com/udpchat/udpchat/internal/testkit"
 	"github.com/udpchat/udpchat/transport/fault"
 )
 
@@ -209,6 +210,8 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	bar.set("relay", total, f.deliveries.Load)
 	startSample, _ := srv.Sample()
 	startNodes := sampleNodes(srv)
+	machineStart, _, machineErr := machineCPU()
+	clientsStart := testkit.ProcessCPU()
 	sendStart := time.Now()
 	sampleStart := sendStart
 	if o.Mode == "idle" {
@@ -223,6 +226,12 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 	// server's join notices.
 	waitFor(ctx, o.Drain, func() bool { return f.deliveries.Load() >= expected() }, f.received.Load)
 	endSample, sampled := srv.Sample()
+	machineEnd, cores, err := machineCPU()
+	relayCPU := &RelayCPU{Seconds: time.Since(sampleStart).Seconds(), Cores: cores,
+		Busy: (machineEnd - machineStart).Seconds(), Clients: (testkit.ProcessCPU() - clientsStart).Seconds()}
+	if machineErr != nil || err != nil || o.Mode == "idle" {
+		relayCPU = nil
+	}
 	r.Server.Nodes = nodeFigures(servers, startNodes, sampleNodes(srv), time.Since(sampleStart))
 	relayEnd := time.Unix(0, f.lastDelivery.Load())
 	if relayEnd.Before(sendStart) {
@@ -272,6 +281,15 @@ func run(ctx context.Context, o Options, r *Result, stderr io.Writer) error {
 		x.Recipients = t.recipients
 	}
 	x.Unresolved = x.Sent - x.Acked - x.Failed
+	if c := relayCPU; c != nil {
+		if sampled && r.Server.Separate {
+			c.Server = r.Server.CPU
+		}
+		c.Others = max(c.Busy-c.Server-c.Clients, 0)
+		c.Busy, c.Server, c.Clients, c.Others = round2(c.Busy/c.Seconds), round2(c.Server/c.Seconds), round2(c.Clients/c.Seconds), round2(c.Others/c.Seconds)
+		c.Seconds = round3(c.Seconds)
+		x.CPU = c
+	}
 	x.MsgsPerSec = round1(float64(x.Acked) / sendDur.Seconds())
 	x.DeliveriesPerSec = round1(float64(x.Deliveries) / max(relayEnd.Sub(sendStart).Seconds(), 1e-9))
 	if r.Floor != nil && r.Floor.ReceivedPerSec > 0 {

@@ -93,8 +93,20 @@ func (c *Conn) ReadBatch(dgs []core.Datagram) (int, error) {
 // WriteBatch sends dgs in as few system calls as the platform allows. A
 // datagram too large for UDP fails with an error matching core.ErrTooLong,
 // as in WriteTo; the ones before it are sent, though not every kernel counts
-// them in the result.
+// them in the result. On Linux, calls from several goroutines on a socket
+// that does not report ICMP errors run in parallel (sendmmsg_linux.go).
 func (c *Conn) WriteBatch(dgs []core.Datagram) (int, error) {
+	done := c.writeRaw(dgs) // in parallel with other writers (sendmmsg_linux.go)
+	if done == len(dgs) {
+		return done, nil
+	}
+	sent, err := c.writeLocked(dgs[done:])
+	return done + sent, err
+}
+
+// writeLocked is WriteBatch the way Go writes to a socket: one writer at a
+// time, waiting for room in the send buffer, with every error reported.
+func (c *Conn) writeLocked(dgs []core.Datagram) (int, error) {
 	m := getMessages(len(dgs))
 	defer m.put()
 	for i, d := range dgs {

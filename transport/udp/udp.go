@@ -73,7 +73,8 @@ type Conn struct {
 	addrMu sync.Mutex
 	addrs  map[netip.AddrPort]*net.UDPAddr // for WriteBatch
 
-	reports reports // ICMP errors, once ReportUnreachable turned them on
+	reports reports    // ICMP errors, once ReportUnreachable turned them on
+	raw     rawWriters // writes outside Go's lock (sendmmsg_linux.go)
 }
 
 var _ core.Transport = (*Conn)(nil)
@@ -114,6 +115,9 @@ func (c *Conn) ReadFrom(p []byte) (int, netip.AddrPort, error) {
 // with an error matching core.ErrTooLong (and syscall.EMSGSIZE), so callers can
 // tell it from a network failure without knowing the transport.
 func (c *Conn) WriteTo(p []byte, addr netip.AddrPort) (int, error) {
+	if one := [1]core.Datagram{{B: p, Addr: addr}}; c.writeRaw(one[:]) == 1 {
+		return len(p), nil // not behind another writer's batch (sendmmsg_linux.go)
+	}
 	n, err := c.pc.WriteToUDPAddrPort(p, addr)
 	if err != nil && c.takeReports() {
 		n, err = c.pc.WriteToUDPAddrPort(p, addr) // the error was an earlier datagram's
