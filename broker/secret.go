@@ -48,6 +48,11 @@ func (b *Broker) secret(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("broker: create secret %q: %w", name, err)
 	}
 	e, err := kv.Get(ctx, name)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		// Create found it, so it exists: a replica that has not caught
+		// up answered the read (a cluster forming; TestCluster in CI).
+		err = fmt.Errorf("%w: %w", settle.ErrLagging, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("broker: read secret %q: %w", name, err)
 	}

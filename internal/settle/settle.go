@@ -21,9 +21,17 @@ const (
 	errNotAvailable    jetstream.ErrorCode = 10008 // JetStream temporarily unavailable
 )
 
+// ErrLagging marks an answer from a node that has not yet caught up with
+// the cluster: a key the leader says exists, not found on the replica that
+// answered a read. Wrapped in an error, it makes that error Unsettled.
+var ErrLagging = errors.New("a replica has not caught up yet")
+
 // Unsettled says whether err is of a cluster still forming, which asking
 // again later may cure.
 func Unsettled(err error) bool {
+	if errors.Is(err, ErrLagging) {
+		return true
+	}
 	var api *jetstream.APIError
 	if errors.As(err, &api) {
 		return api.ErrorCode == errNoSuitablePeers || api.ErrorCode == errNotAvailable
