@@ -39,8 +39,12 @@ func (c *Client) handshakeFailed(ctx context.Context, verdict error) error {
 	if c.canMove() {
 		return c.move(ctx, verdict.Error(), wait)
 	}
-	c.hsTries, c.hsNext = 0, c.cfg.Now().Add(wait)
-	return nil
+	// Begun again, as a move begins one: a new initiator and no cookie of
+	// the last, which a loaded server would no longer take.
+	st := c.state
+	err := c.startHandshake(ctx, wait)
+	c.state = st
+	return err
 }
 
 // noAnswer is the verdict on a handshake whose retries ran out: what was

@@ -339,16 +339,13 @@ func parseEntry(line string) ([]string, ed25519.PublicKey, error) {
 }
 
 // appendEntry appends the line pinning pub for names, creating the file
-// (with a header comment) and its directories if needed.
+// (with a header comment) if need be; CheckName has made its directory.
 func (k KnownServers) appendEntry(f *knownFile, names []string, pub ed25519.PublicKey) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("known_servers: recording the key of %s in %s: %w", names[0], k.Path, err)
 		}
 	}()
-	if err := os.MkdirAll(filepath.Dir(k.Path), 0o700); err != nil {
-		return err
-	}
 	var b strings.Builder
 	if !f.exists {
 		b.WriteString(knownServersHeader)

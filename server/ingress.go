@@ -112,7 +112,6 @@ func (s *Server) codecOf(b []byte) core.Codec {
 // drop drops a datagram from from, counting it under why and logging it
 // with reason.
 func (s *Server) drop(from netip.AddrPort, why DropReason, reason string, err error) {
-	s.dropped.Add(1)
 	s.droppedBy[why].Add(1)
 	s.drops.Drop(s.cfg.Now(), from, reason, err)
 }

@@ -92,9 +92,10 @@ type seedLane struct {
 
 	// The lane goroutine's own.
 	sealed []byte
-	slab   []byte
-	dgs    []core.Datagram
+	slab   []byte  // where out's datagrams are encoded, until it flushes
+	out    *outbox // the lane's batch; nil if the transport has none
 	pkt    core.Packet
+	sends  uint64 // DATA in the slab, counted into the server's at a flush
 }
 
 // seedLanes are the server's lanes, made by Serve; nil otherwise.
@@ -108,7 +109,7 @@ func (s *Server) startSeedLanes() *seedLanes {
 	n := min(max(runtime.GOMAXPROCS(0), 1), maxSeedLanes)
 	ls := &seedLanes{lanes: make([]*seedLane, n)}
 	for i := range ls.lanes {
-		l := &seedLane{index: i}
+		l := &seedLane{index: i, out: s.newOutbox()}
 		l.work.L, l.drained.L = &l.mu, &l.mu
 		ls.lanes[i] = l
 		ls.wg.Go(func() { s.runLane(ls, l) })
@@ -243,8 +244,7 @@ func (s *Server) laneSeal(l *seedLane, sess *session, j *seedJob) {
 	l.sealed = sealed
 	l.pkt = core.Packet{Type: core.TypeData, Payload: sealed}
 	if s.laneAdd(l, sess.codec, addr) {
-		s.relayed.Add(1)
-		s.delivered.Add(1)
+		l.sends++ // not the shared counters, which the lanes would contend for
 	}
 }
 
@@ -256,7 +256,6 @@ func (s *Server) laneAdd(l *seedLane, codec core.Codec, to netip.AddrPort) bool 
 	}
 	if l.slab == nil {
 		l.slab = make([]byte, 0, seedSlab) // at the first seed client's first message
-		l.dgs = make([]core.Datagram, 0, batchSize)
 	}
 	free := l.slab[len(l.slab):]
 	dg, err := codec.Append(free, &l.pkt)
@@ -265,37 +264,21 @@ func (s *Server) laneAdd(l *seedLane, codec core.Codec, to netip.AddrPort) bool 
 		s.log.Error("encode failed", "packet", l.pkt.String(), "err", err)
 		return false
 	}
-	if len(dg) > core.MaxDatagram {
-		return s.write(dg, to) // refused and logged there
-	}
 	if len(dg) <= cap(free) {
 		l.slab = l.slab[:len(l.slab)+len(dg)] // encoded in the slab, which the margin leaves room for
 	}
-	l.dgs = append(l.dgs, core.Datagram{B: dg, Addr: to})
-	if len(l.dgs) == batchSize {
-		s.laneFlush(l)
-	}
-	return true
+	return l.out.send(s, dg, to)
 }
 
-// laneFlush sends l's batch.
+// laneFlush sends l's batch, after which its slab is free again.
 func (s *Server) laneFlush(l *seedLane) {
-	if len(l.dgs) == 0 {
-		return
+	l.out.flush()
+	l.slab = l.slab[:0]
+	if l.sends > 0 {
+		s.relayed.Add(l.sends)
+		s.delivered.Add(l.sends)
+		l.sends = 0
 	}
-	if bt, ok := s.cfg.Transport.(core.BatchTransport); ok {
-		n, err := bt.WriteBatch(l.dgs)
-		if err != nil {
-			s.log.Warn("write failed", "datagrams", len(l.dgs), "err", err)
-		}
-		s.sent.Add(uint64(n))
-	} else {
-		for _, d := range l.dgs {
-			s.write(d.B, d.Addr)
-		}
-	}
-	clear(l.dgs)
-	l.dgs, l.slab = l.dgs[:0], l.slab[:0]
 }
 
 // v1Skips reports whether the seed client sess is not sent the entry id of

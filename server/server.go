@@ -211,7 +211,6 @@ type Server struct {
 	maxV2  int          // the same for version 2
 
 	sessions *sessionTable
-	bots     bots
 	dir      core.Presence // Config.Directory's, while Serve runs; nil without one
 
 	bans *Bans
@@ -260,7 +259,7 @@ type Server struct {
 	// The read loop's decoded packet and its payload's storage, reused.
 	scratch core.ScratchDecoder
 
-	received, dropped, accepted, relayed, bundled, started, cookied atomic.Uint64
+	received, accepted, relayed, bundled, started, cookied atomic.Uint64
 
 	// The rest of what Stats reports (stats.go).
 	counters

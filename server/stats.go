@@ -96,7 +96,6 @@ type Stats struct {
 func (s *Server) Stats() Stats {
 	st := Stats{
 		Received:  s.received.Load(),
-		Dropped:   s.dropped.Load(),
 		Accepted:  s.accepted.Load(),
 		Relayed:   s.relayed.Load(),
 		Bundled:   s.bundled.Load(),
@@ -115,6 +114,7 @@ func (s *Server) Stats() Stats {
 	}
 	for i := range st.DroppedBy {
 		st.DroppedBy[i] = s.droppedBy[i].Load()
+		st.Dropped += st.DroppedBy[i] // each drop has its reason
 	}
 	return st
 }

@@ -43,10 +43,9 @@ type reloader struct {
 
 	mu  sync.Mutex    // one reload at a time
 	cfg config.Config // the configuration last read
-	set *plugins.Set  // the plugins in use
-	// inUse is set, for readers that must not wait for a reload, such as
-	// a scrape of the metrics.
-	inUse atomic.Pointer[plugins.Set]
+	// set is the plugins in use: replaced by a reload, under mu, and read
+	// without it by what must not wait for one, such as a scrape.
+	set atomic.Pointer[plugins.Set]
 
 	retiring sync.WaitGroup // plugins a reload left out, closing
 	done     chan struct{}  // closed by Close: retire at once
@@ -67,11 +66,12 @@ func (r *reloader) reload(ctx context.Context) (string, error) {
 			restart = append(restart, k)
 		}
 	}
-	next, retired, err := r.set.Reload(ctx, pluginConfigs(cfg.Plugins, r.dir), r.room, r.log)
+	set := r.set.Load()
+	next, retired, err := set.Reload(ctx, pluginConfigs(cfg.Plugins, r.dir), r.room, r.log)
 	if err != nil {
 		return "", r.refuse(err)
 	}
-	newPlugins := r.set.Started(next)
+	newPlugins := set.Started(next)
 	err = r.srv.Reload(server.Live{
 		Handlers:       next.Middlewares(),
 		Observers:      next.Observers(),
@@ -90,8 +90,7 @@ func (r *reloader) reload(ctx context.Context) (string, error) {
 		}
 		return "", r.refuse(err)
 	}
-	r.set = next
-	r.inUse.Store(next)
+	r.set.Store(next)
 	var stopped []string
 	for _, p := range retired {
 		stopped = append(stopped, p.Name())
@@ -120,7 +119,7 @@ func (r *reloader) reload(ctx context.Context) (string, error) {
 
 // pluginStats are the statistics of the plugins in use, for the metrics.
 func (r *reloader) pluginStats() []plugins.Stats {
-	if set := r.inUse.Load(); set != nil {
+	if set := r.set.Load(); set != nil {
 		return set.Stats()
 	}
 	return nil
@@ -161,7 +160,7 @@ func (r *reloader) Close() {
 	r.retiring.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.set.Close()
+	r.set.Load().Close()
 }
 
 // list is names for a line of the log or an answer: "none" for none.

@@ -181,8 +181,8 @@ func serve(ctx context.Context, cfg config.Config, load func() (config.Config, e
 		t.Close()
 		return err
 	}
-	r := &reloader{load: load, dir: dir, room: room, log: log, started: cfg, cfg: cfg, set: set, done: make(chan struct{})}
-	r.inUse.Store(set)
+	r := &reloader{load: load, dir: dir, room: room, log: log, started: cfg, cfg: cfg, done: make(chan struct{})}
+	r.set.Store(set)
 	defer r.Close()
 	if states := set.States(); len(states) > 0 {
 		log.Info("plugins", "states", states)

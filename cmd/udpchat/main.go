@@ -370,11 +370,11 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 		}
 	}
 	allOK := true
-	var last netip.AddrPort // the server of the last session, to say the client moved
-	// Until the client has connected, what it gives up on it gives up on
-	// with Run's error, which run prints: one line, however many lines
-	// were read meanwhile.
-	connected := false
+	// last is the server of the last session, to say the client moved;
+	// until there is one, what the client gives up on it gives up on with
+	// Run's error, which run prints: one line, however many lines were
+	// read meanwhile.
+	var last netip.AddrPort
 	// failed says on stderr, one line each, which line was refused or not
 	// delivered, and why.
 	failed := func(id uint64, verdict, line, why string) {
@@ -408,7 +408,7 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 		case client.RefusedEvent:
 			failed(e.ID, "refused", e.Text, e.Reason)
 		case client.FailedEvent:
-			if !connected {
+			if !last.IsValid() {
 				allOK = false
 				settle(e.ID)
 				return
@@ -419,7 +419,7 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 			// Reconnect in plain mode).
 			fmt.Fprintf(stderr, "udpchat: %s; trying %s next\n", termsafe.Line(e.Err.Error()), e.Next)
 		case client.StateEvent:
-			if e.State == client.StateFailed && !connected {
+			if e.State == client.StateFailed && !last.IsValid() {
 				return // Run's error says why, and where
 			}
 			at := server
@@ -428,7 +428,6 @@ func plain(ctx context.Context, c *client.Client, server netip.AddrPort, bound t
 			}
 			var moved string
 			if e.State == client.StateConnected {
-				connected = true
 				if last.IsValid() && last != at {
 					moved = " (moved from " + last.String() + ")"
 				}

@@ -84,7 +84,7 @@ func (c *Conn) writeWith(sc *rawScratch, dgs []core.Datagram) int {
 			break
 		}
 	}
-	clear(sc.iovs) // they point into the datagrams, which are the caller's
+	clear(sc.iovs[:min(len(dgs), rawMax)]) // they point into the datagrams, which are the caller's
 	return sent
 }
 
