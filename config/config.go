@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -401,7 +402,14 @@ func relativeToFile(k *koanf.Koanf, path string) error {
 	}
 	dir := filepath.Dir(abs)
 	resolve := func(v string) string {
-		if v == "" || filepath.IsAbs(v) || strings.HasPrefix(v, "~") {
+		if rest, ok := strings.CutPrefix(v, "~"); ok && (rest == "" || rest[0] == '/') {
+			// ~/x is the user's, as a shell would have it: nothing else
+			// expands it, and the file's directory is not the user's home.
+			if home, err := os.UserHomeDir(); err == nil {
+				return filepath.Join(home, rest)
+			}
+		}
+		if v == "" || filepath.IsAbs(v) {
 			return v
 		}
 		return filepath.Join(dir, v)

@@ -276,6 +276,7 @@ broker:
 client:
   known_servers: /etc/udpchat/known_servers
   state_dir: ../shared-state
+  log_file: ~/logs/udpchat.log
 plugins:
   - name: filter
     path: ./bin/filter
@@ -283,6 +284,7 @@ plugins:
     path: /usr/lib/udpchat/abs
 `)
 	t.Chdir(t.TempDir()) // somewhere else
+	t.Setenv("HOME", "/home/tester")
 	dir := filepath.Dir(path)
 	c, err := config.Load(path, []string{"UDPCHAT_CLIENT_DATA_DIR=keys"}, map[string]string{"server.listen": "127.0.0.1:0"})
 	if err != nil {
@@ -295,6 +297,7 @@ plugins:
 		{"client.known_servers", c.Client.KnownServers, "/etc/udpchat/known_servers"},
 		{"client.state_dir", c.Client.StateDir, filepath.Join(filepath.Dir(dir), "shared-state")},
 		{"client.data_dir (from the environment)", c.Client.DataDir, "keys"},
+		{"client.log_file (in the home directory)", c.Client.LogFile, "/home/tester/logs/udpchat.log"},
 		{"plugins[0].path", c.Plugins[0].Path, filepath.Join(dir, "bin", "filter")},
 		{"plugins[1].path", c.Plugins[1].Path, "/usr/lib/udpchat/abs"},
 	} {

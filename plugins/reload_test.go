@@ -30,13 +30,13 @@ func TestSetReload(t *testing.T) {
 	defer set.Close()
 	old := set.Plugins()
 
-	same, retired, err := set.Reload(ctx, []Config{bot, words("a")}, new(LateRoom), log)
-	if err != nil || !slices.Equal(same.Plugins(), old) || len(retired) != 0 || len(set.Started(same)) != 0 {
-		t.Fatalf("reload of the same configuration: %v, %d retired, started %q", err, len(retired), set.Started(same))
+	same, err := set.Reload(ctx, []Config{bot, words("a")}, new(LateRoom), log)
+	if err != nil || !slices.Equal(same.Set.Plugins(), old) || len(same.Retired) != 0 || len(same.Started) != 0 {
+		t.Fatalf("reload of the same configuration: %v, %d retired, started %q", err, len(same.Retired), Names(same.Started))
 	}
 
 	// Bad: a second plugin that cannot start. Nothing changes.
-	if _, _, err := set.Reload(ctx, []Config{bot, words("b"), {Name: "gone", Path: dir + "/nothing"}}, new(LateRoom), log); err == nil || !strings.Contains(err.Error(), "gone") {
+	if _, err := set.Reload(ctx, []Config{bot, words("b"), {Name: "gone", Path: dir + "/nothing"}}, new(LateRoom), log); err == nil || !strings.Contains(err.Error(), "gone") {
 		t.Fatalf("reload with a plugin that cannot start: %v", err)
 	}
 	if got := set.States(); got["bot"] != StateRunning || got["filter"] != StateRunning {
@@ -44,12 +44,13 @@ func TestSetReload(t *testing.T) {
 	}
 
 	// The filter's words changed, the bot left out.
-	next, retired, err := set.Reload(ctx, []Config{words("b")}, new(LateRoom), log)
+	re, err := set.Reload(ctx, []Config{words("b")}, new(LateRoom), log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	next, retired := re.Set, re.Retired
 	defer next.Close()
-	if got := set.Started(next); !slices.Equal(got, []string{"filter"}) || next.Plugins()[0] == old[1] {
+	if got := Names(re.Started); !slices.Equal(got, []string{"filter"}) || next.Plugins()[0] == old[1] {
 		t.Fatalf("started %q; want the filter, anew", got)
 	}
 	if len(retired) != 2 || retired[0] != old[0] || retired[1] != old[1] || retired[0].State() != StateRunning {
@@ -64,12 +65,12 @@ func TestSetReload(t *testing.T) {
 	if err := os.Chtimes(filter, later, later); err != nil {
 		t.Fatal(err)
 	}
-	again, _, err := next.Reload(ctx, []Config{words("b")}, new(LateRoom), log)
+	again, err := next.Reload(ctx, []Config{words("b")}, new(LateRoom), log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer again.Close()
-	if got := next.Started(again); !slices.Equal(got, []string{"filter"}) {
+	defer again.Set.Close()
+	if got := Names(again.Started); !slices.Equal(got, []string{"filter"}) {
 		t.Fatalf("after the executable changed, started %q; want the filter", got)
 	}
 }

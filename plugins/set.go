@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
-	"slices"
 	"sync"
 	"time"
 
@@ -95,29 +94,34 @@ func (s *Set) Close() {
 	wg.Wait()
 }
 
+// Reloaded is what a Reload made of a Set.
+type Reloaded struct {
+	Set *Set // the plugins cfgs describe, in their order
+	// Started are those of Set started afresh; Retired those of the old
+	// set left out, still running, for the caller to close once nothing
+	// hands them messages any more.
+	Started, Retired []*Plugin
+}
+
 // Reload returns the set cfgs describe, in their order. A plugin of s
 // whose configuration is the same and whose executable is the same file,
 // unmodified, carries on as it is: its process, its restarts and its
 // bots. Every other is started afresh; one that replaces a plugin of the
 // same name shares its key-value store. If one fails to start, those
 // started are closed and the error says which and why, and s is as it was.
-//
-// The plugins of s that the new set leaves out are returned, running: the
-// caller closes them once nothing hands them messages any more.
-func (s *Set) Reload(ctx context.Context, cfgs []Config, room core.Room, log *slog.Logger) (*Set, []*Plugin, error) {
+func (s *Set) Reload(ctx context.Context, cfgs []Config, room core.Room, log *slog.Logger) (Reloaded, error) {
 	if err := checkNames(cfgs); err != nil {
-		return nil, nil, err
+		return Reloaded{}, err
 	}
 	old := make(map[string]*Plugin, len(s.plugins))
 	for _, p := range s.plugins {
 		old[core.FoldName(p.Name())] = p
 	}
-	next := &Set{}
-	var started []*Plugin
+	r := Reloaded{Set: &Set{}}
 	for _, c := range cfgs {
 		was := old[core.FoldName(c.Name)]
 		if was != nil && was.sameAs(c) {
-			next.plugins = append(next.plugins, was)
+			r.Set.plugins = append(r.Set.plugins, was)
 			delete(old, core.FoldName(c.Name))
 			continue
 		}
@@ -127,29 +131,25 @@ func (s *Set) Reload(ctx context.Context, cfgs []Config, room core.Room, log *sl
 		}
 		p, err := start(ctx, c, room, log, kv)
 		if err != nil {
-			(&Set{plugins: started}).Close()
-			return nil, nil, err
+			(&Set{plugins: r.Started}).Close()
+			return Reloaded{}, err
 		}
-		started = append(started, p)
-		next.plugins = append(next.plugins, p)
+		r.Started = append(r.Started, p)
+		r.Set.plugins = append(r.Set.plugins, p)
 	}
-	retired := make([]*Plugin, 0, len(old))
 	for _, p := range s.plugins {
 		if old[core.FoldName(p.Name())] == p {
-			retired = append(retired, p)
+			r.Retired = append(r.Retired, p)
 		}
 	}
-	return next, retired, nil
+	return r, nil
 }
 
-// Started lists the names of next's plugins that are not s's: those a
-// Reload started.
-func (s *Set) Started(next *Set) []string {
-	var names []string
-	for _, p := range next.plugins {
-		if !slices.Contains(s.plugins, p) {
-			names = append(names, p.Name())
-		}
+// Names are the names of ps, in order.
+func Names(ps []*Plugin) []string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name()
 	}
 	return names
 }

@@ -67,11 +67,11 @@ func (r *reloader) reload(ctx context.Context) (string, error) {
 		}
 	}
 	set := r.set.Load()
-	next, retired, err := set.Reload(ctx, pluginConfigs(cfg.Plugins, r.dir), r.room, r.log)
+	re, err := set.Reload(ctx, pluginConfigs(cfg.Plugins, r.dir), r.room, r.log)
 	if err != nil {
 		return "", r.refuse(err)
 	}
-	newPlugins := set.Started(next)
+	next := re.Set
 	err = r.srv.Reload(server.Live{
 		Handlers:       next.Middlewares(),
 		Observers:      next.Observers(),
@@ -83,19 +83,15 @@ func (r *reloader) reload(ctx context.Context) (string, error) {
 	})
 	if err != nil {
 		// The new plugins never saw a message: they go, the old stay.
-		for _, p := range next.Plugins() {
-			if slices.Contains(newPlugins, p.Name()) {
-				p.Close()
-			}
+		for _, p := range re.Started {
+			p.Close()
 		}
 		return "", r.refuse(err)
 	}
 	r.set.Store(next)
-	var stopped []string
-	for _, p := range retired {
-		stopped = append(stopped, p.Name())
-	}
-	r.retire(retired, cfg.Server.HandlerDeadline)
+	newPlugins, stopped := plugins.Names(re.Started), plugins.Names(re.Retired)
+	// The deadline the server runs with: handler_deadline takes a restart.
+	r.retire(re.Retired, r.started.Server.HandlerDeadline)
 	r.cfg = cfg
 
 	bans, banErr := r.srv.ReloadBans(ctx)

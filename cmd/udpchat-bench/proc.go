@@ -91,7 +91,9 @@ func machineCPU() (busy time.Duration, cores int, err error) {
 				if err != nil {
 					return 0, 0, fmt.Errorf("read machine stats: bad /proc/stat: %q", line)
 				}
-				if i != 3 && i != 4 { // idle, iowait
+				// Not idle and iowait; not guest and guest_nice, which
+				// user and nice include already.
+				if i < 8 && i != 3 && i != 4 {
 					busy += time.Duration(n) * clockTick
 				}
 			}
