@@ -189,7 +189,7 @@ func (s *Server) SessionStats() SessionStats {
 		}
 		sess.mu.Lock()
 		if !sess.ended && sess.placedLocked() {
-			lag.Observe(int64(sess.lagLocked()))
+			lag.Observe(int64(sess.behindLocked()))
 		}
 		sess.mu.Unlock()
 	}
@@ -203,12 +203,12 @@ func (s *Server) SessionStats() SessionStats {
 	return st
 }
 
-// lagLocked is how many entries of its channels' logs sess has yet to be
+// behindLocked is how many entries of its channels' logs sess has yet to be
 // sent: from each cursor to its room's head, in the cursor's epoch (a
 // cursor in an older one starts again at the head), but for those among
 // the recent appends that it is not sent (skipsLocked: its own, which its
 // cursor passes only at its next fill). sess.mu is held.
-func (sess *session) lagLocked() uint64 {
+func (sess *session) behindLocked() uint64 {
 	var n uint64
 	for i := range sess.cursors() {
 		c := sess.cursorAt(i)
