@@ -289,6 +289,14 @@ func (c *RawClient) AckV2(seq uint64) {
 	c.SendPacket(c.SealPacket(&core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true}, nil))
 }
 
+// AckV2Window acknowledges the server's DATA seq, and all below cum, and
+// advertises the window wnd in its plaintext, as a client does.
+func (c *RawClient) AckV2Window(seq, cum uint64, wnd uint32) {
+	c.t.Helper()
+	c.SendPacket(c.SealPacket(&core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true, Cum: cum, HasCum: true},
+		core.AppendWindowAdvert(nil, wnd)))
+}
+
 // ExpectAckV2 waits for the version 2 ACK of seq.
 func (c *RawClient) ExpectAckV2(seq uint64) {
 	c.t.Helper()

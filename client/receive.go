@@ -247,14 +247,34 @@ func (c *Client) sendAck() {
 }
 
 // ackNow acknowledges the DATA seq, with the receiver's cumulative part:
-// twice when that does not cover seq (core.AckCopies).
+// twice when that does not cover seq (core.AckCopies). Its plaintext
+// advertises the receiver's window (advertised).
 func (c *Client) ackNow(seq uint64) {
 	cum := c.recv.Cumulative()
-	dg := c.seal(&core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true, Cum: cum, HasCum: true}, nil)
+	var advert [core.WindowAdvertLen]byte
+	plain := advert[:0]
+	if n, ok := c.advertised(); ok {
+		plain = core.AppendWindowAdvert(plain, n)
+	}
+	dg := c.seal(&core.Packet{Type: core.TypeAck, AckSeq: seq, HasAckSeq: true, Cum: cum, HasCum: true}, plain)
 	if dg == nil {
 		return
 	}
 	for range core.AckCopies(seq, cum) {
 		c.write(dg)
 	}
+}
+
+// advertised is the window the client's ACKs advertise: the DATA its
+// receiver takes from its cumulative point on, less the events the
+// application has yet to read, so that a user interface that falls
+// behind slows the server's sending to it rather than have the engine
+// stop reading its socket and the kernel drop what the server sent.
+// A receiver that cannot say its window advertises none.
+func (c *Client) advertised() (uint32, bool) {
+	rw, ok := c.recv.(core.ReceiveWindow)
+	if !ok {
+		return 0, false
+	}
+	return uint32(max(0, rw.Window()-len(c.events))), true
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"errors"
 	"time"
 )
@@ -76,6 +77,39 @@ type Ack struct {
 	// so that one ACK that gets through makes up for others lost.
 	Cum    uint64
 	HasCum bool
+	// Window, when HasWindow, is the receiver's advertised window: how
+	// many DATA, from Cum on, it takes now. A Sender that keeps several
+	// in flight keeps no more than that (one at least, so that the
+	// receiver's ACKs, and its next advertisement, keep coming).
+	Window    uint32
+	HasWindow bool
+}
+
+// WindowAdvertLen is the length of a window advertisement, the sealed
+// plaintext of a version 2 client's ACK (docs/PROTOCOL.md, "Reliable
+// delivery both ways"): the window, a big-endian uint32.
+const WindowAdvertLen = 4
+
+// AppendWindowAdvert appends the advertisement of window n to dst.
+func AppendWindowAdvert(dst []byte, n uint32) []byte {
+	return binary.BigEndian.AppendUint32(dst, n)
+}
+
+// ParseWindowAdvert reads the window an ACK's plaintext advertises. Any
+// other plaintext advertises nothing: an older client's is empty, and a
+// later version may say more.
+func ParseWindowAdvert(plain []byte) (n uint32, ok bool) {
+	if len(plain) != WindowAdvertLen {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(plain), true
+}
+
+// ReceiveWindow is implemented by a Receiver that can say how many DATA,
+// from its cumulative point on, it takes: what a receiver advertises,
+// less what its application has yet to read.
+type ReceiveWindow interface {
+	Window() int
 }
 
 // AckCopies is how many times a receiver sends the ACK of seq whose

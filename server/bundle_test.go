@@ -39,12 +39,19 @@ func TestBundledBurst(t *testing.T) {
 	}
 }
 
-func testBundledBurst(t *testing.T, room *chattest.Room, burst, size, bundles int) {
-	alice := room.Join()
+// joinRawV2 joins a raw version 2 client, "raw", to room, where alice sees
+// it join.
+func joinRawV2(room *chattest.Room, alice *chattest.Client) *chattest.RawClient {
 	raw := room.Raw()
 	raw.HandshakeV2(chattest.Keys.Key(3), "raw")
 	raw.SendPacket(raw.SealPacket(&core.Packet{Type: core.TypePing, Seq: 1, HasSeq: true}, nil)) // proves the keys: joins
 	alice.WaitMessage("raw joins", func(m core.Message) bool { return m.Text == "raw joined" })
+	return raw
+}
+
+func testBundledBurst(t *testing.T, room *chattest.Room, burst, size, bundles int) {
+	alice := room.Join()
+	raw := joinRawV2(room, alice)
 
 	var mc jsoncodec.Codec
 	read := func(ack bool) (uint64, []core.Message) {

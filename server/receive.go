@@ -212,7 +212,9 @@ func (s *Server) handleV2(ctx context.Context, codec core.Codec, p *core.Packet,
 		if !p.HasAckSeq {
 			break
 		}
-		sess.ackedLocked(sess.snd.Ack(core.Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum}, now))
+		// The plaintext of a client's ACK may advertise its window.
+		wnd, hasWnd := core.ParseWindowAdvert(plain)
+		sess.ackedLocked(sess.snd.Ack(core.Ack{Seq: p.AckSeq, Cum: p.Cum, HasCum: p.HasCum, Window: wnd, HasWindow: hasWnd}, now))
 		dead := s.pollLocked(sess, now, out)
 		s.caughtUpLocked(sess)
 		if dead {

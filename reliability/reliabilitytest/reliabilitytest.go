@@ -72,9 +72,10 @@ const (
 
 // OpAck flags.
 const (
-	AckSeqWide byte = 1 << iota // Seq is 8 bytes, not 1
-	AckCumWide                  // Cum is 8 bytes, not 1
-	AckHasCum                   // the ACK carries Cum
+	AckSeqWide   byte = 1 << iota // Seq is 8 bytes, not 1
+	AckCumWide                    // Cum is 8 bytes, not 1
+	AckHasCum                     // the ACK carries Cum
+	AckHasWindow                  // the ACK advertises a window: one more byte
 )
 
 // Receiver operations.
@@ -237,6 +238,9 @@ func FuzzSender(f *testing.F, l Layer) {
 			case OpAck:
 				flags := p.byte()
 				a := core.Ack{Seq: p.num(flags&AckSeqWide != 0), Cum: p.num(flags&AckCumWide != 0), HasCum: flags&AckHasCum != 0}
+				if flags&AckHasWindow != 0 {
+					a.Window, a.HasWindow = uint32(p.byte()), true
+				}
 				r.ack(step, a, now)
 			case OpPoll:
 				now = now.Add(time.Duration(p.byte()) * 10 * time.Millisecond)
@@ -434,6 +438,9 @@ func FuzzReceiver(f *testing.F, l Layer) {
 		win := uint64(l.receiveWindow(cfg))
 		span := max(64, 2*win) // the offsets of OpArrive: past the window's edge
 		r := l.NewReceiver(cfg)
+		if rw, ok := r.(core.ReceiveWindow); ok && uint64(rw.Window()) != win {
+			t.Fatalf("the receiver says it takes %d, but takes %d", rw.Window(), win)
+		}
 		var next uint64 // the model's Cumulative
 		held := map[uint64]bool{}
 		for step := 0; p.more(); step++ {

@@ -173,7 +173,10 @@ type Receiver struct {
 	ready    []any // what Accept returns, reused
 }
 
-var _ core.Receiver = (*Receiver)(nil)
+var (
+	_ core.Receiver      = (*Receiver)(nil)
+	_ core.ReceiveWindow = (*Receiver)(nil)
+)
 
 // Classify implements core.Receiver.
 func (r *Receiver) Classify(seq uint64) core.Arrival {
@@ -200,6 +203,9 @@ func (r *Receiver) Accept(seq uint64, v any) []any {
 
 // Cumulative implements core.Receiver.
 func (r *Receiver) Cumulative() uint64 { return r.expected }
+
+// Window implements core.ReceiveWindow: only the next seq is taken.
+func (r *Receiver) Window() int { return 1 }
 
 // Drain implements core.Sender.
 func (s *Sender) Drain() []any {

@@ -350,3 +350,95 @@ func TestPacing(t *testing.T) {
 		t.Fatalf("the window went out over %v, want 14ms", took)
 	}
 }
+
+// TestAdvertisedWindow: the sender keeps no more in flight than the
+// receiver's last advertised window, one at least when it advertises
+// zero, and never more than its own; an ACK older than the one that set
+// the window (a smaller cumulative part: reordered or replayed) does not
+// change it.
+func TestAdvertisedWindow(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	s := window.Layer{}.NewSender(core.ReliabilityConfig{RTO: 100 * time.Millisecond, Queue: 1024, Window: 64})
+	for i := range 1000 {
+		if _, err := s.Push(build, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := t0
+	// flight sends what Poll lets go over the next round trip (pacing
+	// spreads a window over most of one) and returns the seqs in flight
+	// after it: cum on, since the ACKs say everything below cum arrived.
+	inFlight, cum := 0, uint64(0)
+	flight := func() int {
+		for end := now.Add(50 * time.Millisecond); now.Before(end); now = now.Add(time.Millisecond) {
+			send, _, _ := s.Poll(now)
+			for _, tr := range send {
+				if tr.Attempt == 1 { // not a retransmission of one in flight
+					inFlight++
+				}
+			}
+		}
+		return inFlight
+	}
+	ack := func(n uint64, wnd uint32) {
+		// Everything in flight arrived, and the receiver says what it takes.
+		cum += n
+		inFlight -= int(n)
+		s.Ack(core.Ack{Seq: cum - 1, Cum: cum, HasCum: true, Window: wnd, HasWindow: true}, now)
+	}
+	if got := flight(); got != 64 {
+		t.Fatalf("%d in flight before any advertisement, want its own window, 64", got)
+	}
+	for _, step := range []struct {
+		wnd  uint32
+		want int
+	}{
+		{8, 8},    // a receiver whose application fell behind
+		{0, 1},    // one that holds nothing: one DATA, whose ACK says more
+		{1, 1},    // so
+		{500, 64}, // never past the sender's own window
+		{3, 3},
+	} {
+		ack(uint64(inFlight), step.wnd)
+		if got := flight(); got != step.want {
+			t.Fatalf("advertised %d: %d in flight, want %d", step.wnd, got, step.want)
+		}
+	}
+	// A stale ACK (cumulative part behind the last) advertising more is
+	// not believed; the fresh one after it is.
+	s.Ack(core.Ack{Seq: 0, Cum: 1, HasCum: true, Window: 64, HasWindow: true}, now)
+	if got := flight(); got != 3 {
+		t.Fatalf("a stale ACK's window: %d in flight, want 3", got)
+	}
+	ack(uint64(inFlight), 10)
+	if got := flight(); got != 10 {
+		t.Fatalf("advertised 10 after a stale ACK: %d in flight, want 10", got)
+	}
+	if s.(core.Flow).CanSend() {
+		t.Fatal("CanSend with the advertised window full")
+	}
+}
+
+// TestReceiveWindow: each layer's receiver says the window it takes, what
+// the client advertises: the window layer's max(Window, MinReceiveWindow),
+// stop-and-wait's 1.
+func TestReceiveWindow(t *testing.T) {
+	for _, tc := range []struct {
+		layer core.Reliability
+		cfg   int
+		want  int
+	}{
+		{window.Layer{}, 0, window.MinReceiveWindow},
+		{window.Layer{}, 16, window.MinReceiveWindow},
+		{window.Layer{}, 512, 512},
+		{stopwait.Layer{}, 128, 1},
+	} {
+		r, ok := tc.layer.NewReceiver(core.ReliabilityConfig{Window: tc.cfg}).(core.ReceiveWindow)
+		if !ok {
+			t.Fatalf("%s's receiver says no window", tc.layer.Name())
+		}
+		if got := r.Window(); got != tc.want {
+			t.Errorf("%s with window %d takes %d, want %d", tc.layer.Name(), tc.cfg, got, tc.want)
+		}
+	}
+}
