@@ -11,9 +11,11 @@ import (
 )
 
 // kcpMode is a setting of KCP's SetNoDelay(nodelay, interval, resend, nc).
+// and its window, in segments, both ways.
 type kcpMode struct {
 	name                          string
 	nodelay, interval, resend, nc int
+	window                        int
 }
 
 // The two modes of the issue. kcp-go itself names no modes (its NoDelay
@@ -24,8 +26,14 @@ type kcpMode struct {
 // a timeout off by half an RTO instead of a whole one, and flushes every
 // 10 ms instead of 30.
 var (
-	kcpTurbo = kcpMode{name: "turbo", nodelay: 1, interval: 10, resend: 2, nc: 1}
-	kcpFast  = kcpMode{name: "fast", nodelay: 0, interval: 30, resend: 2, nc: 1}
+	kcpTurbo = kcpMode{name: "turbo", nodelay: 1, interval: 10, resend: 2, nc: 1, window: kcpWindow}
+	kcpFast  = kcpMode{name: "fast", nodelay: 0, interval: 30, resend: 2, nc: 1, window: kcpWindow}
+	// kcpTurboWide is turbo with as many segments in flight as the
+	// bundling layer row may have messages: its 128 DATA of perBundle
+	// messages each. KCP's window counts segments, a message each, and
+	// the layer's counts DATA; this row asks whether KCP, allowed as many
+	// messages in flight, keeps up.
+	kcpTurboWide = kcpMode{name: "turbo, wide", nodelay: 1, interval: 10, resend: 2, nc: 1, window: kcpWindow * perBundle}
 )
 
 // kcpWindow is the issue's SetWindowSize(128, 128).
@@ -46,7 +54,7 @@ func kcpSession(conn *packetConn, peer net.Addr, mode kcpMode) (*kcp.UDPSession,
 		return nil, fmt.Errorf("kcp: %w", err)
 	}
 	s.SetNoDelay(mode.nodelay, mode.interval, mode.resend, mode.nc)
-	s.SetWindowSize(kcpWindow, kcpWindow)
+	s.SetWindowSize(mode.window, mode.window)
 	s.SetWriteDelay(false) // the default: each Write flushes
 	return s, nil
 }

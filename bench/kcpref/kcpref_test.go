@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/transport/memory"
 )
 
@@ -29,9 +30,13 @@ func TestRows(t *testing.T) {
 				t.Errorf("%d messages in %v", res.Messages, res.Elapsed)
 			}
 			// At least one datagram carries the messages of a burst; KCP
-			// packs many, udpchat one a datagram and a hop.
+			// packs many, udpchat one a datagram and a hop unless it
+			// bundles, when a datagram carries many too.
 			if res.Tx == 0 || res.Tx > 10*uint64(n*r.hops) {
 				t.Errorf("%d datagrams for %d messages over %d hop(s)", res.Tx, n, r.hops)
+			}
+			if strings.Contains(r.name, "bundling") && res.Tx >= n {
+				t.Errorf("bundling: %d datagrams for %d messages, want fewer", res.Tx, n)
 			}
 			// Each hop takes 10 ms one way.
 			if res.P50 < time.Duration(r.hops)*10*time.Millisecond || res.P99 < res.P50 {
@@ -150,5 +155,35 @@ func TestTable(t *testing.T) {
 		"| x | 1 | 128 | 4,260 / failed | 1.00 / failed | 11 / failed | 41 / failed |\n"
 	if out.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestDataDatagram: the layer rows' DATA carries its seq and its messages,
+// one or a bundle of up to perBundle in bundleBytes, and anything else is
+// refused.
+func TestDataDatagram(t *testing.T) {
+	for _, count := range []int{1, 2, perBundle} {
+		b := dataDatagram(7, 40, count)
+		if len(b) > bundleBytes {
+			t.Fatalf("a DATA of %d messages is %d bytes, over %d", count, len(b), bundleBytes)
+		}
+		seq, msgs, err := parseData(nil, b)
+		if err != nil || seq != 7 || len(msgs) != count || msgs[0] != 40 || msgs[count-1] != 40+count-1 {
+			t.Fatalf("parseData(dataDatagram(7, 40, %d)) = %d, %v, %v", count, seq, msgs, err)
+		}
+	}
+	good := dataDatagram(1, 0, 2)
+	for name, b := range map[string][]byte{
+		"empty":     nil,
+		"ack":       ackDatagram(core.Ack{Seq: 1, Cum: 1}),
+		"no count":  good[:9],
+		"zero":      append(append([]byte{}, good[:9]...), 0),
+		"short":     good[:len(good)-1],
+		"long":      append(append([]byte{}, good...), '.'),
+		"not a msg": append(append([]byte{}, good[:dataHeader]...), bytes.Repeat([]byte{'x'}, 2*MessageSize)...),
+	} {
+		if _, _, err := parseData(nil, b); err == nil {
+			t.Errorf("parseData took %s", name)
+		}
 	}
 }

@@ -29,12 +29,12 @@ type row struct {
 func rows() []row {
 	return []row{
 		{"kcp-go turbo, NoDelay(1, 10, 2, 1)", 1, kcpWindow, func(o Options, l Link) (Result, error) { return runKCP(o, l, kcpTurbo, 1) }},
+		{"kcp-go turbo, NoDelay(1, 10, 2, 1), wide", 1, kcpTurboWide.window, func(o Options, l Link) (Result, error) { return runKCP(o, l, kcpTurboWide, 1) }},
 		{"kcp-go fast, NoDelay(0, 30, 2, 1)", 1, kcpWindow, func(o Options, l Link) (Result, error) { return runKCP(o, l, kcpFast, 1) }},
-		{"udpchat window layer", 1, 128, func(o Options, l Link) (Result, error) { return runWindow(o, l, 128) }},
-		{"udpchat window layer", 1, 64, func(o Options, l Link) (Result, error) { return runWindow(o, l, 64) }},
+		{"udpchat window layer, a message a DATA", 1, 128, func(o Options, l Link) (Result, error) { return runWindow(o, l, 128, false) }},
+		{"udpchat window layer, bundling", 1, 128, func(o Options, l Link) (Result, error) { return runWindow(o, l, 128, true) }},
 		{"kcp-go turbo, relayed", 2, kcpWindow, func(o Options, l Link) (Result, error) { return runKCP(o, l, kcpTurbo, 2) }},
 		{"udpchat window relay (server)", 2, 128, func(o Options, l Link) (Result, error) { return runRelay(o, l, 128) }},
-		{"udpchat window relay (server)", 2, 64, func(o Options, l Link) (Result, error) { return runRelay(o, l, 64) }},
 	}
 }
 
