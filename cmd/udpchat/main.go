@@ -96,19 +96,17 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 }
 
 // openClientLog opens the client's log: the file path, standard error for
-// "-", or client.log in the state directory (stateDir, or the default) for
-// "". A log it cannot open does not stop the client: it says so on stderr
+// "-", or client.log in the state directory (configuredDir, or the
+// default) for "". A log it cannot open does not stop the client: it says so on stderr
 // and logs there instead, or, under the terminal UI, which stderr would
 // write over, nowhere.
-func openClientLog(path, stateDir string, ui bool, stderr io.Writer) (io.Writer, func()) {
+func openClientLog(path, configuredDir string, ui bool, stderr io.Writer) (io.Writer, func()) {
 	var err error
 	if path == "" {
-		if stateDir == "" {
-			stateDir, err = DefaultStateDir()
-		}
-		if err == nil {
-			err = os.MkdirAll(stateDir, 0o700)
-			path = filepath.Join(stateDir, "client.log")
+		var dir string
+		if dir, err = stateDir(configuredDir); err == nil {
+			err = os.MkdirAll(dir, 0o700)
+			path = filepath.Join(dir, "client.log")
 		}
 	}
 	if err == nil {

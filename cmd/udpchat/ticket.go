@@ -39,6 +39,15 @@ func DefaultStateDir() (string, error) {
 	return filepath.Join(home, ".local", "state", "udpchat"), nil
 }
 
+// stateDir is the configured state directory, or the default one
+// (DefaultStateDir) when none is configured.
+func stateDir(configured string) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	return DefaultStateDir()
+}
+
 // ticketFile is a ticket file's content. Server and Nick say what it is
 // the ticket of, so that a file is never used for another server or name.
 type ticketFile struct {
@@ -91,13 +100,10 @@ func openTickets(dir, nick string, server netip.AddrPort, log *slog.Logger) (*ti
 	if nick == "" {
 		return nil, nil
 	}
-	if dir == "" {
-		d, err := DefaultStateDir()
-		if err != nil {
-			log.Warn("not keeping a resume ticket", "err", err)
-			return nil, nil
-		}
-		dir = d
+	dir, err := stateDir(dir)
+	if err != nil {
+		log.Warn("not keeping a resume ticket", "err", err)
+		return nil, nil
 	}
 	// A ticket someone else could plant would resume their session.
 	if err := identity.CheckNotWritable("state directory", dir); err != nil {
