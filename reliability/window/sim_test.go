@@ -124,6 +124,11 @@ func simulate(layer core.Reliability, cfg core.ReliabilityConfig, n int, fwd, ba
 				continue
 			}
 			ack := event{ack: core.Ack{Seq: e.seq, Cum: rcv.Cumulative(), HasCum: true}}
+			if rw, ok := rcv.(core.ReceiveWindow); ok {
+				// Advertised, as a client's ACKs advertise it: a
+				// receiver whose application keeps up.
+				ack.ack.Window, ack.ack.HasWindow = uint32(rw.Window()), true
+			}
 			transmit(back, ack)
 			if e.seq >= rcv.Cumulative() {
 				// Held behind a gap: its ACK goes twice, as the
