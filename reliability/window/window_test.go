@@ -19,8 +19,8 @@ func badLink(seed uint64, loss float64) link {
 // TestLossyTransfer: 10,000 messages through 20% loss, 5% duplication and
 // reordering (up to 4 ms of jitter on 10 ms) both ways, with the default
 // window of 128 and the receiver advertising its own, arrive exactly once
-// and in order, and no more datagrams
-// go for each than the layer sent before (1.47 with 64 in flight).
+// and in order, and no more datagrams go for each than the layer sent
+// before (1.47 with 64 in flight).
 func TestLossyTransfer(t *testing.T) {
 	cfg := core.ReliabilityConfig{RTO: 100 * time.Millisecond, MaxRetries: 30, Queue: 10000}
 	res := simulate(window.Layer{}, cfg, 10000, badLink(1, 0.2), badLink(2, 0.2))
