@@ -27,6 +27,7 @@ import (
 	"github.com/udpchat/udpchat/config"
 	"github.com/udpchat/udpchat/core"
 	"github.com/udpchat/udpchat/identity"
+	"github.com/udpchat/udpchat/internal/settle"
 	"github.com/udpchat/udpchat/plugins"
 	presence "github.com/udpchat/udpchat/presence/nats"
 	"github.com/udpchat/udpchat/reliability/stopwait"
@@ -322,6 +323,18 @@ func OpenRooms(ctx context.Context, cfg config.Config, dir string, log *slog.Log
 	if r.Log, err = jetstream.Open(ctx, b.JetStream(), retention, jetstream.Options{Replicas: b.Replicas(), Alone: b.Alone(), Logger: log}); err != nil {
 		b.Close()
 		return nil, err
+	}
+	// The lobby's stream is the first thing the server asks of the log,
+	// and a cluster still forming may leave that unanswered (a node
+	// stopped at 'bounds room "lobby": context deadline exceeded' in
+	// TestCluster): ask until it settles, as for the secret.
+	err = settle.Retry(ctx, log, "room log: the lobby", func(c context.Context) error {
+		_, err := r.Log.Bounds(c, core.LobbyRoom)
+		return err
+	})
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("room log: %w", err)
 	}
 	// The node's presence name is the broker's when the configuration
 	// gives one; otherwise one drawn at random, since the default broker
