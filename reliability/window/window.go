@@ -115,7 +115,11 @@ type item struct {
 	deadline time.Time     // sentAt + wait: when it is sent again if not acknowledged
 	tries    int           // transmissions so far
 	sacked   bool          // the receiver has it, maybe not yet in order
-	skips    int           // later messages acknowledged while this one was not
+	// rewatched: it was acknowledged, then watched again for want of a
+	// cumulative ACK (Poll), so an ACK of it now may be a late copy of
+	// that one, no measure of a round trip.
+	rewatched bool
+	skips     int // later messages acknowledged while this one was not
 }
 
 // Sender keeps up to Window messages in flight and the rest in a bounded
@@ -200,7 +204,7 @@ func (s *Sender) Ack(a core.Ack, now time.Time) []any {
 		s.heard = now
 		if !it.sacked {
 			it.sacked = true
-			if it.tries == 1 {
+			if it.tries == 1 && !it.rewatched {
 				// Karn: only a message sent once gives an unambiguous sample.
 				s.sample(now.Sub(it.sentAt))
 			}
@@ -356,7 +360,7 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 		// ACK, and send the oldest again after a timeout in case that
 		// was lost.
 		front := s.flight[0]
-		front.sacked, front.deadline = false, now.Add(s.firstWait())
+		front.sacked, front.rewatched, front.deadline = false, true, now.Add(s.firstWait())
 		s.due = front.deadline
 	}
 	return send, failed, s.wake()

@@ -443,3 +443,32 @@ func TestReceiveWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldFrontIsNoRTTSample: when the receiver holds everything in flight
+// and its cumulative ACK does not come, the oldest is watched again; an
+// ACK of it that comes much later (a duplicate, a late copy) says nothing
+// of the round trip, which stays what was measured.
+func TestHeldFrontIsNoRTTSample(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	s := window.Layer{}.NewSender(core.ReliabilityConfig{RTO: 100 * time.Millisecond, Queue: 16}).(*window.Sender)
+	s.Push(build, -1)
+	s.Poll(t0)
+	s.Ack(core.Ack{Seq: 0, Cum: 1, HasCum: true}, t0.Add(10*time.Millisecond)) // 10 ms measured
+	rto := s.RTO()
+	now := t0.Add(20 * time.Millisecond)
+	for i := range 2 {
+		s.Push(build, i)
+	}
+	s.Poll(now)
+	// Both held by the receiver, selectively acknowledged; the cumulative
+	// ACK is lost.
+	now = now.Add(10 * time.Millisecond)
+	s.Ack(core.Ack{Seq: 2, Cum: 1, HasCum: true}, now)
+	s.Ack(core.Ack{Seq: 1, Cum: 1, HasCum: true}, now)
+	s.Poll(now) // all held: the oldest is watched again
+	// A copy of seq 1's ACK, 500 ms on.
+	s.Ack(core.Ack{Seq: 1, Cum: 1, HasCum: true}, now.Add(500*time.Millisecond))
+	if got := s.RTO(); got > 2*rto {
+		t.Fatalf("RTO %v after a late ACK of a held message, was %v: taken as a round trip", got, rto)
+	}
+}
