@@ -46,8 +46,8 @@ const (
 // dataDatagram is the DATA with seq carrying messages first, first+1, …,
 // count of them.
 func dataDatagram(seq uint64, first, count int) []byte {
-	b := binary.BigEndian.AppendUint64(make([]byte, 0, dataHeader+count*MessageSize), seq)
-	b = append(append([]byte{dataType}, b...), byte(count))
+	b := append(make([]byte, 0, dataHeader+count*MessageSize), dataType)
+	b = append(binary.BigEndian.AppendUint64(b, seq), byte(count))
 	for i := range count {
 		b = append(b, message(first+i)...)
 	}
@@ -89,7 +89,7 @@ func parseAck(b []byte) (core.Ack, error) {
 // receiver classifies each DATA, hands on what Accept releases and
 // acknowledges every DATA it took or had taken, as the server does, with
 // its cumulative part. With bundle, the sender bundles as the server
-// does for a recipient (sendWindow).
+// does for a recipient (windowSender.run).
 func runWindow(o Options, l Link, win int, bundle bool) (Result, error) {
 	n := memory.NewNetwork()
 	near, err := listenNear(n, l, 0)

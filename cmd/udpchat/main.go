@@ -97,9 +97,9 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 
 // openClientLog opens the client's log: the file path, standard error for
 // "-", or client.log in the state directory (configuredDir, or the
-// default) for "". A log it cannot open does not stop the client: it says so on stderr
-// and logs there instead, or, under the terminal UI, which stderr would
-// write over, nowhere.
+// default) for "". A log it cannot open does not stop the client: it says
+// so on stderr and logs there instead, or, under the terminal UI, which
+// stderr would write over, nowhere.
 func openClientLog(path, configuredDir string, ui bool, stderr io.Writer) (io.Writer, func()) {
 	var err error
 	if path == "" {

@@ -95,7 +95,7 @@ func withDefaults(cfg core.ReliabilityConfig) core.ReliabilityConfig {
 // in flight.
 func (Layer) NewSender(cfg core.ReliabilityConfig) core.Sender {
 	cfg = withDefaults(cfg)
-	return &Sender{cfg: cfg, rto: clamp(cfg.RTO)}
+	return &Sender{cfg: cfg, rto: clamp(cfg.RTO), maxInFlight: cfg.Window}
 }
 
 // NewReceiver returns a receiver that holds back messages that arrive ahead
@@ -145,13 +145,14 @@ type Sender struct {
 	// bucket): tat is when the next would go at the paced rate, paceAt
 	// the earliest it may go, the burst allowance before tat.
 	tat, paceAt time.Time
-	// peerWindow is the receiver's last advertised window (core.Ack),
-	// when hasPeerWindow, from the ACK with the highest cumulative part
-	// (windowCum); without one, the configured window alone bounds what
-	// is in flight.
-	peerWindow    int
-	hasPeerWindow bool
-	windowCum     uint64
+	// maxInFlight is how many messages may be in flight: the configured
+	// window, or the receiver's last advertised one (core.Ack) if
+	// smaller, taken from the ACK with the highest cumulative part
+	// (windowCum); one at least, so that a receiver that advertised zero
+	// still gets a DATA, whose ACK brings its next advertisement (KCP
+	// probes a zero window instead).
+	maxInFlight int
+	windowCum   uint64
 	// due is when something in flight next needs Poll's attention, as its
 	// last scan of the flight found; zero when unknown. Only an ACK changes
 	// what is due, so until one comes Poll need not look at the flight
@@ -222,7 +223,7 @@ func (s *Sender) Ack(a core.Ack, now time.Time) []any {
 	}
 	if a.HasWindow && a.HasCum && a.Cum >= s.windowCum {
 		// A later ACK's window, not a stale (or replayed) one's.
-		s.peerWindow, s.hasPeerWindow, s.windowCum = int(min(a.Window, uint32(s.cfg.Window))), true, a.Cum
+		s.maxInFlight, s.windowCum = max(1, int(min(a.Window, uint32(s.cfg.Window)))), a.Cum
 	}
 	if !a.HasCum {
 		// A peer that says nothing cumulative acknowledges what it names.
@@ -369,7 +370,7 @@ func (s *Sender) Poll(now time.Time) (send []core.Transmission, failed []any, ne
 // wake is when Poll wants to be called again: when something in flight is
 // due, or when pacing lets the next queued message go, whichever is first.
 func (s *Sender) wake() time.Time {
-	if len(s.queue) > 0 && len(s.flight) < s.inFlight() && (s.due.IsZero() || s.paceAt.Before(s.due)) {
+	if len(s.queue) > 0 && len(s.flight) < s.maxInFlight && (s.due.IsZero() || s.paceAt.Before(s.due)) {
 		return s.paceAt
 	}
 	return s.due
@@ -378,7 +379,7 @@ func (s *Sender) wake() time.Time {
 // sendQueued moves queued messages into flight while the window has room
 // and pacing allows, and appends their first transmissions to send.
 func (s *Sender) sendQueued(send []core.Transmission, now time.Time) []core.Transmission {
-	for len(s.flight) < s.inFlight() && len(s.queue) > 0 && !now.Before(s.paceAt) {
+	for len(s.flight) < s.maxInFlight && len(s.queue) > 0 && !now.Before(s.paceAt) {
 		it := s.queue[0]
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
@@ -465,18 +466,7 @@ func (s *Sender) Pending() int { return len(s.queue) + len(s.flight) }
 // CanSend implements core.Flow: while nothing is queued and the window has
 // room. Pacing may still hold the message for up to MaxPaceInterval;
 // Poll's next says until when.
-func (s *Sender) CanSend() bool { return len(s.queue) == 0 && len(s.flight) < s.inFlight() }
-
-// inFlight is how many messages may be in flight: the configured window,
-// or the receiver's advertised one if smaller, but one at least, so that
-// a receiver that advertised zero still gets a DATA, whose ACK brings its
-// next advertisement (KCP probes a zero window instead).
-func (s *Sender) inFlight() int {
-	if s.hasPeerWindow {
-		return max(1, s.peerWindow)
-	}
-	return s.cfg.Window
-}
+func (s *Sender) CanSend() bool { return len(s.queue) == 0 && len(s.flight) < s.maxInFlight }
 
 // Drain implements core.Sender.
 func (s *Sender) Drain() []any {
